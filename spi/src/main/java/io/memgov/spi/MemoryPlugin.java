@@ -1,0 +1,48 @@
+package io.memgov.spi;
+
+import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.leak.MemoryLeakDetectorFactory;
+import io.memgov.spi.pool.MemoryPoolFactory;
+import io.memgov.spi.spill.SpillStrategyFactory;
+import io.memgov.spi.tracker.MemoryTrackerFactory;
+
+import java.util.List;
+
+/**
+ * The single entry point of a memgov plugin jar, listed in {@code META-INF/services/io.memgov.spi.MemoryPlugin}.
+ * Needs a public no-argument constructor, which should do nothing expensive.
+ *
+ * <p>Every method is a default returning an empty list, so new extension points never break old plugins. The
+ * engine calls each method once at start-up, on the start-up thread, with the thread context class loader set to
+ * the plugin's, and registers each factory under its name; a name offered twice within a family fails start-up.
+ * Only the factories selected by configuration are asked to create anything.
+ *
+ * @since 0.1
+ */
+public interface MemoryPlugin
+{
+    default List<MemoryPoolFactory> memoryPoolFactories()
+    {
+        return List.of();
+    }
+
+    default List<MemoryTrackerFactory> memoryTrackerFactories()
+    {
+        return List.of();
+    }
+
+    default List<LowMemoryKillerFactory> lowMemoryKillerFactories()
+    {
+        return List.of();
+    }
+
+    default List<SpillStrategyFactory> spillStrategyFactories()
+    {
+        return List.of();
+    }
+
+    default List<MemoryLeakDetectorFactory> memoryLeakDetectorFactories()
+    {
+        return List.of();
+    }
+}

@@ -1,0 +1,13 @@
+package io.memgov.spi.killer;
+
+import io.memgov.spi.PolicyContext;
+
+/**
+ * What the engine offers a low-memory killer: a clock, a scheduler and metrics.
+ *
+ * @since 0.1
+ */
+public interface LowMemoryKillerContext
+        extends PolicyContext
+{
+}

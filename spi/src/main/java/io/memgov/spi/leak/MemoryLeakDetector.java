@@ -1,0 +1,48 @@
+package io.memgov.spi.leak;
+
+import io.memgov.spi.QueryId;
+import io.memgov.spi.TaskId;
+
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Flags reservations held by queries that are gone, so that they stop blocking the low-memory killer: the cluster
+ * loop treats a leaked kill target as gone.
+ *
+ * <p><b>Threads.</b> {@link #checkForLeaks} is called by the cluster loop, one call at a time, at the start of every
+ * round. The other methods may be called from any thread (JMX, snapshots) and must be thread-safe.
+ *
+ * @since 0.1
+ */
+public interface MemoryLeakDetector
+{
+    /**
+     * Runs one check and replaces the previous result.
+     *
+     * @param knownQueries every query the host knows, running or recently ended, by id; never null
+     * @param queryReservations bytes (user plus revocable) each query holds over all nodes, zero entries omitted;
+     *        never null
+     * @return the queries judged leaked by this check; never null
+     */
+    Set<QueryId> checkForLeaks(Map<QueryId, KnownQuery> knownQueries, Map<QueryId, Long> queryReservations);
+
+    /** True if the last check flagged the query. */
+    boolean wasQueryPossiblyLeaked(QueryId queryId);
+
+    /** How many queries the last check flagged. */
+    int numberOfLeakedQueries();
+
+    /** Bytes held by the queries the last check flagged. */
+    long leakedBytes();
+
+    /**
+     * Told that a memory context was garbage-collected without being closed; the engine has already released what it
+     * held. Called from the engine's cleaner thread.
+     *
+     * @param taskId the task of the context, or null for a query-level context
+     * @param tag the operator tag, or null for a task or query context
+     * @param bytes what the context still held when it was collected
+     */
+    default void contextCollected(QueryId queryId, TaskId taskId, String tag, long bytes) {}
+}

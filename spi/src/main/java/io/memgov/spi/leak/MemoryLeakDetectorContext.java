@@ -1,0 +1,13 @@
+package io.memgov.spi.leak;
+
+import io.memgov.spi.PolicyContext;
+
+/**
+ * What the engine offers a leak detector: a clock, a scheduler and metrics.
+ *
+ * @since 0.1
+ */
+public interface MemoryLeakDetectorContext
+        extends PolicyContext
+{
+}

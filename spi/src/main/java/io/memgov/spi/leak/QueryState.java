@@ -1,0 +1,13 @@
+package io.memgov.spi.leak;
+
+/**
+ * What the host says about a query it knows.
+ *
+ * @since 0.1
+ */
+public enum QueryState
+{
+    RUNNING,
+    FINISHED,
+    FAILED,
+}

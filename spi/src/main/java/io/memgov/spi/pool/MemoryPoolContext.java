@@ -1,0 +1,24 @@
+package io.memgov.spi.pool;
+
+import io.memgov.spi.NodePolicyContext;
+
+/**
+ * What the engine offers a pool policy: the node, its heap and default budget ({@link #poolBytes()}), a clock,
+ * a scheduler, metrics, a way to fail queries, and the engine's own pool implementation to build on.
+ *
+ * @since 0.1
+ */
+public interface MemoryPoolContext
+        extends NodePolicyContext
+{
+    /**
+     * Creates a pool with the engine's standard bookkeeping and Trino's semantics (the {@code fixed} policy):
+     * lock-free per-query, per-task and per-tag counters, a shared blocking future and listeners. Policies that only
+     * add admission rules (a per-query cap, a reserve of available memory) decorate it instead of re-implementing
+     * the bookkeeping. The returned pool supports {@link MemoryPool#setMaxBytes(long)}.
+     *
+     * @param poolId the pool's name on the node, e.g. {@code general}; never null
+     * @param maxBytes the initial budget; non-negative
+     */
+    MemoryPool createStandardPool(String poolId, long maxBytes);
+}

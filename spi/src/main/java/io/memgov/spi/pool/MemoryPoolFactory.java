@@ -1,0 +1,24 @@
+package io.memgov.spi.pool;
+
+import java.util.Map;
+
+/**
+ * Creates the pools of a pool policy, selected by {@code memory.pool.policy}.
+ *
+ * @since 0.1
+ */
+public interface MemoryPoolFactory
+{
+    /** Stable kebab-case name used in configuration, e.g. {@code fixed} or {@code reserve-mode}. */
+    String name();
+
+    /**
+     * Creates the pool of one node. Called once per node at engine start-up, on the start-up thread, with the
+     * thread context class loader set to the plugin's.
+     *
+     * @param config the keys under {@code memory.pool.<name>.}, prefix stripped; never null, unmodifiable
+     * @param context the node and the engine's services; never null
+     * @throws IllegalArgumentException for a bad or unknown config key, naming the key, the value and what is accepted
+     */
+    MemoryPool create(Map<String, String> config, MemoryPoolContext context);
+}

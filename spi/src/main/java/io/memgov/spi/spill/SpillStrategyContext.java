@@ -1,0 +1,13 @@
+package io.memgov.spi.spill;
+
+import io.memgov.spi.NodePolicyContext;
+
+/**
+ * What the engine offers a spill strategy: its node, a clock, a scheduler and metrics.
+ *
+ * @since 0.1
+ */
+public interface SpillStrategyContext
+        extends NodePolicyContext
+{
+}

@@ -1,0 +1,14 @@
+package io.memgov.spi.tracker;
+
+import io.memgov.spi.NodePolicyContext;
+
+/**
+ * What the engine offers a tracker policy: its node (heap and pool size, for automatic limits), a clock, a
+ * scheduler, metrics and a way to fail queries (for overcommit killers).
+ *
+ * @since 0.1
+ */
+public interface MemoryTrackerContext
+        extends NodePolicyContext
+{
+}
