@@ -1,0 +1,23 @@
+package io.memgov.engine;
+
+import io.memgov.engine.node.NodeMemoryManager;
+import io.memgov.spi.NodeId;
+import io.memgov.spi.spill.SpillStrategy;
+
+import java.util.List;
+import java.util.Map;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The nodes of the engine with their per-node policies, built together because each node's policies are created
+ * through that node's context.
+ */
+record EngineNodes(List<NodeMemoryManager> nodes, Map<NodeId, SpillStrategy> spillStrategies)
+{
+    EngineNodes
+    {
+        nodes = List.copyOf(requireNonNull(nodes, "nodes is null"));
+        spillStrategies = Map.copyOf(requireNonNull(spillStrategies, "spillStrategies is null"));
+    }
+}

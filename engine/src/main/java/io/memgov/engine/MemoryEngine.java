@@ -1,0 +1,287 @@
+package io.memgov.engine;
+
+import com.google.inject.Guice;
+import com.google.inject.CreationException;
+import com.google.inject.Injector;
+import com.google.inject.ProvisionException;
+import io.memgov.engine.config.ConfigurationException;
+import io.memgov.engine.config.MemoryEngineConfig;
+import io.memgov.engine.node.NodeMemoryManager;
+import io.memgov.engine.plugin.PluginRegistry;
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.NodeId;
+import io.memgov.spi.QueryId;
+import io.memgov.spi.killer.LowMemoryKiller;
+import io.memgov.spi.leak.MemoryLeakDetector;
+import io.memgov.spi.spill.SpillStrategy;
+import jakarta.inject.Inject;
+import jakarta.inject.Named;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The memgov engine: the nodes of an embedded cluster (one, for a plain worker), each with its pool and tracker, and
+ * the selected killers, leak detector and spill strategies. Built from properties by {@link #builder()}:
+ *
+ * <pre>{@code
+ * try (MemoryEngine engine = MemoryEngine.builder().properties(properties).build()) {
+ *     NodeMemoryManager node = engine.node(0);
+ *     QueryMemoryContext query = node.createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+ *     ...
+ * }
+ * }</pre>
+ *
+ * Thread-safe. {@link #close()} stops the engine's threads.
+ */
+public final class MemoryEngine
+        implements AutoCloseable
+{
+    private static final Logger log = LoggerFactory.getLogger(MemoryEngine.class);
+
+    private final MemoryEngineConfig config;
+    private final PluginRegistry registry;
+    private final Clock clock;
+    private final ScheduledExecutorService scheduler;
+    private final List<NodeMemoryManager> nodes;
+    private final Map<NodeId, SpillStrategy> spillStrategies;
+    private final LowMemoryKiller queryKiller;
+    private final LowMemoryKiller taskKiller;
+    private final MemoryLeakDetector leakDetector;
+    private final EngineMetrics metrics;
+    private final QueryFailures failures;
+
+    @Inject
+    MemoryEngine(
+            MemoryEngineConfig config,
+            PluginRegistry registry,
+            Clock clock,
+            ScheduledExecutorService scheduler,
+            EngineNodes engineNodes,
+            @Named("query") LowMemoryKiller queryKiller,
+            @Named("task") LowMemoryKiller taskKiller,
+            MemoryLeakDetector leakDetector,
+            EngineMetrics metrics,
+            QueryFailures failures)
+    {
+        this.config = requireNonNull(config, "config is null");
+        this.registry = requireNonNull(registry, "registry is null");
+        this.clock = requireNonNull(clock, "clock is null");
+        this.scheduler = requireNonNull(scheduler, "scheduler is null");
+        this.nodes = engineNodes.nodes();
+        this.spillStrategies = engineNodes.spillStrategies();
+        this.queryKiller = requireNonNull(queryKiller, "queryKiller is null");
+        this.taskKiller = requireNonNull(taskKiller, "taskKiller is null");
+        this.leakDetector = requireNonNull(leakDetector, "leakDetector is null");
+        this.metrics = requireNonNull(metrics, "metrics is null");
+        this.failures = requireNonNull(failures, "failures is null");
+    }
+
+    public static Builder builder()
+    {
+        return new Builder();
+    }
+
+    public MemoryEngineConfig config()
+    {
+        return config;
+    }
+
+    /** Every registered factory, by family, with where it came from. */
+    public PluginRegistry plugins()
+    {
+        return registry;
+    }
+
+    public Clock clock()
+    {
+        return clock;
+    }
+
+    /** The nodes, in order ({@code node-0}, {@code node-1}, ...). */
+    public List<NodeMemoryManager> nodes()
+    {
+        return nodes;
+    }
+
+    public NodeMemoryManager node(int index)
+    {
+        return nodes.get(index);
+    }
+
+    public SpillStrategy spillStrategy(NodeId nodeId)
+    {
+        return spillStrategies.get(nodeId);
+    }
+
+    public LowMemoryKiller queryKiller()
+    {
+        return queryKiller;
+    }
+
+    public LowMemoryKiller taskKiller()
+    {
+        return taskKiller;
+    }
+
+    public MemoryLeakDetector leakDetector()
+    {
+        return leakDetector;
+    }
+
+    public EngineMetrics metrics()
+    {
+        return metrics;
+    }
+
+    ScheduledExecutorService scheduler()
+    {
+        return scheduler;
+    }
+
+    /** Registers a listener told about every query or task that memory governance fails. */
+    public void addQueryFailureListener(QueryFailureListener listener)
+    {
+        failures.addListener(listener);
+    }
+
+    /**
+     * Fails a query on every node, releasing what it holds, and tells the listeners. The first failure is kept.
+     *
+     * @return true if the query ran on some node and this call failed it
+     */
+    public boolean failQuery(QueryId queryId, ErrorCode errorCode, String message)
+    {
+        return failures.fail(queryId, errorCode, message);
+    }
+
+    QueryFailures failures()
+    {
+        return failures;
+    }
+
+    @Override
+    public void close()
+    {
+        scheduler.shutdownNow();
+        try {
+            if (!scheduler.awaitTermination(5, TimeUnit.SECONDS)) {
+                log.warn("Engine scheduler did not stop within 5 seconds");
+            }
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Builds an engine: reads the configuration, discovers plugins on the class path and in {@code plugin.dir},
+     * adds the ones registered programmatically, selects one policy per family and wires everything with Guice.
+     */
+    public static final class Builder
+    {
+        private final Map<String, String> properties = new LinkedHashMap<>();
+        private final List<MemoryPlugin> plugins = new ArrayList<>();
+        private ClassLoader classPathLoader = MemoryEngine.class.getClassLoader();
+        private boolean classPathDiscovery = true;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder() {}
+
+        public Builder properties(Properties properties)
+        {
+            requireNonNull(properties, "properties is null");
+            for (String name : properties.stringPropertyNames()) {
+                this.properties.put(name, properties.getProperty(name));
+            }
+            return this;
+        }
+
+        public Builder properties(Map<String, String> properties)
+        {
+            this.properties.putAll(requireNonNull(properties, "properties is null"));
+            return this;
+        }
+
+        public Builder property(String key, String value)
+        {
+            properties.put(requireNonNull(key, "key is null"), requireNonNull(value, "value is null"));
+            return this;
+        }
+
+        /** Reads a properties file. */
+        public Builder propertiesFile(Path file)
+        {
+            requireNonNull(file, "file is null");
+            Properties loaded = new Properties();
+            try (InputStream in = Files.newInputStream(file)) {
+                loaded.load(in);
+            }
+            catch (IOException e) {
+                throw new ConfigurationException("Cannot read configuration file '" + file.toAbsolutePath() + "': " + e, e);
+            }
+            return properties(loaded);
+        }
+
+        /** Registers a plugin directly, beside the ones discovered (tests, embedding hosts). */
+        public Builder plugin(MemoryPlugin plugin)
+        {
+            plugins.add(requireNonNull(plugin, "plugin is null"));
+            return this;
+        }
+
+        /** The loader searched with {@link java.util.ServiceLoader}; the engine's own loader by default. */
+        public Builder classPathLoader(ClassLoader loader)
+        {
+            this.classPathLoader = requireNonNull(loader, "loader is null");
+            return this;
+        }
+
+        /** Turns class-path discovery off, so only programmatic plugins (and the plugin directory) count. */
+        public Builder withoutClassPathDiscovery()
+        {
+            this.classPathDiscovery = false;
+            return this;
+        }
+
+        public Builder clock(Clock clock)
+        {
+            this.clock = requireNonNull(clock, "clock is null");
+            return this;
+        }
+
+        public MemoryEngine build()
+        {
+            MemoryEngineConfig config = MemoryEngineConfig.fromMap(properties);
+            EngineModule module = new EngineModule(config, plugins, classPathDiscovery ? classPathLoader : null, clock);
+            try {
+                Injector injector = Guice.createInjector(module);
+                return injector.getInstance(MemoryEngine.class);
+            }
+            catch (ProvisionException | CreationException e) {
+                // Guice wraps what our providers throw; a start-up error should read as the error itself
+                for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+                    if (cause instanceof ConfigurationException configurationException) {
+                        throw configurationException;
+                    }
+                }
+                throw e;
+            }
+        }
+    }
+}

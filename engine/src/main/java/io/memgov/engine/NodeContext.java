@@ -1,0 +1,91 @@
+package io.memgov.engine;
+
+import io.memgov.engine.pool.FixedMemoryPool;
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.MetricsSink;
+import io.memgov.spi.NodeId;
+import io.memgov.spi.QueryId;
+import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.pool.MemoryPoolContext;
+import io.memgov.spi.spill.SpillStrategyContext;
+import io.memgov.spi.tracker.MemoryTrackerContext;
+
+import java.time.Clock;
+import java.util.concurrent.ScheduledExecutorService;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * What the engine hands node-level policies. Failing a query goes through the engine, so that the query is failed on
+ * every node and the host is told, whichever node's policy decided it.
+ */
+final class NodeContext
+        implements MemoryPoolContext, MemoryTrackerContext, SpillStrategyContext
+{
+    private final NodeId nodeId;
+    private final long heapBytes;
+    private final long poolBytes;
+    private final Clock clock;
+    private final ScheduledExecutorService scheduler;
+    private final MetricsSink metrics;
+    private final QueryFailer queryFailer;
+
+    NodeContext(NodeId nodeId, long heapBytes, long poolBytes, Clock clock, ScheduledExecutorService scheduler, MetricsSink metrics, QueryFailer queryFailer)
+    {
+        this.queryFailer = requireNonNull(queryFailer, "queryFailer is null");
+        this.nodeId = requireNonNull(nodeId, "nodeId is null");
+        this.heapBytes = heapBytes;
+        this.poolBytes = poolBytes;
+        this.clock = requireNonNull(clock, "clock is null");
+        this.scheduler = requireNonNull(scheduler, "scheduler is null");
+        this.metrics = requireNonNull(metrics, "metrics is null");
+    }
+
+    @Override
+    public NodeId nodeId()
+    {
+        return nodeId;
+    }
+
+    @Override
+    public long heapBytes()
+    {
+        return heapBytes;
+    }
+
+    @Override
+    public long poolBytes()
+    {
+        return poolBytes;
+    }
+
+    @Override
+    public Clock clock()
+    {
+        return clock;
+    }
+
+    @Override
+    public ScheduledExecutorService scheduler()
+    {
+        return scheduler;
+    }
+
+    @Override
+    public MetricsSink metrics()
+    {
+        return metrics;
+    }
+
+    @Override
+    public boolean failQuery(QueryId queryId, ErrorCode errorCode, String message)
+    {
+        return queryFailer.fail(queryId, errorCode, message);
+    }
+
+    @Override
+    public MemoryPool createStandardPool(String poolId, long maxBytes)
+    {
+        return new FixedMemoryPool(poolId, maxBytes);
+    }
+}

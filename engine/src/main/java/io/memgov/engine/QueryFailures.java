@@ -1,0 +1,70 @@
+package io.memgov.engine;
+
+import io.memgov.engine.node.NodeMemoryManager;
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.QueryId;
+import io.memgov.spi.TaskId;
+import jakarta.inject.Inject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Fails queries on every node and tells the host's listeners. Node policies (a reserve-mode pool, an overcommit
+ * tracker) and the cluster loop all fail queries through here, so the host hears about each failure once.
+ */
+final class QueryFailures
+        implements QueryFailer
+{
+    private static final Logger log = LoggerFactory.getLogger(QueryFailures.class);
+
+    private final List<QueryFailureListener> listeners = new CopyOnWriteArrayList<>();
+    private volatile List<NodeMemoryManager> nodes = List.of();
+
+    @Inject
+    QueryFailures() {}
+
+    void attach(List<NodeMemoryManager> nodes)
+    {
+        this.nodes = List.copyOf(nodes);
+    }
+
+    void addListener(QueryFailureListener listener)
+    {
+        listeners.add(requireNonNull(listener, "listener is null"));
+    }
+
+    @Override
+    public boolean fail(QueryId queryId, ErrorCode errorCode, String message)
+    {
+        requireNonNull(queryId, "queryId is null");
+        requireNonNull(errorCode, "errorCode is null");
+        requireNonNull(message, "message is null");
+        boolean failed = false;
+        for (NodeMemoryManager node : nodes) {
+            failed |= node.failQuery(queryId, errorCode, message);
+        }
+        if (failed) {
+            log.info("Query {} failed with {}: {}", queryId, errorCode, message);
+            notifyListeners(queryId, Set.of(), errorCode, message);
+        }
+        return failed;
+    }
+
+    void notifyListeners(QueryId queryId, Set<TaskId> tasks, ErrorCode errorCode, String message)
+    {
+        for (QueryFailureListener listener : listeners) {
+            try {
+                listener.onQueryFailed(queryId, tasks, errorCode, message);
+            }
+            catch (RuntimeException e) {
+                log.warn("Query failure listener {} failed for query {}", listener, queryId, e);
+            }
+        }
+    }
+}

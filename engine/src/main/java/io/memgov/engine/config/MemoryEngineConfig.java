@@ -1,0 +1,285 @@
+package io.memgov.engine.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+import static io.memgov.engine.config.ConfigValues.parseBytes;
+import static io.memgov.engine.config.ConfigValues.parseDuration;
+import static io.memgov.engine.config.ConfigValues.parseHeapSize;
+import static io.memgov.engine.config.ConfigValues.parsePositiveInt;
+import static io.memgov.engine.config.ConfigValues.parseRatio;
+import static io.memgov.spi.DataSizes.succinct;
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The engine's configuration, parsed strictly from one properties file. Keys follow Trino's names where Trino has
+ * the setting. Construction fails with a {@link ConfigurationException} naming the key, the bad value and what is
+ * accepted.
+ */
+public final class MemoryEngineConfig
+{
+    public static final String HEAP_HEADROOM = "memory.heap-headroom-per-node";
+    public static final String MAX_MEMORY_PER_NODE = "query.max-memory-per-node";
+    public static final String MAX_TOTAL_MEMORY_PER_NODE = "query.max-total-memory-per-node";
+    public static final String MAX_MEMORY = "query.max-memory";
+    public static final String MAX_TOTAL_MEMORY = "query.max-total-memory";
+    public static final String KILLER_DELAY = "query.low-memory-killer.delay";
+    public static final String REVOKING_THRESHOLD = "memory-revoking-threshold";
+    public static final String REVOKING_TARGET = "memory-revoking-target";
+    public static final String POLL_INTERVAL = "memory.cluster.poll-interval";
+    public static final String PLUGIN_DIR = "plugin.dir";
+    public static final String NODE_HEAP_SIZE = "node.heap-size";
+    public static final String NODE_COUNT = "cluster.node-count";
+
+    private static final Set<String> SCALAR_KEYS = Set.of(
+            HEAP_HEADROOM, MAX_MEMORY_PER_NODE, MAX_TOTAL_MEMORY_PER_NODE, MAX_MEMORY, MAX_TOTAL_MEMORY, KILLER_DELAY,
+            REVOKING_THRESHOLD, REVOKING_TARGET, POLL_INTERVAL, PLUGIN_DIR, NODE_HEAP_SIZE, NODE_COUNT);
+
+    private final long heapBytes;
+    private final long headroomBytes;
+    private final long maxQueryMemoryPerNode;
+    private final Optional<Long> maxQueryTotalMemoryPerNode;
+    private final long maxQueryMemory;
+    private final long maxQueryTotalMemory;
+    private final Duration killerDelay;
+    private final double revokingThreshold;
+    private final double revokingTarget;
+    private final Duration pollInterval;
+    private final Path pluginDir;
+    private final boolean pluginDirExplicit;
+    private final int nodeCount;
+    private final Map<PolicyFamily, String> policies;
+    private final Set<PolicyFamily> explicitPolicies;
+    private final Map<PolicyFamily, Map<String, String>> policyConfigs;
+
+    private MemoryEngineConfig(Map<String, String> properties)
+    {
+        Map<String, String> remaining = new TreeMap<>(properties);
+
+        heapBytes = Optional.ofNullable(remaining.remove(NODE_HEAP_SIZE))
+                .map(value -> parseBytes(NODE_HEAP_SIZE, value))
+                .orElseGet(() -> Runtime.getRuntime().maxMemory());
+        if (heapBytes <= 0) {
+            throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected a positive size", properties.get(NODE_HEAP_SIZE), NODE_HEAP_SIZE));
+        }
+        headroomBytes = parseHeapSize(HEAP_HEADROOM, remaining.getOrDefault(HEAP_HEADROOM, "30%"), heapBytes);
+        maxQueryMemoryPerNode = parseHeapSize(MAX_MEMORY_PER_NODE, remaining.getOrDefault(MAX_MEMORY_PER_NODE, "30%"), heapBytes);
+        maxQueryTotalMemoryPerNode = Optional.ofNullable(remaining.get(MAX_TOTAL_MEMORY_PER_NODE))
+                .map(value -> parseHeapSize(MAX_TOTAL_MEMORY_PER_NODE, value, heapBytes));
+        maxQueryMemory = parseBytes(MAX_MEMORY, remaining.getOrDefault(MAX_MEMORY, "20GB"));
+        maxQueryTotalMemory = remaining.containsKey(MAX_TOTAL_MEMORY)
+                ? parseBytes(MAX_TOTAL_MEMORY, remaining.get(MAX_TOTAL_MEMORY))
+                : multiplyExactOrMax(maxQueryMemory, 2);
+        killerDelay = parseDuration(KILLER_DELAY, remaining.getOrDefault(KILLER_DELAY, "0s"));
+        revokingThreshold = parseRatio(REVOKING_THRESHOLD, remaining.getOrDefault(REVOKING_THRESHOLD, "0.9"));
+        revokingTarget = parseRatio(REVOKING_TARGET, remaining.getOrDefault(REVOKING_TARGET, "0.5"));
+        pollInterval = parseDuration(POLL_INTERVAL, remaining.getOrDefault(POLL_INTERVAL, "1s"));
+        pluginDirExplicit = remaining.containsKey(PLUGIN_DIR);
+        pluginDir = Path.of(remaining.getOrDefault(PLUGIN_DIR, "plugins"));
+        nodeCount = parsePositiveInt(NODE_COUNT, remaining.getOrDefault(NODE_COUNT, "1"));
+        SCALAR_KEYS.forEach(remaining::remove);
+
+        if (revokingTarget > revokingThreshold) {
+            throw new ConfigurationException(String.format(
+                    "Invalid value '%s' for '%s': it must not be larger than '%s' (%s)",
+                    revokingTarget, REVOKING_TARGET, REVOKING_THRESHOLD, revokingThreshold));
+        }
+        if (pollInterval.isZero() || pollInterval.isNegative()) {
+            throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected a positive duration such as 1s", properties.get(POLL_INTERVAL), POLL_INTERVAL));
+        }
+        if (maxQueryMemoryPerNode + headroomBytes > heapBytes) {
+            // Trino's start-up check, with the keys named so the operator knows what to change
+            throw new ConfigurationException(String.format(
+                    "Invalid memory configuration. The sum of max query memory per node (%s, '%s') and heap headroom (%s, '%s') cannot be larger than the available heap memory (%s)",
+                    succinct(maxQueryMemoryPerNode), MAX_MEMORY_PER_NODE, succinct(headroomBytes), HEAP_HEADROOM, succinct(heapBytes)));
+        }
+        maxQueryTotalMemoryPerNode.ifPresent(total -> {
+            if (total < maxQueryMemoryPerNode) {
+                throw new ConfigurationException(String.format(
+                        "Invalid value '%s' for '%s': it must be at least '%s' (%s)",
+                        properties.get(MAX_TOTAL_MEMORY_PER_NODE), MAX_TOTAL_MEMORY_PER_NODE, MAX_MEMORY_PER_NODE, succinct(maxQueryMemoryPerNode)));
+            }
+        });
+        if (maxQueryTotalMemory < maxQueryMemory) {
+            throw new ConfigurationException(String.format(
+                    "Invalid value '%s' for '%s': it must be at least '%s' (%s)",
+                    properties.get(MAX_TOTAL_MEMORY), MAX_TOTAL_MEMORY, MAX_MEMORY, succinct(maxQueryMemory)));
+        }
+
+        policies = new EnumMap<>(PolicyFamily.class);
+        explicitPolicies = java.util.EnumSet.noneOf(PolicyFamily.class);
+        for (PolicyFamily family : PolicyFamily.values()) {
+            String selected = remaining.remove(family.policyKey());
+            if (selected != null) {
+                selected = selected.trim();
+                if (selected.isEmpty()) {
+                    throw new ConfigurationException(String.format("Invalid value '' for '%s': expected a policy name", family.policyKey()));
+                }
+                explicitPolicies.add(family);
+            }
+            policies.put(family, selected == null ? family.defaultPolicy() : selected);
+        }
+
+        policyConfigs = new EnumMap<>(PolicyFamily.class);
+        for (PolicyFamily family : PolicyFamily.values()) {
+            policyConfigs.put(family, new HashMap<>());
+        }
+        for (Map.Entry<String, String> entry : remaining.entrySet()) {
+            String key = entry.getKey();
+            PolicyFamily family = familyOf(key);
+            if (family == null) {
+                throw new ConfigurationException(String.format("Unknown configuration key '%s' (value '%s'). Accepted keys: %s, %s, and '<family>.<policy>.*' keys for the selected policies",
+                        key, entry.getValue(), new TreeSet<>(SCALAR_KEYS), policyKeys()));
+            }
+            String selectedPrefix = family.configPrefix(policies.get(family));
+            if (!key.startsWith(selectedPrefix)) {
+                throw new ConfigurationException(String.format(
+                        "Configuration key '%s' does not configure the selected %s '%s' ('%s' = '%s'): keys for it start with '%s'",
+                        key, family.displayName(), policies.get(family), family.policyKey(), policies.get(family), selectedPrefix));
+            }
+            policyConfigs.get(family).put(key.substring(selectedPrefix.length()), entry.getValue());
+        }
+    }
+
+    public static MemoryEngineConfig fromProperties(Properties properties)
+    {
+        requireNonNull(properties, "properties is null");
+        Map<String, String> map = new HashMap<>();
+        for (String name : properties.stringPropertyNames()) {
+            map.put(name, properties.getProperty(name));
+        }
+        return new MemoryEngineConfig(map);
+    }
+
+    public static MemoryEngineConfig fromMap(Map<String, String> properties)
+    {
+        return new MemoryEngineConfig(Map.copyOf(requireNonNull(properties, "properties is null")));
+    }
+
+    private static PolicyFamily familyOf(String key)
+    {
+        // the longest prefix wins, so 'task.low-memory-killer.x' is never taken for the query killer
+        PolicyFamily best = null;
+        for (PolicyFamily family : PolicyFamily.values()) {
+            if (key.startsWith(family.prefix() + ".") && (best == null || family.prefix().length() > best.prefix().length())) {
+                best = family;
+            }
+        }
+        return best;
+    }
+
+    private static List<String> policyKeys()
+    {
+        return java.util.Arrays.stream(PolicyFamily.values()).map(PolicyFamily::policyKey).toList();
+    }
+
+    private static long multiplyExactOrMax(long value, int factor)
+    {
+        try {
+            return Math.multiplyExact(value, factor);
+        }
+        catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /** The heap each node governs: {@code node.heap-size}, or the JVM's max heap. */
+    public long heapBytes()
+    {
+        return heapBytes;
+    }
+
+    public long headroomBytes()
+    {
+        return headroomBytes;
+    }
+
+    /** Each node's pool budget: heap minus headroom. */
+    public long poolBytes()
+    {
+        return heapBytes - headroomBytes;
+    }
+
+    public long maxQueryMemoryPerNode()
+    {
+        return maxQueryMemoryPerNode;
+    }
+
+    public Optional<Long> maxQueryTotalMemoryPerNode()
+    {
+        return maxQueryTotalMemoryPerNode;
+    }
+
+    public long maxQueryMemory()
+    {
+        return maxQueryMemory;
+    }
+
+    public long maxQueryTotalMemory()
+    {
+        return maxQueryTotalMemory;
+    }
+
+    public Duration killerDelay()
+    {
+        return killerDelay;
+    }
+
+    public double revokingThreshold()
+    {
+        return revokingThreshold;
+    }
+
+    public double revokingTarget()
+    {
+        return revokingTarget;
+    }
+
+    public Duration pollInterval()
+    {
+        return pollInterval;
+    }
+
+    public Path pluginDir()
+    {
+        return pluginDir;
+    }
+
+    /** True when {@code plugin.dir} was set, so a missing directory is an error rather than "no plugins". */
+    public boolean pluginDirExplicit()
+    {
+        return pluginDirExplicit;
+    }
+
+    public int nodeCount()
+    {
+        return nodeCount;
+    }
+
+    /** The selected policy name of a family (the default when not set). */
+    public String policy(PolicyFamily family)
+    {
+        return policies.get(family);
+    }
+
+    /** True when the family's policy key was set explicitly. */
+    public boolean isExplicit(PolicyFamily family)
+    {
+        return explicitPolicies.contains(family);
+    }
+
+    /** The selected policy's own keys, prefix stripped. */
+    public Map<String, String> policyConfig(PolicyFamily family)
+    {
+        return Map.copyOf(policyConfigs.get(family));
+    }
+}

@@ -1,0 +1,368 @@
+package io.memgov.engine.node;
+
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.MemoryLimitExceededException;
+import io.memgov.spi.QueryId;
+import io.memgov.spi.QueryKilledException;
+import io.memgov.spi.TaskId;
+import io.memgov.spi.killer.RetryPolicy;
+import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.tracker.MemoryTracker;
+
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+
+import static io.memgov.spi.DataSizes.succinct;
+import static java.util.Objects.requireNonNull;
+
+/**
+ * A query on one node: enforces its per-node limits, carries its deltas through the tracker into the pool, and
+ * releases everything when closed or killed.
+ *
+ * <p>Every reservation path is lock-free: a limit is checked by adding first and undoing on failure, so two tasks
+ * of the query racing for the last bytes cannot both pass.
+ */
+public final class QueryMemoryContext
+        implements AutoCloseable
+{
+    private final NodeMemoryManager node;
+    private final QueryId queryId;
+    private final QuerySession session;
+    private final MemoryPool pool;
+    private final MemoryTracker tracker;
+    private final long maxUserBytes;
+    private final long maxTotalBytes;
+    private final Instant startTime;
+    private final AtomicLong userBytes = new AtomicLong();
+    private final AtomicLong systemBytes = new AtomicLong();
+    private final AtomicLong revocableBytes = new AtomicLong();
+    private final AtomicLong peakTotalBytes = new AtomicLong();
+    private final Map<TaskId, TaskMemoryContext> tasks = new ConcurrentHashMap<>();
+    private final AtomicReference<QueryKilledException> failure = new AtomicReference<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    QueryMemoryContext(NodeMemoryManager node, QueryId queryId, QuerySession session, MemoryPool pool, MemoryTracker tracker, long maxUserBytes, long maxTotalBytes, Instant startTime)
+    {
+        this.node = requireNonNull(node, "node is null");
+        this.queryId = requireNonNull(queryId, "queryId is null");
+        this.session = requireNonNull(session, "session is null");
+        this.pool = requireNonNull(pool, "pool is null");
+        this.tracker = requireNonNull(tracker, "tracker is null");
+        this.maxUserBytes = maxUserBytes;
+        this.maxTotalBytes = maxTotalBytes;
+        this.startTime = requireNonNull(startTime, "startTime is null");
+    }
+
+    public QueryId queryId()
+    {
+        return queryId;
+    }
+
+    public QuerySession session()
+    {
+        return session;
+    }
+
+    public NodeMemoryManager node()
+    {
+        return node;
+    }
+
+    public Instant startTime()
+    {
+        return startTime;
+    }
+
+    /** The per-node user memory limit in force for this query (configuration lowered by the session). */
+    public long maxUserBytes()
+    {
+        return maxUserBytes;
+    }
+
+    /** The per-node user+system limit, or {@link Long#MAX_VALUE} when none is configured. */
+    public long maxTotalBytes()
+    {
+        return maxTotalBytes;
+    }
+
+    /** Adds a task of this query on this node. */
+    public TaskMemoryContext addTask(String localId)
+    {
+        return addTask(TaskId.of(queryId, localId), false);
+    }
+
+    /**
+     * Adds a task of this query on this node.
+     *
+     * @param speculative true for optional work that task killers should prefer
+     * @throws IllegalArgumentException if the task belongs to another query or already exists
+     */
+    public TaskMemoryContext addTask(TaskId taskId, boolean speculative)
+    {
+        requireNonNull(taskId, "taskId is null");
+        if (!taskId.queryId().equals(queryId)) {
+            throw new IllegalArgumentException("task " + taskId + " does not belong to query " + queryId);
+        }
+        checkOpen();
+        checkNotFailed();
+        TaskMemoryContext task = new TaskMemoryContext(this, taskId, speculative, node.clock().instant(), System.nanoTime());
+        if (tasks.putIfAbsent(taskId, task) != null) {
+            throw new IllegalArgumentException("task " + taskId + " already exists on node " + node.nodeId());
+        }
+        return task;
+    }
+
+    public List<TaskMemoryContext> tasks()
+    {
+        return List.copyOf(tasks.values());
+    }
+
+    public long userBytes()
+    {
+        return userBytes.get();
+    }
+
+    public long systemBytes()
+    {
+        return systemBytes.get();
+    }
+
+    public long revocableBytes()
+    {
+        return revocableBytes.get();
+    }
+
+    /** The most user + system + revocable bytes the query held at once on this node. */
+    public long peakBytes()
+    {
+        return peakTotalBytes.get();
+    }
+
+    public MemoryTracker tracker()
+    {
+        return tracker;
+    }
+
+    MemoryFuture reserve(TaskId taskId, MemoryKind kind, String tag, long delta)
+    {
+        checkNotFailed();
+        if (kind == MemoryKind.REVOCABLE) {
+            // revocable memory has no per-node limit on the worker (Trino): it can always be taken back
+            MemoryFuture future = pool.reserveRevocable(taskId, delta);
+            revocableBytes.addAndGet(delta);
+            updatePeak();
+            return future;
+        }
+        AtomicLong counter = kind == MemoryKind.USER ? userBytes : systemBytes;
+        long held = counter.addAndGet(delta);
+        if (kind == MemoryKind.USER && held > maxUserBytes) {
+            counter.addAndGet(-delta);
+            throw exceeded("per-node memory limit", maxUserBytes, held - delta, delta);
+        }
+        if (maxTotalBytes != Long.MAX_VALUE) {
+            long total = userBytes.get() + systemBytes.get();
+            if (total > maxTotalBytes) {
+                counter.addAndGet(-delta);
+                throw exceeded("per-node total memory limit", maxTotalBytes, total - delta, delta);
+            }
+        }
+        try {
+            tracker.allocate(delta);
+        }
+        catch (RuntimeException e) {
+            counter.addAndGet(-delta);
+            throw e;
+        }
+        try {
+            MemoryFuture future = pool.reserve(taskId, tag, delta);
+            updatePeak();
+            return future;
+        }
+        catch (RuntimeException e) {
+            tracker.free(delta);
+            counter.addAndGet(-delta);
+            throw e;
+        }
+    }
+
+    boolean tryReserve(TaskId taskId, MemoryKind kind, String tag, long delta)
+    {
+        checkNotFailed();
+        if (kind == MemoryKind.REVOCABLE) {
+            // Trino's revocable root has no try path; memgov offers one: refuse only if the pool would over-commit
+            if (pool.freeBytes() - delta < 0) {
+                return false;
+            }
+            pool.reserveRevocable(taskId, delta);
+            revocableBytes.addAndGet(delta);
+            updatePeak();
+            return true;
+        }
+        AtomicLong counter = kind == MemoryKind.USER ? userBytes : systemBytes;
+        long held = counter.addAndGet(delta);
+        if ((kind == MemoryKind.USER && held > maxUserBytes) || (maxTotalBytes != Long.MAX_VALUE && userBytes.get() + systemBytes.get() > maxTotalBytes)) {
+            counter.addAndGet(-delta);
+            return false;
+        }
+        try {
+            tracker.allocate(delta);
+        }
+        catch (MemoryLimitExceededException e) {
+            counter.addAndGet(-delta);
+            return false;
+        }
+        boolean reserved;
+        try {
+            reserved = pool.tryReserve(taskId, tag, delta);
+        }
+        catch (RuntimeException e) {
+            tracker.free(delta);
+            counter.addAndGet(-delta);
+            throw e;
+        }
+        if (!reserved) {
+            tracker.free(delta);
+            counter.addAndGet(-delta);
+            return false;
+        }
+        updatePeak();
+        return true;
+    }
+
+    void release(TaskId taskId, MemoryKind kind, String tag, long bytes)
+    {
+        if (kind == MemoryKind.REVOCABLE) {
+            pool.freeRevocable(taskId, bytes);
+            revocableBytes.addAndGet(-bytes);
+            return;
+        }
+        pool.free(taskId, tag, bytes);
+        tracker.free(bytes);
+        (kind == MemoryKind.USER ? userBytes : systemBytes).addAndGet(-bytes);
+    }
+
+    private void updatePeak()
+    {
+        long total = userBytes.get() + systemBytes.get() + revocableBytes.get();
+        long peak = peakTotalBytes.get();
+        while (total > peak && !peakTotalBytes.compareAndSet(peak, total)) {
+            peak = peakTotalBytes.get();
+        }
+    }
+
+    private MemoryLimitExceededException exceeded(String limitName, long limit, long allocated, long delta)
+    {
+        StringBuilder details = new StringBuilder()
+                .append("Allocated: ").append(succinct(allocated))
+                .append(", Delta: ").append(succinct(delta));
+        Map<String, Long> consumers = topConsumers(3);
+        if (!consumers.isEmpty()) {
+            details.append(", Top Consumers: ").append(consumers.entrySet().stream()
+                    .map(entry -> entry.getKey() + "=" + succinct(entry.getValue()))
+                    .collect(Collectors.joining(", ", "{", "}")));
+        }
+        return new MemoryLimitExceededException(ErrorCode.EXCEEDED_LOCAL_MEMORY_LIMIT,
+                String.format("Query exceeded %s of %s [%s]", limitName, succinct(limit), details));
+    }
+
+    /** The query's largest user-memory holders on this node by tag, largest first. */
+    public Map<String, Long> topConsumers(int limit)
+    {
+        Map<String, Long> byTag = new HashMap<>();
+        for (TaskMemoryContext task : tasks.values()) {
+            for (OperatorMemoryContext operator : task.operators()) {
+                long bytes = operator.userMemory().bytes();
+                if (bytes > 0) {
+                    byTag.merge(operator.tag(), bytes, Long::sum);
+                }
+            }
+        }
+        return byTag.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()))
+                .limit(limit)
+                .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue, (a, b) -> a, java.util.LinkedHashMap::new));
+    }
+
+    /** Throws the reason the query was killed, if it was. */
+    public void checkNotFailed()
+    {
+        QueryKilledException killed = failure.get();
+        if (killed != null) {
+            throw new QueryKilledException(killed.errorCode(), killed.getMessage());
+        }
+    }
+
+    /** Why the query was killed on this node, if it was. */
+    public java.util.Optional<QueryKilledException> failure()
+    {
+        return java.util.Optional.ofNullable(failure.get());
+    }
+
+    /**
+     * Fails the query on this node: later accounting calls throw with {@code errorCode}, and everything it holds is
+     * released now. The first failure is kept.
+     *
+     * @return true if this call failed the query, false if it had already failed
+     */
+    public boolean fail(ErrorCode errorCode, String message)
+    {
+        if (!failure.compareAndSet(null, new QueryKilledException(errorCode, message))) {
+            return false;
+        }
+        for (TaskMemoryContext task : tasks.values()) {
+            task.forceRelease();
+        }
+        return true;
+    }
+
+    public boolean isClosed()
+    {
+        return closed.get();
+    }
+
+    void taskClosed(TaskMemoryContext task)
+    {
+        tasks.remove(task.taskId(), task);
+    }
+
+    RetryPolicy retryPolicy()
+    {
+        return session.retryPolicy();
+    }
+
+    private void checkOpen()
+    {
+        if (closed.get()) {
+            throw new IllegalStateException("query memory context " + queryId + " is already closed on node " + node.nodeId());
+        }
+    }
+
+    /** Closes every task, releasing everything the query holds on this node. Idempotent. */
+    @Override
+    public void close()
+    {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        for (TaskMemoryContext task : tasks.values()) {
+            task.close();
+        }
+        tracker.close();
+        node.queryClosed(this);
+    }
+
+    @Override
+    public String toString()
+    {
+        return "QueryMemoryContext{" + queryId + "@" + node.nodeId() + ", user=" + userBytes + ", system=" + systemBytes + ", revocable=" + revocableBytes + "}";
+    }
+}

@@ -1,0 +1,165 @@
+package io.memgov.engine.plugin;
+
+import io.memgov.engine.config.ConfigurationException;
+import io.memgov.engine.config.PolicyFamily;
+import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.killer.KillerScope;
+import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.leak.MemoryLeakDetectorFactory;
+import io.memgov.spi.pool.MemoryPoolFactory;
+import io.memgov.spi.spill.SpillStrategyFactory;
+import io.memgov.spi.tracker.MemoryTrackerFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Every factory offered by the loaded plugins, by family and name. Registration rejects a name offered twice in a
+ * family, naming both plugins; look-up of a name nobody offers lists what is registered and where it came from.
+ * Not thread-safe: filled at start-up, read afterwards.
+ */
+public final class PluginRegistry
+{
+    private static final Logger log = LoggerFactory.getLogger(PluginRegistry.class);
+
+    private final Map<PolicyFamily, Map<String, RegisteredFactory<?>>> factories = new EnumMap<>(PolicyFamily.class);
+    private final List<String> loadFailures = new ArrayList<>();
+
+    public PluginRegistry()
+    {
+        for (PolicyFamily family : PolicyFamily.values()) {
+            factories.put(family, new TreeMap<>());
+        }
+    }
+
+    /** Registers every factory of the plugin. Calls into the plugin with its class loader as context loader. */
+    public void register(MemoryPlugin plugin, PluginSource source)
+    {
+        requireNonNull(plugin, "plugin is null");
+        requireNonNull(source, "source is null");
+        String pluginName = plugin.getClass().getSimpleName();
+        try (ThreadContextClassLoader ignored = new ThreadContextClassLoader(source.classLoader())) {
+            for (MemoryPoolFactory factory : plugin.memoryPoolFactories()) {
+                add(PolicyFamily.POOL, factory.name(), factory, pluginName, source);
+            }
+            for (MemoryTrackerFactory factory : plugin.memoryTrackerFactories()) {
+                add(PolicyFamily.TRACKER, factory.name(), factory, pluginName, source);
+            }
+            for (LowMemoryKillerFactory factory : plugin.lowMemoryKillerFactories()) {
+                PolicyFamily family = factory.scope() == KillerScope.TASK ? PolicyFamily.TASK_KILLER : PolicyFamily.QUERY_KILLER;
+                add(family, factory.name(), factory, pluginName, source);
+            }
+            for (SpillStrategyFactory factory : plugin.spillStrategyFactories()) {
+                add(PolicyFamily.SPILL_STRATEGY, factory.name(), factory, pluginName, source);
+            }
+            for (MemoryLeakDetectorFactory factory : plugin.memoryLeakDetectorFactories()) {
+                add(PolicyFamily.LEAK_DETECTOR, factory.name(), factory, pluginName, source);
+            }
+        }
+        catch (ConfigurationException e) {
+            throw e;
+        }
+        catch (RuntimeException | LinkageError e) {
+            throw new ConfigurationException(String.format("Plugin %s from %s failed while listing its factories: %s", pluginName, source, e), e);
+        }
+    }
+
+    /** Remembers a plugin that could not be loaded, so that a later "not registered" error can mention it. */
+    public void recordLoadFailure(String description)
+    {
+        loadFailures.add(description);
+    }
+
+    public List<String> loadFailures()
+    {
+        return List.copyOf(loadFailures);
+    }
+
+    private void add(PolicyFamily family, String name, Object factory, String pluginName, PluginSource source)
+    {
+        requireNonNull(name, () -> "Plugin " + pluginName + " from " + source + " offers a " + family.displayName() + " factory whose name is null");
+        RegisteredFactory<?> registration = new RegisteredFactory<>(name, factory, pluginName, source);
+        RegisteredFactory<?> existing = factories.get(family).putIfAbsent(name, registration);
+        if (existing != null) {
+            throw new ConfigurationException(String.format("%s '%s' is registered twice: %s and %s",
+                    capitalize(family.displayName()), name, existing.origin(), registration.origin()));
+        }
+        log.info("Registering {} '{}' from {}", family.displayName(), name, pluginName + " (" + source + ")");
+    }
+
+    /** The factory registered under {@code name}, if any. */
+    @SuppressWarnings("unchecked")
+    public <F> Optional<RegisteredFactory<F>> find(PolicyFamily family, String name)
+    {
+        return Optional.ofNullable((RegisteredFactory<F>) factories.get(family).get(name));
+    }
+
+    /** The factory registered under {@code name}; fails with the list of registered names and their origins. */
+    public <F> RegisteredFactory<F> require(PolicyFamily family, String name)
+    {
+        return this.<F>find(family, name).orElseThrow(() -> new ConfigurationException(notRegisteredMessage(family, name)));
+    }
+
+    public String notRegisteredMessage(PolicyFamily family, String name)
+    {
+        StringBuilder message = new StringBuilder(String.format("%s '%s' is not registered ('%s'). Available: %s",
+                capitalize(family.displayName()), name, family.policyKey(), describe(family)));
+        if (!loadFailures.isEmpty()) {
+            message.append(". Plugins that failed to load: ").append(loadFailures);
+        }
+        return message.toString();
+    }
+
+    /** {@code [none (NonePlugin from class path), ...]}. */
+    public List<String> describe(PolicyFamily family)
+    {
+        return factories.get(family).values().stream()
+                .map(registration -> registration.name() + " (" + registration.origin() + ")")
+                .toList();
+    }
+
+    /** Every registration of every family, for {@code plugins} listings. */
+    public Map<PolicyFamily, List<RegisteredFactory<?>>> all()
+    {
+        Map<PolicyFamily, List<RegisteredFactory<?>>> result = new EnumMap<>(PolicyFamily.class);
+        factories.forEach((family, byName) -> result.put(family, List.copyOf(byName.values())));
+        return result;
+    }
+
+    /**
+     * Calls {@code create} on the factory with the plugin's context loader; a factory that throws fails start-up with
+     * a message naming the policy and the plugin.
+     */
+    public static <F, T> T create(PolicyFamily family, RegisteredFactory<F> registration, Function<F, T> create)
+    {
+        try (ThreadContextClassLoader ignored = new ThreadContextClassLoader(registration.source().classLoader())) {
+            T created = create.apply(registration.factory());
+            if (created == null) {
+                throw new ConfigurationException(String.format("%s '%s' from %s returned null from create()",
+                        capitalize(family.displayName()), registration.name(), registration.origin()));
+            }
+            return created;
+        }
+        catch (ConfigurationException e) {
+            throw e;
+        }
+        catch (RuntimeException | LinkageError e) {
+            throw new ConfigurationException(String.format("Failed to create %s '%s' from %s: %s",
+                    family.displayName(), registration.name(), registration.origin(), e.getMessage() == null ? e.toString() : e.getMessage()), e);
+        }
+    }
+
+    private static String capitalize(String text)
+    {
+        return Character.toUpperCase(text.charAt(0)) + text.substring(1);
+    }
+}

@@ -1,0 +1,154 @@
+package io.memgov.engine.tracker;
+
+import io.memgov.spi.DataSizes;
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.MemoryLimitExceededException;
+import io.memgov.spi.tracker.MemoryTracker;
+import io.memgov.spi.tracker.TrackerLevel;
+
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The built-in tracker ({@code exact}): every call carries its delta to the root at once, one atomic add per level,
+ * no lock. A level that would pass its limit undoes its own add and every add below it before throwing, so a failed
+ * allocation leaves the whole chain as it was. Frees never fail; they saturate at zero at query and user level, as
+ * ClickHouse does for memory freed outside the context that allocated it.
+ */
+public final class ExactMemoryTracker
+        implements MemoryTracker
+{
+    private final TrackerLevel level;
+    private final String description;
+    private final ExactMemoryTracker parent;
+    private final long hardLimitBytes;
+    private final AtomicLong usedBytes = new AtomicLong();
+    private final AtomicLong peakBytes = new AtomicLong();
+
+    private ExactMemoryTracker(TrackerLevel level, String description, ExactMemoryTracker parent, long hardLimitBytes)
+    {
+        this.level = requireNonNull(level, "level is null");
+        this.description = requireNonNull(description, "description is null");
+        this.parent = parent;
+        if (hardLimitBytes < 0) {
+            throw new IllegalArgumentException("hardLimitBytes is negative: " + hardLimitBytes);
+        }
+        this.hardLimitBytes = hardLimitBytes;
+    }
+
+    /** A node-level root with the given limit (0 for none). */
+    public static ExactMemoryTracker root(String description, long hardLimitBytes)
+    {
+        return new ExactMemoryTracker(TrackerLevel.NODE, description, null, hardLimitBytes);
+    }
+
+    @Override
+    public TrackerLevel level()
+    {
+        return level;
+    }
+
+    @Override
+    public String description()
+    {
+        return description;
+    }
+
+    @Override
+    public Optional<MemoryTracker> parent()
+    {
+        return Optional.ofNullable(parent);
+    }
+
+    @Override
+    public long usedBytes()
+    {
+        return usedBytes.get();
+    }
+
+    @Override
+    public long peakBytes()
+    {
+        return peakBytes.get();
+    }
+
+    @Override
+    public long hardLimitBytes()
+    {
+        return hardLimitBytes;
+    }
+
+    @Override
+    public void allocate(long bytes)
+    {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("bytes is negative: " + bytes);
+        }
+        if (bytes == 0) {
+            return;
+        }
+        ExactMemoryTracker current = this;
+        while (current != null) {
+            long used = current.usedBytes.addAndGet(bytes);
+            if (current.hardLimitBytes > 0 && used > current.hardLimitBytes) {
+                current.usedBytes.addAndGet(-bytes);
+                rollBackBelow(current, bytes);
+                throw new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, String.format(
+                        "Memory limit (%s) exceeded: would use %s (attempt to allocate chunk of %s), maximum: %s.",
+                        current.level.description(), DataSizes.binary(used), DataSizes.binary(bytes), DataSizes.binary(current.hardLimitBytes)));
+            }
+            current.updatePeak(used);
+            current = current.parent;
+        }
+    }
+
+    private void rollBackBelow(ExactMemoryTracker failed, long bytes)
+    {
+        for (ExactMemoryTracker current = this; current != failed; current = current.parent) {
+            current.usedBytes.addAndGet(-bytes);
+        }
+    }
+
+    @Override
+    public void free(long bytes)
+    {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("bytes is negative: " + bytes);
+        }
+        for (ExactMemoryTracker current = this; current != null; current = current.parent) {
+            if (current.level == TrackerLevel.QUERY || current.level == TrackerLevel.USER) {
+                current.usedBytes.getAndUpdate(used -> Math.max(0, used - bytes));
+            }
+            else {
+                current.usedBytes.addAndGet(-bytes);
+            }
+        }
+    }
+
+    @Override
+    public MemoryTracker newChild(TrackerLevel level, String description, long hardLimitBytes)
+    {
+        requireNonNull(level, "level is null");
+        if (level.ordinal() >= this.level.ordinal()) {
+            throw new IllegalArgumentException("a " + level + " tracker cannot be a child of a " + this.level + " tracker");
+        }
+        return new ExactMemoryTracker(level, description, this, hardLimitBytes);
+    }
+
+    private void updatePeak(long used)
+    {
+        // a plain read first: the peak rarely moves, and a CAS on every call would be a second contended write
+        long peak = peakBytes.get();
+        while (used > peak && !peakBytes.compareAndSet(peak, used)) {
+            peak = peakBytes.get();
+        }
+    }
+
+    @Override
+    public String toString()
+    {
+        return "ExactMemoryTracker{" + level + " " + description + ", used=" + usedBytes.get() + "}";
+    }
+}
