@@ -1,0 +1,32 @@
+package io.memgov.plugin.leakdetector;
+
+import io.memgov.spi.leak.MemoryLeakDetector;
+import io.memgov.spi.leak.MemoryLeakDetectorContext;
+import io.memgov.spi.leak.MemoryLeakDetectorFactory;
+
+import java.util.Map;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Creates the leak detector {@code leak-detector}. Accepts the keys of {@link LeakDetectorConfig}.
+ */
+final class ClusterMemoryLeakDetectorFactory
+        implements MemoryLeakDetectorFactory
+{
+    static final String NAME = "leak-detector";
+
+    @Override
+    public String name()
+    {
+        return NAME;
+    }
+
+    @Override
+    public MemoryLeakDetector create(Map<String, String> config, MemoryLeakDetectorContext context)
+    {
+        requireNonNull(config, "config is null");
+        requireNonNull(context, "context is null");
+        return new ClusterMemoryLeakDetector(LeakDetectorConfig.from(config), context.clock(), context.metrics());
+    }
+}
