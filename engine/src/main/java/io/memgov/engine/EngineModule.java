@@ -5,6 +5,7 @@ import com.google.inject.Provides;
 import com.google.inject.Singleton;
 import io.memgov.engine.config.MemoryEngineConfig;
 import io.memgov.engine.config.PolicyFamily;
+import io.memgov.engine.node.ClusterQueries;
 import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.plugin.PluginLoader;
 import io.memgov.engine.plugin.PluginRegistry;
@@ -94,6 +95,13 @@ final class EngineModule
 
     @Provides
     @Singleton
+    ClusterQueries clusterQueries()
+    {
+        return new ClusterQueries(clock);
+    }
+
+    @Provides
+    @Singleton
     ScheduledExecutorService scheduler()
     {
         AtomicInteger threads = new AtomicInteger();
@@ -108,7 +116,7 @@ final class EngineModule
 
     @Provides
     @Singleton
-    EngineNodes engineNodes(PluginRegistry registry, ScheduledExecutorService scheduler, EngineMetrics metrics, QueryFailures failures)
+    EngineNodes engineNodes(PluginRegistry registry, ScheduledExecutorService scheduler, EngineMetrics metrics, QueryFailures failures, ClusterQueries clusterQueries)
     {
         RegisteredFactory<MemoryPoolFactory> poolFactory = selectRequired(registry, PolicyFamily.POOL);
         RegisteredFactory<MemoryTrackerFactory> trackerFactory = selectRequired(registry, PolicyFamily.TRACKER);
@@ -129,7 +137,7 @@ final class EngineModule
                         trackerFactory.name(), trackerFactory.origin(), root.level()));
             }
             long maxTotal = config.maxQueryTotalMemoryPerNode().orElse(Long.MAX_VALUE);
-            nodes.add(new NodeMemoryManager(nodeId, pool, root, clock, config.maxQueryMemoryPerNode(), maxTotal));
+            nodes.add(new NodeMemoryManager(nodeId, pool, root, clock, config.maxQueryMemoryPerNode(), maxTotal, clusterQueries));
             spillFactory.ifPresent(factory -> spillStrategies.put(nodeId, PluginRegistry.create(PolicyFamily.SPILL_STRATEGY, factory,
                     spill -> spill.create(config.policyConfig(PolicyFamily.SPILL_STRATEGY), context))));
         }

@@ -3,6 +3,7 @@ package io.memgov.engine.node;
 import io.memgov.spi.ErrorCode;
 import io.memgov.spi.NodeId;
 import io.memgov.spi.QueryId;
+import io.memgov.spi.TaskId;
 import io.memgov.spi.killer.NodeMemoryInfo;
 import io.memgov.spi.killer.RetryPolicy;
 import io.memgov.spi.pool.MemoryPool;
@@ -35,8 +36,11 @@ public final class NodeMemoryManager
     private final Map<String, MemoryTracker> userTrackers = new ConcurrentHashMap<>();
     private final AtomicLong registrationOrder = new AtomicLong();
 
-    public NodeMemoryManager(NodeId nodeId, MemoryPool pool, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode)
+    private final ClusterQueries clusterQueries;
+
+    public NodeMemoryManager(NodeId nodeId, MemoryPool pool, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries)
     {
+        this.clusterQueries = requireNonNull(clusterQueries, "clusterQueries is null");
         this.nodeId = requireNonNull(nodeId, "nodeId is null");
         this.pool = requireNonNull(pool, "pool is null");
         this.rootTracker = requireNonNull(rootTracker, "rootTracker is null");
@@ -102,6 +106,7 @@ public final class NodeMemoryManager
             queryTracker.close();
             throw new IllegalArgumentException("query " + queryId + " already has a memory context on node " + nodeId);
         }
+        clusterQueries.started(queryId, session);
         return query;
     }
 
@@ -124,6 +129,24 @@ public final class NodeMemoryManager
     {
         QueryMemoryContext query = queries.get(queryId);
         return query != null && query.fail(errorCode, message);
+    }
+
+    /**
+     * Fails one task on this node, releasing what it holds. The first failure is kept.
+     *
+     * @return true if the task ran here and was failed by this call
+     */
+    public boolean failTask(TaskId taskId, ErrorCode errorCode, String message)
+    {
+        QueryMemoryContext query = queries.get(taskId.queryId());
+        if (query == null) {
+            return false;
+        }
+        return query.tasks().stream()
+                .filter(task -> task.taskId().equals(taskId))
+                .findFirst()
+                .map(task -> task.fail(errorCode, message))
+                .orElse(false);
     }
 
     void queryClosed(QueryMemoryContext query)

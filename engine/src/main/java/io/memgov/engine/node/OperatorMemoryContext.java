@@ -157,7 +157,7 @@ public final class OperatorMemoryContext
             if (newBytes < 0) {
                 throw new IllegalArgumentException("bytes is negative: " + newBytes);
             }
-            task.query().checkNotFailed();
+            task.checkNotFailed();
         }
     }
 }

@@ -32,6 +32,7 @@ public final class TaskMemoryContext
     private final AtomicLong revocableBytes = new AtomicLong();
     private final Set<OperatorMemoryContext> operators = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicReference<io.memgov.spi.QueryKilledException> failure = new java.util.concurrent.atomic.AtomicReference<>();
 
     TaskMemoryContext(QueryMemoryContext query, TaskId taskId, boolean speculative, Instant createTime, long createNanos)
     {
@@ -74,7 +75,7 @@ public final class TaskMemoryContext
         if (closed.get()) {
             throw new IllegalStateException("task memory context " + taskId + " is already closed");
         }
-        query.checkNotFailed();
+        checkNotFailed();
         OperatorMemoryContext operator = new OperatorMemoryContext(this, tag, query.node().nextRegistrationOrder());
         operators.add(operator);
         return operator;
@@ -152,6 +153,31 @@ public final class TaskMemoryContext
     {
         for (OperatorMemoryContext operator : operators) {
             operator.forceRelease();
+        }
+    }
+
+    /**
+     * Fails this task alone (a task killer chose it): later accounting calls of its operators throw with
+     * {@code errorCode}, and everything it holds is released now. The first failure is kept.
+     *
+     * @return true if this call failed the task
+     */
+    public boolean fail(io.memgov.spi.ErrorCode errorCode, String message)
+    {
+        if (!failure.compareAndSet(null, new io.memgov.spi.QueryKilledException(errorCode, message))) {
+            return false;
+        }
+        forceRelease();
+        return true;
+    }
+
+    /** Throws the reason the task or its query was killed, if it was. */
+    void checkNotFailed()
+    {
+        query.checkNotFailed();
+        io.memgov.spi.QueryKilledException killed = failure.get();
+        if (killed != null) {
+            throw new io.memgov.spi.QueryKilledException(killed.errorCode(), killed.getMessage());
         }
     }
 
