@@ -3,6 +3,8 @@ package io.memgov.engine;
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import com.google.inject.Singleton;
+import io.memgov.engine.cluster.ClusterMemoryManager;
+import io.memgov.engine.cluster.ClusterTransport;
 import io.memgov.engine.config.MemoryEngineConfig;
 import io.memgov.engine.config.PolicyFamily;
 import io.memgov.engine.node.ClusterQueries;
@@ -174,6 +176,15 @@ final class EngineModule
         LowMemoryKillerContext context = new ClusterContext(clock, scheduler, sink);
         LowMemoryKiller killer = PluginRegistry.create(family, factory.get(), created -> created.create(config.policyConfig(family), context));
         return new ContextLoaderKiller(killer, factory.get().source().classLoader(), factory.get().name());
+    }
+
+    @Provides
+    @Singleton
+    ClusterMemoryManager clusterMemoryManager(EngineNodes nodes, ClusterQueries queries, QueryFailures failures,
+            @Named("task") LowMemoryKiller taskKiller, @Named("query") LowMemoryKiller queryKiller, MemoryLeakDetector leakDetector, EngineMetrics metrics)
+    {
+        ClusterTransport transport = new EmbeddedClusterTransport(nodes.nodes(), queries, failures, clock);
+        return new ClusterMemoryManager(config, transport, queries, taskKiller, queryKiller, leakDetector, clock, metrics.sink("cluster"));
     }
 
     @Provides

@@ -5,7 +5,10 @@ import com.google.inject.CreationException;
 import com.google.inject.Injector;
 import com.google.inject.ProvisionException;
 import io.memgov.engine.config.ConfigurationException;
+import io.memgov.engine.cluster.ClusterMemoryManager;
 import io.memgov.engine.config.MemoryEngineConfig;
+import io.memgov.engine.node.ClusterQueries;
+import io.memgov.spi.leak.QueryState;
 import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.plugin.PluginRegistry;
 import io.memgov.spi.ErrorCode;
@@ -25,6 +28,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,6 +69,8 @@ public final class MemoryEngine
     private final MemoryLeakDetector leakDetector;
     private final EngineMetrics metrics;
     private final QueryFailures failures;
+    private final ClusterQueries clusterQueries;
+    private final ClusterMemoryManager clusterMemoryManager;
 
     @Inject
     MemoryEngine(
@@ -77,8 +83,12 @@ public final class MemoryEngine
             @Named("task") LowMemoryKiller taskKiller,
             MemoryLeakDetector leakDetector,
             EngineMetrics metrics,
-            QueryFailures failures)
+            QueryFailures failures,
+            ClusterQueries clusterQueries,
+            ClusterMemoryManager clusterMemoryManager)
     {
+        this.clusterQueries = requireNonNull(clusterQueries, "clusterQueries is null");
+        this.clusterMemoryManager = requireNonNull(clusterMemoryManager, "clusterMemoryManager is null");
         this.config = requireNonNull(config, "config is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.clock = requireNonNull(clock, "clock is null");
@@ -149,6 +159,27 @@ public final class MemoryEngine
         return metrics;
     }
 
+    /** The cluster loop; {@link ClusterMemoryManager#process()} runs one round on demand. */
+    public ClusterMemoryManager clusterMemoryManager()
+    {
+        return clusterMemoryManager;
+    }
+
+    /** The queries the host knows: running ones and recently ended ones. */
+    public ClusterQueries queries()
+    {
+        return clusterQueries;
+    }
+
+    /**
+     * The host reports that a query ended, so that the loop stops enforcing its limits and the leak detector judges
+     * any memory it still holds after the grace period.
+     */
+    public void queryFinished(QueryId queryId, QueryState state, Instant endTime)
+    {
+        clusterQueries.finished(queryId, state, endTime);
+    }
+
     ScheduledExecutorService scheduler()
     {
         return scheduler;
@@ -178,6 +209,7 @@ public final class MemoryEngine
     @Override
     public void close()
     {
+        clusterMemoryManager.close();
         scheduler.shutdownNow();
         try {
             if (!scheduler.awaitTermination(5, TimeUnit.SECONDS)) {
@@ -271,7 +303,9 @@ public final class MemoryEngine
             EngineModule module = new EngineModule(config, plugins, classPathDiscovery ? classPathLoader : null, clock);
             try {
                 Injector injector = Guice.createInjector(module);
-                return injector.getInstance(MemoryEngine.class);
+                MemoryEngine engine = injector.getInstance(MemoryEngine.class);
+                engine.clusterMemoryManager.start(engine.scheduler);
+                return engine;
             }
             catch (ProvisionException | CreationException e) {
                 // Guice wraps what our providers throw; a start-up error should read as the error itself

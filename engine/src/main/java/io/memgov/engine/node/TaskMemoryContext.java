@@ -63,9 +63,10 @@ public final class TaskMemoryContext
         return createTime;
     }
 
-    long createNanos()
+    /** How long ago the task was created: the work lost if it is killed. */
+    public java.time.Duration elapsed()
     {
-        return createNanos;
+        return java.time.Duration.ofNanos(Math.max(0, System.nanoTime() - createNanos));
     }
 
     /** Adds an operator that holds memory under {@code tag}. */

@@ -1,0 +1,362 @@
+package io.memgov.engine.cluster;
+
+import io.memgov.engine.config.MemoryEngineConfig;
+import io.memgov.engine.node.ClusterQueries;
+import io.memgov.engine.node.QuerySession;
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.MetricsSink;
+import io.memgov.spi.QueryId;
+import io.memgov.spi.TaskId;
+import io.memgov.spi.killer.KillTarget;
+import io.memgov.spi.killer.LowMemoryKiller;
+import io.memgov.spi.killer.NodeMemoryInfo;
+import io.memgov.spi.killer.RetryPolicy;
+import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.leak.MemoryLeakDetector;
+import io.memgov.spi.pool.MemoryPoolInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+
+import static io.memgov.spi.DataSizes.succinct;
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The cluster enforcement loop (Trino's {@code ClusterMemoryManager.process}). Every poll interval, and whenever a
+ * host calls {@link #process()}: run the leak check; enforce the distributed limits; and, if a node is blocked, no
+ * query was killed this round and the last kill target no longer holds memory (or was flagged as leaked), ask the
+ * task killer, then the query killer, and kill the first target chosen.
+ *
+ * <p>One kill at a time: while the previous target still holds memory nothing else is killed, because the memory
+ * it frees may be all the cluster needs (the cascade guard). {@code query.low-memory-killer.delay} (Presto) makes
+ * the loop also wait that long after the cluster became out of memory.
+ */
+public final class ClusterMemoryManager
+        implements AutoCloseable
+{
+    private static final Logger log = LoggerFactory.getLogger(ClusterMemoryManager.class);
+
+    static final String QUERY_KILLED_MESSAGE = "Query killed because the cluster is out of memory. Please try again in a few minutes.";
+    static final String TASK_KILLED_MESSAGE = "Task killed because the cluster is out of memory.";
+
+    private final MemoryEngineConfig config;
+    private final ClusterTransport transport;
+    private final ClusterQueries queries;
+    private final LowMemoryKiller taskKiller;
+    private final LowMemoryKiller queryKiller;
+    private final MemoryLeakDetector leakDetector;
+    private final Clock clock;
+    private final MetricsSink metrics;
+
+    private final AtomicLong queriesKilledDueToOutOfMemory = new AtomicLong();
+    private final AtomicLong tasksKilledDueToOutOfMemory = new AtomicLong();
+    private volatile long clusterUserMemoryReservation;
+    private volatile long clusterTotalMemoryReservation;
+    private volatile int blockedNodes;
+    private volatile List<NodeMemoryInfo> lastNodes = List.of();
+
+    // touched only by process(), which is synchronized
+    private KillTarget lastKillTarget;
+    private Instant outOfMemorySince;
+    private ScheduledFuture<?> loop;
+
+    public ClusterMemoryManager(
+            MemoryEngineConfig config,
+            ClusterTransport transport,
+            ClusterQueries queries,
+            LowMemoryKiller taskKiller,
+            LowMemoryKiller queryKiller,
+            MemoryLeakDetector leakDetector,
+            Clock clock,
+            MetricsSink metrics)
+    {
+        this.config = requireNonNull(config, "config is null");
+        this.transport = requireNonNull(transport, "transport is null");
+        this.queries = requireNonNull(queries, "queries is null");
+        this.taskKiller = requireNonNull(taskKiller, "taskKiller is null");
+        this.queryKiller = requireNonNull(queryKiller, "queryKiller is null");
+        this.leakDetector = requireNonNull(leakDetector, "leakDetector is null");
+        this.clock = requireNonNull(clock, "clock is null");
+        this.metrics = requireNonNull(metrics, "metrics is null");
+    }
+
+    /** Runs {@link #process()} every {@code memory.cluster.poll-interval} on the scheduler until closed. */
+    public synchronized void start(ScheduledExecutorService scheduler)
+    {
+        if (loop != null) {
+            throw new IllegalStateException("cluster memory manager already started");
+        }
+        long periodNanos = config.pollInterval().toNanos();
+        loop = scheduler.scheduleWithFixedDelay(this::processSafely, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void processSafely()
+    {
+        try {
+            process();
+        }
+        catch (RuntimeException e) {
+            // the loop must survive anything one round throws, or the cluster loses its killer
+            log.error("Cluster memory loop failed; it will run again in {}", config.pollInterval(), e);
+        }
+    }
+
+    /** One round of the loop. Hosts and tests may call it at any time; rounds never overlap. */
+    public synchronized void process()
+    {
+        List<NodeMemoryInfo> nodes = transport.readNodes();
+        lastNodes = nodes;
+
+        Map<QueryId, Long> userReservations = new HashMap<>();
+        Map<QueryId, Long> totalReservations = new HashMap<>();
+        int blocked = 0;
+        long clusterUser = 0;
+        long clusterTotal = 0;
+        for (NodeMemoryInfo node : nodes) {
+            MemoryPoolInfo pool = node.generalPool();
+            if (pool.isBlocked()) {
+                blocked++;
+            }
+            for (MemoryPoolInfo anyPool : node.pools()) {
+                clusterUser += anyPool.reservedBytes();
+                clusterTotal += anyPool.reservedBytes() + anyPool.reservedRevocableBytes();
+                anyPool.queryMemoryReservations().forEach((query, bytes) -> {
+                    userReservations.merge(query, bytes, Long::sum);
+                    totalReservations.merge(query, bytes, Long::sum);
+                });
+                anyPool.queryMemoryRevocableReservations().forEach((query, bytes) -> totalReservations.merge(query, bytes, Long::sum));
+            }
+        }
+        blockedNodes = blocked;
+        clusterUserMemoryReservation = clusterUser;
+        clusterTotalMemoryReservation = clusterTotal;
+
+        Set<QueryId> leaked = leakDetector.checkForLeaks(queries.known(), Map.copyOf(totalReservations));
+
+        boolean outOfMemory = blocked > 0;
+        Instant now = clock.instant();
+        if (!outOfMemory) {
+            outOfMemorySince = null;
+        }
+        else if (outOfMemorySince == null) {
+            outOfMemorySince = now;
+        }
+
+        boolean queryKilled = false;
+        for (ClusterQueries.QueryRecord query : queries.running().values()) {
+            QuerySession session = query.session();
+            if (session.retryPolicy() == RetryPolicy.TASK) {
+                // with task retries only the pools and the killers apply, as in Trino
+                continue;
+            }
+            long user = userReservations.getOrDefault(query.queryId(), 0L);
+            long total = totalReservations.getOrDefault(query.queryId(), 0L);
+            if (session.resourceOvercommit() && outOfMemory) {
+                queryKilled |= kill(query.queryId(), ErrorCode.CLUSTER_OUT_OF_MEMORY, String.format(
+                        "The cluster is out of memory and resource_overcommit=true, so this query was killed. It was using %s of memory", succinct(total)));
+                continue;
+            }
+            if (session.resourceOvercommit()) {
+                continue;
+            }
+            long userLimit = lower(config.maxQueryMemory(), session.maxMemory().orElse(Long.MAX_VALUE));
+            long totalLimit = lower(config.maxQueryTotalMemory(), session.maxTotalMemory().orElse(Long.MAX_VALUE));
+            if (user > userLimit) {
+                queryKilled |= kill(query.queryId(), ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT, "Query exceeded distributed user memory limit of " + succinct(userLimit));
+            }
+            else if (total > totalLimit) {
+                queryKilled |= kill(query.queryId(), ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT, "Query exceeded distributed total memory limit of " + succinct(totalLimit));
+            }
+        }
+
+        if (outOfMemory && !queryKilled && isLastKillTargetGone(nodes, leaked) && delayPassed(now)) {
+            callOomKiller(nodes);
+        }
+        metrics.gauge("blocked-nodes", blocked);
+        metrics.gauge("cluster-user-memory-reservation", clusterUser);
+        metrics.gauge("cluster-total-memory-reservation", clusterTotal);
+    }
+
+    private boolean delayPassed(Instant now)
+    {
+        return outOfMemorySince != null && !now.isBefore(outOfMemorySince.plus(config.killerDelay()));
+    }
+
+    private boolean kill(QueryId queryId, ErrorCode errorCode, String message)
+    {
+        boolean killed = transport.killQuery(queryId, errorCode, message);
+        if (killed) {
+            log.info("Killed query {} with {}: {}", queryId, errorCode, message);
+        }
+        return killed;
+    }
+
+    private boolean isLastKillTargetGone(List<NodeMemoryInfo> nodes, Set<QueryId> leaked)
+    {
+        KillTarget target = lastKillTarget;
+        if (target == null) {
+            return true;
+        }
+        if (target instanceof KillTarget.WholeQuery wholeQuery) {
+            if (leaked.contains(wholeQuery.queryId())) {
+                log.info("Last kill target {} still holds memory but was flagged as leaked; the killer may run again", wholeQuery.queryId());
+                lastKillTarget = null;
+                return true;
+            }
+            boolean holdsMemory = nodes.stream()
+                    .flatMap(node -> node.pools().stream())
+                    .anyMatch(pool -> pool.queryMemoryReservations().containsKey(wholeQuery.queryId())
+                            || pool.queryMemoryRevocableReservations().containsKey(wholeQuery.queryId()));
+            if (!holdsMemory) {
+                lastKillTarget = null;
+            }
+            return !holdsMemory;
+        }
+        Set<TaskId> tasks = ((KillTarget.Tasks) target).taskIds();
+        boolean holdsMemory = nodes.stream()
+                .flatMap(node -> node.pools().stream())
+                .anyMatch(pool -> tasks.stream().anyMatch(task -> pool.taskMemoryReservations().containsKey(task)
+                        || pool.taskRevocableMemoryReservations().containsKey(task)));
+        if (!holdsMemory) {
+            lastKillTarget = null;
+        }
+        return !holdsMemory;
+    }
+
+    private void callOomKiller(List<NodeMemoryInfo> nodes)
+    {
+        List<RunningQueryInfo> running = transport.runningQueries(nodes);
+        Map<QueryId, RunningQueryInfo> runningById = running.stream().collect(Collectors.toMap(RunningQueryInfo::queryId, query -> query));
+        for (LowMemoryKiller killer : List.of(taskKiller, queryKiller)) {
+            Optional<KillTarget> chosen;
+            try {
+                chosen = killer.chooseTargetToKill(running, nodes);
+            }
+            catch (RuntimeException e) {
+                log.error("Low memory killer {} failed; skipping it this round", killer, e);
+                continue;
+            }
+            if (chosen == null || chosen.isEmpty()) {
+                continue;
+            }
+            KillTarget target = chosen.get();
+            String decision = String.format("Query Kill Decision: killer %s chose %s. %s", killer, describe(target), describeNodes(nodes));
+            if (target instanceof KillTarget.WholeQuery wholeQuery) {
+                if (!runningById.containsKey(wholeQuery.queryId())) {
+                    log.warn("Low memory killer {} chose query {}, which is not running; ignored. {}", killer, wholeQuery.queryId(), describeNodes(nodes));
+                    continue;
+                }
+                log.info(decision);
+                if (transport.killQuery(wholeQuery.queryId(), ErrorCode.CLUSTER_OUT_OF_MEMORY, QUERY_KILLED_MESSAGE)) {
+                    queriesKilledDueToOutOfMemory.incrementAndGet();
+                    metrics.increment("queries-killed-due-to-out-of-memory", 1);
+                    lastKillTarget = target;
+                }
+                return;
+            }
+            Set<TaskId> tasks = ((KillTarget.Tasks) target).taskIds();
+            Set<TaskId> unknown = tasks.stream()
+                    .filter(task -> !runningById.containsKey(task.queryId()) || !runningById.get(task.queryId()).tasks().containsKey(task))
+                    .collect(Collectors.toSet());
+            if (!unknown.isEmpty()) {
+                log.warn("Low memory killer {} chose tasks {} that are not running; ignored. {}", killer, unknown, describeNodes(nodes));
+                continue;
+            }
+            log.info(decision);
+            if (transport.killTasks(tasks, ErrorCode.CLUSTER_OUT_OF_MEMORY, TASK_KILLED_MESSAGE)) {
+                tasksKilledDueToOutOfMemory.addAndGet(tasks.size());
+                metrics.increment("tasks-killed-due-to-out-of-memory", tasks.size());
+                lastKillTarget = target;
+            }
+            return;
+        }
+        log.debug("Cluster is out of memory but no killer chose a target. {}", describeNodes(nodes));
+    }
+
+    private static String describe(KillTarget target)
+    {
+        if (target instanceof KillTarget.WholeQuery wholeQuery) {
+            return "query " + wholeQuery.queryId();
+        }
+        return "tasks " + ((KillTarget.Tasks) target).taskIds();
+    }
+
+    /** Per node: max, free, and the queries and tasks with their bytes, as Trino logs its kill decisions. */
+    static String describeNodes(List<NodeMemoryInfo> nodes)
+    {
+        return nodes.stream()
+                .map(node -> {
+                    MemoryPoolInfo pool = node.generalPool();
+                    return String.format("%s: MaxBytes %s, FreeBytes %s, Queries %s, Tasks %s", node.nodeId(), pool.maxBytes(), pool.freeBytes(),
+                            new java.util.TreeMap<>(pool.queryMemoryReservations()), new java.util.TreeMap<>(pool.taskMemoryReservations()));
+                })
+                .collect(Collectors.joining("; ", "Nodes: [", "]"));
+    }
+
+    private static long lower(long configured, long session)
+    {
+        return Math.min(configured, session);
+    }
+
+    public long queriesKilledDueToOutOfMemory()
+    {
+        return queriesKilledDueToOutOfMemory.get();
+    }
+
+    public long tasksKilledDueToOutOfMemory()
+    {
+        return tasksKilledDueToOutOfMemory.get();
+    }
+
+    public long clusterUserMemoryReservation()
+    {
+        return clusterUserMemoryReservation;
+    }
+
+    public long clusterTotalMemoryReservation()
+    {
+        return clusterTotalMemoryReservation;
+    }
+
+    public int blockedNodes()
+    {
+        return blockedNodes;
+    }
+
+    public int numberOfLeakedQueries()
+    {
+        return leakDetector.numberOfLeakedQueries();
+    }
+
+    /** The nodes as the last round read them. */
+    public List<NodeMemoryInfo> lastNodes()
+    {
+        return lastNodes;
+    }
+
+    /** The target of the last kill while it still holds memory. */
+    public synchronized Optional<KillTarget> lastKillTarget()
+    {
+        return Optional.ofNullable(lastKillTarget);
+    }
+
+    @Override
+    public synchronized void close()
+    {
+        if (loop != null) {
+            loop.cancel(false);
+        }
+    }
+}

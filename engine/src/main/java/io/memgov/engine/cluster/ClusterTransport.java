@@ -1,0 +1,30 @@
+package io.memgov.engine.cluster;
+
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.QueryId;
+import io.memgov.spi.TaskId;
+import io.memgov.spi.killer.NodeMemoryInfo;
+import io.memgov.spi.killer.RunningQueryInfo;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * How the cluster loop reads the nodes and delivers its decisions. The embedded cluster reads its nodes in memory; a
+ * multi-process cluster would poll each worker's {@code /v1/memory} and send kills over its own transport.
+ * Called only from the cluster loop's thread.
+ */
+public interface ClusterTransport
+{
+    /** The latest snapshot of every node; a node that cannot be read keeps its previous snapshot. */
+    List<NodeMemoryInfo> readNodes();
+
+    /** The queries that are running, with their tasks and per-task reservations from {@code nodes}. */
+    List<RunningQueryInfo> runningQueries(List<NodeMemoryInfo> nodes);
+
+    /** Fails the query on every node, releasing what it holds, and tells the host. */
+    boolean killQuery(QueryId queryId, ErrorCode errorCode, String message);
+
+    /** Fails these tasks on their nodes, releasing what they hold, and tells the host. */
+    boolean killTasks(Set<TaskId> taskIds, ErrorCode errorCode, String message);
+}
