@@ -1,0 +1,57 @@
+package io.memgov.plugin.spill;
+
+import io.memgov.spi.spill.SpillStrategy;
+import io.memgov.spi.spill.SpillStrategyContext;
+import io.memgov.spi.spill.SpillStrategyFactory;
+
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * A factory that checks its config keys against the ones its strategy accepts before creating it, so that a typo
+ * fails start-up instead of being ignored.
+ */
+final class ConfiguredSpillStrategyFactory
+        implements SpillStrategyFactory
+{
+    private final String name;
+    private final List<String> acceptedKeys;
+    private final Function<StrategyConfig, SpillStrategy> creator;
+
+    ConfiguredSpillStrategyFactory(String name, List<String> acceptedKeys, Function<StrategyConfig, SpillStrategy> creator)
+    {
+        this.name = requireNonNull(name, "name is null");
+        this.acceptedKeys = List.copyOf(requireNonNull(acceptedKeys, "acceptedKeys is null"));
+        this.creator = requireNonNull(creator, "creator is null");
+    }
+
+    static ConfiguredSpillStrategyFactory withoutConfig(String name, Supplier<SpillStrategy> creator)
+    {
+        requireNonNull(creator, "creator is null");
+        return new ConfiguredSpillStrategyFactory(name, List.of(), config -> creator.get());
+    }
+
+    @Override
+    public String name()
+    {
+        return name;
+    }
+
+    @Override
+    public SpillStrategy create(Map<String, String> config, SpillStrategyContext context)
+    {
+        requireNonNull(config, "config is null");
+        requireNonNull(context, "context is null");
+        return creator.apply(new StrategyConfig(name, acceptedKeys, config));
+    }
+
+    @Override
+    public String toString()
+    {
+        return "spill strategy '" + name + "'";
+    }
+}

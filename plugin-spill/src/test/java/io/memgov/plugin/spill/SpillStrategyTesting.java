@@ -1,0 +1,92 @@
+package io.memgov.plugin.spill;
+
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.NodeId;
+import io.memgov.spi.QueryId;
+import io.memgov.spi.TaskId;
+import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.spill.RevocableConsumerInfo;
+import io.memgov.spi.spill.RevokeRequest;
+import io.memgov.spi.spill.SpillStrategyContext;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+
+/** Tables for strategy tests: consumers are written {@code consumer(id, task, bytes, taskCreatedAtSecond, order)}. */
+final class SpillStrategyTesting
+{
+    static final long MB = 1024 * 1024;
+
+    private SpillStrategyTesting() {}
+
+    static RevocableConsumerInfo consumer(long id, String task, long bytes, long taskCreatedAtSecond, long registrationOrder)
+    {
+        return new RevocableConsumerInfo(id, TaskId.valueOf(task), "Op" + id, bytes, Instant.ofEpochSecond(taskCreatedAtSecond), registrationOrder, false);
+    }
+
+    static RevocableConsumerInfo requester(long id, String task, long bytes, long taskCreatedAtSecond, long registrationOrder)
+    {
+        return new RevocableConsumerInfo(id, TaskId.valueOf(task), "Op" + id, bytes, Instant.ofEpochSecond(taskCreatedAtSecond), registrationOrder, true);
+    }
+
+    /** A pool snapshot with only the totals a strategy reads. */
+    static MemoryPoolInfo pool(long maxBytes, long reservedBytes, long revocableBytes)
+    {
+        return new MemoryPoolInfo("general", maxBytes, reservedBytes, revocableBytes,
+                java.util.Map.of(), java.util.Map.of(), java.util.Map.of(), java.util.Map.of(), java.util.Map.of());
+    }
+
+    static MemoryPoolInfo pool(List<RevocableConsumerInfo> consumers, long maxBytes, long reservedBytes)
+    {
+        return pool(maxBytes, reservedBytes, consumers.stream().mapToLong(RevocableConsumerInfo::revocableBytes).sum());
+    }
+
+    static List<Long> ids(List<RevokeRequest> requests)
+    {
+        return requests.stream().map(RevokeRequest::consumerId).toList();
+    }
+
+    static SpillStrategyContext context()
+    {
+        return new SpillStrategyContext()
+        {
+            @Override
+            public NodeId nodeId()
+            {
+                return NodeId.of("n1");
+            }
+
+            @Override
+            public long heapBytes()
+            {
+                return 1024 * MB;
+            }
+
+            @Override
+            public long poolBytes()
+            {
+                return 700 * MB;
+            }
+
+            @Override
+            public boolean failQuery(QueryId queryId, ErrorCode errorCode, String message)
+            {
+                throw new UnsupportedOperationException("strategies never fail queries");
+            }
+
+            @Override
+            public Clock clock()
+            {
+                return Clock.systemUTC();
+            }
+
+            @Override
+            public ScheduledExecutorService scheduler()
+            {
+                throw new UnsupportedOperationException("strategies never schedule");
+            }
+        };
+    }
+}
