@@ -1,0 +1,81 @@
+package io.memgov.plugin.treetracking;
+
+import io.memgov.spi.MetricsSink;
+
+import java.lang.System.Logger.Level;
+import java.util.function.LongSupplier;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * ClickHouse's {@code MemoryWorker}: every {@code correction-interval} it reads what the process really uses and
+ * publishes the drift of the node tracker from it. It overwrites the node total only when
+ * {@code correct-tracker=true}, or when the total went negative (memory freed that was never tracked).
+ */
+final class MemoryCorrectionWorker
+        implements Runnable
+{
+    static final String DRIFT_GAUGE = "tracked-minus-actual-bytes";
+    static final String ACTUAL_GAUGE = "actual-bytes";
+    static final String TRACKED_GAUGE = "tracked-bytes";
+    static final String UNTRACKED_GAUGE = "untracked-bytes";
+    static final String CORRECTIONS = "corrections";
+
+    private static final System.Logger LOG = System.getLogger(MemoryCorrectionWorker.class.getName());
+
+    private final ThreadBatchedMemoryTracker root;
+    private final LongSupplier actualBytes;
+    private final boolean correctTracker;
+    private final MetricsSink metrics;
+    private volatile long lastDriftBytes;
+    private volatile boolean failureLogged;
+
+    /**
+     * @param actualBytes reads what the process uses, in bytes; injectable so tests can play an RSS
+     */
+    MemoryCorrectionWorker(ThreadBatchedMemoryTracker root, LongSupplier actualBytes, boolean correctTracker, MetricsSink metrics)
+    {
+        this.root = requireNonNull(root, "root is null");
+        this.actualBytes = requireNonNull(actualBytes, "actualBytes is null");
+        this.correctTracker = correctTracker;
+        this.metrics = requireNonNull(metrics, "metrics is null");
+    }
+
+    /** Runs one tick; never throws, so that the scheduler keeps it scheduled. */
+    @Override
+    public void run()
+    {
+        try {
+            tick();
+        }
+        catch (RuntimeException e) {
+            // log once: a source that fails tends to fail every 100 ms
+            if (!failureLogged) {
+                failureLogged = true;
+                LOG.log(Level.WARNING, "Memory correction of node tracker '" + root.description() + "' failed", e);
+            }
+        }
+    }
+
+    void tick()
+    {
+        long actual = actualBytes.getAsLong();
+        long tracked = root.usedBytes();
+        long drift = tracked - actual;
+        lastDriftBytes = drift;
+        metrics.gauge(DRIFT_GAUGE, drift);
+        metrics.gauge(ACTUAL_GAUGE, actual);
+        metrics.gauge(TRACKED_GAUGE, tracked);
+        metrics.gauge(UNTRACKED_GAUGE, root.untrackedBytes());
+        if (correctTracker || tracked < 0) {
+            root.correctUsedBytes(actual);
+            metrics.increment(CORRECTIONS, 1);
+        }
+    }
+
+    /** The drift published by the last tick. */
+    long lastDriftBytes()
+    {
+        return lastDriftBytes;
+    }
+}

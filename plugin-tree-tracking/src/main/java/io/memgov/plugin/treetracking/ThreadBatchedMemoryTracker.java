@@ -1,0 +1,610 @@
+package io.memgov.plugin.treetracking;
+
+import io.memgov.spi.DataSizes;
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.MemoryLimitExceededException;
+import io.memgov.spi.QueryId;
+import io.memgov.spi.tracker.MemoryTracker;
+import io.memgov.spi.tracker.TrackerLevel;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * One level of ClickHouse's tracker tree (thread, query, user or node), with per-thread batching.
+ *
+ * <p>Each thread keeps what it allocates and frees through this tracker in its own {@link ThreadCell} and carries
+ * the cell up the chain only when it passes {@code max-untracked-memory} either way, on {@link #flush()}, and on
+ * {@link #close()} (which drains every thread's cell). Cells are atomic so that a closer or a limit check may take
+ * another thread's balance: every byte is taken out of a cell exactly once, by whoever takes it, and carried.
+ *
+ * <p>A carried allocation is added level by level (this, then the parent); a level over its limit first takes back
+ * frees still held in its subtree's cells, then asks the overcommit killer, then fails; a failing level undoes its
+ * own add and every level below undoes its own on the way out, so a failure changes nothing anywhere.
+ */
+final class ThreadBatchedMemoryTracker
+        implements MemoryTracker
+{
+    private static final VarHandle CLOSED;
+    private static final long REFUSED = Long.MIN_VALUE;
+
+    static {
+        try {
+            CLOSED = MethodHandles.lookup().findVarHandle(ThreadBatchedMemoryTracker.class, "closed", boolean.class);
+        }
+        catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final TrackerTree tree;
+    private final TrackerLevel level;
+    private final String description;
+    private final ThreadBatchedMemoryTracker parent;
+    private final long hardLimitBytes;
+    private final long maxUntrackedBytes;
+    // query and user levels clamp at zero (memory freed outside the context that allocated it); thread and node do not
+    private final boolean saturating;
+    // the query on whose behalf this tracker allocates (itself, or the query above a thread), for the overcommit killer
+    private final ThreadBatchedMemoryTracker query;
+    // set for query trackers whose description is a valid query id, the ones the overcommit killer can fail
+    private final QueryId queryId;
+    private final OvercommitTracker overcommit;
+
+    private final AtomicLong used = new AtomicLong();
+    private final AtomicLong peak = new AtomicLong();
+    private final ThreadLocal<ThreadCell> cells = ThreadLocal.withInitial(this::registerCell);
+    private final Queue<ThreadCell> registry = new ConcurrentLinkedQueue<>();
+    private final Set<ThreadBatchedMemoryTracker> children = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    ThreadBatchedMemoryTracker(TrackerTree tree, TrackerLevel level, String description, ThreadBatchedMemoryTracker parent, long hardLimitBytes)
+    {
+        this.tree = requireNonNull(tree, "tree is null");
+        this.level = requireNonNull(level, "level is null");
+        this.description = requireNonNull(description, "description is null");
+        this.parent = parent;
+        if (hardLimitBytes < 0) {
+            throw new IllegalArgumentException("hardLimitBytes is negative: " + hardLimitBytes);
+        }
+        this.hardLimitBytes = hardLimitBytes;
+        this.maxUntrackedBytes = tree.config().maxUntrackedBytes();
+        this.saturating = level == TrackerLevel.QUERY || level == TrackerLevel.USER;
+        if (level == TrackerLevel.QUERY) {
+            this.query = this;
+        }
+        else if (level == TrackerLevel.THREAD && parent != null) {
+            this.query = parent.query;
+        }
+        else {
+            this.query = null;
+        }
+        this.queryId = level == TrackerLevel.QUERY ? toQueryId(description) : null;
+        boolean arbitrates = level == TrackerLevel.USER || level == TrackerLevel.NODE;
+        this.overcommit = arbitrates && tree.config().overcommitEnabled() ? new OvercommitTracker(tree, this) : null;
+    }
+
+    private static QueryId toQueryId(String description)
+    {
+        try {
+            return QueryId.of(description);
+        }
+        catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public TrackerLevel level()
+    {
+        return level;
+    }
+
+    @Override
+    public String description()
+    {
+        return description;
+    }
+
+    @Override
+    public Optional<MemoryTracker> parent()
+    {
+        return Optional.ofNullable(parent);
+    }
+
+    @Override
+    public long usedBytes()
+    {
+        return used.get();
+    }
+
+    @Override
+    public long peakBytes()
+    {
+        return peak.get();
+    }
+
+    @Override
+    public long hardLimitBytes()
+    {
+        return hardLimitBytes;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Batched: below {@code max-untracked-memory} the bytes stay in the calling thread and no limit is checked.
+     * After {@link #close()} calls are carried at once.
+     */
+    @Override
+    public void allocate(long bytes)
+    {
+        checkBytes(bytes);
+        if (maxUntrackedBytes == 0) {
+            allocateChain(bytes, true, query, false);
+            return;
+        }
+        ThreadCell cell = cells.get();
+        long held = cell.add(bytes);
+        // closed is read after the add: either close() drains this add, or this thread sees closed and drains it
+        if (held > maxUntrackedBytes || closed) {
+            carryAllocation(cell, bytes);
+        }
+    }
+
+    @Override
+    public void free(long bytes)
+    {
+        checkBytes(bytes);
+        if (maxUntrackedBytes == 0) {
+            freeChain(bytes);
+            return;
+        }
+        ThreadCell cell = cells.get();
+        long held = cell.add(-bytes);
+        if (held < -maxUntrackedBytes || closed) {
+            carryUnchecked(cell.take());
+        }
+    }
+
+    /** Carries the calling thread's balance; never fails (the bytes were already granted when they were batched). */
+    @Override
+    public void flush()
+    {
+        if (maxUntrackedBytes != 0) {
+            carryUnchecked(cells.get().take());
+        }
+    }
+
+    /** Held back by all threads for this tracker and for every tracker below it. Racy while threads run. */
+    @Override
+    public long untrackedBytes()
+    {
+        long total = 0;
+        for (ThreadCell cell : registry) {
+            total += cell.held();
+        }
+        for (ThreadBatchedMemoryTracker child : children) {
+            total += child.untrackedBytes();
+        }
+        return total;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The configured limit of the level ({@code max-memory-usage} for a query, {@code max-memory-usage-for-user}
+     * for a user) applies too: the lower non-zero one wins.
+     */
+    @Override
+    public MemoryTracker newChild(TrackerLevel level, String description, long hardLimitBytes)
+    {
+        requireNonNull(level, "level is null");
+        requireNonNull(description, "description is null");
+        if (level.ordinal() >= this.level.ordinal()) {
+            throw new IllegalArgumentException(String.format("Level %s is not below %s (tracker '%s')", level, this.level, this.description));
+        }
+        if (hardLimitBytes < 0) {
+            throw new IllegalArgumentException("hardLimitBytes is negative: " + hardLimitBytes);
+        }
+        if (closed) {
+            throw new IllegalStateException("Tracker '" + this.description + "' is closed");
+        }
+        long limit = hardLimitBytes;
+        if (level == TrackerLevel.QUERY) {
+            limit = ThreadBatchedConfig.minNonZero(tree.config().maxMemoryUsageBytes(), hardLimitBytes);
+        }
+        else if (level == TrackerLevel.USER) {
+            limit = ThreadBatchedConfig.minNonZero(tree.config().maxMemoryUsageForUserBytes(), hardLimitBytes);
+        }
+        ThreadBatchedMemoryTracker child = new ThreadBatchedMemoryTracker(tree, level, description, this, limit);
+        children.add(child);
+        return child;
+    }
+
+    /**
+     * Carries every thread's balance up (unchecked, as ClickHouse's detach does), detaches from the parent and tells
+     * the overcommit killer the query stopped. The root also stops the correction worker. Later calls are carried
+     * at once, without batching.
+     */
+    @Override
+    public void close()
+    {
+        if (!CLOSED.compareAndSet(this, false, true)) {
+            return;
+        }
+        long balance = 0;
+        for (ThreadCell cell : registry) {
+            balance += cell.take();
+        }
+        registry.clear();
+        cells.remove();
+        carryUnchecked(balance);
+        if (parent != null) {
+            parent.children.remove(this);
+        }
+        if (level == TrackerLevel.QUERY) {
+            for (ThreadBatchedMemoryTracker ancestor = parent; ancestor != null; ancestor = ancestor.parent) {
+                if (ancestor.overcommit != null) {
+                    ancestor.overcommit.onQueryStop(this);
+                }
+            }
+        }
+        if (parent == null) {
+            tree.stopCorrection();
+        }
+    }
+
+    boolean isClosed()
+    {
+        return closed;
+    }
+
+    TrackerTree tree()
+    {
+        return tree;
+    }
+
+    /** The overcommit killer of a user or node tracker, or null. */
+    OvercommitTracker overcommit()
+    {
+        return overcommit;
+    }
+
+    QueryId queryId()
+    {
+        return queryId;
+    }
+
+    /** Open query trackers at or below this one. */
+    List<ThreadBatchedMemoryTracker> queries()
+    {
+        List<ThreadBatchedMemoryTracker> queries = new ArrayList<>();
+        collectQueries(queries);
+        return queries;
+    }
+
+    private void collectQueries(List<ThreadBatchedMemoryTracker> queries)
+    {
+        if (level == TrackerLevel.QUERY) {
+            if (!closed) {
+                queries.add(this);
+            }
+            return;
+        }
+        for (ThreadBatchedMemoryTracker child : children) {
+            child.collectQueries(queries);
+        }
+    }
+
+    /** Whether {@code bytes} more would fit under this level's limit now. */
+    boolean hasRoomFor(long bytes)
+    {
+        return hardLimitBytes == 0 || used.get() + bytes <= hardLimitBytes;
+    }
+
+    /** The correction worker's overwrite of the node total (ClickHouse's {@code total_memory_tracker.set(rss)}). */
+    void correctUsedBytes(long actualBytes)
+    {
+        long before = used.getAndSet(actualBytes);
+        updatePeak(actualBytes);
+        if (before > actualBytes && overcommit != null) {
+            overcommit.onFree(before - actualBytes);
+        }
+    }
+
+    private void carryAllocation(ThreadCell cell, long bytes)
+    {
+        // the balance may differ from what the add returned: close() may have taken it meanwhile
+        long balance = cell.take();
+        if (balance <= 0) {
+            carryUnchecked(balance);
+            return;
+        }
+        try {
+            allocateChain(balance, true, query, false);
+        }
+        catch (RuntimeException | Error e) {
+            // the failed allocation never happened; the thread keeps the balance it had before it
+            deposit(cell, balance - bytes);
+            throw e;
+        }
+    }
+
+    private void deposit(ThreadCell cell, long delta)
+    {
+        if (delta == 0) {
+            return;
+        }
+        cell.add(delta);
+        if (closed) {
+            carryUnchecked(cell.take());
+        }
+    }
+
+    private void carryUnchecked(long balance)
+    {
+        if (balance > 0) {
+            allocateChain(balance, false, null, true);
+        }
+        else if (balance < 0) {
+            freeChain(-balance);
+        }
+    }
+
+    /**
+     * Adds {@code delta} here and then at every parent; if this level or any above fails, this level undoes its add
+     * before rethrowing, so that nothing changed anywhere.
+     *
+     * @param requester the query asking, for the overcommit killer; null when none
+     * @param bypassCounted whether a level below already counted this allocation as allocated without check
+     */
+    private void allocateChain(long delta, boolean check, ThreadBatchedMemoryTracker requester, boolean bypassCounted)
+    {
+        boolean counted = bypassCounted;
+        if (check && level == TrackerLevel.QUERY && tree.injectFault() && !NoThrowScope.isOpen()) {
+            throw faultInjected(delta);
+        }
+        // the value this call's own add produced: a peak never records more than a check let through
+        long willBe;
+        if (!check || hardLimitBytes == 0) {
+            willBe = used.addAndGet(delta);
+        }
+        else {
+            willBe = tryAdd(delta);
+            if (willBe == REFUSED) {
+                if (NoThrowScope.isOpen()) {
+                    willBe = used.addAndGet(delta);
+                    if (!counted) {
+                        tree.recordAllocatedWithoutCheck(delta);
+                        counted = true;
+                    }
+                }
+                else {
+                    OvercommitDecision decision = overcommit == null ? OvercommitDecision.DISABLED : overcommit.needToStop(requester, delta);
+                    if (decision != OvercommitDecision.MEMORY_FREED || (willBe = tryAdd(delta)) == REFUSED) {
+                        throw limitExceeded(delta, decision);
+                    }
+                }
+            }
+        }
+        if (parent != null) {
+            try {
+                parent.allocateChain(delta, check, requester, counted);
+            }
+            catch (RuntimeException | Error e) {
+                subtract(delta);
+                throw e;
+            }
+        }
+        updatePeak(willBe);
+    }
+
+    /**
+     * Adds {@code delta} if it fits under the limit, after taking back frees held in threads if it does not.
+     *
+     * @return the new usage, or {@link #REFUSED} when it does not fit (and nothing was added)
+     */
+    private long tryAdd(long delta)
+    {
+        long willBe = used.addAndGet(delta);
+        if (willBe <= hardLimitBytes) {
+            return willBe;
+        }
+        subtract(delta);
+        // a check is wrong if it fails only because threads still hold frees back: carry those and look again
+        if (reclaimHeldBackFrees() > 0) {
+            willBe = used.addAndGet(delta);
+            if (willBe <= hardLimitBytes) {
+                return willBe;
+            }
+            subtract(delta);
+        }
+        return REFUSED;
+    }
+
+    /**
+     * Carries the negative balances (frees) held in this subtree's cells. Positive balances stay where they are:
+     * carrying them could only push this level further over.
+     *
+     * @return the bytes freed
+     */
+    private long reclaimHeldBackFrees()
+    {
+        long freed = 0;
+        for (ThreadCell cell : registry) {
+            long balance = cell.takeIfNegative();
+            if (balance < 0) {
+                freeChain(-balance);
+                freed -= balance;
+            }
+        }
+        for (ThreadBatchedMemoryTracker child : children) {
+            freed += child.reclaimHeldBackFrees();
+        }
+        return freed;
+    }
+
+    private void freeChain(long bytes)
+    {
+        for (ThreadBatchedMemoryTracker tracker = this; tracker != null; tracker = tracker.parent) {
+            tracker.subtract(bytes);
+            if (tracker.overcommit != null) {
+                tracker.overcommit.onFree(bytes);
+            }
+        }
+    }
+
+    private void subtract(long bytes)
+    {
+        if (!saturating) {
+            used.addAndGet(-bytes);
+            return;
+        }
+        long current;
+        do {
+            current = used.get();
+        }
+        while (!used.compareAndSet(current, Math.max(0, current - bytes)));
+    }
+
+    private void updatePeak(long value)
+    {
+        long current;
+        while (value > (current = peak.get())) {
+            if (peak.compareAndSet(current, value)) {
+                return;
+            }
+        }
+    }
+
+    private MemoryLimitExceededException limitExceeded(long delta, OvercommitDecision decision)
+    {
+        tree.metrics().increment(TrackerTree.MEMORY_LIMIT_EXCEEDED, 1);
+        return new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, limitMessage(level, used.get() + delta, delta, hardLimitBytes)
+                + decision.messageSuffix());
+    }
+
+    /** ClickHouse's message: {@code Memory limit (for query) exceeded: would use X (attempt to allocate chunk of Y), maximum: L.} */
+    static String limitMessage(TrackerLevel level, long wouldUse, long chunk, long limit)
+    {
+        return String.format(Locale.ROOT, "Memory limit (%s) exceeded: would use %s (attempt to allocate chunk of %s), maximum: %s.",
+                level.description(), DataSizes.binary(wouldUse), DataSizes.binary(chunk), DataSizes.binary(limit));
+    }
+
+    private MemoryLimitExceededException faultInjected(long delta)
+    {
+        tree.metrics().increment(TrackerTree.MEMORY_LIMIT_EXCEEDED, 1);
+        return new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, String.format(Locale.ROOT,
+                "Memory tracker (%s): fault injected by %s=%s. Would use %s (attempt to allocate chunk of %s), maximum: %s.",
+                level.description(), ThreadBatchedConfig.FAULT_PROBABILITY, tree.config().faultProbability(),
+                DataSizes.binary(used.get() + delta), DataSizes.binary(delta), DataSizes.binary(hardLimitBytes)));
+    }
+
+    private ThreadCell registerCell()
+    {
+        ThreadCell cell = new ThreadCell(Thread.currentThread());
+        if (closed) {
+            // nothing drains the registry of a closed tracker: every call on it drains its own cell
+            return cell;
+        }
+        // threads come and go (pools shrink); carry what dead threads left and forget their cells
+        for (Iterator<ThreadCell> iterator = registry.iterator(); iterator.hasNext(); ) {
+            ThreadCell other = iterator.next();
+            if (!other.owner().isAlive()) {
+                iterator.remove();
+                carryUnchecked(other.take());
+            }
+        }
+        registry.add(cell);
+        return cell;
+    }
+
+    private static void checkBytes(long bytes)
+    {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("bytes is negative: " + bytes);
+        }
+    }
+
+    @Override
+    public String toString()
+    {
+        return String.format("ThreadBatchedMemoryTracker{level=%s, description=%s, used=%s, peak=%s, limit=%s, closed=%s}",
+                level, description, used.get(), peak.get(), hardLimitBytes, closed);
+    }
+
+    /**
+     * One thread's balance for one tracker. The value must not reference the tracker: it sits in the thread's
+     * {@code ThreadLocalMap}, whose key (the tracker's ThreadLocal) is weak, and a strong path back would leak the
+     * tracker for the thread's lifetime.
+     */
+    static final class ThreadCell
+    {
+        private static final VarHandle HELD;
+
+        static {
+            try {
+                HELD = MethodHandles.lookup().findVarHandle(ThreadCell.class, "held", long.class);
+            }
+            catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        private final Thread owner;
+        private volatile long held;
+
+        ThreadCell(Thread owner)
+        {
+            this.owner = requireNonNull(owner, "owner is null");
+        }
+
+        Thread owner()
+        {
+            return owner;
+        }
+
+        long held()
+        {
+            return held;
+        }
+
+        /** Returns the new balance. Uncontended except when a closer or a limit check drains the cell. */
+        long add(long delta)
+        {
+            return (long) HELD.getAndAdd(this, delta) + delta;
+        }
+
+        long take()
+        {
+            return (long) HELD.getAndSet(this, 0L);
+        }
+
+        /** Takes the balance only if it is negative; returns it, or 0. */
+        long takeIfNegative()
+        {
+            long current;
+            do {
+                current = held;
+                if (current >= 0) {
+                    return 0;
+                }
+            }
+            while (!HELD.compareAndSet(this, current, 0L));
+            return current;
+        }
+    }
+}

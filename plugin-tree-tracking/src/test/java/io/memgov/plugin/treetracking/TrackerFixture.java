@@ -1,0 +1,69 @@
+package io.memgov.plugin.treetracking;
+
+import io.memgov.spi.tracker.MemoryTracker;
+import io.memgov.spi.tracker.TrackerLevel;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/** Builds a node tree for tests; correction is off unless a test turns it on. */
+final class TrackerFixture
+        implements AutoCloseable
+{
+    static final long KIB = 1024;
+    static final long MIB = 1024 * KIB;
+    static final long GIB = 1024 * MIB;
+
+    final FakeTrackerContext context;
+    final ThreadBatchedMemoryTracker root;
+
+    private TrackerFixture(Map<String, String> config, LongSupplier correctionSource, long poolBytes)
+    {
+        Map<String, String> effective = new HashMap<>();
+        effective.put("correction-interval", "0");
+        effective.putAll(config);
+        context = new FakeTrackerContext(2 * poolBytes, poolBytes);
+        ThreadBatchedMemoryTrackerFactory factory = correctionSource == null
+                ? new ThreadBatchedMemoryTrackerFactory()
+                : new ThreadBatchedMemoryTrackerFactory(correctionSource);
+        root = factory.createRoot(effective, context);
+    }
+
+    static TrackerFixture tree(Map<String, String> config)
+    {
+        return new TrackerFixture(config, null, GIB);
+    }
+
+    static TrackerFixture tree(Map<String, String> config, LongSupplier correctionSource)
+    {
+        return new TrackerFixture(config, correctionSource, GIB);
+    }
+
+    MemoryTracker user(String name)
+    {
+        return root.newChild(TrackerLevel.USER, name, 0);
+    }
+
+    static MemoryTracker query(MemoryTracker user, String id)
+    {
+        return user.newChild(TrackerLevel.QUERY, id, 0);
+    }
+
+    static MemoryTracker query(MemoryTracker user, String id, long limit)
+    {
+        return user.newChild(TrackerLevel.QUERY, id, limit);
+    }
+
+    TrackerTree treeState()
+    {
+        return root.tree();
+    }
+
+    @Override
+    public void close()
+    {
+        root.close();
+        context.close();
+    }
+}
