@@ -84,7 +84,9 @@ public final class OperatorMemoryContext
             implements LocalMemoryContext
     {
         private final MemoryKind kind;
-        private long bytes;
+        // written under this context's monitor, read without it: a limit message reads every operator of the query
+        // while its own operator's monitor is held, and taking the others' monitors there could deadlock
+        private volatile long bytes;
         private boolean closed;
 
         Local(MemoryKind kind)
@@ -93,7 +95,7 @@ public final class OperatorMemoryContext
         }
 
         @Override
-        public synchronized long bytes()
+        public long bytes()
         {
             return bytes;
         }

@@ -1,0 +1,302 @@
+package io.memgov.engine.plugin;
+
+import io.memgov.engine.MemoryEngine;
+import io.memgov.engine.config.ConfigurationException;
+import io.memgov.engine.config.PolicyFamily;
+import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.killer.LowMemoryKiller;
+import io.memgov.spi.killer.LowMemoryKillerContext;
+import io.memgov.spi.killer.LowMemoryKillerFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Discovery through a real {@link java.util.ServiceLoader}: on a class path (a {@link URLClassLoader} over a
+ * directory holding {@code META-INF/services/io.memgov.spi.MemoryPlugin}) and in a plugin directory (a jar built
+ * here, loaded in its own {@link PluginClassLoader}). Covers none, one, duplicate, unknown-name and broken providers.
+ */
+final class PluginLoaderTest
+{
+    private static final String SERVICES = "META-INF/services/" + MemoryPlugin.class.getName();
+
+    @TempDir
+    Path temp;
+
+    @Test
+    void classPathWithoutPluginsRegistersNothing()
+            throws IOException
+    {
+        // the engine must start on a bare class path
+        PluginRegistry registry = loadFromClassPath();
+        for (PolicyFamily family : PolicyFamily.values()) {
+            assertThat(registry.describe(family)).isEmpty();
+        }
+        assertThat(registry.loadFailures()).isEmpty();
+    }
+
+    @Test
+    void pluginListedInServicesIsRegisteredWithWhereItCameFrom()
+            throws IOException
+    {
+        PluginRegistry registry = loadFromClassPath(GoodPlugin.class.getName());
+
+        RegisteredFactory<LowMemoryKillerFactory> factory = registry.<LowMemoryKillerFactory>find(PolicyFamily.QUERY_KILLER, "good").orElseThrow();
+        assertThat(factory.pluginName()).isEqualTo("GoodPlugin");
+        assertThat(factory.origin()).startsWith("GoodPlugin from class path (");
+        assertThat(registry.describe(PolicyFamily.QUERY_KILLER)).hasSize(1);
+    }
+
+    @Test
+    void commentsAndBlankLinesInTheServicesFileAreIgnored()
+            throws IOException
+    {
+        // service files are hand-written; the format allows comments
+        PluginRegistry registry = loadFromClassPath("# the good one", "", GoodPlugin.class.getName() + "  # trailing comment");
+        assertThat(registry.find(PolicyFamily.QUERY_KILLER, "good")).isPresent();
+    }
+
+    @Test
+    void sameNameFromTwoPluginsFailsNamingBoth()
+    {
+        // which of two same-named policies wins must never depend on class-path order
+        assertThatThrownBy(() -> loadFromClassPath(GoodPlugin.class.getName(), TwinPlugin.class.getName()))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("Low memory killer 'good' is registered twice: GoodPlugin from class path (")
+                .hasMessageContaining(" and TwinPlugin from class path (");
+    }
+
+    @Test
+    void unknownNameListsTheRegisteredOnes()
+            throws IOException
+    {
+        PluginRegistry registry = loadFromClassPath(GoodPlugin.class.getName());
+
+        assertThatThrownBy(() -> registry.require(PolicyFamily.QUERY_KILLER, "nope"))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("Low memory killer 'nope' is not registered ('query.low-memory-killer.policy'). Available: [good (GoodPlugin from class path (")
+                .hasMessageNotContaining("failed to load");
+    }
+
+    @Test
+    void brokenProvidersAreSkippedAndMentionedWhenTheirPolicyIsMissing()
+            throws IOException
+    {
+        // a broken jar that nobody selected must not stop the engine; if its policy is selected, the error says why
+        PluginRegistry registry = loadFromClassPath(
+                "io.memgov.engine.plugin.NoSuchPlugin",
+                ThrowingConstructorPlugin.class.getName(),
+                GoodPlugin.class.getName());
+
+        assertThat(registry.find(PolicyFamily.QUERY_KILLER, "good")).isPresent();
+        assertThat(registry.loadFailures()).hasSize(2);
+        assertThat(registry.loadFailures().get(0)).contains("NoSuchPlugin");
+        assertThat(registry.loadFailures().get(1)).contains("ThrowingConstructorPlugin").contains("constructor failed");
+        assertThat(registry.notRegisteredMessage(PolicyFamily.QUERY_KILLER, "broken"))
+                .startsWith("Low memory killer 'broken' is not registered")
+                .contains("Plugins that failed to load: [")
+                .contains("NoSuchPlugin")
+                .contains("constructor failed");
+    }
+
+    @Test
+    void engineDiscoversPluginsThroughItsClassPathLoader()
+            throws IOException
+    {
+        // the builder's default path: ServiceLoader on the class path, selected by property
+        try (MemoryEngine engine = MemoryEngine.builder()
+                .classPathLoader(servicesLoader(GoodPlugin.class.getName()))
+                .properties(Map.of("node.heap-size", "10MB", "query.low-memory-killer.policy", "good"))
+                .build()) {
+            assertThat(engine.queryKiller().toString()).isEqualTo("good");
+            assertThat(engine.queryKiller().chooseTargetToKill(List.of(), List.of())).isEmpty();
+        }
+    }
+
+    @Test
+    void jarInThePluginDirectoryIsLoadedInItsOwnClassLoader()
+            throws Exception
+    {
+        // isolation: the plugin's classes come from its jar, not the engine's class path, while SPI types are shared
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        writePluginJar(plugins.resolve("my-killer.jar"), true);
+        PluginRegistry registry = new PluginRegistry();
+
+        new PluginLoader(registry).loadFromDirectory(plugins, true);
+
+        RegisteredFactory<LowMemoryKillerFactory> registration = registry.<LowMemoryKillerFactory>find(PolicyFamily.QUERY_KILLER, "jar-killer").orElseThrow();
+        Object factory = registration.factory();
+        assertThat(factory.getClass().getName()).isEqualTo(JarPlugin.class.getName());
+        assertThat(factory.getClass()).isNotSameAs(JarPlugin.class);
+        assertThat(factory.getClass().getClassLoader()).isInstanceOf(PluginClassLoader.class).isSameAs(registration.source().classLoader());
+        assertThat(registration.source().description()).isEqualTo(plugins.resolve("my-killer.jar").toString());
+        assertThat(registration.origin()).isEqualTo("JarPlugin from " + plugins.resolve("my-killer.jar"));
+
+        // the engine creates it with the plugin's loader as the thread context loader
+        LowMemoryKiller killer = PluginRegistry.create(PolicyFamily.QUERY_KILLER, registration, created -> created.create(Map.of(), null));
+        assertThat(killer.chooseTargetToKill(List.of(), List.of())).isEmpty();
+        assertThat(factory.getClass().getMethod("contextLoaderName").invoke(factory)).isEqualTo("my-killer.jar");
+        ClassLoader loader = factory.getClass().getClassLoader();
+        // the plugin sees the SPI of the engine, and not the engine itself
+        assertThat(loader.loadClass(MemoryPlugin.class.getName())).isSameAs(MemoryPlugin.class);
+        assertThatThrownBy(() -> loader.loadClass(PluginRegistry.class.getName())).isInstanceOf(ClassNotFoundException.class);
+    }
+
+    @Test
+    void folderInThePluginDirectoryIsOnePlugin()
+            throws IOException
+    {
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        Path folder = Files.createDirectory(plugins.resolve("folder-plugin"));
+        writePluginJar(folder.resolve("killer.jar"), true);
+        // neither an empty folder nor a file that is not a jar is a plugin
+        Files.createDirectory(plugins.resolve("empty"));
+        Files.writeString(plugins.resolve("README.txt"), "not a plugin");
+        PluginRegistry registry = new PluginRegistry();
+
+        new PluginLoader(registry).loadFromDirectory(plugins, true);
+
+        assertThat(registry.describe(PolicyFamily.QUERY_KILLER)).containsExactly("jar-killer (JarPlugin from " + folder + ")");
+        assertThat(registry.loadFailures()).isEmpty();
+    }
+
+    @Test
+    void jarWithoutServicesFileIsSkipped()
+            throws IOException
+    {
+        // a library jar dropped in by mistake offers nothing; it is not an error
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        writePluginJar(plugins.resolve("library.jar"), false);
+        PluginRegistry registry = new PluginRegistry();
+
+        new PluginLoader(registry).loadFromDirectory(plugins, true);
+
+        assertThat(registry.describe(PolicyFamily.QUERY_KILLER)).isEmpty();
+    }
+
+    @Test
+    void missingPluginDirectoryIsAnErrorOnlyWhenConfigured()
+    {
+        PluginRegistry registry = new PluginRegistry();
+        Path missing = temp.resolve("missing");
+
+        new PluginLoader(registry).loadFromDirectory(missing, false);
+        assertThatThrownBy(() -> new PluginLoader(registry).loadFromDirectory(missing, true))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Plugin directory '" + missing.toAbsolutePath() + "' ('plugin.dir') does not exist");
+    }
+
+    @Test
+    void pluginDirectoryIsNotADirectory()
+            throws IOException
+    {
+        Path file = Files.writeString(temp.resolve("plugins"), "x");
+        assertThatThrownBy(() -> new PluginLoader(new PluginRegistry()).loadFromDirectory(file, true))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Plugin directory '" + file.toAbsolutePath() + "' ('plugin.dir') is not a readable directory");
+    }
+
+    @Test
+    void engineLoadsAndSelectsAPolicyFromThePluginDirectory()
+            throws IOException
+    {
+        // the drop-in path end to end: plugin.dir, selection by property, killer usable
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        writePluginJar(plugins.resolve("my-killer.jar"), true);
+        try (MemoryEngine engine = MemoryEngine.builder().withoutClassPathDiscovery()
+                .properties(Map.of(
+                        "node.heap-size", "10MB",
+                        "plugin.dir", plugins.toString(),
+                        "query.low-memory-killer.policy", "jar-killer"))
+                .build()) {
+            assertThat(engine.queryKiller().toString()).isEqualTo("jar-killer");
+            assertThat(engine.queryKiller().chooseTargetToKill(List.of(), List.of())).isEmpty();
+            assertThat(engine.plugins().describe(PolicyFamily.QUERY_KILLER)).containsExactly("jar-killer (JarPlugin from " + plugins.resolve("my-killer.jar") + ")");
+        }
+    }
+
+    private PluginRegistry loadFromClassPath(String... serviceLines)
+            throws IOException
+    {
+        PluginRegistry registry = new PluginRegistry();
+        new PluginLoader(registry).loadFromClassPath(servicesLoader(serviceLines));
+        return registry;
+    }
+
+    private ClassLoader servicesLoader(String... serviceLines)
+            throws IOException
+    {
+        Path root = Files.createTempDirectory(temp, "classpath");
+        Path services = root.resolve(SERVICES);
+        Files.createDirectories(services.getParent());
+        Files.write(services, List.of(serviceLines), StandardCharsets.UTF_8);
+        return new URLClassLoader(new URL[] {root.toUri().toURL()}, PluginLoaderTest.class.getClassLoader());
+    }
+
+    private static void writePluginJar(Path jar, boolean withServices)
+            throws IOException
+    {
+        String classFile = JarPlugin.class.getName().replace('.', '/') + ".class";
+        try (OutputStream file = Files.newOutputStream(jar);
+                JarOutputStream out = new JarOutputStream(file);
+                InputStream classBytes = JarPlugin.class.getClassLoader().getResourceAsStream(classFile)) {
+            assertThat(classBytes).as(classFile).isNotNull();
+            out.putNextEntry(new JarEntry(classFile));
+            classBytes.transferTo(out);
+            out.closeEntry();
+            if (withServices) {
+                out.putNextEntry(new JarEntry(SERVICES));
+                out.write((JarPlugin.class.getName() + "\n").getBytes(StandardCharsets.UTF_8));
+                out.closeEntry();
+            }
+        }
+    }
+
+    public static class GoodPlugin
+            implements MemoryPlugin
+    {
+        @Override
+        public List<LowMemoryKillerFactory> lowMemoryKillerFactories()
+        {
+            return List.of(new NamedKillerFactory("good"));
+        }
+    }
+
+    public static final class TwinPlugin
+            extends GoodPlugin {}
+
+    public static final class ThrowingConstructorPlugin
+            implements MemoryPlugin
+    {
+        public ThrowingConstructorPlugin()
+        {
+            throw new IllegalStateException("constructor failed");
+        }
+    }
+
+    private record NamedKillerFactory(String name)
+            implements LowMemoryKillerFactory
+    {
+        @Override
+        public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+        {
+            return (queries, nodes) -> Optional.empty();
+        }
+    }
+}
