@@ -199,10 +199,9 @@ public final class QueryMemoryContext
         checkNotFailed();
         if (kind == MemoryKind.REVOCABLE) {
             // Trino's revocable root has no try path; memgov offers one: refuse only if the pool would over-commit
-            if (pool.freeBytes() - delta < 0) {
+            if (!pool.tryReserveRevocable(taskId, delta)) {
                 return false;
             }
-            pool.reserveRevocable(taskId, delta);
             revocableBytes.addAndGet(delta);
             updatePeak();
             return true;

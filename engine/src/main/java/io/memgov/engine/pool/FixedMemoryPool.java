@@ -190,6 +190,32 @@ public final class FixedMemoryPool
     }
 
     @Override
+    public boolean tryReserveRevocable(TaskId taskId, long bytes)
+    {
+        requireNonNull(taskId, "taskId is null");
+        checkNonNegative(bytes, "bytes");
+        if (bytes == 0) {
+            return true;
+        }
+        // claim on the revocable total first, as tryReserve claims on the user total; a user try and a revocable try
+        // racing each other may still over-commit by one of them, which a plain reserve may do anyway
+        while (true) {
+            long revocable = reservedRevocableBytes.get();
+            if (maxBytes - reservedBytes.get() - revocable - bytes < 0) {
+                return false;
+            }
+            if (reservedRevocableBytes.compareAndSet(revocable, revocable + bytes)) {
+                break;
+            }
+        }
+        QueryCells query = cells(taskId.queryId());
+        query.revocableTask(taskId).addAndGet(bytes);
+        query.revocable.addAndGet(bytes);
+        notifyListeners();
+        return true;
+    }
+
+    @Override
     public void freeRevocable(TaskId taskId, long bytes)
     {
         requireNonNull(taskId, "taskId is null");

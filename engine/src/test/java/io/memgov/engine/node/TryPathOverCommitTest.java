@@ -3,7 +3,6 @@ package io.memgov.engine.node;
 import io.memgov.engine.MemoryEngine;
 import io.memgov.spi.QueryId;
 import io.memgov.spi.pool.MemoryPool;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -34,8 +33,6 @@ final class TryPathOverCommitTest
     }
 
     @Test
-    @Disabled("BUG: QueryMemoryContext.tryReserve(REVOCABLE) checks pool.freeBytes() and then calls reserveRevocable: "
-            + "not atomic, so concurrent revocable trySetBytes over-commit the pool")
     void concurrentRevocableTrySetBytesNeverOverCommitsThePool()
             throws Exception
     {

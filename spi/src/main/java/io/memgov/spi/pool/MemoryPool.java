@@ -84,6 +84,22 @@ public interface MemoryPool
     /** As {@link #reserve}, for revocable memory; revocable memory has no tags. */
     MemoryFuture reserveRevocable(TaskId taskId, long bytes);
 
+    /**
+     * As {@link #tryReserve}, for revocable memory: records {@code bytes} only if that leaves free bytes non-negative.
+     * The default checks and then reserves, which two concurrent callers can both pass; pools should override it
+     * with an atomic claim, as the engine's standard pool does.
+     *
+     * @return true if recorded; false if refused, in which case nothing changed
+     */
+    default boolean tryReserveRevocable(TaskId taskId, long bytes)
+    {
+        if (freeBytes() - bytes < 0) {
+            return false;
+        }
+        reserveRevocable(taskId, bytes);
+        return true;
+    }
+
     /** As {@link #free}, for revocable memory. */
     void freeRevocable(TaskId taskId, long bytes);
 
