@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 
-import static io.memgov.plugin.blockednodes.KillerFixtures.context;
+import static io.memgov.spi.testing.KillerFixtures.context;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;

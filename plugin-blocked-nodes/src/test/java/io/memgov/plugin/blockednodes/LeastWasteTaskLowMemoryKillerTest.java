@@ -1,5 +1,6 @@
 package io.memgov.plugin.blockednodes;
 
+import io.memgov.spi.testing.KillerFixtures;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.RetryPolicy;
@@ -8,8 +9,8 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.Map;
 
-import static io.memgov.plugin.blockednodes.KillerFixtures.taskSet;
-import static io.memgov.plugin.blockednodes.KillerFixtures.tasks;
+import static io.memgov.spi.testing.KillerFixtures.taskSet;
+import static io.memgov.spi.testing.KillerFixtures.tasks;
 import static org.assertj.core.api.Assertions.assertThat;
 
 final class LeastWasteTaskLowMemoryKillerTest

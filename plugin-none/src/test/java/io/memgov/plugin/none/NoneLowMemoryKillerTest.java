@@ -1,13 +1,14 @@
 package io.memgov.plugin.none;
 
+import io.memgov.spi.testing.KillerFixtures;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
 
-import static io.memgov.plugin.none.KillerFixtures.context;
-import static io.memgov.plugin.none.KillerFixtures.queries;
+import static io.memgov.spi.testing.KillerFixtures.context;
+import static io.memgov.spi.testing.KillerFixtures.queries;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,6 @@
 package io.memgov.plugin.totalreservation;
 
+import io.memgov.spi.testing.KillerFixtures;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.RetryPolicy;
@@ -11,9 +12,9 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 
-import static io.memgov.plugin.totalreservation.KillerFixtures.context;
-import static io.memgov.plugin.totalreservation.KillerFixtures.queries;
-import static io.memgov.plugin.totalreservation.KillerFixtures.query;
+import static io.memgov.spi.testing.KillerFixtures.context;
+import static io.memgov.spi.testing.KillerFixtures.queries;
+import static io.memgov.spi.testing.KillerFixtures.query;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,4 +1,4 @@
-package io.memgov.plugin.none;
+package io.memgov.spi.testing;
 
 import io.memgov.spi.NodeId;
 import io.memgov.spi.QueryId;
@@ -26,18 +26,19 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 
 /**
+ * Test fixtures shared by the killer plugins (published in the SPI's test-jar).
  * Builds killer inputs from tables: {@code queries(Map.of("q1", Map.of("n2", 8L)))} is query {@code q1} holding
  * 8 bytes on node {@code n2} (as its single task {@code q1.n2}), and every node listed anywhere gets one general pool
  * of {@link #DEFAULT_POOL_BYTES} whose reservations are the table's sums.
  */
-final class KillerFixtures
+public final class KillerFixtures
 {
-    static final long DEFAULT_POOL_BYTES = 12;
+    public static final long DEFAULT_POOL_BYTES = 12;
 
     private KillerFixtures() {}
 
     /** Query, then node, then bytes; each query has one task per node, whose local id is the node's id. */
-    static Cluster queries(Map<String, Map<String, Long>> bytesByQueryAndNode)
+    public static Cluster queries(Map<String, Map<String, Long>> bytesByQueryAndNode)
     {
         Map<String, Map<String, Map<String, Long>>> tasks = new TreeMap<>();
         bytesByQueryAndNode.forEach((query, byNode) -> byNode.forEach((node, bytes) -> tasks
@@ -48,23 +49,23 @@ final class KillerFixtures
     }
 
     /** Query, then node, then local task id, then bytes. */
-    static Cluster tasks(Map<String, Map<String, Map<String, Long>>> bytesByQueryNodeAndTask)
+    public static Cluster tasks(Map<String, Map<String, Map<String, Long>>> bytesByQueryNodeAndTask)
     {
         return new Cluster(bytesByQueryNodeAndTask);
     }
 
-    static QueryId query(String id)
+    public static QueryId query(String id)
     {
         return QueryId.of(id);
     }
 
     /** {@code "q1.t2"} is task {@code t2} of query {@code q1}. */
-    static TaskId task(String id)
+    public static TaskId task(String id)
     {
         return TaskId.valueOf(id);
     }
 
-    static Set<TaskId> taskSet(String... ids)
+    public static Set<TaskId> taskSet(String... ids)
     {
         Set<TaskId> tasks = new HashSet<>();
         for (String id : ids) {
@@ -74,7 +75,7 @@ final class KillerFixtures
     }
 
     /** A context with a fixed clock and a scheduler that starts no thread unless something is scheduled. */
-    static LowMemoryKillerContext context()
+    public static LowMemoryKillerContext context()
     {
         Clock clock = Clock.fixed(Instant.parse("2024-01-01T00:00:00Z"), ZoneOffset.UTC);
         ScheduledExecutorService scheduler = new ScheduledThreadPoolExecutor(0);
@@ -95,7 +96,7 @@ final class KillerFixtures
     }
 
     /** A cluster described by a table, plus the per-query and per-task facts the table does not carry. */
-    static final class Cluster
+    public static final class Cluster
     {
         private final Map<String, Map<String, Map<String, Long>>> bytes = new TreeMap<>();
         private final Map<String, RetryPolicy> retryPolicies = new HashMap<>();
@@ -112,41 +113,41 @@ final class KillerFixtures
         }
 
         /** Every node's general pool gets this budget. */
-        Cluster poolBytes(long poolBytes)
+        public Cluster poolBytes(long poolBytes)
         {
             this.poolBytes = poolBytes;
             return this;
         }
 
-        Cluster retryPolicy(String query, RetryPolicy retryPolicy)
+        public Cluster retryPolicy(String query, RetryPolicy retryPolicy)
         {
             retryPolicies.put(query, retryPolicy);
             return this;
         }
 
         /** Marks tasks, written {@code q1.t2}, as speculative. */
-        Cluster speculative(String... tasks)
+        public Cluster speculative(String... tasks)
         {
             speculativeTasks.addAll(List.of(tasks));
             return this;
         }
 
         /** How long a task, written {@code q1.t2}, has run; zero unless set. */
-        Cluster executionTime(String task, Duration executionTime)
+        public Cluster executionTime(String task, Duration executionTime)
         {
             executionTimes.put(task, executionTime);
             return this;
         }
 
         /** The query still holds its memory in the pools but is left out of the running list (it just ended). */
-        Cluster notRunning(String query)
+        public Cluster notRunning(String query)
         {
             notRunning.add(query);
             return this;
         }
 
         /** Running queries in query id order, so that "first in the list" is predictable. */
-        List<RunningQueryInfo> runningQueries()
+        public List<RunningQueryInfo> runningQueries()
         {
             List<RunningQueryInfo> queries = new ArrayList<>();
             bytes.forEach((query, byNode) -> {
@@ -187,7 +188,7 @@ final class KillerFixtures
         }
 
         /** Every node named in the table, in node id order, each with one general pool; zero entries are left out. */
-        List<NodeMemoryInfo> nodes()
+        public List<NodeMemoryInfo> nodes()
         {
             Set<String> nodeIds = new TreeSet<>();
             bytes.values().forEach(byNode -> nodeIds.addAll(byNode.keySet()));
