@@ -36,12 +36,6 @@ final class ContextLoaderKiller
         }
     }
 
-    /** The policy name the killer was selected by. */
-    String name()
-    {
-        return name;
-    }
-
     @Override
     public String toString()
     {

@@ -201,11 +201,6 @@ public final class MemoryEngine
         return failures.fail(queryId, errorCode, message);
     }
 
-    QueryFailures failures()
-    {
-        return failures;
-    }
-
     @Override
     public void close()
     {

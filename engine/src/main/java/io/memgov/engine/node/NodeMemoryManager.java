@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static java.util.Objects.requireNonNull;
 
@@ -34,7 +33,6 @@ public final class NodeMemoryManager
     private final long maxQueryTotalMemoryPerNode;
     private final Map<QueryId, QueryMemoryContext> queries = new ConcurrentHashMap<>();
     private final Map<String, MemoryTracker> userTrackers = new ConcurrentHashMap<>();
-    private final AtomicLong registrationOrder = new AtomicLong();
 
     private final ClusterQueries clusterQueries;
 
@@ -67,11 +65,6 @@ public final class NodeMemoryManager
     Clock clock()
     {
         return clock;
-    }
-
-    long nextRegistrationOrder()
-    {
-        return registrationOrder.incrementAndGet();
     }
 
     /**

@@ -13,16 +13,14 @@ public final class OperatorMemoryContext
 {
     private final TaskMemoryContext task;
     private final String tag;
-    private final long registrationOrder;
     private final Local user = new Local(MemoryKind.USER);
     private final Local system = new Local(MemoryKind.SYSTEM);
     private final Local revocable = new Local(MemoryKind.REVOCABLE);
 
-    OperatorMemoryContext(TaskMemoryContext task, String tag, long registrationOrder)
+    OperatorMemoryContext(TaskMemoryContext task, String tag)
     {
         this.task = requireNonNull(task, "task is null");
         this.tag = requireNonNull(tag, "tag is null");
-        this.registrationOrder = registrationOrder;
     }
 
     public TaskMemoryContext task()
@@ -34,11 +32,6 @@ public final class OperatorMemoryContext
     public String tag()
     {
         return tag;
-    }
-
-    long registrationOrder()
-    {
-        return registrationOrder;
     }
 
     public LocalMemoryContext userMemory()

@@ -5,7 +5,6 @@ import io.memgov.spi.MemoryLimitExceededException;
 import io.memgov.spi.QueryId;
 import io.memgov.spi.QueryKilledException;
 import io.memgov.spi.TaskId;
-import io.memgov.spi.killer.RetryPolicy;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.tracker.MemoryTracker;
@@ -331,11 +330,6 @@ public final class QueryMemoryContext
     void taskClosed(TaskMemoryContext task)
     {
         tasks.remove(task.taskId(), task);
-    }
-
-    RetryPolicy retryPolicy()
-    {
-        return session.retryPolicy();
     }
 
     private void checkOpen()

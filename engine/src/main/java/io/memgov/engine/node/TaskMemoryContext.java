@@ -1,14 +1,18 @@
 package io.memgov.engine.node;
 
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.QueryKilledException;
 import io.memgov.spi.TaskId;
 import io.memgov.spi.pool.MemoryFuture;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static java.util.Objects.requireNonNull;
 
@@ -32,7 +36,7 @@ public final class TaskMemoryContext
     private final AtomicLong revocableBytes = new AtomicLong();
     private final Set<OperatorMemoryContext> operators = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final java.util.concurrent.atomic.AtomicReference<io.memgov.spi.QueryKilledException> failure = new java.util.concurrent.atomic.AtomicReference<>();
+    private final AtomicReference<QueryKilledException> failure = new AtomicReference<>();
 
     TaskMemoryContext(QueryMemoryContext query, TaskId taskId, boolean speculative, Instant createTime, long createNanos)
     {
@@ -64,9 +68,9 @@ public final class TaskMemoryContext
     }
 
     /** How long ago the task was created: the work lost if it is killed. */
-    public java.time.Duration elapsed()
+    public Duration elapsed()
     {
-        return java.time.Duration.ofNanos(Math.max(0, System.nanoTime() - createNanos));
+        return Duration.ofNanos(Math.max(0, System.nanoTime() - createNanos));
     }
 
     /** Adds an operator that holds memory under {@code tag}. */
@@ -77,7 +81,7 @@ public final class TaskMemoryContext
             throw new IllegalStateException("task memory context " + taskId + " is already closed");
         }
         checkNotFailed();
-        OperatorMemoryContext operator = new OperatorMemoryContext(this, tag, query.node().nextRegistrationOrder());
+        OperatorMemoryContext operator = new OperatorMemoryContext(this, tag);
         operators.add(operator);
         return operator;
     }
@@ -163,9 +167,9 @@ public final class TaskMemoryContext
      *
      * @return true if this call failed the task
      */
-    public boolean fail(io.memgov.spi.ErrorCode errorCode, String message)
+    public boolean fail(ErrorCode errorCode, String message)
     {
-        if (!failure.compareAndSet(null, new io.memgov.spi.QueryKilledException(errorCode, message))) {
+        if (!failure.compareAndSet(null, new QueryKilledException(errorCode, message))) {
             return false;
         }
         forceRelease();
@@ -176,9 +180,9 @@ public final class TaskMemoryContext
     void checkNotFailed()
     {
         query.checkNotFailed();
-        io.memgov.spi.QueryKilledException killed = failure.get();
+        QueryKilledException killed = failure.get();
         if (killed != null) {
-            throw new io.memgov.spi.QueryKilledException(killed.errorCode(), killed.getMessage());
+            throw new QueryKilledException(killed.errorCode(), killed.getMessage());
         }
     }
 

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
 
 import static java.util.Objects.requireNonNull;
 
@@ -96,15 +97,10 @@ public final class FixedMemoryPool
         requireNonNull(tag, "tag is null");
         checkNonNegative(bytes, "bytes");
         if (bytes != 0) {
-            QueryCells query = cells(taskId.queryId());
-            query.task(taskId).addAndGet(bytes);
-            query.tag(tag).addAndGet(bytes);
-            query.user.addAndGet(bytes);
             reservedBytes.addAndGet(bytes);
+            recordUser(taskId, tag, bytes);
         }
-        MemoryFuture result = freeBytes() > 0 ? MemoryFuture.NOT_BLOCKED : blockedFuture();
-        notifyListeners();
-        return result;
+        return afterReserve();
     }
 
     @Override
@@ -116,20 +112,10 @@ public final class FixedMemoryPool
         if (bytes == 0) {
             return true;
         }
-        // claim the bytes on the pool total first, so two concurrent tries cannot both fill the last free bytes
-        while (true) {
-            long reserved = reservedBytes.get();
-            if (maxBytes - reserved - reservedRevocableBytes.get() - bytes < 0) {
-                return false;
-            }
-            if (reservedBytes.compareAndSet(reserved, reserved + bytes)) {
-                break;
-            }
+        if (!claimIfFree(reservedBytes, bytes)) {
+            return false;
         }
-        QueryCells query = cells(taskId.queryId());
-        query.task(taskId).addAndGet(bytes);
-        query.tag(tag).addAndGet(bytes);
-        query.user.addAndGet(bytes);
+        recordUser(taskId, tag, bytes);
         notifyListeners();
         return true;
     }
@@ -143,34 +129,14 @@ public final class FixedMemoryPool
         if (bytes == 0) {
             return;
         }
-        QueryCells query = queries.get(taskId.queryId());
-        if (query == null) {
-            throw new IllegalArgumentException("tried to free more memory than is reserved: query " + taskId.queryId() + " holds nothing in pool '" + id + "'");
-        }
-        // each level is checked and decremented in turn; a level that holds too little undoes the levels before it
-        AtomicLong task = query.tasks.get(taskId);
-        decrementOrThrow(task, bytes, "task " + taskId);
-        AtomicLong tagCell = query.tags.get(tag);
-        try {
-            decrementOrThrow(tagCell, bytes, "tag " + tag + " of query " + taskId.queryId());
-            try {
-                decrementOrThrow(query.user, bytes, "query " + taskId.queryId());
-                if (!decrementIfEnough(reservedBytes, bytes)) {
-                    query.user.addAndGet(bytes);
-                    throw new IllegalArgumentException("tried to free more memory than is reserved");
-                }
-            }
-            catch (IllegalArgumentException e) {
-                tagCell.addAndGet(bytes);
-                throw e;
-            }
-        }
-        catch (IllegalArgumentException e) {
-            task.addAndGet(bytes);
-            throw e;
-        }
-        signalIfFree();
-        notifyListeners();
+        QueryCells query = heldBy(taskId, "memory");
+        release(bytes, level -> switch (level) {
+            case 0 -> "task " + taskId;
+            case 1 -> "tag " + tag + " of query " + taskId.queryId();
+            case 2 -> "query " + taskId.queryId();
+            default -> "pool '" + id + "'";
+        }, query.tasks.get(taskId), query.tags.get(tag), query.user, reservedBytes);
+        afterFree();
     }
 
     @Override
@@ -179,14 +145,10 @@ public final class FixedMemoryPool
         requireNonNull(taskId, "taskId is null");
         checkNonNegative(bytes, "bytes");
         if (bytes != 0) {
-            QueryCells query = cells(taskId.queryId());
-            query.revocableTask(taskId).addAndGet(bytes);
-            query.revocable.addAndGet(bytes);
             reservedRevocableBytes.addAndGet(bytes);
+            recordRevocable(taskId, bytes);
         }
-        MemoryFuture result = freeBytes() > 0 ? MemoryFuture.NOT_BLOCKED : blockedFuture();
-        notifyListeners();
-        return result;
+        return afterReserve();
     }
 
     @Override
@@ -197,20 +159,12 @@ public final class FixedMemoryPool
         if (bytes == 0) {
             return true;
         }
-        // claim on the revocable total first, as tryReserve claims on the user total; a user try and a revocable try
-        // racing each other may still over-commit by one of them, which a plain reserve may do anyway
-        while (true) {
-            long revocable = reservedRevocableBytes.get();
-            if (maxBytes - reservedBytes.get() - revocable - bytes < 0) {
-                return false;
-            }
-            if (reservedRevocableBytes.compareAndSet(revocable, revocable + bytes)) {
-                break;
-            }
+        // a user try and a revocable try racing each other may still over-commit by one of them, which a plain
+        // reserve may do anyway
+        if (!claimIfFree(reservedRevocableBytes, bytes)) {
+            return false;
         }
-        QueryCells query = cells(taskId.queryId());
-        query.revocableTask(taskId).addAndGet(bytes);
-        query.revocable.addAndGet(bytes);
+        recordRevocable(taskId, bytes);
         notifyListeners();
         return true;
     }
@@ -223,25 +177,87 @@ public final class FixedMemoryPool
         if (bytes == 0) {
             return;
         }
-        QueryCells query = queries.get(taskId.queryId());
-        if (query == null) {
-            throw new IllegalArgumentException("tried to free more revocable memory than is reserved: query " + taskId.queryId() + " holds nothing in pool '" + id + "'");
-        }
-        AtomicLong task = query.revocableTasks.get(taskId);
-        decrementOrThrow(task, bytes, "revocable memory of task " + taskId);
-        try {
-            decrementOrThrow(query.revocable, bytes, "revocable memory of query " + taskId.queryId());
-            if (!decrementIfEnough(reservedRevocableBytes, bytes)) {
-                query.revocable.addAndGet(bytes);
-                throw new IllegalArgumentException("tried to free more revocable memory than is reserved");
+        QueryCells query = heldBy(taskId, "revocable memory");
+        release(bytes, level -> switch (level) {
+            case 0 -> "revocable memory of task " + taskId;
+            case 1 -> "revocable memory of query " + taskId.queryId();
+            default -> "revocable memory of pool '" + id + "'";
+        }, query.revocableTasks.get(taskId), query.revocable, reservedRevocableBytes);
+        afterFree();
+    }
+
+    private void recordUser(TaskId taskId, String tag, long bytes)
+    {
+        QueryCells query = cells(taskId.queryId());
+        query.task(taskId).addAndGet(bytes);
+        query.tag(tag).addAndGet(bytes);
+        query.user.addAndGet(bytes);
+    }
+
+    private void recordRevocable(TaskId taskId, long bytes)
+    {
+        QueryCells query = cells(taskId.queryId());
+        query.revocableTask(taskId).addAndGet(bytes);
+        query.revocable.addAndGet(bytes);
+    }
+
+    /**
+     * Adds {@code bytes} to {@code total} only if the pool stays within its maximum. Claiming on the total first is
+     * what keeps two concurrent tries from both taking the last free bytes.
+     */
+    private boolean claimIfFree(AtomicLong total, long bytes)
+    {
+        while (true) {
+            long before = total.get();
+            if (freeBytes() - bytes < 0) {
+                return false;
+            }
+            if (total.compareAndSet(before, before + bytes)) {
+                return true;
             }
         }
-        catch (IllegalArgumentException e) {
-            task.addAndGet(bytes);
-            throw e;
-        }
+    }
+
+    private MemoryFuture afterReserve()
+    {
+        MemoryFuture result = freeBytes() > 0 ? MemoryFuture.NOT_BLOCKED : blockedFuture();
+        notifyListeners();
+        return result;
+    }
+
+    private void afterFree()
+    {
         signalIfFree();
         notifyListeners();
+    }
+
+    private QueryCells heldBy(TaskId taskId, String what)
+    {
+        QueryCells query = queries.get(taskId.queryId());
+        if (query == null) {
+            throw new IllegalArgumentException("tried to free more " + what + " than is reserved: query " + taskId.queryId() + " holds nothing in pool '" + id + "'");
+        }
+        return query;
+    }
+
+    /**
+     * Takes {@code bytes} from each level, leaf first. A level that holds too little (or does not exist) gives back
+     * what the levels before it gave, so a refused free changes nothing; {@code describe} names the level for the
+     * message, and runs only then.
+     */
+    private static void release(long bytes, IntFunction<String> describe, AtomicLong... levels)
+    {
+        for (int level = 0; level < levels.length; level++) {
+            AtomicLong cell = levels[level];
+            if (cell == null || !decrementIfEnough(cell, bytes)) {
+                long old = cell == null ? 0 : cell.get();
+                for (int undo = level - 1; undo >= 0; undo--) {
+                    levels[undo].addAndGet(bytes);
+                }
+                throw new IllegalArgumentException(String.format("New counter value is negative: %s, old value: %s, new delta: %s (%s)",
+                        old - bytes, old, -bytes, describe.apply(level)));
+            }
+        }
     }
 
     @Override
@@ -362,22 +378,6 @@ public final class FixedMemoryPool
             }
             catch (RuntimeException e) {
                 log.warn("Memory pool listener {} failed", listener, e);
-            }
-        }
-    }
-
-    private static void decrementOrThrow(AtomicLong counter, long bytes, String what)
-    {
-        if (counter == null) {
-            throw new IllegalArgumentException(String.format("New counter value is negative: %s, old value: %s, new delta: %s (%s)", -bytes, 0, -bytes, what));
-        }
-        while (true) {
-            long old = counter.get();
-            if (old < bytes) {
-                throw new IllegalArgumentException(String.format("New counter value is negative: %s, old value: %s, new delta: %s (%s)", old - bytes, old, -bytes, what));
-            }
-            if (counter.compareAndSet(old, old - bytes)) {
-                return;
             }
         }
     }
