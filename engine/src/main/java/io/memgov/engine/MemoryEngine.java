@@ -11,6 +11,11 @@ import io.memgov.engine.node.ClusterQueries;
 import io.memgov.spi.leak.QueryState;
 import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.plugin.PluginRegistry;
+import io.memgov.engine.visibility.ClusterMemorySnapshot;
+import io.memgov.engine.visibility.ClusterMemoryStats;
+import io.memgov.engine.visibility.JmxExporter;
+import io.memgov.engine.visibility.MemorySnapshotJson;
+import io.memgov.engine.visibility.NodeMemorySnapshot;
 import io.memgov.spi.ErrorCode;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.NodeId;
@@ -27,12 +32,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -71,6 +78,8 @@ public final class MemoryEngine
     private final QueryFailures failures;
     private final ClusterQueries clusterQueries;
     private final ClusterMemoryManager clusterMemoryManager;
+    // set once by the builder after construction; null when JMX export is off
+    private volatile JmxExporter jmx;
 
     @Inject
     MemoryEngine(
@@ -185,6 +194,40 @@ public final class MemoryEngine
         return scheduler;
     }
 
+    /** One node's memory: every pool with its per-query, per-task and per-tag reservations. */
+    public NodeMemorySnapshot nodeMemorySnapshot(int nodeIndex)
+    {
+        return NodeMemorySnapshot.of(node(nodeIndex).info());
+    }
+
+    /** The cluster's memory: each pool summed over the nodes, the loop's counters, and every node's view. */
+    public ClusterMemorySnapshot clusterMemorySnapshot()
+    {
+        return ClusterMemorySnapshot.of(nodes.stream().map(NodeMemoryManager::info).toList(), new ClusterMemoryStats(clusterMemoryManager));
+    }
+
+    /** {@link #nodeMemorySnapshot(int)} as JSON: the data Trino serves at {@code /v1/memory}. */
+    public String nodeMemoryJson(int nodeIndex)
+    {
+        return MemorySnapshotJson.toJson(nodeMemorySnapshot(nodeIndex));
+    }
+
+    /** {@link #clusterMemorySnapshot()} as JSON: the data Trino serves at {@code /v1/cluster/memory}. */
+    public String clusterMemoryJson()
+    {
+        return MemorySnapshotJson.toJson(clusterMemorySnapshot());
+    }
+
+    /**
+     * The {@code engine} key of this engine's MBeans ({@code io.memgov:type=ClusterMemoryManager,engine=<name>}), or
+     * empty when JMX export was turned off.
+     */
+    public Optional<String> jmxName()
+    {
+        JmxExporter exporter = jmx;
+        return exporter == null ? Optional.empty() : Optional.of(exporter.engineName());
+    }
+
     /** Registers a listener told about every query or task that memory governance fails. */
     public void addQueryFailureListener(QueryFailureListener listener)
     {
@@ -205,6 +248,10 @@ public final class MemoryEngine
     public void close()
     {
         clusterMemoryManager.close();
+        JmxExporter exporter = jmx;
+        if (exporter != null) {
+            exporter.close();
+        }
         scheduler.shutdownNow();
         try {
             if (!scheduler.awaitTermination(5, TimeUnit.SECONDS)) {
@@ -226,6 +273,8 @@ public final class MemoryEngine
         private final List<MemoryPlugin> plugins = new ArrayList<>();
         private ClassLoader classPathLoader = MemoryEngine.class.getClassLoader();
         private boolean classPathDiscovery = true;
+        private String jmxName = "memgov";
+        private boolean jmxExport = true;
         private Clock clock = Clock.systemUTC();
 
         private Builder() {}
@@ -286,6 +335,23 @@ public final class MemoryEngine
             return this;
         }
 
+        /**
+         * The {@code engine} key of the MBeans, {@code memgov} by default; letters, digits, '.', '_' and '-'. When
+         * another engine in this JVM already uses it, {@code -2}, {@code -3}, ... is appended.
+         */
+        public Builder jmxName(String name)
+        {
+            this.jmxName = requireNonNull(name, "name is null");
+            return this;
+        }
+
+        /** Registers no MBeans in the platform MBean server. */
+        public Builder withoutJmx()
+        {
+            this.jmxExport = false;
+            return this;
+        }
+
         public Builder clock(Clock clock)
         {
             this.clock = requireNonNull(clock, "clock is null");
@@ -299,6 +365,9 @@ public final class MemoryEngine
             try {
                 Injector injector = Guice.createInjector(module);
                 MemoryEngine engine = injector.getInstance(MemoryEngine.class);
+                if (jmxExport) {
+                    engine.jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), jmxName, engine.nodes, engine.clusterMemoryManager);
+                }
                 engine.clusterMemoryManager.start(engine.scheduler);
                 return engine;
             }
