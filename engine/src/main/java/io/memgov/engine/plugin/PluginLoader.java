@@ -15,6 +15,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import java.util.jar.JarFile;
 import java.util.stream.Stream;
 
 import static java.util.Objects.requireNonNull;
@@ -26,6 +27,7 @@ import static java.util.Objects.requireNonNull;
 public final class PluginLoader
 {
     private static final Logger log = LoggerFactory.getLogger(PluginLoader.class);
+    private static final String SERVICES_FILE = "META-INF/services/" + MemoryPlugin.class.getName();
 
     private final PluginRegistry registry;
 
@@ -86,11 +88,18 @@ public final class PluginLoader
     private void loadPlugin(Path location, List<Path> jars)
     {
         if (jars.isEmpty()) {
-            log.warn("Plugin folder {} holds no jar; skipped", location);
+            warn(String.format("Plugin folder %s holds no jar; skipped", location));
             return;
         }
         List<URL> urls = new ArrayList<>();
         for (Path jar : jars) {
+            // a truncated download or a stray file named .jar would otherwise read as "no services file"
+            String unreadable = unreadableJar(jar);
+            if (unreadable != null) {
+                recordFailure(location.equals(jar) ? location.toString() : location + " (" + jar.getFileName() + ")",
+                        "not a readable jar (" + unreadable + ")");
+                return;
+            }
             try {
                 urls.add(jar.toUri().toURL());
             }
@@ -99,15 +108,21 @@ public final class PluginLoader
             }
         }
         PluginClassLoader loader = new PluginClassLoader(location.getFileName().toString(), urls.toArray(URL[]::new), MemoryPlugin.class.getClassLoader());
-        if (loader.findResource("META-INF/services/" + MemoryPlugin.class.getName()) == null) {
-            log.warn("Plugin {} has no META-INF/services/{}; it offers nothing and was skipped", location, MemoryPlugin.class.getName());
+        if (loader.findResource(SERVICES_FILE) == null) {
+            warn(String.format("Plugin %s has no %s; it offers nothing and was skipped", location, SERVICES_FILE));
+            closeQuietly(loader);
             return;
         }
-        load(loader, location.toString());
+        if (load(loader, location.toString()) == 0) {
+            // nothing of it was registered, so nothing will ever load a class from it again
+            closeQuietly(loader);
+        }
     }
 
-    private void load(ClassLoader classLoader, String location)
+    /** Registers the plugins {@code classLoader} offers; returns how many were registered. */
+    private int load(ClassLoader classLoader, String location)
     {
+        int registered = 0;
         ServiceLoader<MemoryPlugin> serviceLoader = ServiceLoader.load(MemoryPlugin.class, classLoader);
         Iterator<ServiceLoader.Provider<MemoryPlugin>> providers = serviceLoader.stream().iterator();
         while (true) {
@@ -119,28 +134,67 @@ public final class PluginLoader
                 provider = providers.next();
             }
             catch (ServiceConfigurationError e) {
-                recordFailure(location == null ? "class path" : location, e);
+                recordFailure(location == null ? "on the class path" : location, rootCause(e));
                 continue;
             }
             String description = location == null ? "class path (" + codeSource(provider.type()) + ")" : location;
+            String what = provider.type().getName() + " from " + description;
             MemoryPlugin plugin;
+            List<PluginRegistry.Offer> offers;
             try (ThreadContextClassLoader ignored = new ThreadContextClassLoader(classLoader)) {
                 plugin = provider.get();
+                offers = registry.offers(plugin, new PluginSource(description, classLoader));
             }
             catch (ServiceConfigurationError | RuntimeException | LinkageError e) {
-                recordFailure(provider.type().getName() + " from " + description, e);
+                // one broken provider must not take the others down; if its policy is selected, the error says why
+                recordFailure(what, rootCause(e));
                 continue;
             }
-            registry.register(plugin, new PluginSource(description, classLoader));
+            registry.add(offers);
+            registered++;
+        }
+        return registered;
+    }
+
+    private void recordFailure(String what, String why)
+    {
+        log.warn(registry.recordLoadFailure(what, why));
+    }
+
+    private void warn(String warning)
+    {
+        log.warn(warning);
+        registry.recordWarning(warning);
+    }
+
+    private static String rootCause(Throwable failure)
+    {
+        // ServiceLoader wraps the constructor's exception; the plugin author needs the exception itself
+        Throwable cause = failure;
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+        }
+        return cause.toString();
+    }
+
+    private static String unreadableJar(Path jar)
+    {
+        try (JarFile ignored = new JarFile(jar.toFile())) {
+            return null;
+        }
+        catch (IOException | SecurityException e) {
+            return e.toString();
         }
     }
 
-    private void recordFailure(String what, Throwable failure)
+    private static void closeQuietly(PluginClassLoader loader)
     {
-        Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
-        String description = what + ": " + cause;
-        log.warn("Plugin {} could not be loaded; its policies are unavailable", description);
-        registry.recordLoadFailure(description);
+        try {
+            loader.close();
+        }
+        catch (IOException e) {
+            log.debug("Could not close the class loader of plugin {}", loader.getName(), e);
+        }
     }
 
     private static String codeSource(Class<?> type)

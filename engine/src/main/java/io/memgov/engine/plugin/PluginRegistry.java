@@ -33,6 +33,7 @@ public final class PluginRegistry
 
     private final Map<PolicyFamily, Map<String, RegisteredFactory<?>>> factories = new EnumMap<>(PolicyFamily.class);
     private final List<String> loadFailures = new ArrayList<>();
+    private final List<String> warnings = new ArrayList<>();
 
     public PluginRegistry()
     {
@@ -41,28 +42,43 @@ public final class PluginRegistry
         }
     }
 
-    /** Registers every factory of the plugin. Calls into the plugin with its class loader as context loader. */
+    /**
+     * Registers every factory of the plugin. Calls into the plugin with its class loader as context loader.
+     *
+     * @throws ConfigurationException if the plugin fails while listing its factories (nothing is registered), or
+     *         offers a name that is already registered in the same family (the message names both plugins)
+     */
     public void register(MemoryPlugin plugin, PluginSource source)
+    {
+        add(offers(plugin, source));
+    }
+
+    /**
+     * Asks the plugin for its factories without registering any, so that a plugin failing half-way through its
+     * list leaves nothing behind.
+     */
+    List<Offer> offers(MemoryPlugin plugin, PluginSource source)
     {
         requireNonNull(plugin, "plugin is null");
         requireNonNull(source, "source is null");
         String pluginName = plugin.getClass().getSimpleName();
+        List<Offer> offers = new ArrayList<>();
         try (ThreadContextClassLoader ignored = new ThreadContextClassLoader(source.classLoader())) {
             for (MemoryPoolFactory factory : plugin.memoryPoolFactories()) {
-                add(PolicyFamily.POOL, factory.name(), factory, pluginName, source);
+                offers.add(new Offer(PolicyFamily.POOL, factory.name(), factory, pluginName, source));
             }
             for (MemoryTrackerFactory factory : plugin.memoryTrackerFactories()) {
-                add(PolicyFamily.TRACKER, factory.name(), factory, pluginName, source);
+                offers.add(new Offer(PolicyFamily.TRACKER, factory.name(), factory, pluginName, source));
             }
             for (LowMemoryKillerFactory factory : plugin.lowMemoryKillerFactories()) {
                 PolicyFamily family = factory.scope() == KillerScope.TASK ? PolicyFamily.TASK_KILLER : PolicyFamily.QUERY_KILLER;
-                add(family, factory.name(), factory, pluginName, source);
+                offers.add(new Offer(family, factory.name(), factory, pluginName, source));
             }
             for (SpillStrategyFactory factory : plugin.spillStrategyFactories()) {
-                add(PolicyFamily.SPILL_STRATEGY, factory.name(), factory, pluginName, source);
+                offers.add(new Offer(PolicyFamily.SPILL_STRATEGY, factory.name(), factory, pluginName, source));
             }
             for (MemoryLeakDetectorFactory factory : plugin.memoryLeakDetectorFactories()) {
-                add(PolicyFamily.LEAK_DETECTOR, factory.name(), factory, pluginName, source);
+                offers.add(new Offer(PolicyFamily.LEAK_DETECTOR, factory.name(), factory, pluginName, source));
             }
         }
         catch (ConfigurationException e) {
@@ -71,29 +87,64 @@ public final class PluginRegistry
         catch (RuntimeException | LinkageError e) {
             throw new ConfigurationException(String.format("Plugin %s from %s failed while listing its factories: %s", pluginName, source, e), e);
         }
+        return offers;
     }
 
-    /** Remembers a plugin that could not be loaded, so that a later "not registered" error can mention it. */
-    public void recordLoadFailure(String description)
+    void add(List<Offer> offers)
     {
-        loadFailures.add(description);
+        for (Offer offer : offers) {
+            RegisteredFactory<?> registration = new RegisteredFactory<>(offer.name(), offer.factory(), offer.pluginName(), offer.source());
+            RegisteredFactory<?> existing = factories.get(offer.family()).putIfAbsent(offer.name(), registration);
+            if (existing != null) {
+                throw new ConfigurationException(String.format("%s '%s' is registered twice: %s and %s",
+                        capitalize(offer.family().displayName()), offer.name(), existing.origin(), registration.origin()));
+            }
+            log.info("Registering {} '{}' from {}", offer.family().displayName(), offer.name(), registration.origin());
+        }
     }
 
+    /**
+     * Remembers a plugin that could not be loaded, so that a later "not registered" error can mention it.
+     *
+     * @param what the provider class and where it came from, or the jar or folder
+     * @param why what went wrong, e.g. the exception its constructor threw
+     * @return the warning to log
+     */
+    public String recordLoadFailure(String what, String why)
+    {
+        requireNonNull(what, "what is null");
+        requireNonNull(why, "why is null");
+        loadFailures.add(what + ": " + why);
+        String warning = "Plugin " + what + " could not be loaded; its policies are unavailable: " + why;
+        warnings.add(warning);
+        return warning;
+    }
+
+    /** Remembers a warning about a plugin that was skipped, for the {@code plugins} listing. */
+    public void recordWarning(String warning)
+    {
+        warnings.add(requireNonNull(warning, "warning is null"));
+    }
+
+    /** Plugins that could not be loaded, each with where it came from and why. */
     public List<String> loadFailures()
     {
         return List.copyOf(loadFailures);
     }
 
-    private void add(PolicyFamily family, String name, Object factory, String pluginName, PluginSource source)
+    /** Every warning logged while loading plugins (skipped jars and folders, failed providers), in order. */
+    public List<String> warnings()
     {
-        requireNonNull(name, () -> "Plugin " + pluginName + " from " + source + " offers a " + family.displayName() + " factory whose name is null");
-        RegisteredFactory<?> registration = new RegisteredFactory<>(name, factory, pluginName, source);
-        RegisteredFactory<?> existing = factories.get(family).putIfAbsent(name, registration);
-        if (existing != null) {
-            throw new ConfigurationException(String.format("%s '%s' is registered twice: %s and %s",
-                    capitalize(family.displayName()), name, existing.origin(), registration.origin()));
+        return List.copyOf(warnings);
+    }
+
+    /** A factory a plugin offers, not yet registered. */
+    record Offer(PolicyFamily family, String name, Object factory, String pluginName, PluginSource source)
+    {
+        Offer
+        {
+            requireNonNull(name, () -> "Plugin " + pluginName + " from " + source + " offers a " + family.displayName() + " factory whose name is null");
         }
-        log.info("Registering {} '{}' from {}", family.displayName(), name, pluginName + " (" + source + ")");
     }
 
     /** The factory registered under {@code name}, if any. */
@@ -138,16 +189,22 @@ public final class PluginRegistry
     /**
      * Calls {@code create} on the factory with the plugin's context loader; a factory that throws fails start-up with
      * a message naming the policy and the plugin.
+     *
+     * <p>A policy whose plugin has a class loader of its own (a drop-in plugin, or one found through a class-path
+     * loader other than the engine's) is returned decorated, so that every later call into it also runs with the
+     * plugin's loader as context loader; {@code T} must therefore be the family's interface, not a class.
      */
+    @SuppressWarnings("unchecked")
     public static <F, T> T create(PolicyFamily family, RegisteredFactory<F> registration, Function<F, T> create)
     {
-        try (ThreadContextClassLoader ignored = new ThreadContextClassLoader(registration.source().classLoader())) {
+        ClassLoader loader = registration.source().classLoader();
+        try (ThreadContextClassLoader ignored = new ThreadContextClassLoader(loader)) {
             T created = create.apply(registration.factory());
             if (created == null) {
                 throw new ConfigurationException(String.format("%s '%s' from %s returned null from create()",
                         capitalize(family.displayName()), registration.name(), registration.origin()));
             }
-            return created;
+            return (T) ContextLoaderPolicies.wrap(family, created, loader);
         }
         catch (ConfigurationException e) {
             throw e;

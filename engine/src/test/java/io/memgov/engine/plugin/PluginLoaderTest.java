@@ -11,8 +11,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
@@ -21,8 +19,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -34,7 +33,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 final class PluginLoaderTest
 {
-    private static final String SERVICES = "META-INF/services/" + MemoryPlugin.class.getName();
+    private static final String SERVICES = TestJars.SERVICES;
 
     @TempDir
     Path temp;
@@ -177,17 +176,195 @@ final class PluginLoaderTest
     }
 
     @Test
-    void jarWithoutServicesFileIsSkipped()
+    void jarWithoutServicesFileIsSkippedWithAWarningNamingIt()
             throws IOException
     {
-        // a library jar dropped in by mistake offers nothing; it is not an error
+        // a library jar dropped in by mistake offers nothing; it is not an error, but the user is told which jar
         Path plugins = Files.createDirectory(temp.resolve("plugins"));
         writePluginJar(plugins.resolve("library.jar"), false);
+        PluginRegistry registry = new PluginRegistry();
+
+        try (CapturedLog log = new CapturedLog()) {
+            new PluginLoader(registry).loadFromDirectory(plugins, true);
+
+            String warning = "Plugin " + plugins.resolve("library.jar") + " has no META-INF/services/io.memgov.spi.MemoryPlugin; it offers nothing and was skipped";
+            assertThat(log.warnings).containsExactly(warning);
+            assertThat(registry.warnings()).containsExactly(warning);
+        }
+        assertThat(registry.describe(PolicyFamily.QUERY_KILLER)).isEmpty();
+        assertThat(registry.loadFailures()).isEmpty();
+    }
+
+    @Test
+    void folderWithoutJarsIsSkippedWithAWarningNamingIt()
+            throws IOException
+    {
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        Path folder = Files.createDirectory(plugins.resolve("half-copied"));
+        Files.writeString(folder.resolve("NOTICE"), "no jar here");
+        PluginRegistry registry = new PluginRegistry();
+
+        new PluginLoader(registry).loadFromDirectory(plugins, true);
+
+        assertThat(registry.warnings()).containsExactly("Plugin folder " + folder + " holds no jar; skipped");
+    }
+
+    @Test
+    void corruptJarIsReportedNamingItWhileTheOthersLoad()
+            throws IOException
+    {
+        // a truncated copy must not read as "no services file", and must not stop the good jar beside it
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        Files.writeString(plugins.resolve("a-truncated.jar"), "PK not really a jar");
+        writePluginJar(plugins.resolve("b-good.jar"), true);
+        PluginRegistry registry = new PluginRegistry();
+
+        new PluginLoader(registry).loadFromDirectory(plugins, true);
+
+        assertThat(registry.loadFailures()).singleElement().asString()
+                .startsWith(plugins.resolve("a-truncated.jar") + ": not a readable jar (java.util.zip.ZipException: ");
+        assertThat(registry.warnings()).singleElement().asString()
+                .startsWith("Plugin " + plugins.resolve("a-truncated.jar") + " could not be loaded; its policies are unavailable: not a readable jar (java.util.zip.ZipException: ");
+        assertThat(registry.describe(PolicyFamily.QUERY_KILLER)).containsExactly("jar-killer (JarPlugin from " + plugins.resolve("b-good.jar") + ")");
+    }
+
+    @Test
+    void corruptJarInAFolderNamesTheFolderAndTheJar()
+            throws IOException
+    {
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        Path folder = Files.createDirectory(plugins.resolve("my-plugin"));
+        writePluginJar(folder.resolve("a.jar"), true);
+        Files.writeString(folder.resolve("b-dependency.jar"), "");
+        PluginRegistry registry = new PluginRegistry();
+
+        new PluginLoader(registry).loadFromDirectory(plugins, true);
+
+        assertThat(registry.loadFailures()).singleElement().asString().startsWith(folder + " (b-dependency.jar): not a readable jar (java.util.zip.ZipException: ");
+        assertThat(registry.describe(PolicyFamily.QUERY_KILLER)).isEmpty();
+    }
+
+    @Test
+    void providerWhoseConstructorThrowsIsAWarningWhenItsPolicyIsNotSelected()
+            throws IOException
+    {
+        // other plugins, in the directory and on the class path, are unaffected
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        TestJars.write(plugins.resolve("broken.jar"), ThrowingJarPlugin.class, ThrowingJarPlugin.class);
+        writePluginJar(plugins.resolve("good.jar"), true);
+
+        try (CapturedLog log = new CapturedLog();
+                MemoryEngine engine = MemoryEngine.builder()
+                        .classPathLoader(servicesLoader(GoodPlugin.class.getName()))
+                        .properties(Map.of(
+                                "node.heap-size", "10MB",
+                                "plugin.dir", plugins.toString(),
+                                "query.low-memory-killer.policy", "jar-killer"))
+                        .build()) {
+            String plugin = ThrowingJarPlugin.class.getName() + " from " + plugins.resolve("broken.jar");
+            String exception = "java.lang.IllegalStateException: cannot reach the licence server";
+            assertThat(log.warnings).containsExactly("Plugin " + plugin + " could not be loaded; its policies are unavailable: " + exception);
+            assertThat(engine.plugins().warnings()).containsExactlyElementsOf(log.warnings);
+            assertThat(engine.plugins().loadFailures()).containsExactly(plugin + ": " + exception);
+            assertThat(engine.queryKiller().toString()).isEqualTo("jar-killer");
+            assertThat(engine.plugins().describe(PolicyFamily.QUERY_KILLER)).hasSize(2)
+                    .contains("jar-killer (JarPlugin from " + plugins.resolve("good.jar") + ")")
+                    .anySatisfy(description -> assertThat(description).startsWith("good (GoodPlugin from class path ("));
+        }
+    }
+
+    @Test
+    void providerWhoseConstructorThrowsIsAnErrorWhenItsPolicyIsSelected()
+            throws IOException
+    {
+        // the user selected the broken plugin's killer: start-up fails and says which jar broke and how
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        TestJars.write(plugins.resolve("broken.jar"), ThrowingJarPlugin.class, ThrowingJarPlugin.class);
+        writePluginJar(plugins.resolve("good.jar"), true);
+
+        assertThatThrownBy(() -> MemoryEngine.builder().withoutClassPathDiscovery()
+                .properties(Map.of(
+                        "node.heap-size", "10MB",
+                        "plugin.dir", plugins.toString(),
+                        "query.low-memory-killer.policy", "licensed-killer"))
+                .build())
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Low memory killer 'licensed-killer' is not registered ('query.low-memory-killer.policy'). "
+                        + "Available: [jar-killer (JarPlugin from " + plugins.resolve("good.jar") + ")]. "
+                        + "Plugins that failed to load: [" + ThrowingJarPlugin.class.getName() + " from " + plugins.resolve("broken.jar")
+                        + ": java.lang.IllegalStateException: cannot reach the licence server]");
+    }
+
+    @Test
+    void pluginWhoseFactoryListThrowsIsSkippedAndOthersStay()
+            throws IOException
+    {
+        PluginRegistry registry = loadFromClassPath(ThrowingListPlugin.class.getName(), GoodPlugin.class.getName());
+
+        assertThat(registry.find(PolicyFamily.QUERY_KILLER, "good")).isPresent();
+        assertThat(registry.loadFailures()).singleElement().asString()
+                .startsWith(ThrowingListPlugin.class.getName() + " from class path (")
+                .endsWith(": java.lang.IllegalStateException: factories unavailable");
+    }
+
+    @Test
+    void sameNameFromTwoJarsFailsNamingBothJars()
+            throws IOException
+    {
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        writePluginJar(plugins.resolve("a.jar"), true);
+        Path folder = Files.createDirectory(plugins.resolve("b"));
+        writePluginJar(folder.resolve("copy.jar"), true);
+
+        assertThatThrownBy(() -> new PluginLoader(new PluginRegistry()).loadFromDirectory(plugins, true))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Low memory killer 'jar-killer' is registered twice: JarPlugin from " + plugins.resolve("a.jar") + " and JarPlugin from " + folder);
+    }
+
+    @Test
+    void sameNameOnTheClassPathAndInThePluginDirectoryFailsNamingBoth()
+            throws IOException
+    {
+        // the usual mistake: the jar was copied into plugins/ and left on the class path
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        writePluginJar(plugins.resolve("my-killer.jar"), true);
+
+        assertThatThrownBy(() -> MemoryEngine.builder()
+                .classPathLoader(servicesLoader(JarPlugin.class.getName()))
+                .properties(Map.of("node.heap-size", "10MB", "plugin.dir", plugins.toString()))
+                .build())
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("Low memory killer 'jar-killer' is registered twice: JarPlugin from class path (")
+                .hasMessageEndingWith(" and JarPlugin from " + plugins.resolve("my-killer.jar"));
+    }
+
+    @Test
+    void unknownNameListsThePluginDirectoryPoliciesWithTheirJars()
+            throws IOException
+    {
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        writePluginJar(plugins.resolve("my-killer.jar"), true);
+
+        assertThatThrownBy(() -> MemoryEngine.builder()
+                .classPathLoader(servicesLoader(GoodPlugin.class.getName()))
+                .properties(Map.of("node.heap-size", "10MB", "plugin.dir", plugins.toString(), "query.low-memory-killer.policy", "jar-killr"))
+                .build())
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("Low memory killer 'jar-killr' is not registered ('query.low-memory-killer.policy'). Available: [good (GoodPlugin from class path (")
+                .hasMessageEndingWith("), jar-killer (JarPlugin from " + plugins.resolve("my-killer.jar") + ")]");
+    }
+
+    @Test
+    void emptyPluginDirectoryRegistersNothingAndWarnsNothing()
+            throws IOException
+    {
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
         PluginRegistry registry = new PluginRegistry();
 
         new PluginLoader(registry).loadFromDirectory(plugins, true);
 
         assertThat(registry.describe(PolicyFamily.QUERY_KILLER)).isEmpty();
+        assertThat(registry.warnings()).isEmpty();
     }
 
     @Test
@@ -252,19 +429,37 @@ final class PluginLoaderTest
     private static void writePluginJar(Path jar, boolean withServices)
             throws IOException
     {
-        String classFile = JarPlugin.class.getName().replace('.', '/') + ".class";
-        try (OutputStream file = Files.newOutputStream(jar);
-                JarOutputStream out = new JarOutputStream(file);
-                InputStream classBytes = JarPlugin.class.getClassLoader().getResourceAsStream(classFile)) {
-            assertThat(classBytes).as(classFile).isNotNull();
-            out.putNextEntry(new JarEntry(classFile));
-            classBytes.transferTo(out);
-            out.closeEntry();
-            if (withServices) {
-                out.putNextEntry(new JarEntry(SERVICES));
-                out.write((JarPlugin.class.getName() + "\n").getBytes(StandardCharsets.UTF_8));
-                out.closeEntry();
+        TestJars.write(jar, withServices ? JarPlugin.class : null, JarPlugin.class);
+    }
+
+    /** Collects what PluginLoader logs (slf4j-jdk14 hands the formatted message to java.util.logging). */
+    private static final class CapturedLog
+            extends Handler
+            implements AutoCloseable
+    {
+        private final java.util.logging.Logger logger = java.util.logging.Logger.getLogger(PluginLoader.class.getName());
+        private final List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        CapturedLog()
+        {
+            logger.addHandler(this);
+        }
+
+        @Override
+        public void publish(LogRecord record)
+        {
+            if (record.getLevel() == Level.WARNING) {
+                warnings.add(record.getMessage());
             }
+        }
+
+        @Override
+        public void flush() {}
+
+        @Override
+        public void close()
+        {
+            logger.removeHandler(this);
         }
     }
 
@@ -280,6 +475,16 @@ final class PluginLoaderTest
 
     public static final class TwinPlugin
             extends GoodPlugin {}
+
+    public static final class ThrowingListPlugin
+            implements MemoryPlugin
+    {
+        @Override
+        public List<LowMemoryKillerFactory> lowMemoryKillerFactories()
+        {
+            throw new IllegalStateException("factories unavailable");
+        }
+    }
 
     public static final class ThrowingConstructorPlugin
             implements MemoryPlugin

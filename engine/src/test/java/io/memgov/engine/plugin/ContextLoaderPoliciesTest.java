@@ -1,0 +1,172 @@
+package io.memgov.engine.plugin;
+
+import io.memgov.engine.config.PolicyFamily;
+import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.killer.LowMemoryKiller;
+import io.memgov.spi.killer.LowMemoryKillerContext;
+import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.leak.MemoryLeakDetector;
+import io.memgov.spi.leak.MemoryLeakDetectorFactory;
+import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.pool.MemoryPoolFactory;
+import io.memgov.spi.spill.SpillStrategy;
+import io.memgov.spi.spill.SpillStrategyFactory;
+import io.memgov.spi.tracker.MemoryTracker;
+import io.memgov.spi.tracker.MemoryTrackerFactory;
+import io.memgov.spi.tracker.TrackerLevel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Every call into a drop-in plugin's policy, not only the factory's {@code create}, runs with the plugin's class loader
+ * as thread context loader: the policies of {@link ProbePlugin}, loaded from a jar, record the loader of each call.
+ */
+final class ContextLoaderPoliciesTest
+{
+    @TempDir
+    Path temp;
+
+    @Test
+    void everyMethodOfEveryPolicyFamilyRunsWithThePluginsContextLoader()
+            throws Exception
+    {
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        TestJars.write(plugins.resolve("probe.jar"), ProbePlugin.class, ProbePlugin.class);
+        PluginRegistry registry = new PluginRegistry();
+        new PluginLoader(registry).loadFromDirectory(plugins, true);
+        ClassLoader outside = Thread.currentThread().getContextClassLoader();
+
+        List<String> expected = new ArrayList<>();
+        for (PolicyFamily family : List.of(PolicyFamily.POOL, PolicyFamily.TRACKER, PolicyFamily.QUERY_KILLER, PolicyFamily.SPILL_STRATEGY, PolicyFamily.LEAK_DETECTOR)) {
+            Object policy = create(registry, family);
+            Class<?> type = policyType(family);
+            // reflection, so that a method added to the SPI later and not decorated fails this test
+            for (Method method : type.getMethods()) {
+                if (Modifier.isStatic(method.getModifiers())) {
+                    continue;
+                }
+                method.invoke(policy, arguments(method));
+                expected.add(type.getSimpleName() + "." + method.getName() + "@probe.jar");
+                assertThat(Thread.currentThread().getContextClassLoader()).as("restored after %s", method).isSameAs(outside);
+            }
+        }
+
+        assertThat(calls(registry)).containsExactlyInAnyOrderElementsOf(expected);
+    }
+
+    @Test
+    void trackersHandedOutByATrackerAreDecoratedToo()
+            throws Exception
+    {
+        // the engine builds the user and query levels with newChild and never sees the root again on the hot path
+        Path plugins = Files.createDirectory(temp.resolve("plugins"));
+        TestJars.write(plugins.resolve("probe.jar"), ProbePlugin.class, ProbePlugin.class);
+        PluginRegistry registry = new PluginRegistry();
+        new PluginLoader(registry).loadFromDirectory(plugins, true);
+        MemoryTracker root = (MemoryTracker) create(registry, PolicyFamily.TRACKER);
+
+        MemoryTracker child = root.newChild(TrackerLevel.QUERY, "q1", 0);
+        calls(registry).clear();
+        child.allocate(10);
+        child.free(10);
+
+        assertThat(calls(registry)).containsExactly("MemoryTracker.allocate@probe.jar", "MemoryTracker.free@probe.jar");
+    }
+
+    @Test
+    void policiesOfTheEnginesOwnLoaderAreNotDecorated()
+    {
+        // built-ins and class-path plugins share the engine's loader: decorating them would only slow reservations
+        LowMemoryKiller killer = (queries, nodes) -> Optional.empty();
+        MemoryPlugin plugin = new MemoryPlugin()
+        {
+            @Override
+            public List<LowMemoryKillerFactory> lowMemoryKillerFactories()
+            {
+                return List.of(new LowMemoryKillerFactory()
+                {
+                    @Override
+                    public String name()
+                    {
+                        return "plain";
+                    }
+
+                    @Override
+                    public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+                    {
+                        return killer;
+                    }
+                });
+            }
+        };
+        PluginRegistry registry = new PluginRegistry();
+        registry.register(plugin, new PluginSource("class path", ContextLoaderPoliciesTest.class.getClassLoader()));
+
+        LowMemoryKiller created = PluginRegistry.create(PolicyFamily.QUERY_KILLER, registry.<LowMemoryKillerFactory>require(PolicyFamily.QUERY_KILLER, "plain"),
+                factory -> factory.create(Map.of(), null));
+
+        assertThat(created).isSameAs(killer);
+    }
+
+    private static Object create(PluginRegistry registry, PolicyFamily family)
+    {
+        return switch (family) {
+            case POOL -> PluginRegistry.create(family, registry.<MemoryPoolFactory>require(family, "probe"), factory -> factory.create(Map.of(), null));
+            case TRACKER -> PluginRegistry.create(family, registry.<MemoryTrackerFactory>require(family, "probe"), factory -> factory.create(Map.of(), null));
+            case QUERY_KILLER, TASK_KILLER -> PluginRegistry.create(family, registry.<LowMemoryKillerFactory>require(family, "probe"), factory -> factory.create(Map.of(), null));
+            case SPILL_STRATEGY -> PluginRegistry.create(family, registry.<SpillStrategyFactory>require(family, "probe"), factory -> factory.create(Map.of(), null));
+            case LEAK_DETECTOR -> PluginRegistry.create(family, registry.<MemoryLeakDetectorFactory>require(family, "probe"), factory -> factory.create(Map.of(), null));
+        };
+    }
+
+    private static Class<?> policyType(PolicyFamily family)
+    {
+        return switch (family) {
+            case POOL -> MemoryPool.class;
+            case TRACKER -> MemoryTracker.class;
+            case QUERY_KILLER, TASK_KILLER -> LowMemoryKiller.class;
+            case SPILL_STRATEGY -> SpillStrategy.class;
+            case LEAK_DETECTOR -> MemoryLeakDetector.class;
+        };
+    }
+
+    private static Object[] arguments(Method method)
+    {
+        Class<?>[] types = method.getParameterTypes();
+        Object[] arguments = new Object[types.length];
+        for (int i = 0; i < types.length; i++) {
+            if (types[i] == long.class) {
+                arguments[i] = 0L;
+            }
+            else if (types[i] == int.class) {
+                arguments[i] = 0;
+            }
+            else if (types[i] == boolean.class) {
+                arguments[i] = false;
+            }
+        }
+        return arguments;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> calls(PluginRegistry registry)
+            throws ReflectiveOperationException
+    {
+        Object factory = registry.find(PolicyFamily.POOL, "probe").orElseThrow().factory();
+        // the plugin's own copy of ProbePlugin, not the one on the test class path
+        Class<?> probe = factory.getClass().getClassLoader().loadClass(ProbePlugin.class.getName());
+        assertThat(probe).isNotSameAs(ProbePlugin.class);
+        return (List<String>) probe.getField("CALLS").get(null);
+    }
+}
