@@ -1,25 +1,127 @@
 #!/usr/bin/env bash
-# Builds and runs the JMH benchmarks at 1 and 2 threads, then prints each memgov figure as a ratio to
-# AtomicLong.addAndGet from the same run. Usage: benchmarks/run.sh [JMH include regex, default: all]
+# Builds the JMH benchmarks and runs the comparison, then prints one table with every figure and its ratios to the
+# baselines measured in the same run (Trino's memory-context library, AtomicLong, the fixed pool, a raw FileChannel).
+#
+# Usage: benchmarks/run.sh [--no-build|--report-only] [hotpath|reserve|spill|loop|all]...   (default: all)
+#   hotpath  issues #10 and #7: AtomicLong, LongAdder, a thread-local field, memgov exact and thread-batched,
+#            Trino's memory-context library, Arrow's allocator; at 1 and 2 threads
+#   reserve  issue #6: the reserve-mode pool against the fixed pool; at 1 and 2 threads
+#   spill    issue #5: SpillFileManager against a raw FileChannel, with and without LZ4; 1 thread
+#   loop     issue #3: one cluster-loop round, 100 nodes x 1,000 queries and 1,000 nodes x 10,000 queries; 1 thread
+# JMH_OPTS overrides the run length (default: 1 fork, 2 x 1s warm-up, 3 x 1s measurement); all of it takes about
+# six minutes on a 2-core machine. Results: benchmarks/target/results/*.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -q -pl benchmarks -am package -DskipTests
-include="${1:-.}"
-out=benchmarks/target/results
-mkdir -p "$out"
-for threads in 1 2; do
-  java -jar benchmarks/target/benchmarks.jar "$include" -t "$threads" -rf json -rff "$out/t$threads.json" | tail -n 8
+
+build=1
+report_only=0
+groups=()
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) build=0 ;;
+    --report-only) report_only=1 ;;
+    hotpath|reserve|spill|loop) groups+=("$arg") ;;
+    all) groups+=(hotpath reserve spill loop) ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "unknown argument '$arg'; expected --no-build, --report-only, hotpath, reserve, spill, loop or all" >&2; exit 2 ;;
+  esac
 done
+[ ${#groups[@]} -eq 0 ] && groups=(hotpath reserve spill loop)
+
+out=benchmarks/target/results
+if [ "$report_only" = 0 ]; then
+if [ "$build" = 1 ]; then
+  mvn -B -q -pl benchmarks -am package -DskipTests
+fi
+jar=benchmarks/target/benchmarks.jar
+rm -rf "$out"
+mkdir -p "$out"
+read -r -a jmh_opts <<< "${JMH_OPTS:--f 1 -wi 2 -i 3 -w 1s -r 1s}"
+
+run() {
+  local name=$1 include=$2 threads=$3
+  echo "== $name, $threads thread(s)" >&2
+  java -jar "$jar" "$include" "${jmh_opts[@]}" -t "$threads" -rf json -rff "$out/$name-t$threads.json" > "$out/$name-t$threads.log" 2>&1 \
+    || { tail -n 40 "$out/$name-t$threads.log" >&2; exit 1; }
+}
+
+for group in "${groups[@]}"; do
+  case "$group" in
+    hotpath) run hotpath 'HotPathBenchmark' 1; run hotpath 'HotPathBenchmark' 2 ;;
+    reserve) run reserve 'ReservationBenchmark' 1; run reserve 'ReservationBenchmark' 2 ;;
+    spill)   run spill 'SpillBenchmark' 1 ;;
+    loop)    run loop 'ClusterLoopBenchmark' 1 ;;
+  esac
+done
+fi
+
 python3 - "$out" <<'PY'
-import json, sys, os
+import glob, json, os, sys
+
 out = sys.argv[1]
+SPILL_BYTES = 64 * 1024 * 128  # SpillBenchmark.BYTES_PER_OPERATION
 rows = []
-for threads in (1, 2):
-    for r in json.load(open(os.path.join(out, f"t{threads}.json"))):
-        rows.append((r["benchmark"].split(".")[-1], threads, r["primaryMetric"]["score"], r["primaryMetric"]["scoreError"]))
-base = {t: s for (b, t, s, e) in rows if b == "atomicLongAddAndGet"}
-print(f"{'benchmark':<28} {'threads':>7} {'ns/op':>10} {'error':>8} {'x AtomicLong':>13} {'ops/us total':>13}")
-for b, t, s, e in rows:
-    ratio = s / base[t] if t in base else float('nan')
-    print(f"{b:<28} {t:>7} {s:>10.1f} {e:>8.1f} {ratio:>13.1f} {t * 1000 / s:>13.1f}")
+for path in sorted(glob.glob(os.path.join(out, "*.json"))):
+    for r in json.load(open(path)):
+        params = ",".join(f"{k}={v}" for k, v in sorted((r.get("params") or {}).items()))
+        m = r["primaryMetric"]
+        rows.append(dict(cls=r["benchmark"].split(".")[-2], name=r["benchmark"].split(".")[-1], params=params,
+                         threads=r["threads"], score=float(m["score"]), error=float(m["scoreError"]), unit=m["scoreUnit"]))
+
+def find(name, threads, params=""):
+    for row in rows:
+        if row["name"] == name and row["threads"] == threads and row["params"] == params:
+            return row["score"]
+    return None
+
+# which Trino figure each memgov hot-path figure is set against: the same depth with the same bookkeeping, and for
+# the tracker alone, Trino's library over a bare counter
+TRINO_REFERENCE = {
+    "memgovExactDepth3": "trinoPoolDepth3",
+    "memgovThreadBatchedDepth3": "trinoPoolDepth3",
+    "memgovExactDepth5": "trinoPoolDepth5",
+    "memgovExactTrackerCall": "trinoAtomicDepth3",
+    "memgovThreadBatchedTrackerCall": "trinoAtomicDepth3",
+}
+
+def fmt(value, digits=1):
+    return "" if value is None else f"{value:.{digits}f}"
+
+print()
+print(f"| {'benchmark':<40} | {'params':<36} | {'thr':>3} | {'score':>9} | {'± error':>8} | {'unit':<5} | {'MB/s':>6} | {'× Trino':>8} | {'× AtomicLong':>12} | {'× baseline':>10} |")
+print(f"|{'-' * 42}|{'-' * 38}|{'-' * 5}|{'-' * 11}|{'-' * 10}|{'-' * 7}|{'-' * 8}|{'-' * 10}|{'-' * 14}|{'-' * 12}|")
+order = {"HotPathBenchmark": 0, "ReservationBenchmark": 1, "SpillBenchmark": 2, "ClusterLoopBenchmark": 3}
+for row in sorted(rows, key=lambda r: (order.get(r["cls"], 9), r["name"], r["params"], r["threads"])):
+    name, threads, score = row["name"], row["threads"], row["score"]
+    mbs = trino = atomic = baseline = None
+    if row["cls"] == "HotPathBenchmark" and name.startswith("memgov"):
+        reference = find(TRINO_REFERENCE[name], threads)
+        trino = score / reference if reference else None
+        reference = find("baselineAtomicLongAddAndGet", threads)
+        atomic = score / reference if reference else None
+    elif row["cls"] == "HotPathBenchmark" and not name.startswith("baselineAtomicLong"):
+        reference = find("baselineAtomicLongAddAndGet", threads)
+        atomic = score / reference if reference else None
+    elif row["cls"] == "ReservationBenchmark":
+        reference = find(name, threads, "pool=fixed")
+        baseline = score / reference if reference else None
+    elif row["cls"] == "SpillBenchmark":
+        mbs = SPILL_BYTES / (1024 * 1024) / (score / 1000)
+        reference = find("rawFileChannel", threads, row["params"])
+        baseline = score / reference if reference else None
+    elif row["cls"] == "ClusterLoopBenchmark":
+        state = row["params"].split("state=")[1]
+        reference = find(name, threads, f"shape=100x1000,state={state}")
+        baseline = score / reference if reference else None
+    print(f"| {row['cls'].replace('Benchmark', '') + '.' + name:<40} | {row['params']:<36} | {threads:>3} | {score:>9.{3 if score < 10 else 1}f} | "
+          f"{row['error']:>8.1f} | {row['unit']:<5} | {fmt(mbs, 0):>6} | {fmt(trino, 2):>8} | {fmt(atomic, 1):>12} | {fmt(baseline, 2):>10} |")
+
+print()
+print("× Trino: memgov depth 3 / trinoPoolDepth3, depth 5 / trinoPoolDepth5, tracker calls / trinoAtomicDepth3 (same threads).")
+print("× baseline: Reservation / pool=fixed; Spill / rawFileChannel (same compression); ClusterLoop / the 100x1000 shape.")
+for name in ("memgovThreadBatchedTrackerCall", "memgovExactTrackerCall", "baselineAtomicLongAddAndGet", "memgovExactDepth3", "trinoPoolDepth3"):
+    one, two = find(name, 1), find(name, 2)
+    if one and two:
+        # per-thread ns at 2 threads against 1 thread: 2.0 is perfectly linear throughput scaling, 1.0 none
+        print(f"scaling to 2 threads, {name}: throughput x{2 * one / two:.2f} (ns/op {one:.1f} -> {two:.1f})")
 PY

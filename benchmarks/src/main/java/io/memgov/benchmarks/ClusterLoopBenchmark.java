@@ -1,0 +1,268 @@
+package io.memgov.benchmarks;
+
+import io.memgov.engine.MemoryEngine;
+import io.memgov.engine.cluster.ClusterMemoryManager;
+import io.memgov.engine.cluster.ClusterTransport;
+import io.memgov.engine.node.ClusterQueries;
+import io.memgov.engine.node.QuerySession;
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.NodeId;
+import io.memgov.spi.QueryId;
+import io.memgov.spi.TaskId;
+import io.memgov.spi.killer.NodeMemoryInfo;
+import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.killer.TaskMemoryInfo;
+import io.memgov.spi.pool.MemoryAllocation;
+import io.memgov.spi.pool.MemoryPoolInfo;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One round of the cluster loop (issue #3): the engine's real {@link ClusterMemoryManager#process()} with the real
+ * leak detector and the real default killers ({@code total-reservation-on-blocked-nodes} for tasks, then for
+ * queries), over a synthetic {@link ClusterTransport} holding 100 nodes × 1,000 running queries or 1,000 nodes ×
+ * 10,000 queries. Each query has four tasks on four consecutive nodes, so every node holds 40 tasks of 40 queries in
+ * both shapes and the larger shape is ten times the smaller in nodes, queries and tasks.
+ *
+ * <p>{@code healthy}: every node at about half its pool, so a round reads the nodes, runs the leak check and the
+ * distributed limits, and stops. {@code out-of-memory}: one node in ten is over-committed, so every round also builds
+ * the running-query list and asks both killers, and the query killer kills one query.
+ *
+ * <p>What is left out, on purpose: the snapshots are built once in the setup, because on a real multi-process
+ * cluster they come from polling the workers, off the loop; and the transport only counts kills, so the state is the
+ * same on every round. A fresh manager is made before every round (untimed), so that the cascade guard (no new kill
+ * while the last target still holds memory) does not turn later rounds into no-ops: each round is the first after
+ * the previous target's memory is gone.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"-Xmx2g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
+public class ClusterLoopBenchmark
+{
+    private static final int TASKS_PER_QUERY = 4;
+    private static final long POOL_BYTES = 1L << 30;
+
+    @State(Scope.Benchmark)
+    public static class Cluster
+    {
+        @Param({"100x1000", "1000x10000"})
+        public String shape;
+
+        @Param({"healthy", "out-of-memory"})
+        public String state;
+
+        MemoryEngine engine;
+        SyntheticTransport transport;
+        ClusterMemoryManager manager;
+        long rounds;
+
+        @Setup
+        public void setUp()
+        {
+            String[] parts = shape.split("x");
+            int nodes = Integer.parseInt(parts[0]);
+            int queries = Integer.parseInt(parts[1]);
+            // the engine provides the configuration, the query registry, the leak detector and the killers, all
+            // discovered from the class path as in production; its own nodes and loop stay idle
+            engine = MemoryEngine.builder()
+                    .property("node.heap-size", "16GB")
+                    .property("memory.heap-headroom-per-node", "8GB")
+                    .property("memory.cluster.poll-interval", "1h")
+                    .build();
+            checkKiller(engine.taskKiller().toString());
+            checkKiller(engine.queryKiller().toString());
+            transport = new SyntheticTransport(engine.queries(), engine.clock(), nodes, queries, state.equals("out-of-memory"));
+            // a query is registered as running when its first node context is created; the context itself is not needed
+            for (QueryId queryId : transport.queryIds()) {
+                engine.node(0).createQuery(queryId, QuerySession.of("user_" + (queryId.hashCode() & 7))).close();
+            }
+        }
+
+        private static void checkKiller(String name)
+        {
+            if (!name.equals("total-reservation-on-blocked-nodes")) {
+                throw new IllegalStateException("expected the default killer total-reservation-on-blocked-nodes, got " + name);
+            }
+        }
+
+        @Setup(Level.Invocation)
+        public void newManager()
+        {
+            manager = new ClusterMemoryManager(engine.config(), transport, engine.queries(), engine.taskKiller(), engine.queryKiller(),
+                    engine.leakDetector(), engine.clock(), engine.metrics().sink("benchmark-cluster"));
+            rounds++;
+        }
+
+        @TearDown(Level.Iteration)
+        public void checkKills()
+        {
+            long expected = state.equals("out-of-memory") ? rounds : 0;
+            if (transport.kills != expected || manager.blockedNodes() != transport.blockedNodes) {
+                throw new IllegalStateException(String.format("%s rounds killed %s times (expected %s) and saw %s blocked nodes (expected %s)",
+                        rounds, transport.kills, expected, manager.blockedNodes(), transport.blockedNodes));
+            }
+            rounds = 0;
+            transport.kills = 0;
+        }
+
+        @TearDown
+        public void tearDown()
+        {
+            engine.close();
+        }
+    }
+
+    @Benchmark
+    public ClusterMemoryManager process(Cluster cluster)
+    {
+        cluster.manager.process();
+        return cluster.manager;
+    }
+
+    /**
+     * Nodes as a coordinator sees them after polling: immutable snapshots of each node's general pool. Kills are
+     * counted and delivered nowhere, so the cluster keeps its shape from round to round.
+     */
+    static final class SyntheticTransport
+            implements ClusterTransport
+    {
+        private final ClusterQueries queries;
+        private final Clock clock;
+        private final List<NodeMemoryInfo> nodes;
+        private final List<QueryId> queryIds;
+        final int blockedNodes;
+        long kills;
+
+        SyntheticTransport(ClusterQueries queries, Clock clock, int nodeCount, int queryCount, boolean outOfMemory)
+        {
+            this.queries = queries;
+            this.clock = clock;
+            Random random = new Random(7);
+            int tasksPerNode = queryCount * TASKS_PER_QUERY / nodeCount;
+            List<Map<TaskId, Long>> tasksByNode = new ArrayList<>();
+            for (int node = 0; node < nodeCount; node++) {
+                tasksByNode.add(new HashMap<>());
+            }
+            List<QueryId> ids = new ArrayList<>();
+            for (int query = 0; query < queryCount; query++) {
+                QueryId queryId = QueryId.of("query_" + query);
+                ids.add(queryId);
+                for (int task = 0; task < TASKS_PER_QUERY; task++) {
+                    int node = (query * TASKS_PER_QUERY + task) % nodeCount;
+                    // one node in ten over-committed to 150% of its pool when out of memory, the rest near 50%
+                    double fill = outOfMemory && node % 10 == 0 ? 1.5 : 0.5;
+                    long bytes = 1 + (long) (random.nextDouble() * 2 * fill * POOL_BYTES / tasksPerNode);
+                    tasksByNode.get(node).put(TaskId.of(queryId, node + "." + task), bytes);
+                }
+            }
+            this.queryIds = List.copyOf(ids);
+            List<NodeMemoryInfo> infos = new ArrayList<>();
+            int blocked = 0;
+            for (int node = 0; node < nodeCount; node++) {
+                NodeMemoryInfo info = snapshot(NodeId.of("node-" + node), tasksByNode.get(node));
+                blocked += info.isBlocked() ? 1 : 0;
+                infos.add(info);
+            }
+            this.nodes = List.copyOf(infos);
+            this.blockedNodes = blocked;
+            if (outOfMemory != (blocked > 0)) {
+                throw new IllegalStateException("synthetic cluster has " + blocked + " blocked nodes; out of memory: " + outOfMemory);
+            }
+        }
+
+        private static NodeMemoryInfo snapshot(NodeId nodeId, Map<TaskId, Long> tasks)
+        {
+            Map<QueryId, Long> perQuery = new HashMap<>();
+            Map<QueryId, List<MemoryAllocation>> perTag = new HashMap<>();
+            long reserved = 0;
+            for (Map.Entry<TaskId, Long> task : tasks.entrySet()) {
+                QueryId queryId = task.getKey().queryId();
+                perQuery.merge(queryId, task.getValue(), Long::sum);
+                perTag.computeIfAbsent(queryId, ignored -> new ArrayList<>()).add(new MemoryAllocation("HashAggregation", task.getValue()));
+                reserved += task.getValue();
+            }
+            MemoryPoolInfo pool = new MemoryPoolInfo("general", POOL_BYTES, reserved, 0, perQuery, perTag, Map.of(), tasks, Map.of());
+            return NodeMemoryInfo.of(nodeId, pool);
+        }
+
+        List<QueryId> queryIds()
+        {
+            return queryIds;
+        }
+
+        @Override
+        public List<NodeMemoryInfo> readNodes()
+        {
+            return nodes;
+        }
+
+        /** What a coordinator derives from the snapshots it polled: every running query with its tasks per node. */
+        @Override
+        public List<RunningQueryInfo> runningQueries(List<NodeMemoryInfo> nodeInfos)
+        {
+            Instant now = clock.instant();
+            Map<QueryId, Map<TaskId, TaskMemoryInfo>> tasksByQuery = new HashMap<>();
+            Map<QueryId, Long> totals = new HashMap<>();
+            for (NodeMemoryInfo node : nodeInfos) {
+                MemoryPoolInfo pool = node.generalPool();
+                pool.taskMemoryReservations().forEach((taskId, bytes) -> tasksByQuery.computeIfAbsent(taskId.queryId(), ignored -> new HashMap<>())
+                        .put(taskId, new TaskMemoryInfo(taskId, node.nodeId(), bytes, pool.taskRevocableMemoryReservations().getOrDefault(taskId, 0L), false, Duration.ZERO)));
+                pool.queryMemoryReservations().forEach((queryId, bytes) -> totals.merge(queryId, bytes, Long::sum));
+                pool.queryMemoryRevocableReservations().forEach((queryId, bytes) -> totals.merge(queryId, bytes, Long::sum));
+            }
+            List<RunningQueryInfo> running = new ArrayList<>();
+            for (ClusterQueries.QueryRecord query : queries.running().values()) {
+                Duration executionTime = Duration.between(query.startTime(), now);
+                running.add(new RunningQueryInfo(
+                        query.queryId(),
+                        query.session().user(),
+                        totals.getOrDefault(query.queryId(), 0L),
+                        tasksByQuery.getOrDefault(query.queryId(), Map.of()),
+                        query.session().retryPolicy(),
+                        query.session().priority(),
+                        query.startTime(),
+                        executionTime.isNegative() ? Duration.ZERO : executionTime,
+                        query.session().resourceOvercommit()));
+            }
+            return running;
+        }
+
+        @Override
+        public boolean killQuery(QueryId queryId, ErrorCode errorCode, String message)
+        {
+            kills++;
+            return true;
+        }
+
+        @Override
+        public boolean killTasks(Set<TaskId> taskIds, ErrorCode errorCode, String message)
+        {
+            kills++;
+            return true;
+        }
+    }
+}

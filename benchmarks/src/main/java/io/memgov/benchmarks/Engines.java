@@ -1,0 +1,66 @@
+package io.memgov.benchmarks;
+
+import io.memgov.engine.MemoryEngine;
+import io.memgov.engine.node.NodeMemoryManager;
+import io.memgov.engine.node.QueryMemoryContext;
+import io.memgov.engine.node.QuerySession;
+import io.memgov.spi.QueryId;
+
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The single-node engine the node-level benchmarks share: a pool far larger than anything they reserve, so that no
+ * call blocks or fails, and a cluster loop that never runs on its own during a measurement.
+ */
+final class Engines
+{
+    static final long POOL_BYTES = 8L << 30;
+    static final long QUERY_BYTES = 1L << 30;
+
+    private Engines() {}
+
+    /** One engine shared by every benchmark thread; each thread gets its own query from {@link #newQuery()}. */
+    static final class Shared
+    {
+        private final AtomicInteger queries = new AtomicInteger();
+        private MemoryEngine engine;
+
+        void start(Map<String, String> policies)
+        {
+            engine = MemoryEngine.builder()
+                    .property("node.heap-size", "16GB")
+                    .property("memory.heap-headroom-per-node", "8GB")
+                    .property("query.max-memory-per-node", "1GB")
+                    .property("memory.cluster.poll-interval", "1h")
+                    .properties(policies)
+                    .build();
+        }
+
+        NodeMemoryManager node()
+        {
+            return engine.node(0);
+        }
+
+        QueryMemoryContext newQuery()
+        {
+            return node().createQuery(QueryId.of("q" + queries.incrementAndGet()), QuerySession.of("bench"));
+        }
+
+        /** Closes the engine, first checking that the benchmark gave back everything it reserved. */
+        void stop()
+        {
+            try {
+                NodeMemoryManager node = node();
+                node.rootTracker().flush();
+                if (node.pool().reservedBytes() != 0 || node.rootTracker().usedBytes() != 0) {
+                    throw new IllegalStateException(String.format("accounting did not return to zero: pool %s, tracker %s",
+                            node.pool().reservedBytes(), node.rootTracker().usedBytes()));
+                }
+            }
+            finally {
+                engine.close();
+            }
+        }
+    }
+}
