@@ -6,18 +6,23 @@ import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.TaskMemoryContext;
 import io.memgov.spi.ErrorCode;
+import io.memgov.spi.NodeId;
 import io.memgov.spi.QueryId;
 import io.memgov.spi.TaskId;
+import io.memgov.spi.assignment.MemoryPoolAssignment;
 import io.memgov.spi.killer.NodeMemoryInfo;
 import io.memgov.spi.killer.RunningQueryInfo;
 import io.memgov.spi.killer.TaskMemoryInfo;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,6 +35,8 @@ import static java.util.Objects.requireNonNull;
 final class EmbeddedClusterTransport
         implements ClusterTransport
 {
+    private static final Logger log = LoggerFactory.getLogger(EmbeddedClusterTransport.class);
+
     private final List<NodeMemoryManager> nodes;
     private final ClusterQueries queries;
     private final QueryFailures failures;
@@ -57,12 +64,13 @@ final class EmbeddedClusterTransport
         Map<QueryId, Long> totals = new HashMap<>();
         for (int i = 0; i < nodes.size(); i++) {
             NodeMemoryManager node = nodes.get(i);
-            MemoryPoolInfo pool = nodeInfos.get(i).generalPool();
+            List<MemoryPoolInfo> pools = nodeInfos.get(i).pools();
             for (QueryMemoryContext query : node.queries()) {
                 for (TaskMemoryContext task : query.tasks()) {
                     TaskId taskId = task.taskId();
-                    long user = pool.taskMemoryReservations().getOrDefault(taskId, 0L);
-                    long revocable = pool.taskRevocableMemoryReservations().getOrDefault(taskId, 0L);
+                    // a task's reservations are in the one pool its query runs in; summing finds it wherever that is
+                    long user = pools.stream().mapToLong(pool -> pool.taskMemoryReservations().getOrDefault(taskId, 0L)).sum();
+                    long revocable = pools.stream().mapToLong(pool -> pool.taskRevocableMemoryReservations().getOrDefault(taskId, 0L)).sum();
                     Duration executionTime = task.elapsed();
                     tasksByQuery.computeIfAbsent(taskId.queryId(), ignored -> new HashMap<>())
                             .put(taskId, new TaskMemoryInfo(taskId, node.nodeId(), user, revocable, task.isSpeculative(), executionTime));
@@ -92,6 +100,23 @@ final class EmbeddedClusterTransport
                     query.session().resourceOvercommit()));
         }
         return running;
+    }
+
+    @Override
+    public Map<NodeId, Long> assignPools(MemoryPoolAssignment assignment)
+    {
+        Map<NodeId, Long> applied = new LinkedHashMap<>();
+        for (NodeMemoryManager node : nodes) {
+            try {
+                node.applyAssignment(assignment);
+                applied.put(node.nodeId(), node.assignmentVersion());
+            }
+            catch (RuntimeException e) {
+                // like an unreachable worker: the node keeps its version and the loop delivers it again next round
+                log.error("Node {} failed to apply memory pool assignment version {}", node.nodeId(), assignment.version(), e);
+            }
+        }
+        return applied;
     }
 
     @Override

@@ -128,9 +128,14 @@ final class EngineModule
         for (int i = 0; i < config.nodeCount(); i++) {
             NodeId nodeId = NodeId.of("node-" + i);
             MetricsSink sink = metrics.sink(nodeId.toString());
-            NodeContext context = new NodeContext(nodeId, config.heapBytes(), config.poolBytes(), clock, scheduler, sink, failures);
-            MemoryPool pool = PluginRegistry.create(PolicyFamily.POOL, poolFactory,
-                    factory -> factory.create(config.policyConfig(PolicyFamily.POOL), context));
+            NodeContext context = new NodeContext(nodeId, config.heapBytes(), config.poolBytes(), clock, scheduler, sink, failures,
+                    config.maxQueryTotalMemoryPerNode().map(java.util.OptionalLong::of).orElseGet(java.util.OptionalLong::empty));
+            io.memgov.spi.pool.MemoryPoolLayout created = PluginRegistry.create(PolicyFamily.POOL, poolFactory,
+                    factory -> factory.createLayout(config.policyConfig(PolicyFamily.POOL), context));
+            // each pool goes through the registry too, so that a drop-in plugin's pools run with its context loader
+            io.memgov.spi.pool.MemoryPoolLayout layout = new io.memgov.spi.pool.MemoryPoolLayout(created.pools().stream()
+                    .map(pool -> PluginRegistry.<MemoryPoolFactory, MemoryPool>create(PolicyFamily.POOL, poolFactory, ignored -> pool))
+                    .toList());
             MemoryTracker root = PluginRegistry.create(PolicyFamily.TRACKER, trackerFactory,
                     factory -> factory.create(config.policyConfig(PolicyFamily.TRACKER), context));
             if (root.level() != TrackerLevel.NODE) {
@@ -139,7 +144,7 @@ final class EngineModule
                         trackerFactory.name(), trackerFactory.origin(), root.level()));
             }
             long maxTotal = config.maxQueryTotalMemoryPerNode().orElse(Long.MAX_VALUE);
-            nodes.add(new NodeMemoryManager(nodeId, pool, root, clock, config.maxQueryMemoryPerNode(), maxTotal, clusterQueries));
+            nodes.add(new NodeMemoryManager(nodeId, layout, root, clock, config.maxQueryMemoryPerNode(), maxTotal, clusterQueries));
             spillFactory.ifPresent(factory -> spillStrategies.put(nodeId, PluginRegistry.create(PolicyFamily.SPILL_STRATEGY, factory,
                     spill -> spill.create(config.policyConfig(PolicyFamily.SPILL_STRATEGY), context))));
         }
@@ -180,11 +185,12 @@ final class EngineModule
 
     @Provides
     @Singleton
-    ClusterMemoryManager clusterMemoryManager(EngineNodes nodes, ClusterQueries queries, QueryFailures failures,
+    ClusterMemoryManager clusterMemoryManager(EngineNodes nodes, ClusterQueries queries, QueryFailures failures, PluginRegistry registry, ScheduledExecutorService scheduler,
             @Named("task") LowMemoryKiller taskKiller, @Named("query") LowMemoryKiller queryKiller, MemoryLeakDetector leakDetector, EngineMetrics metrics)
     {
         ClusterTransport transport = new EmbeddedClusterTransport(nodes.nodes(), queries, failures, clock);
-        return new ClusterMemoryManager(config, transport, queries, taskKiller, queryKiller, leakDetector, clock, metrics.sink("cluster"));
+        return new ClusterMemoryManager(config, transport, queries, taskKiller, queryKiller, leakDetector, clock, metrics.sink("cluster"),
+                MemoryPoolAssigners.create(registry, config, clock, scheduler, metrics));
     }
 
     @Provides

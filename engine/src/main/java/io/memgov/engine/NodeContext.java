@@ -11,6 +11,7 @@ import io.memgov.spi.spill.SpillStrategyContext;
 import io.memgov.spi.tracker.MemoryTrackerContext;
 
 import java.time.Clock;
+import java.util.OptionalLong;
 import java.util.concurrent.ScheduledExecutorService;
 
 import static java.util.Objects.requireNonNull;
@@ -29,9 +30,17 @@ final class NodeContext
     private final ScheduledExecutorService scheduler;
     private final MetricsSink metrics;
     private final QueryFailer queryFailer;
+    private final OptionalLong maxQueryTotalMemoryPerNodeBytes;
 
     NodeContext(NodeId nodeId, long heapBytes, long poolBytes, Clock clock, ScheduledExecutorService scheduler, MetricsSink metrics, QueryFailer queryFailer)
     {
+        this(nodeId, heapBytes, poolBytes, clock, scheduler, metrics, queryFailer, OptionalLong.empty());
+    }
+
+    NodeContext(NodeId nodeId, long heapBytes, long poolBytes, Clock clock, ScheduledExecutorService scheduler, MetricsSink metrics, QueryFailer queryFailer,
+            OptionalLong maxQueryTotalMemoryPerNodeBytes)
+    {
+        this.maxQueryTotalMemoryPerNodeBytes = requireNonNull(maxQueryTotalMemoryPerNodeBytes, "maxQueryTotalMemoryPerNodeBytes is null");
         this.queryFailer = requireNonNull(queryFailer, "queryFailer is null");
         this.nodeId = requireNonNull(nodeId, "nodeId is null");
         this.heapBytes = heapBytes;
@@ -81,6 +90,12 @@ final class NodeContext
     public boolean failQuery(QueryId queryId, ErrorCode errorCode, String message)
     {
         return queryFailer.fail(queryId, errorCode, message);
+    }
+
+    @Override
+    public OptionalLong maxQueryTotalMemoryPerNodeBytes()
+    {
+        return maxQueryTotalMemoryPerNodeBytes;
     }
 
     @Override

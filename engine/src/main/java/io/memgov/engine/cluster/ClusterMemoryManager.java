@@ -6,7 +6,10 @@ import io.memgov.engine.node.QuerySession;
 import io.memgov.spi.ErrorCode;
 import io.memgov.spi.MetricsSink;
 import io.memgov.spi.QueryId;
+import io.memgov.spi.NodeId;
 import io.memgov.spi.TaskId;
+import io.memgov.spi.assignment.MemoryPoolAssigner;
+import io.memgov.spi.assignment.MemoryPoolAssignment;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.NodeMemoryInfo;
@@ -42,6 +45,11 @@ import static java.util.Objects.requireNonNull;
  * <p>One kill at a time: while the previous target still holds memory nothing else is killed, because the memory
  * it frees may be all the cluster needs (the cascade guard). {@code query.low-memory-killer.delay} (Presto) makes
  * the loop also wait that long after the cluster became out of memory.
+ *
+ * <p>With a pool layout of several pools per node (Presto's RESERVED pool), the pool policy's
+ * {@link MemoryPoolAssigner} decides, at the end of each round, which pool each query runs in; the decision is a
+ * numbered {@link MemoryPoolAssignment} sent to every node, and the assigner is asked again only once every node has
+ * applied it. The assigner also defines when the cluster is out of memory and which pools the killers see.
  */
 public final class ClusterMemoryManager
         implements AutoCloseable
@@ -59,6 +67,7 @@ public final class ClusterMemoryManager
     private final MemoryLeakDetector leakDetector;
     private final Clock clock;
     private final MetricsSink metrics;
+    private final MemoryPoolAssigner assigner;
 
     private final AtomicLong queriesKilledDueToOutOfMemory = new AtomicLong();
     private final AtomicLong tasksKilledDueToOutOfMemory = new AtomicLong();
@@ -71,6 +80,9 @@ public final class ClusterMemoryManager
     private KillTarget lastKillTarget;
     private Instant outOfMemorySince;
     private ScheduledFuture<?> loop;
+    private volatile MemoryPoolAssignment assignment = MemoryPoolAssignment.initial();
+    // the version each node reported as applied; touched only by process()
+    private final Map<NodeId, Long> appliedVersions = new HashMap<>();
 
     public ClusterMemoryManager(
             MemoryEngineConfig config,
@@ -82,6 +94,21 @@ public final class ClusterMemoryManager
             Clock clock,
             MetricsSink metrics)
     {
+        this(config, transport, queries, taskKiller, queryKiller, leakDetector, clock, metrics, MemoryPoolAssigner.NONE);
+    }
+
+    public ClusterMemoryManager(
+            MemoryEngineConfig config,
+            ClusterTransport transport,
+            ClusterQueries queries,
+            LowMemoryKiller taskKiller,
+            LowMemoryKiller queryKiller,
+            MemoryLeakDetector leakDetector,
+            Clock clock,
+            MetricsSink metrics,
+            MemoryPoolAssigner assigner)
+    {
+        this.assigner = requireNonNull(assigner, "assigner is null");
         this.config = requireNonNull(config, "config is null");
         this.transport = requireNonNull(transport, "transport is null");
         this.queries = requireNonNull(queries, "queries is null");
@@ -145,7 +172,8 @@ public final class ClusterMemoryManager
 
         Set<QueryId> leaked = leakDetector.checkForLeaks(queries.known(), Map.copyOf(totalReservations));
 
-        boolean outOfMemory = blocked > 0;
+        MemoryPoolAssignment current = withoutEndedQueries(assignment);
+        boolean outOfMemory = isOutOfMemory(nodes, current, blocked);
         Instant now = clock.instant();
         if (!outOfMemory) {
             outOfMemorySince = null;
@@ -182,11 +210,67 @@ public final class ClusterMemoryManager
         }
 
         if (outOfMemory && !queryKilled && isLastKillTargetGone(nodes, leaked) && delayPassed(now)) {
-            callOomKiller(nodes);
+            callOomKiller(nodes, current);
+        }
+        if (assigner != MemoryPoolAssigner.NONE) {
+            updateAssignment(nodes, current);
         }
         metrics.gauge("blocked-nodes", blocked);
         metrics.gauge("cluster-user-memory-reservation", clusterUser);
         metrics.gauge("cluster-total-memory-reservation", clusterTotal);
+    }
+
+    private boolean isOutOfMemory(List<NodeMemoryInfo> nodes, MemoryPoolAssignment current, int blocked)
+    {
+        try {
+            return assigner.isOutOfMemory(nodes, current);
+        }
+        catch (RuntimeException e) {
+            log.error("Memory pool assigner {} failed to tell whether the cluster is out of memory; using 'a general pool is blocked'", assigner, e);
+            return blocked > 0;
+        }
+    }
+
+    private MemoryPoolAssignment withoutEndedQueries(MemoryPoolAssignment assignment)
+    {
+        Map<QueryId, ClusterQueries.QueryRecord> running = queries.running();
+        if (running.keySet().containsAll(assignment.placements().keySet())) {
+            return assignment;
+        }
+        Map<QueryId, String> placements = new HashMap<>(assignment.placements());
+        placements.keySet().retainAll(running.keySet());
+        // the version stays: nodes need not hear that a query they no longer run left its pool
+        return new MemoryPoolAssignment(assignment.version(), placements);
+    }
+
+    /**
+     * Asks the assigner for the next placements once every node applied the current version (Presto's
+     * {@code updateAssignments}), then delivers the version in force to the nodes that have not applied it, again
+     * every round until they have.
+     */
+    private void updateAssignment(List<NodeMemoryInfo> nodes, MemoryPoolAssignment current)
+    {
+        boolean everyNodeApplied = nodes.stream().allMatch(node -> appliedVersions.getOrDefault(node.nodeId(), 0L) >= current.version());
+        MemoryPoolAssignment next = current;
+        if (everyNodeApplied) {
+            try {
+                Map<QueryId, String> placements = assigner.assign(nodes, transport.runningQueries(nodes), current);
+                if (!placements.equals(current.placements())) {
+                    next = new MemoryPoolAssignment(current.version() + 1, placements);
+                    log.info("Memory pool assignment version {}: {} (was {}). {}", next.version(), new java.util.TreeMap<>(placements),
+                            new java.util.TreeMap<>(current.placements()), describeNodes(nodes));
+                }
+            }
+            catch (RuntimeException e) {
+                log.error("Memory pool assigner {} failed; the assignment stays at version {}", assigner, current.version(), e);
+            }
+        }
+        assignment = next;
+        MemoryPoolAssignment toDeliver = next;
+        if (nodes.stream().anyMatch(node -> appliedVersions.getOrDefault(node.nodeId(), 0L) < toDeliver.version())) {
+            appliedVersions.putAll(transport.assignPools(toDeliver));
+        }
+        metrics.gauge("memory-pool-assignment-version", next.version());
     }
 
     private boolean delayPassed(Instant now)
@@ -235,9 +319,13 @@ public final class ClusterMemoryManager
         return !holdsMemory;
     }
 
-    private void callOomKiller(List<NodeMemoryInfo> nodes)
+    private void callOomKiller(List<NodeMemoryInfo> allNodes, MemoryPoolAssignment current)
     {
-        List<RunningQueryInfo> running = transport.runningQueries(nodes);
+        List<NodeMemoryInfo> nodes = visibleToKillers(allNodes);
+        String generalPoolId = allNodes.isEmpty() ? "" : allNodes.get(0).generalPool().poolId();
+        List<RunningQueryInfo> running = transport.runningQueries(allNodes).stream()
+                .filter(query -> isVisibleToKillers(current.poolOf(query.queryId(), generalPoolId), generalPoolId))
+                .toList();
         Map<QueryId, RunningQueryInfo> runningById = running.stream().collect(Collectors.toMap(RunningQueryInfo::queryId, query -> query));
         for (LowMemoryKiller killer : List.of(taskKiller, queryKiller)) {
             Optional<KillTarget> chosen;
@@ -283,6 +371,48 @@ public final class ClusterMemoryManager
             return;
         }
         log.debug("Cluster is out of memory but no killer chose a target. {}", describeNodes(nodes));
+    }
+
+    /** Each node with only the pools the assigner shows the killers; the general pool always stays. */
+    private List<NodeMemoryInfo> visibleToKillers(List<NodeMemoryInfo> nodes)
+    {
+        if (assigner == MemoryPoolAssigner.NONE) {
+            return nodes;
+        }
+        return nodes.stream()
+                .map(node -> {
+                    String general = node.generalPool().poolId();
+                    return new NodeMemoryInfo(node.nodeId(), node.pools().stream()
+                            .filter(pool -> isVisibleToKillers(pool.poolId(), general))
+                            .toList());
+                })
+                .toList();
+    }
+
+    private boolean isVisibleToKillers(String poolId, String generalPoolId)
+    {
+        if (poolId.equals(generalPoolId) || assigner == MemoryPoolAssigner.NONE) {
+            return true;
+        }
+        try {
+            return assigner.isVisibleToKillers(poolId);
+        }
+        catch (RuntimeException e) {
+            log.error("Memory pool assigner {} failed to tell whether killers see pool '{}'; showing it", assigner, poolId, e);
+            return true;
+        }
+    }
+
+    /** The assignment in force: which pool each query runs in, by version. */
+    public MemoryPoolAssignment assignment()
+    {
+        return assignment;
+    }
+
+    /** The running queries the assignment in force places in {@code poolId} (Presto's {@code AssignedQueries}). */
+    public long assignedQueries(String poolId)
+    {
+        return assignment.assignedQueries(poolId);
     }
 
     private static String describe(KillTarget target)

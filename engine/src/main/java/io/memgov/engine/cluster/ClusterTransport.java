@@ -1,12 +1,15 @@
 package io.memgov.engine.cluster;
 
 import io.memgov.spi.ErrorCode;
+import io.memgov.spi.NodeId;
 import io.memgov.spi.QueryId;
 import io.memgov.spi.TaskId;
+import io.memgov.spi.assignment.MemoryPoolAssignment;
 import io.memgov.spi.killer.NodeMemoryInfo;
 import io.memgov.spi.killer.RunningQueryInfo;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -27,4 +30,16 @@ public interface ClusterTransport
 
     /** Fails these tasks on their nodes, releasing what they hold, and tells the host. */
     boolean killTasks(Set<TaskId> taskIds, ErrorCode errorCode, String message);
+
+    /**
+     * Sends a pool assignment to every node (Presto POSTs it to each worker's {@code /v1/memory}); each node applies
+     * it unless it already applied a newer or equal version. Only layouts with several pools per node produce
+     * assignments, so a transport for single-pool clusters need not implement this.
+     *
+     * @return the version each reached node has applied now; nodes that could not be reached are left out
+     */
+    default Map<NodeId, Long> assignPools(MemoryPoolAssignment assignment)
+    {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot deliver memory pool assignments");
+    }
 }

@@ -4,28 +4,37 @@ import io.memgov.spi.ErrorCode;
 import io.memgov.spi.NodeId;
 import io.memgov.spi.QueryId;
 import io.memgov.spi.TaskId;
+import io.memgov.spi.assignment.MemoryPoolAssignment;
 import io.memgov.spi.killer.NodeMemoryInfo;
 import io.memgov.spi.killer.RetryPolicy;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.pool.MemoryPoolLayout;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 
 import static java.util.Objects.requireNonNull;
 
 /**
- * One node's accounting: its pool, its tracker tree and the queries running on it. Hosts create a
+ * One node's accounting: its pools, its tracker tree and the queries running on it. Hosts create a
  * {@link QueryMemoryContext} per query on each node it runs on; the contexts enforce per-node limits and feed the pool.
- * Thread-safe.
+ * A query starts in the general pool (the layout's first) unless the cluster loop's latest
+ * {@link #applyAssignment assignment} places it elsewhere. Thread-safe.
  */
 public final class NodeMemoryManager
 {
+    private static final Logger log = LoggerFactory.getLogger(NodeMemoryManager.class);
+
     private final NodeId nodeId;
+    private final MemoryPoolLayout layout;
     private final MemoryPool pool;
     private final MemoryTracker rootTracker;
     private final Clock clock;
@@ -35,12 +44,21 @@ public final class NodeMemoryManager
     private final Map<String, MemoryTracker> userTrackers = new ConcurrentHashMap<>();
 
     private final ClusterQueries clusterQueries;
+    // guards applying assignments against creating queries, so that a new query never misses the assignment in force
+    private final Object assignmentLock = new Object();
+    private volatile MemoryPoolAssignment assignment = MemoryPoolAssignment.initial();
 
     public NodeMemoryManager(NodeId nodeId, MemoryPool pool, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries)
     {
+        this(nodeId, MemoryPoolLayout.of(pool), rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, clusterQueries);
+    }
+
+    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries)
+    {
         this.clusterQueries = requireNonNull(clusterQueries, "clusterQueries is null");
         this.nodeId = requireNonNull(nodeId, "nodeId is null");
-        this.pool = requireNonNull(pool, "pool is null");
+        this.layout = requireNonNull(layout, "layout is null");
+        this.pool = layout.generalPool();
         this.rootTracker = requireNonNull(rootTracker, "rootTracker is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.maxQueryMemoryPerNode = maxQueryMemoryPerNode;
@@ -52,9 +70,71 @@ public final class NodeMemoryManager
         return nodeId;
     }
 
+    /** The general pool: the first of the layout, where queries start. */
     public MemoryPool pool()
     {
         return pool;
+    }
+
+    /** Every pool of the node, the general one first. */
+    public List<MemoryPool> pools()
+    {
+        return layout.pools();
+    }
+
+    /** The pool with this id, if the node has one. */
+    public Optional<MemoryPool> pool(String poolId)
+    {
+        return layout.pool(poolId);
+    }
+
+    /** The version of the last assignment this node applied; 0 before the first. */
+    public long assignmentVersion()
+    {
+        return assignment.version();
+    }
+
+    /** The last assignment this node applied. */
+    public MemoryPoolAssignment assignment()
+    {
+        return assignment;
+    }
+
+    /**
+     * Applies an assignment from the cluster loop: every query on this node moves to the pool the assignment places
+     * it in (the general pool when it is not listed), keeping its per-task and per-tag reservations, and its blocked
+     * callers are woken. A version not newer than the one applied last is stale and ignored, so a late delivery never
+     * undoes a newer decision. Queries created later start where the assignment places them.
+     *
+     * @return true if applied, false if ignored as stale
+     * @throws IllegalArgumentException if the assignment names a pool this node does not have; nothing moved
+     */
+    public boolean applyAssignment(MemoryPoolAssignment next)
+    {
+        requireNonNull(next, "next is null");
+        synchronized (assignmentLock) {
+            MemoryPoolAssignment applied = assignment;
+            if (next.version() <= applied.version()) {
+                log.debug("Node {} ignores memory pool assignment version {}: it already applied version {}", nodeId, next.version(), applied.version());
+                return false;
+            }
+            for (String poolId : new TreeSet<>(next.placements().values())) {
+                if (layout.pool(poolId).isEmpty()) {
+                    throw new IllegalArgumentException(String.format("Memory pool assignment version %s places queries in pool '%s', which node %s does not have. Pools: %s",
+                            next.version(), poolId, nodeId, layout.pools().stream().map(MemoryPool::id).toList()));
+                }
+            }
+            // a move that fails leaves the version unapplied: the loop delivers it again and moves already done are no-ops
+            for (QueryMemoryContext query : queries.values()) {
+                MemoryPool target = layout.pool(next.poolOf(query.queryId(), pool.id())).orElseThrow();
+                if (query.pool() != target) {
+                    log.info("Node {} moves query {} from pool '{}' to pool '{}' (assignment version {})", nodeId, query.queryId(), query.pool().id(), target.id(), next.version());
+                    query.moveTo(target);
+                }
+            }
+            assignment = next;
+            return true;
+        }
     }
 
     public MemoryTracker rootTracker()
@@ -94,10 +174,14 @@ public final class NodeMemoryManager
         }
         MemoryTracker userTracker = userTrackers.computeIfAbsent(session.user(), user -> rootTracker.newChild(TrackerLevel.USER, user, 0));
         MemoryTracker queryTracker = userTracker.newChild(TrackerLevel.QUERY, queryId.toString(), 0);
-        QueryMemoryContext query = new QueryMemoryContext(this, queryId, session, pool, queryTracker, maxUser, maxTotal, clock.instant());
-        if (queries.putIfAbsent(queryId, query) != null) {
-            queryTracker.close();
-            throw new IllegalArgumentException("query " + queryId + " already has a memory context on node " + nodeId);
+        QueryMemoryContext query;
+        synchronized (assignmentLock) {
+            MemoryPool initial = layout.pool(assignment.poolOf(queryId, pool.id())).orElse(pool);
+            query = new QueryMemoryContext(this, queryId, session, initial, queryTracker, maxUser, maxTotal, clock.instant());
+            if (queries.putIfAbsent(queryId, query) != null) {
+                queryTracker.close();
+                throw new IllegalArgumentException("query " + queryId + " already has a memory context on node " + nodeId);
+            }
         }
         clusterQueries.started(queryId, session);
         return query;
@@ -145,18 +229,20 @@ public final class NodeMemoryManager
     void queryClosed(QueryMemoryContext query)
     {
         queries.remove(query.queryId(), query);
-        pool.forgetQuery(query.queryId());
+        for (MemoryPool each : layout.pools()) {
+            each.forgetQuery(query.queryId());
+        }
     }
 
     /** The node's snapshot for the cluster loop and {@code /v1/memory}. */
     public NodeMemoryInfo info()
     {
-        return NodeMemoryInfo.of(nodeId, pool.info());
+        return new NodeMemoryInfo(nodeId, layout.pools().stream().map(MemoryPool::info).toList());
     }
 
     @Override
     public String toString()
     {
-        return "NodeMemoryManager{" + nodeId + ", " + pool + "}";
+        return "NodeMemoryManager{" + nodeId + ", " + layout.pools() + "}";
     }
 }

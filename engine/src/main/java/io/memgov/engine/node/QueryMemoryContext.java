@@ -14,10 +14,12 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.stream.Collectors;
 
 import static io.memgov.spi.DataSizes.succinct;
@@ -36,7 +38,13 @@ public final class QueryMemoryContext
     private final NodeMemoryManager node;
     private final QueryId queryId;
     private final QuerySession session;
-    private final MemoryPool pool;
+    private volatile MemoryPool pool;
+    // taken shared by every pool call of the query and exclusively by a move, so that no reservation lands in the pool
+    // the query is leaving; null when the node has a single pool and the query can never move (no cost then)
+    private final ReentrantReadWriteLock poolLock;
+    // futures handed to callers blocked while the query can move: a move completes them, since the pool they wait on
+    // is no longer the query's
+    private final Set<MemoryFuture> blockedFutures = ConcurrentHashMap.newKeySet();
     private final MemoryTracker tracker;
     private final long maxUserBytes;
     private final long maxTotalBytes;
@@ -55,6 +63,7 @@ public final class QueryMemoryContext
         this.queryId = requireNonNull(queryId, "queryId is null");
         this.session = requireNonNull(session, "session is null");
         this.pool = requireNonNull(pool, "pool is null");
+        this.poolLock = node.pools().size() > 1 ? new ReentrantReadWriteLock() : null;
         this.tracker = requireNonNull(tracker, "tracker is null");
         this.maxUserBytes = maxUserBytes;
         this.maxTotalBytes = maxTotalBytes;
@@ -156,7 +165,7 @@ public final class QueryMemoryContext
         checkNotFailed();
         if (kind == MemoryKind.REVOCABLE) {
             // revocable memory has no per-node limit on the worker (Trino): it can always be taken back
-            MemoryFuture future = pool.reserveRevocable(taskId, delta);
+            MemoryFuture future = reserveInPool(taskId, null, delta);
             revocableBytes.addAndGet(delta);
             updatePeak();
             return future;
@@ -182,7 +191,7 @@ public final class QueryMemoryContext
             throw e;
         }
         try {
-            MemoryFuture future = pool.reserve(taskId, tag, delta);
+            MemoryFuture future = reserveInPool(taskId, tag, delta);
             updatePeak();
             return future;
         }
@@ -198,7 +207,7 @@ public final class QueryMemoryContext
         checkNotFailed();
         if (kind == MemoryKind.REVOCABLE) {
             // Trino's revocable root has no try path; memgov offers one: refuse only if the pool would over-commit
-            if (!pool.tryReserveRevocable(taskId, delta)) {
+            if (!tryReserveInPool(taskId, null, delta)) {
                 return false;
             }
             revocableBytes.addAndGet(delta);
@@ -220,7 +229,7 @@ public final class QueryMemoryContext
         }
         boolean reserved;
         try {
-            reserved = pool.tryReserve(taskId, tag, delta);
+            reserved = tryReserveInPool(taskId, tag, delta);
         }
         catch (RuntimeException e) {
             tracker.free(delta);
@@ -239,13 +248,118 @@ public final class QueryMemoryContext
     void release(TaskId taskId, MemoryKind kind, String tag, long bytes)
     {
         if (kind == MemoryKind.REVOCABLE) {
-            pool.freeRevocable(taskId, bytes);
+            freeInPool(taskId, null, bytes);
             revocableBytes.addAndGet(-bytes);
             return;
         }
-        pool.free(taskId, tag, bytes);
+        freeInPool(taskId, tag, bytes);
         tracker.free(bytes);
         (kind == MemoryKind.USER ? userBytes : systemBytes).addAndGet(-bytes);
+    }
+
+    /** The pool the query reserves in on this node now: the node's general pool unless an assignment moved it. */
+    public MemoryPool pool()
+    {
+        return pool;
+    }
+
+    // tag null means revocable memory, which the pools keep without tags
+    private MemoryFuture reserveInPool(TaskId taskId, String tag, long delta)
+    {
+        if (poolLock == null) {
+            return tag == null ? pool.reserveRevocable(taskId, delta) : pool.reserve(taskId, tag, delta);
+        }
+        poolLock.readLock().lock();
+        try {
+            MemoryFuture future = tag == null ? pool.reserveRevocable(taskId, delta) : pool.reserve(taskId, tag, delta);
+            if (future.isDone()) {
+                return future;
+            }
+            // registered under the shared lock, so a move either sees this future or happens after the caller got it
+            MemoryFuture blocked = MemoryFuture.pending();
+            blockedFutures.add(blocked);
+            future.thenRun(blocked::signal);
+            blocked.thenRun(() -> blockedFutures.remove(blocked));
+            return blocked;
+        }
+        finally {
+            poolLock.readLock().unlock();
+        }
+    }
+
+    private boolean tryReserveInPool(TaskId taskId, String tag, long delta)
+    {
+        if (poolLock == null) {
+            return tag == null ? pool.tryReserveRevocable(taskId, delta) : pool.tryReserve(taskId, tag, delta);
+        }
+        poolLock.readLock().lock();
+        try {
+            return tag == null ? pool.tryReserveRevocable(taskId, delta) : pool.tryReserve(taskId, tag, delta);
+        }
+        finally {
+            poolLock.readLock().unlock();
+        }
+    }
+
+    private void freeInPool(TaskId taskId, String tag, long bytes)
+    {
+        if (poolLock == null) {
+            freeIn(pool, taskId, tag, bytes);
+            return;
+        }
+        poolLock.readLock().lock();
+        try {
+            freeIn(pool, taskId, tag, bytes);
+        }
+        finally {
+            poolLock.readLock().unlock();
+        }
+    }
+
+    private static void freeIn(MemoryPool pool, TaskId taskId, String tag, long bytes)
+    {
+        if (tag == null) {
+            pool.freeRevocable(taskId, bytes);
+        }
+        else {
+            pool.free(taskId, tag, bytes);
+        }
+    }
+
+    /**
+     * Moves everything the query holds on this node to {@code target}, keeping its bytes per task and per tag, then
+     * wakes its blocked callers once {@code target} has room (Presto's {@code QueryContext.setMemoryPool}). Waits
+     * for the query's in-flight reservations; reservations made meanwhile by other queries are unaffected. Called by
+     * the node when an assignment places the query in another pool. If a pool refuses, nothing moved.
+     *
+     * @throws IllegalStateException if the node has a single pool
+     */
+    void moveTo(MemoryPool target)
+    {
+        requireNonNull(target, "target is null");
+        if (poolLock == null) {
+            throw new IllegalStateException("query " + queryId + " cannot move: node " + node.nodeId() + " has a single pool");
+        }
+        MemoryPool source;
+        MemoryFuture targetFuture;
+        List<MemoryFuture> toWake;
+        poolLock.writeLock().lock();
+        try {
+            source = pool;
+            if (source == target) {
+                return;
+            }
+            targetFuture = QueryPoolTransfer.transfer(queryId, source, target);
+            pool = target;
+            toWake = List.copyOf(blockedFutures);
+            blockedFutures.removeAll(toWake);
+        }
+        finally {
+            poolLock.writeLock().unlock();
+        }
+        source.forgetQuery(queryId);
+        // the callers blocked on the old pool; when the new one is full too they wait for it, not for the old one
+        targetFuture.thenRun(() -> toWake.forEach(MemoryFuture::signal));
     }
 
     private void updatePeak()

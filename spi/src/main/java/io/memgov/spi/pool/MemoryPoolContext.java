@@ -2,6 +2,8 @@ package io.memgov.spi.pool;
 
 import io.memgov.spi.NodePolicyContext;
 
+import java.util.OptionalLong;
+
 /**
  * What the engine offers a pool policy: the node, its heap and default budget ({@link #poolBytes()}), a clock,
  * a scheduler, metrics, a way to fail queries, and the engine's own pool implementation to build on.
@@ -21,4 +23,15 @@ public interface MemoryPoolContext
      * @param maxBytes the initial budget; non-negative
      */
     MemoryPool createStandardPool(String poolId, long maxBytes);
+
+    /**
+     * {@code query.max-total-memory-per-node} in bytes (Presto's per-query user+system limit on one node), or empty
+     * when it is not set. Presto sizes its RESERVED pool with it. The default is empty, for engines that predate it.
+     *
+     * @since 0.2
+     */
+    default OptionalLong maxQueryTotalMemoryPerNodeBytes()
+    {
+        return OptionalLong.empty();
+    }
 }

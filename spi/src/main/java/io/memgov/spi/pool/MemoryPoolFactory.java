@@ -21,4 +21,22 @@ public interface MemoryPoolFactory
      * @throws IllegalArgumentException for a bad or unknown config key, naming the key, the value and what is accepted
      */
     MemoryPool create(Map<String, String> config, MemoryPoolContext context);
+
+    /**
+     * Creates the pools of one node: the engine calls this, not {@link #create}, once per node at start-up, on the
+     * start-up thread, with the thread context class loader set to the plugin's. The default is a layout of the one
+     * pool {@link #create} returns, so single-pool policies need not override it. A policy with several pools per
+     * node overrides it, and usually also implements {@code io.memgov.spi.assignment.MemoryPoolAssignerFactory} so
+     * that the cluster loop can move queries between them.
+     *
+     * @param config as for {@link #create}
+     * @param context as for {@link #create}
+     * @return the node's pools, the general one first; never null
+     * @throws IllegalArgumentException for a bad or unknown config key, naming the key, the value and what is accepted
+     * @since 0.2
+     */
+    default MemoryPoolLayout createLayout(Map<String, String> config, MemoryPoolContext context)
+    {
+        return MemoryPoolLayout.of(create(config, context));
+    }
 }

@@ -1,0 +1,168 @@
+package io.memgov.engine.cluster;
+
+import io.memgov.engine.config.MemoryEngineConfig;
+import io.memgov.engine.node.ClusterQueries;
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.MetricsSink;
+import io.memgov.spi.NodeId;
+import io.memgov.spi.QueryId;
+import io.memgov.spi.TaskId;
+import io.memgov.spi.assignment.MemoryPoolAssigner;
+import io.memgov.spi.assignment.MemoryPoolAssignment;
+import io.memgov.spi.killer.NodeMemoryInfo;
+import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.leak.KnownQuery;
+import io.memgov.spi.leak.MemoryLeakDetector;
+import io.memgov.spi.pool.MemoryPoolInfo;
+import org.junit.jupiter.api.Test;
+
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The cluster loop's side of pool assignments: versions, delivery, and asking the assigner again only once every
+ * node applied the previous decision (Presto's "all assignments have propagated").
+ */
+final class MemoryPoolAssignmentDeliveryTest
+{
+    private static final NodeId N0 = NodeId.of("n0");
+    private static final NodeId N1 = NodeId.of("n1");
+
+    /** Two nodes with two pools each; a node can be made unreachable, and then keeps the version it had. */
+    private static final class ScriptedTransport
+            implements ClusterTransport
+    {
+        final Set<NodeId> unreachable = new HashSet<>();
+        final Map<NodeId, Long> applied = new HashMap<>(Map.of(N0, 0L, N1, 0L));
+        final List<Long> deliveries = new CopyOnWriteArrayList<>();
+
+        @Override
+        public List<NodeMemoryInfo> readNodes()
+        {
+            return List.of(node(N0), node(N1));
+        }
+
+        private static NodeMemoryInfo node(NodeId nodeId)
+        {
+            return new NodeMemoryInfo(nodeId, List.of(MemoryPoolInfo.empty("general", 100), MemoryPoolInfo.empty("reserved", 50)));
+        }
+
+        @Override
+        public List<RunningQueryInfo> runningQueries(List<NodeMemoryInfo> nodes)
+        {
+            return List.of();
+        }
+
+        @Override
+        public boolean killQuery(QueryId queryId, ErrorCode errorCode, String message)
+        {
+            return false;
+        }
+
+        @Override
+        public boolean killTasks(Set<TaskId> taskIds, ErrorCode errorCode, String message)
+        {
+            return false;
+        }
+
+        @Override
+        public Map<NodeId, Long> assignPools(MemoryPoolAssignment assignment)
+        {
+            deliveries.add(assignment.version());
+            Map<NodeId, Long> reached = new LinkedHashMap<>();
+            for (NodeId node : List.of(N0, N1)) {
+                if (!unreachable.contains(node)) {
+                    applied.merge(node, assignment.version(), Math::max);
+                    reached.put(node, applied.get(node));
+                }
+            }
+            return reached;
+        }
+    }
+
+    private static final MemoryLeakDetector NO_LEAKS = new MemoryLeakDetector()
+    {
+        @Override
+        public Set<QueryId> checkForLeaks(Map<QueryId, KnownQuery> knownQueries, Map<QueryId, Long> queryReservations)
+        {
+            return Set.of();
+        }
+
+        @Override
+        public boolean wasQueryPossiblyLeaked(QueryId queryId)
+        {
+            return false;
+        }
+
+        @Override
+        public int numberOfLeakedQueries()
+        {
+            return 0;
+        }
+
+        @Override
+        public long leakedBytes()
+        {
+            return 0;
+        }
+    };
+
+    @Test
+    void asksTheAssignerAgainOnlyOnceEveryNodeAppliedTheLastVersionAndRedeliversItMeanwhile()
+    {
+        ScriptedTransport transport = new ScriptedTransport();
+        AtomicInteger asked = new AtomicInteger();
+        // decides something new every time it is asked, so each question makes a version
+        MemoryPoolAssigner assigner = (nodes, running, current) -> Map.of(QueryId.of("q" + asked.incrementAndGet()), "reserved");
+        ClusterMemoryManager manager = new ClusterMemoryManager(MemoryEngineConfig.fromMap(Map.of()), transport, new ClusterQueries(Clock.systemUTC()),
+                (queries, nodes) -> Optional.empty(), (queries, nodes) -> Optional.empty(), NO_LEAKS, Clock.systemUTC(), MetricsSink.NONE, assigner);
+
+        transport.unreachable.add(N1);
+        manager.process();
+        assertThat(asked).hasValue(1);
+        assertThat(manager.assignment().version()).isEqualTo(1);
+        assertThat(transport.applied).isEqualTo(Map.of(N0, 1L, N1, 0L));
+
+        // n1 missed version 1: no new decision, version 1 goes out again
+        manager.process();
+        manager.process();
+        assertThat(asked).hasValue(1);
+        assertThat(transport.deliveries).containsExactly(1L, 1L, 1L);
+
+        transport.unreachable.clear();
+        manager.process();
+        assertThat(transport.applied).isEqualTo(Map.of(N0, 1L, N1, 1L));
+        assertThat(asked).hasValue(1);
+
+        // every node has version 1 now: the assigner decides again, and the new version reaches both nodes
+        manager.process();
+        assertThat(asked).hasValue(2);
+        assertThat(manager.assignment().version()).isEqualTo(2);
+        assertThat(transport.applied).isEqualTo(Map.of(N0, 2L, N1, 2L));
+        assertThat(transport.deliveries).containsExactly(1L, 1L, 1L, 1L, 2L);
+    }
+
+    @Test
+    void neverAssignsWithoutAnAssignerAndKeepsTrinosOutOfMemoryRule()
+    {
+        ScriptedTransport transport = new ScriptedTransport();
+        ClusterMemoryManager manager = new ClusterMemoryManager(MemoryEngineConfig.fromMap(Map.of()), transport, new ClusterQueries(Clock.systemUTC()),
+                (queries, nodes) -> Optional.empty(), (queries, nodes) -> Optional.empty(), NO_LEAKS, Clock.systemUTC(), MetricsSink.NONE);
+
+        manager.process();
+
+        // single-pool transports need not implement assignPools: the loop never calls it
+        assertThat(transport.deliveries).isEmpty();
+        assertThat(manager.assignment()).isEqualTo(MemoryPoolAssignment.initial());
+    }
+}

@@ -1,0 +1,97 @@
+package io.memgov.plugin.reservedpool;
+
+import io.memgov.spi.QueryId;
+import io.memgov.spi.assignment.MemoryPoolAssigner;
+import io.memgov.spi.assignment.MemoryPoolAssignment;
+import io.memgov.spi.killer.NodeMemoryInfo;
+import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.pool.MemoryPoolInfo;
+
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Presto's promotion rule ({@code ClusterMemoryManager.updateAssignments}): when GENERAL is blocked on some node and
+ * RESERVED is empty everywhere, the largest query by cluster-wide reservation that did not ask for
+ * {@code resource_overcommit} moves to RESERVED on every node. Only one query is in RESERVED at a time, and it stays
+ * there until it ends. The engine asks only after every node applied the previous decision.
+ *
+ * <p>Out of memory, for the killers, means RESERVED holds a query and GENERAL is still blocked somewhere: while
+ * RESERVED is free the cure is a promotion, not a kill. The killers see GENERAL only, so the promoted query, which is
+ * guaranteed to finish, is never their victim.
+ */
+final class ReservedPoolAssigner
+        implements MemoryPoolAssigner
+{
+    private final String generalPoolId;
+    private final String reservedPoolId;
+
+    ReservedPoolAssigner(String generalPoolId, String reservedPoolId)
+    {
+        this.generalPoolId = requireNonNull(generalPoolId, "generalPoolId is null");
+        this.reservedPoolId = requireNonNull(reservedPoolId, "reservedPoolId is null");
+    }
+
+    @Override
+    public Map<QueryId, String> assign(List<NodeMemoryInfo> nodes, List<RunningQueryInfo> runningQueries, MemoryPoolAssignment current)
+    {
+        if (!isGeneralBlocked(nodes) || reservedHoldsQuery(nodes, current)) {
+            return current.placements();
+        }
+        Optional<RunningQueryInfo> largest = runningQueries.stream()
+                .filter(query -> !query.resourceOvercommit())
+                .filter(query -> query.totalReservationBytes() > 0)
+                .filter(query -> current.poolOf(query.queryId(), generalPoolId).equals(generalPoolId))
+                // ties go to the smaller id, so the choice does not depend on the order the queries were listed in
+                .max(Comparator.comparingLong(RunningQueryInfo::totalReservationBytes)
+                        .thenComparing(RunningQueryInfo::queryId, Comparator.reverseOrder()));
+        if (largest.isEmpty()) {
+            return current.placements();
+        }
+        Map<QueryId, String> next = new HashMap<>(current.placements());
+        next.put(largest.get().queryId(), reservedPoolId);
+        return next;
+    }
+
+    @Override
+    public boolean isOutOfMemory(List<NodeMemoryInfo> nodes, MemoryPoolAssignment current)
+    {
+        return reservedHoldsQuery(nodes, current) && isGeneralBlocked(nodes);
+    }
+
+    @Override
+    public boolean isVisibleToKillers(String poolId)
+    {
+        return generalPoolId.equals(poolId);
+    }
+
+    private boolean isGeneralBlocked(List<NodeMemoryInfo> nodes)
+    {
+        return nodes.stream().anyMatch(node -> node.pool(generalPoolId).map(MemoryPoolInfo::isBlocked).orElse(false));
+    }
+
+    /**
+     * A running query is assigned to RESERVED, or some node's RESERVED still holds memory (a query that ended there
+     * and has not released everything yet): either way the pool is not free for another query.
+     */
+    private boolean reservedHoldsQuery(List<NodeMemoryInfo> nodes, MemoryPoolAssignment current)
+    {
+        if (current.assignedQueries(reservedPoolId) > 0) {
+            return true;
+        }
+        return nodes.stream()
+                .flatMap(node -> node.pool(reservedPoolId).stream())
+                .anyMatch(pool -> pool.reservedBytes() > 0 || pool.reservedRevocableBytes() > 0);
+    }
+
+    @Override
+    public String toString()
+    {
+        return ReservedPoolFactory.NAME;
+    }
+}

@@ -1,0 +1,16 @@
+package io.memgov.spi.assignment;
+
+import io.memgov.spi.Experimental;
+import io.memgov.spi.PolicyContext;
+
+/**
+ * What the engine offers a {@link MemoryPoolAssigner}: a clock, a scheduler and metrics. New services are added as
+ * default methods.
+ *
+ * @since 0.2
+ */
+@Experimental
+public interface MemoryPoolAssignerContext
+        extends PolicyContext
+{
+}
