@@ -11,6 +11,7 @@ import io.memgov.engine.node.ClusterQueries;
 import io.memgov.spi.leak.QueryState;
 import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.plugin.PluginRegistry;
+import io.memgov.engine.revoke.MemoryRevokingScheduler;
 import io.memgov.engine.visibility.ClusterMemorySnapshot;
 import io.memgov.engine.visibility.ClusterMemoryStats;
 import io.memgov.engine.visibility.JmxExporter;
@@ -78,6 +79,8 @@ public final class MemoryEngine
     private final QueryFailures failures;
     private final ClusterQueries clusterQueries;
     private final ClusterMemoryManager clusterMemoryManager;
+    // one per node, started by the builder and stopped by close()
+    private final Map<NodeId, MemoryRevokingScheduler> revokingSchedulers = new java.util.concurrent.ConcurrentHashMap<>();
     // set once by the builder after construction; null when JMX export is off
     private volatile JmxExporter jmx;
 
@@ -146,6 +149,26 @@ public final class MemoryEngine
     public SpillStrategy spillStrategy(NodeId nodeId)
     {
         return spillStrategies.get(nodeId);
+    }
+
+    /** The node's revoking scheduler, which asks its operators to give back revocable memory when its pool fills. */
+    public Optional<MemoryRevokingScheduler> revokingScheduler(NodeId nodeId)
+    {
+        return Optional.ofNullable(revokingSchedulers.get(nodeId));
+    }
+
+    private void startRevoking()
+    {
+        for (NodeMemoryManager node : nodes) {
+            SpillStrategy strategy = spillStrategies.get(node.nodeId());
+            if (strategy == null) {
+                continue;
+            }
+            MemoryRevokingScheduler revoking = new MemoryRevokingScheduler(node, strategy, config.revokingThreshold(), config.revokingTarget(),
+                    scheduler, MemoryRevokingScheduler.DEFAULT_CHECK_INTERVAL, failures::fail);
+            revokingSchedulers.put(node.nodeId(), revoking);
+            revoking.start();
+        }
     }
 
     public LowMemoryKiller queryKiller()
@@ -247,6 +270,7 @@ public final class MemoryEngine
     @Override
     public void close()
     {
+        revokingSchedulers.values().forEach(MemoryRevokingScheduler::close);
         clusterMemoryManager.close();
         JmxExporter exporter = jmx;
         if (exporter != null) {
@@ -369,6 +393,7 @@ public final class MemoryEngine
                     engine.jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), jmxName, engine.nodes, engine.clusterMemoryManager);
                 }
                 engine.clusterMemoryManager.start(engine.scheduler);
+                engine.startRevoking();
                 return engine;
             }
             catch (ProvisionException | CreationException e) {

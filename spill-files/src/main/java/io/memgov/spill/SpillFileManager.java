@@ -54,6 +54,14 @@ import static java.util.Objects.requireNonNull;
  * this JVM still owns. {@link #releaseQuery} deletes a query's files and key; {@link #close} deletes everything.
  * Two processes must not share a spill path, as in Trino.
  *
+ * <p><b>Killed queries.</b> A query killed by memory governance (a spill limit, a killer, a failed revoke) must leave
+ * no file behind, even while its operators are still winding down and may try to spill once more. The host passes
+ * every failure to {@link #queryFailed}, which deletes the files at once and refuses new files of that query (or of
+ * those tasks) until {@link #releaseQuery} ends the query. With the memgov engine that is one line:
+ * <pre>{@code
+ * engine.addQueryFailureListener((queryId, tasks, errorCode, message) -> spillFiles.queryFailed(queryId, tasks));
+ * }</pre>
+ *
  * <p><b>Threads.</b> Thread-safe; the per-node and per-query counters are exact under concurrent writers. Disk I/O
  * happens outside the manager's lock.
  *
@@ -80,6 +88,9 @@ public final class SpillFileManager
     private final Object lock = new Object();
     // guarded by lock
     private final Map<QueryId, QuerySpill> queries = new HashMap<>();
+    // queries and tasks that failed and may not spill again until the host releases the query
+    private final Set<QueryId> failedQueries = new java.util.HashSet<>();
+    private final Set<TaskId> failedTasks = new java.util.HashSet<>();
     private long spilledBytes;
     private long totalSpilledBytes;
     private int openFiles;
@@ -147,6 +158,7 @@ public final class SpillFileManager
             throw new IllegalArgumentException("Task " + taskId + " is not a task of query " + queryId);
         }
         checkNotClosed();
+        checkNotFailed(queryId, taskId);
         Path directory = chooseDirectory();
         Path path;
         try {
@@ -158,7 +170,7 @@ public final class SpillFileManager
         }
         LIVE_FILES.add(path);
         synchronized (lock) {
-            if (!closed) {
+            if (!closed && !isFailed(queryId, taskId)) {
                 QuerySpill query = queries.computeIfAbsent(queryId, this::newQuery);
                 SpillFile file = new SpillFile(this, query, taskId, tag, path);
                 query.files.add(file);
@@ -168,7 +180,48 @@ public final class SpillFileManager
         }
         LIVE_FILES.remove(path);
         deleteQuietly(path);
+        checkNotFailed(queryId, taskId);
         throw new IllegalStateException("SpillFileManager is closed");
+    }
+
+    /**
+     * Memory governance failed the query, or some of its tasks: deletes their files now and refuses new ones (with
+     * {@link IllegalStateException}) until {@link #releaseQuery} ends the query. Writers and readers of the deleted
+     * files fail from then on. Idempotent.
+     *
+     * @param tasks the tasks killed, or empty when the whole query failed; never null
+     */
+    public void queryFailed(QueryId queryId, Set<TaskId> tasks)
+    {
+        requireNonNull(queryId, "queryId is null");
+        requireNonNull(tasks, "tasks is null");
+        List<SpillFile> toDelete = new ArrayList<>();
+        QuerySpill released = null;
+        synchronized (lock) {
+            if (tasks.isEmpty()) {
+                failedQueries.add(queryId);
+                released = queries.remove(queryId);
+                if (released != null) {
+                    released.released = true;
+                }
+            }
+            else {
+                failedTasks.addAll(tasks);
+                QuerySpill query = queries.get(queryId);
+                if (query != null) {
+                    for (SpillFile file : query.files) {
+                        if (file.taskId().filter(tasks::contains).isPresent()) {
+                            toDelete.add(file);
+                        }
+                    }
+                }
+            }
+        }
+        if (released != null) {
+            deleteFiles(released);
+        }
+        toDelete.forEach(SpillFile::close);
+        log.debug("Query {} failed{}: deleted its spill files", queryId, tasks.isEmpty() ? "" : " in tasks " + tasks);
     }
 
     /**
@@ -181,6 +234,8 @@ public final class SpillFileManager
         requireNonNull(queryId, "queryId is null");
         QuerySpill query;
         synchronized (lock) {
+            failedQueries.remove(queryId);
+            failedTasks.removeIf(task -> task.queryId().equals(queryId));
             query = queries.remove(queryId);
             if (query == null) {
                 return;
@@ -351,6 +406,23 @@ public final class SpillFileManager
         }
         // the key becomes garbage; SecretKeySpec cannot be destroyed in place
         query.key = null;
+    }
+
+    private void checkNotFailed(QueryId queryId, TaskId taskId)
+    {
+        synchronized (lock) {
+            if (isFailed(queryId, taskId)) {
+                throw new IllegalStateException(taskId == null || failedQueries.contains(queryId)
+                        ? "Query " + queryId + " failed; it may not spill any more"
+                        : "Task " + taskId + " failed; it may not spill any more");
+            }
+        }
+    }
+
+    // guarded by lock
+    private boolean isFailed(QueryId queryId, TaskId taskId)
+    {
+        return failedQueries.contains(queryId) || (taskId != null && failedTasks.contains(taskId));
     }
 
     private void checkNotClosed()

@@ -176,6 +176,12 @@ public final class TaskMemoryContext
         return true;
     }
 
+    /** True once the task or its query was killed; the revoking scheduler no longer asks its operators. */
+    public boolean isFailed()
+    {
+        return failure.get() != null || query.failure().isPresent();
+    }
+
     /** Throws the reason the task or its query was killed, if it was. */
     void checkNotFailed()
     {

@@ -1,0 +1,53 @@
+package io.memgov.engine.node;
+
+import java.util.concurrent.CompletableFuture;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * One request to an operator to give back its revocable memory, from {@link OperatorMemoryContext#requestRevocation()}.
+ *
+ * <p>{@link #done()} completes normally once the operator's {@link io.memgov.spi.spill.RevocableConsumer} finished
+ * ({@code finishMemoryRevoke} returned), or, for an operator without a consumer, once its revocable memory dropped
+ * to zero; exceptionally with the consumer's failure; and is cancelled when the operator closed or its query or task
+ * was killed before the revoke finished. Thread-safe.
+ */
+public final class MemoryRevocation
+{
+    private final OperatorMemoryContext operator;
+    private final long requestedBytes;
+    final CompletableFuture<Void> done = new CompletableFuture<>();
+    // the rest is guarded by the operator's revoke lock
+    boolean started;
+    boolean cancelled;
+    CompletableFuture<?> consumerFuture;
+
+    MemoryRevocation(OperatorMemoryContext operator, long requestedBytes)
+    {
+        this.operator = requireNonNull(operator, "operator is null");
+        this.requestedBytes = requestedBytes;
+    }
+
+    public OperatorMemoryContext operator()
+    {
+        return operator;
+    }
+
+    /** The operator's revocable bytes when it was asked; positive. */
+    public long requestedBytes()
+    {
+        return requestedBytes;
+    }
+
+    /** A view of the outcome; completing or cancelling the view does not affect the revocation. */
+    public CompletableFuture<Void> done()
+    {
+        return done.copy();
+    }
+
+    @Override
+    public String toString()
+    {
+        return "MemoryRevocation{" + operator.task().taskId() + " " + operator.tag() + ", requested=" + requestedBytes + "B}";
+    }
+}
