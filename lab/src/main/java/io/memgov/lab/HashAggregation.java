@@ -1,15 +1,10 @@
 package io.memgov.lab;
 
 import io.memgov.engine.node.LocalMemoryContext;
-import io.memgov.spi.pool.MemoryFuture;
 
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.function.BooleanSupplier;
 
 /**
  * A real hash aggregation: {@code SELECT key, sum(value) GROUP BY key} over generated rows, holding a real hash
@@ -18,18 +13,15 @@ import java.util.function.BooleanSupplier;
  */
 final class HashAggregation
 {
+    static final String TAG = "HashAggregation";
     // HashMap.Node (32) + boxed Long key (16, most are not cached) + long[1] (24) + a table slot (~8 at 0.75 load)
     static final long BYTES_PER_GROUP = 80;
     private static final int BATCH_ROWS = 4096;
 
     private HashAggregation() {}
 
-    /**
-     * Runs the aggregation and returns its checksum.
-     *
-     * @param cancelled polled while waiting for memory, so that a killed query stops waiting
-     */
-    static long run(long seed, int rows, int distinctKeys, LocalMemoryContext memory, BooleanSupplier cancelled)
+    /** Runs the aggregation and returns its checksum. */
+    static long run(long seed, int rows, int distinctKeys, LocalMemoryContext memory, OperatorDriver driver)
             throws InterruptedException
     {
         SplittableRandom random = new SplittableRandom(seed);
@@ -39,10 +31,10 @@ final class HashAggregation
             long value = random.nextInt(1000);
             groups.computeIfAbsent(key, ignored -> new long[1])[0] += value;
             if (row % BATCH_ROWS == BATCH_ROWS - 1) {
-                waitFor(memory.setBytes(groups.size() * BYTES_PER_GROUP), cancelled);
+                driver.setBytes(memory, groups.size() * BYTES_PER_GROUP, () -> {});
             }
         }
-        waitFor(memory.setBytes(groups.size() * BYTES_PER_GROUP), cancelled);
+        driver.setBytes(memory, groups.size() * BYTES_PER_GROUP, () -> {});
         long checksum = 0;
         for (Map.Entry<Long, long[]> group : groups.entrySet()) {
             checksum += mix(group.getKey(), group.getValue()[0]);
@@ -73,24 +65,5 @@ final class HashAggregation
     private static long mix(long key, long sum)
     {
         return key * 0x9E3779B97F4A7C15L + sum * 31;
-    }
-
-    private static void waitFor(MemoryFuture future, BooleanSupplier cancelled)
-            throws InterruptedException
-    {
-        while (!future.isDone()) {
-            if (cancelled.getAsBoolean()) {
-                return;
-            }
-            try {
-                future.get(20, TimeUnit.MILLISECONDS);
-            }
-            catch (TimeoutException e) {
-                // still blocked: check whether the query was killed meanwhile, then wait again
-            }
-            catch (ExecutionException e) {
-                throw new IllegalStateException("memory future failed", e);
-            }
-        }
     }
 }

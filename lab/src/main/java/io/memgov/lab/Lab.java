@@ -1,31 +1,51 @@
 package io.memgov.lab;
 
+import io.memgov.engine.config.ConfigurationException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
  * memgov's main job. {@code plugins} lists what the engine discovers; {@code run} runs a workload of concurrent
- * queries on an embedded cluster and reports what memory governance did.
+ * queries on an embedded cluster and reports what memory governance did; {@code compare} runs one workload under
+ * several values of a property.
  */
 @Command(name = "memgov-lab",
         mixinStandardHelpOptions = true,
         version = "memgov-lab 0.1.0",
         description = "Runs workloads of concurrent queries on an embedded memgov cluster and shows what memory governance did.",
-        subcommands = {PluginsCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+                "0:the run completed",
+                "1:a wrong result, a JVM OutOfMemoryError, memory or spill files left after the run, or an internal error",
+                "2:bad arguments, configuration or workload file"},
+        subcommands = {PluginsCommand.class, RunCommand.class, CompareCommand.class, CommandLine.HelpCommand.class})
 public final class Lab
 {
+    static final int BAD_INPUT = 2;
+    static final int FAILED = 1;
+
     public static void main(String[] args)
     {
+        // the engine logs every registration and kill decision at INFO; the lab shows its own progress instead
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
+        System.setProperty("java.awt.headless", "true");
         System.exit(execute(args));
     }
 
-    /** Runs the command line and returns its exit code: 0 ran, 1 a wrong result or leftover memory, 2 bad input. */
+    /** Runs the command line and returns its exit code: 0 ran, 1 a wrong result or leftovers, 2 bad input. */
     public static int execute(String... args)
     {
         return new CommandLine(new Lab())
                 .setExecutionExceptionHandler((exception, commandLine, parseResult) -> {
-                    commandLine.getErr().println("memgov-lab: " + exception.getMessage());
-                    return 2;
+                    if (exception instanceof BadInputException || exception instanceof ConfigurationException) {
+                        commandLine.getErr().println("memgov-lab: " + exception.getMessage());
+                        return BAD_INPUT;
+                    }
+                    commandLine.getErr().println("memgov-lab: internal error: " + exception);
+                    exception.printStackTrace(commandLine.getErr());
+                    return FAILED;
                 })
                 .execute(args);
     }

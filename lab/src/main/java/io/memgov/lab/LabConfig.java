@@ -4,12 +4,15 @@ import io.memgov.engine.MemoryEngine;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Properties;
 
 /**
  * Where the lab's engine configuration comes from: a file given with {@code --config}, or the embedded default
- * (the same as {@code etc/memory.properties}).
+ * (the same as {@code etc/memory.properties}); then a workload's own properties, then a comparison's {@code --set}.
  */
 final class LabConfig
 {
@@ -17,10 +20,37 @@ final class LabConfig
 
     static MemoryEngine.Builder engine(Path configFile)
     {
-        MemoryEngine.Builder builder = MemoryEngine.builder();
-        if (configFile != null) {
-            return builder.propertiesFile(configFile);
+        return engine(configFile, Map.of());
+    }
+
+    /** @param overrides applied over the file, in order; later keys win */
+    static MemoryEngine.Builder engine(Path configFile, Map<String, String> overrides)
+    {
+        Map<String, String> properties = new LinkedHashMap<>();
+        Properties loaded = configFile == null ? defaults() : read(configFile);
+        loaded.stringPropertyNames().forEach(name -> properties.put(name, loaded.getProperty(name)));
+        properties.putAll(overrides);
+        return MemoryEngine.builder().properties(properties);
+    }
+
+    private static Properties read(Path file)
+    {
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException("Configuration file '" + file + "' (--config) does not exist or is not a file. "
+                    + "Expected a properties file such as etc/memory.properties");
         }
+        Properties properties = new Properties();
+        try (InputStream in = Files.newInputStream(file)) {
+            properties.load(in);
+        }
+        catch (IOException | IllegalArgumentException e) {
+            throw new BadInputException("Configuration file '" + file + "' (--config) cannot be read as a properties file: " + e.getMessage());
+        }
+        return properties;
+    }
+
+    private static Properties defaults()
+    {
         Properties defaults = new Properties();
         try (InputStream in = LabConfig.class.getResourceAsStream("/memory.properties")) {
             defaults.load(in);
@@ -28,6 +58,6 @@ final class LabConfig
         catch (IOException e) {
             throw new IllegalStateException("the lab's embedded default configuration cannot be read", e);
         }
-        return builder.properties(defaults);
+        return defaults;
     }
 }

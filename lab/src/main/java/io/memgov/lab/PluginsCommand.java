@@ -6,32 +6,80 @@ import io.memgov.engine.plugin.RegisteredFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
 @Command(name = "plugins", mixinStandardHelpOptions = true,
-        description = "Lists every policy the engine discovers (class path and plugin directory), by family, with the plugin and place it came from, and which one the configuration selects.")
+        description = "Lists every plugin the engine discovers on the class path and in the plugin directory, where each came from "
+                + "(class path, or which jar or folder), its factories per family, and which policy the configuration selects in each family.")
 final class PluginsCommand
         implements Callable<Integer>
 {
-    @Option(names = "--config", description = "Engine properties file (default: the lab's embedded configuration).")
+    @Option(names = "--config", paramLabel = "FILE", description = "Engine properties file (default: the lab's embedded configuration).")
     Path config;
+
+    @Option(names = "--plugin-dir", paramLabel = "DIR", description = "Drop-in plugin directory, replacing plugin.dir: each jar, and each sub-folder of jars, is one plugin.")
+    Path pluginDir;
+
+    @Option(names = "--json", description = "Prints JSON instead of text.")
+    boolean json;
+
+    /** One plugin: its entry point, where it came from, and its factory names per family. */
+    record PluginListing(String plugin, String source, Map<String, List<String>> factories) {}
+
+    /** Everything {@code plugins} shows. */
+    record Listing(List<PluginListing> plugins, Map<String, String> selected, List<String> loadFailures) {}
 
     @Override
     public Integer call()
+            throws Exception
     {
-        try (MemoryEngine engine = LabConfig.engine(config).build()) {
-            Map<PolicyFamily, List<RegisteredFactory<?>>> all = engine.plugins().all();
-            for (PolicyFamily family : PolicyFamily.values()) {
-                System.out.printf("%s (%s = %s)%n", family.displayName(), family.policyKey(), engine.config().policy(family));
-                for (RegisteredFactory<?> factory : all.get(family)) {
-                    System.out.printf("  %-38s %s%n", factory.name(), factory.origin());
-                }
+        Map<String, String> overrides = new LinkedHashMap<>();
+        if (pluginDir != null) {
+            if (!Files.isDirectory(pluginDir)) {
+                throw new BadInputException("invalid value '" + pluginDir + "' for '--plugin-dir': not a directory. "
+                        + "Expected a directory holding plugin jars or sub-folders of jars");
             }
-            engine.plugins().loadFailures().forEach(failure -> System.out.println("failed to load: " + failure));
+            overrides.put("plugin.dir", pluginDir.toString());
         }
+        Listing listing;
+        try (MemoryEngine engine = LabConfig.engine(config, overrides).build()) {
+            listing = listing(engine);
+        }
+        if (json) {
+            System.out.println(Reports.json().writeValueAsString(listing));
+            return 0;
+        }
+        for (PluginListing plugin : listing.plugins()) {
+            System.out.printf("%s%n  from %s%n", plugin.plugin(), plugin.source());
+            plugin.factories().forEach((family, names) -> System.out.printf("  %-24s %s%n", family + ":", String.join(", ", names)));
+        }
+        System.out.println();
+        System.out.println("selected:");
+        listing.selected().forEach((key, policy) -> System.out.printf("  %-34s %s%n", key, policy));
+        listing.loadFailures().forEach(failure -> System.out.println("failed to load: " + failure));
         return 0;
+    }
+
+    static Listing listing(MemoryEngine engine)
+    {
+        // registrations are kept per family; regroup them per plugin and source
+        Map<String, PluginListing> plugins = new TreeMap<>();
+        Map<String, String> selected = new LinkedHashMap<>();
+        for (PolicyFamily family : PolicyFamily.values()) {
+            selected.put(family.policyKey(), engine.config().policy(family));
+            for (RegisteredFactory<?> factory : engine.plugins().all().get(family)) {
+                String key = factory.pluginName() + " " + factory.source().description();
+                plugins.computeIfAbsent(key, ignored -> new PluginListing(factory.pluginName(), factory.source().description(), new LinkedHashMap<>()))
+                        .factories().computeIfAbsent(family.displayName(), ignored -> new ArrayList<>()).add(factory.name());
+            }
+        }
+        return new Listing(List.copyOf(plugins.values()), selected, engine.plugins().loadFailures());
     }
 }

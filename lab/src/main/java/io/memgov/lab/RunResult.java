@@ -1,0 +1,65 @@
+package io.memgov.lab;
+
+import java.util.List;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * What one run of a workload did; written by {@code run --json} as is.
+ *
+ * @param label the run's name: the workload's, or {@code KEY=VALUE} in a comparison
+ * @param nodes node ids, in order
+ * @param poolBytes each node's pool maximum
+ * @param queries one entry per query, in id order
+ * @param totals counts and leftovers
+ * @param timeline pool use sampled while the run lasted
+ * @param kills every kill decision, in order
+ */
+record RunResult(String label, List<String> nodes, long poolBytes, List<QueryResult> queries, Totals totals,
+        List<Sample> timeline, List<Kill> kills)
+{
+    RunResult
+    {
+        requireNonNull(label, "label is null");
+        nodes = List.copyOf(nodes);
+        queries = List.copyOf(queries);
+        requireNonNull(totals, "totals is null");
+        timeline = List.copyOf(timeline);
+        kills = List.copyOf(kills);
+    }
+
+    enum Status { FINISHED, KILLED, FAILED }
+
+    /**
+     * @param errorCode memgov's error code name, empty when finished
+     * @param peakBytes the most the query held at once, summed over nodes
+     * @param cpuNanos CPU time of the query's task threads
+     * @param verified the result matched the independently computed answer (false unless finished)
+     */
+    record QueryResult(String id, String user, String operator, Status status, String errorCode, String message,
+            long peakBytes, long spilledBytes, long cpuNanos, long startMillis, long endMillis, boolean verified) {}
+
+    /**
+     * @param wrongResults finished queries whose result did not match
+     * @param wastedCpuNanos CPU time of the queries that were killed or failed: work thrown away
+     * @param peakPoolBytes the most any one node's pool held (user + revocable) in a sample
+     * @param reservedBytesAfterRun user + revocable bytes still reserved on every node after the run; must be zero
+     * @param spillFilesLeft spill files still on disk after the run; must be zero
+     */
+    record Totals(int queries, int finished, int killed, int failed, int wrongResults, int jvmOutOfMemoryErrors,
+            long wastedCpuNanos, long peakPoolBytes, long spilledBytes, long reservedBytesAfterRun, int spillFilesLeft,
+            long wallMillis)
+    {
+        /** Exit code 1's conditions: a wrong result, memory or spill files left behind, a JVM out of memory. */
+        boolean clean()
+        {
+            return wrongResults == 0 && reservedBytesAfterRun == 0 && spillFilesLeft == 0 && jvmOutOfMemoryErrors == 0;
+        }
+    }
+
+    /** Pool use of every node at one moment; {@code reservedBytes[i]} includes revocable bytes. */
+    record Sample(long millis, long[] reservedBytes, long[] revocableBytes) {}
+
+    /** @param tasks the tasks killed, empty when the whole query was */
+    record Kill(long millis, String queryId, List<String> tasks, String errorCode) {}
+}

@@ -1,0 +1,430 @@
+package io.memgov.lab;
+
+import io.memgov.engine.MemoryEngine;
+import io.memgov.engine.node.NodeMemoryManager;
+import io.memgov.engine.node.OperatorMemoryContext;
+import io.memgov.engine.node.QueryMemoryContext;
+import io.memgov.engine.node.QuerySession;
+import io.memgov.lab.RunResult.Kill;
+import io.memgov.lab.RunResult.QueryResult;
+import io.memgov.lab.RunResult.Sample;
+import io.memgov.lab.RunResult.Status;
+import io.memgov.lab.RunResult.Totals;
+import io.memgov.lab.Workload.OperatorKind;
+import io.memgov.lab.Workload.QuerySpec;
+import io.memgov.spi.ErrorCode;
+import io.memgov.spi.MemoryGovernanceException;
+import io.memgov.spi.QueryId;
+import io.memgov.spi.QueryKilledException;
+import io.memgov.spi.TaskId;
+import io.memgov.spi.leak.QueryState;
+import io.memgov.spill.SpillConfig;
+import io.memgov.spill.SpillFileManager;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Runs a workload on an engine: each query gets one task per node, each task one operator on its own thread (as a
+ * driver on a worker); queries arrive at their arrival times. Samples pool use while it runs, records every kill,
+ * verifies every finished query's result and checks afterwards that no memory and no spill file was left behind.
+ * The lab does not retry: a query whose task was killed is killed.
+ */
+final class WorkloadRunner
+{
+    private static final long SAMPLE_MILLIS = 100;
+    // every running query waiting for memory and nothing changing this long: no killer will act (e.g. policy none),
+    // so the lab fails the waiting queries rather than hang
+    static final long STALL_MILLIS = 5000;
+    static final String STALLED = "STALLED";
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    // expected answers are computed outside memgov; one at a time keeps that ungoverned heap small
+    private static final Object VERIFY_LOCK = new Object();
+
+    /** What the progress line shows; {@code reservedBytes} per node, including revocable bytes. */
+    record Progress(long millis, int waiting, int running, int blocked, int finished, int killed, int failed,
+            List<String> nodes, long[] reservedBytes, long[] maxBytes) {}
+
+    private final MemoryEngine engine;
+    private final Workload workload;
+    private final String label;
+
+    WorkloadRunner(MemoryEngine engine, Workload workload, String label)
+    {
+        this.engine = requireNonNull(engine, "engine is null");
+        this.workload = requireNonNull(workload, "workload is null");
+        this.label = requireNonNull(label, "label is null");
+    }
+
+    private final class QueryRun
+    {
+        final QuerySpec spec;
+        final AtomicReference<MemoryGovernanceException> failure = new AtomicReference<>();
+        final AtomicInteger blockedTasks = new AtomicInteger();
+        final AtomicLong cpuNanos = new AtomicLong();
+        final AtomicLong spilledBytes = new AtomicLong();
+        volatile boolean started;
+        volatile QueryResult result;
+
+        QueryRun(QuerySpec spec)
+        {
+            this.spec = spec;
+        }
+    }
+
+    RunResult run(Consumer<Progress> progress)
+            throws InterruptedException
+    {
+        List<QuerySpec> specs = workload.expand();
+        Map<String, QueryRun> runs = new ConcurrentHashMap<>();
+        specs.forEach(spec -> runs.put(spec.id(), new QueryRun(spec)));
+        List<NodeMemoryManager> nodes = engine.nodes();
+        List<String> nodeIds = nodes.stream().map(node -> node.nodeId().toString()).toList();
+        List<Kill> kills = new CopyOnWriteArrayList<>();
+        List<Sample> timeline = new ArrayList<>();
+        long start = System.nanoTime();
+
+        engine.addQueryFailureListener((queryId, tasks, errorCode, message) -> {
+            QueryRun run = runs.get(queryId.toString());
+            if (run == null) {
+                return;
+            }
+            kills.add(new Kill(millisSince(start), queryId.toString(), tasks.stream().map(TaskId::toString).sorted().toList(), errorCode.name()));
+            // no retries in the lab: losing a task loses the query
+            run.failure.compareAndSet(null, new QueryKilledException(errorCode, message));
+        });
+
+        Path spillDirectory = createSpillDirectory();
+        List<SpillFileManager> spillFiles = new ArrayList<>();
+        ScheduledExecutorService arrivals = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "lab-arrivals");
+            thread.setDaemon(true);
+            return thread;
+        });
+        try {
+            for (int i = 0; i < nodes.size(); i++) {
+                spillFiles.add(new SpillFileManager(SpillConfig.builder().spillPaths(spillDirectory).build()));
+            }
+            CountDownLatch done = new CountDownLatch(specs.size());
+            for (QuerySpec spec : specs) {
+                QueryRun run = runs.get(spec.id());
+                arrivals.schedule(() -> {
+                    Thread thread = new Thread(() -> {
+                        try {
+                            run.result = runQuery(run, spillFiles, start);
+                        }
+                        finally {
+                            done.countDown();
+                        }
+                    }, "lab-" + spec.id());
+                    run.started = true;
+                    thread.start();
+                }, spec.arrivalMillis(), TimeUnit.MILLISECONDS);
+            }
+            String lastState = "";
+            long lastChange = 0;
+            while (true) {
+                boolean finished = done.await(SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
+                long now = millisSince(start);
+                timeline.add(sample(nodes, now));
+                Progress current = progress(runs.values(), nodes, nodeIds, now);
+                progress.accept(current);
+                if (finished) {
+                    break;
+                }
+                String state = current.finished() + "/" + current.killed() + "/" + current.failed() + "/" + java.util.Arrays.toString(current.reservedBytes());
+                if (!state.equals(lastState) || current.running() == 0 || current.blocked() < current.running()) {
+                    lastState = state;
+                    lastChange = now;
+                }
+                else if (now - lastChange > STALL_MILLIS) {
+                    String message = String.format("memgov-lab: every running query waited for memory for %d ms and no killer freed any "
+                            + "(task killer '%s', query killer '%s'); the lab failed the waiting queries", now - lastChange,
+                            engine.config().policy(io.memgov.engine.config.PolicyFamily.TASK_KILLER),
+                            engine.config().policy(io.memgov.engine.config.PolicyFamily.QUERY_KILLER));
+                    runs.values().stream().filter(run -> run.started && run.result == null)
+                            .forEach(run -> run.failure.compareAndSet(null, new Stalled(message)));
+                    lastChange = now;
+                }
+            }
+            long wallMillis = millisSince(start);
+            // one more round of the cluster loop, so that the leak detector and killers see the end state
+            engine.clusterMemoryManager().process();
+            List<QueryResult> results = specs.stream()
+                    .map(spec -> runs.get(spec.id()).result)
+                    .sorted(Comparator.comparingInt(result -> Integer.parseInt(result.id().substring(1))))
+                    .toList();
+            long reservedAfter = nodes.stream().mapToLong(node -> node.pool().reservedBytes() + node.pool().reservedRevocableBytes()).sum();
+            int spillFilesLeft = countSpillFiles(spillDirectory);
+            Totals totals = totals(results, timeline, reservedAfter, spillFilesLeft, wallMillis);
+            return new RunResult(label, nodeIds, nodes.get(0).pool().maxBytes(), results, totals, timeline, kills);
+        }
+        finally {
+            arrivals.shutdownNow();
+            spillFiles.forEach(SpillFileManager::close);
+            deleteQuietly(spillDirectory);
+        }
+    }
+
+    private QueryResult runQuery(QueryRun run, List<SpillFileManager> spillFiles, long runStart)
+    {
+        QuerySpec spec = run.spec;
+        QueryId queryId = QueryId.of(spec.id());
+        long startMillis = millisSince(runStart);
+        List<QueryMemoryContext> contexts = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        int nodes = engine.nodes().size();
+        long[] checksums = new long[nodes];
+        AtomicInteger outOfMemory = new AtomicInteger();
+        AtomicReference<Throwable> unexpected = new AtomicReference<>();
+        Status status = Status.FAILED;
+        String errorCode = "";
+        String message = "";
+        boolean verified = false;
+        try {
+            QuerySession.Builder session = QuerySession.builder(spec.user());
+            spec.session().forEach(session::property);
+            for (int n = 0; n < nodes; n++) {
+                contexts.add(engine.node(n).createQuery(queryId, session.build()));
+            }
+            for (int n = 0; n < nodes; n++) {
+                int node = n;
+                long taskSeed = spec.seed() * 1_000_003 + n;
+                OperatorMemoryContext operator = contexts.get(n).addTask("0." + n)
+                        .addOperator(spec.operator() == OperatorKind.SORT ? Sort.TAG : HashAggregation.TAG);
+                OperatorDriver driver = new OperatorDriver(run.failure::get, run.blockedTasks);
+                Thread thread = new Thread(() -> {
+                    try {
+                        checksums[node] = runOperator(spec, taskSeed, operator, driver, spillFiles.get(node), run.spilledBytes);
+                    }
+                    catch (MemoryGovernanceException e) {
+                        run.failure.compareAndSet(null, e);
+                    }
+                    catch (OutOfMemoryError e) {
+                        // the one thing the lab exists to prevent: count it, fail the query, keep going
+                        outOfMemory.incrementAndGet();
+                        run.failure.compareAndSet(null, new MemoryGovernanceException(ErrorCode.GENERIC_MEMORY_ERROR, "java.lang.OutOfMemoryError: " + e.getMessage()));
+                    }
+                    catch (Throwable e) {
+                        unexpected.compareAndSet(null, e);
+                        run.failure.compareAndSet(null, new MemoryGovernanceException(ErrorCode.GENERIC_MEMORY_ERROR, "operator failed: " + e));
+                    }
+                    finally {
+                        operator.close();
+                        run.cpuNanos.addAndGet(THREADS.isCurrentThreadCpuTimeSupported() ? THREADS.getCurrentThreadCpuTime() : 0);
+                    }
+                }, "lab-" + spec.id() + "-task-" + n);
+                threads.add(thread);
+            }
+            threads.forEach(Thread::start);
+            for (Thread thread : threads) {
+                thread.join();
+            }
+            MemoryGovernanceException failure = run.failure.get();
+            if (failure == null) {
+                status = Status.FINISHED;
+                verified = true;
+                synchronized (VERIFY_LOCK) {
+                    for (int n = 0; n < nodes; n++) {
+                        long taskSeed = spec.seed() * 1_000_003 + n;
+                        long expected = spec.operator() == OperatorKind.SORT
+                                ? Sort.expected(taskSeed, spec.rows())
+                                : HashAggregation.expected(taskSeed, spec.rows(), spec.groups());
+                        verified &= checksums[n] == expected;
+                    }
+                }
+            }
+            else {
+                status = failure.errorCode() == ErrorCode.CLUSTER_OUT_OF_MEMORY || failure.errorCode() == ErrorCode.KILLED_BY_OVERCOMMIT
+                        ? Status.KILLED : Status.FAILED;
+                errorCode = outOfMemory.get() > 0 ? "JVM_OUT_OF_MEMORY" : failure instanceof Stalled ? STALLED : failure.errorCode().name();
+                message = failure.getMessage();
+            }
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            message = "interrupted";
+        }
+        catch (MemoryGovernanceException e) {
+            errorCode = e.errorCode().name();
+            message = e.getMessage();
+        }
+        finally {
+            contexts.forEach(QueryMemoryContext::close);
+            spillFiles.forEach(manager -> manager.releaseQuery(queryId));
+            engine.queryFinished(queryId, status == Status.FINISHED ? QueryState.FINISHED : QueryState.FAILED, engine.clock().instant());
+        }
+        if (unexpected.get() != null) {
+            unexpected.get().printStackTrace();
+        }
+        long peak = contexts.stream().mapToLong(QueryMemoryContext::peakBytes).sum();
+        return new QueryResult(spec.id(), spec.user(), spec.operator().fileName(), status, errorCode, message, peak,
+                run.spilledBytes.get(), run.cpuNanos.get(), startMillis, millisSince(runStart), verified);
+    }
+
+    private static long runOperator(QuerySpec spec, long seed, OperatorMemoryContext operator, OperatorDriver driver,
+            SpillFileManager spillFiles, AtomicLong spilledBytes)
+            throws InterruptedException
+    {
+        if (spec.operator() == OperatorKind.HASH_AGGREGATION) {
+            return HashAggregation.run(seed, spec.rows(), spec.groups(), operator.userMemory(), driver);
+        }
+        Sort sort = new Sort(seed, spec.rows(), operator, spec.revocable(), driver, spillFiles);
+        if (spec.revocable()) {
+            operator.setRevocableConsumer(sort);
+        }
+        try {
+            return sort.run();
+        }
+        finally {
+            spilledBytes.addAndGet(sort.spilledBytes());
+        }
+    }
+
+    private static Sample sample(List<NodeMemoryManager> nodes, long millis)
+    {
+        long[] reserved = new long[nodes.size()];
+        long[] revocable = new long[nodes.size()];
+        for (int i = 0; i < nodes.size(); i++) {
+            revocable[i] = nodes.get(i).pool().reservedRevocableBytes();
+            reserved[i] = nodes.get(i).pool().reservedBytes() + revocable[i];
+        }
+        return new Sample(millis, reserved, revocable);
+    }
+
+    private static Progress progress(java.util.Collection<QueryRun> runs, List<NodeMemoryManager> nodes, List<String> nodeIds, long millis)
+    {
+        int waiting = 0;
+        int running = 0;
+        int blocked = 0;
+        int finished = 0;
+        int killed = 0;
+        int failed = 0;
+        for (QueryRun run : runs) {
+            QueryResult result = run.result;
+            if (result != null) {
+                switch (result.status()) {
+                    case FINISHED -> finished++;
+                    case KILLED -> killed++;
+                    case FAILED -> failed++;
+                }
+            }
+            else if (!run.started) {
+                waiting++;
+            }
+            else {
+                running++;
+                if (run.blockedTasks.get() > 0) {
+                    blocked++;
+                }
+            }
+        }
+        long[] reserved = new long[nodes.size()];
+        long[] max = new long[nodes.size()];
+        for (int i = 0; i < nodes.size(); i++) {
+            reserved[i] = nodes.get(i).pool().reservedBytes() + nodes.get(i).pool().reservedRevocableBytes();
+            max[i] = nodes.get(i).pool().maxBytes();
+        }
+        return new Progress(millis, waiting, running, blocked, finished, killed, failed, nodeIds, reserved, max);
+    }
+
+    private static Totals totals(List<QueryResult> results, List<Sample> timeline, long reservedAfter, int spillFilesLeft, long wallMillis)
+    {
+        int finished = 0;
+        int killed = 0;
+        int failed = 0;
+        int wrong = 0;
+        int outOfMemory = 0;
+        long wasted = 0;
+        long spilled = 0;
+        for (QueryResult result : results) {
+            switch (result.status()) {
+                case FINISHED -> finished++;
+                case KILLED -> killed++;
+                case FAILED -> failed++;
+            }
+            if (result.status() == Status.FINISHED && !result.verified()) {
+                wrong++;
+            }
+            if (result.status() != Status.FINISHED) {
+                wasted += result.cpuNanos();
+            }
+            if (result.errorCode().equals("JVM_OUT_OF_MEMORY")) {
+                outOfMemory++;
+            }
+            spilled += result.spilledBytes();
+        }
+        long peak = timeline.stream().flatMapToLong(sample -> java.util.Arrays.stream(sample.reservedBytes())).max().orElse(0);
+        return new Totals(results.size(), finished, killed, failed, wrong, outOfMemory, wasted, peak, spilled, reservedAfter, spillFilesLeft, wallMillis);
+    }
+
+    /** The lab, not memgov, gave up on a query: see {@link #STALL_MILLIS}. */
+    private static final class Stalled
+            extends MemoryGovernanceException
+    {
+        Stalled(String message)
+        {
+            super(ErrorCode.GENERIC_MEMORY_ERROR, message);
+        }
+    }
+
+    private static long millisSince(long startNanos)
+    {
+        return (System.nanoTime() - startNanos) / 1_000_000;
+    }
+
+    private static Path createSpillDirectory()
+    {
+        try {
+            return Files.createTempDirectory("memgov-lab-spill-");
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot create the lab's spill directory under " + System.getProperty("java.io.tmpdir"), e);
+        }
+    }
+
+    /** Counts the spill manager's files ({@code memgov-spill-*}) still on disk. */
+    static int countSpillFiles(Path directory)
+    {
+        try (Stream<Path> files = Files.list(directory)) {
+            return (int) files.filter(path -> path.getFileName().toString().startsWith("memgov-spill-")).count();
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot list the spill directory " + directory, e);
+        }
+    }
+
+    private static void deleteQuietly(Path directory)
+    {
+        try (Stream<Path> files = Files.list(directory)) {
+            for (Path file : (Iterable<Path>) files::iterator) {
+                Files.deleteIfExists(file);
+            }
+            Files.deleteIfExists(directory);
+        }
+        catch (IOException e) {
+            System.err.println("memgov-lab: cannot delete the spill directory " + directory + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package io.memgov.lab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+final class CompareAndReportTest
+{
+    @TempDir
+    Path directory;
+
+    @Test
+    void comparesTheThreeTrinoKillersWithATableThatMatchesTheJson()
+            throws Exception
+    {
+        Path json = directory.resolve("compare.json");
+        Path report = directory.resolve("report");
+
+        LabRunner.Result result = LabRunner.execute("compare", "--workload", LabRunner.testWorkload("compare-small.yaml").toString(),
+                "--set", "query.low-memory-killer.policy=none,total-reservation,total-reservation-on-blocked-nodes",
+                "--json", json.toString(), "--report", report.toString());
+
+        assertThat(result.exitCode()).as(result.out() + result.err()).isZero();
+        JsonNode runs = Reports.json().readTree(json.toFile());
+        assertThat(runs).hasSize(3);
+        List<String> lines = result.out().lines().toList();
+        int header = lines.indexOf(lines.stream().filter(line -> line.startsWith("query.low-memory-killer.policy ")).findFirst().orElseThrow());
+        assertThat(lines.get(header).split("\\s+")).containsExactly("query.low-memory-killer.policy", "none", "total-reservation", "total-reservation-on-blocked-nodes");
+        Map<String, Function<JsonNode, String>> fromJson = Map.of(
+                "finished", totals -> totals.get("finished").asText(),
+                "killed", totals -> totals.get("killed").asText(),
+                "failed", totals -> totals.get("failed").asText(),
+                "wasted work (CPU)", totals -> Reports.millis(totals.get("wastedCpuNanos").asLong() / 1_000_000),
+                "peak pool use", totals -> io.memgov.spi.DataSizes.succinct(totals.get("peakPoolBytes").asLong()),
+                "spilled", totals -> io.memgov.spi.DataSizes.succinct(totals.get("spilledBytes").asLong()),
+                "wall time", totals -> Reports.millis(totals.get("wallMillis").asLong()));
+        fromJson.forEach((row, value) -> {
+            String line = lines.stream().filter(candidate -> candidate.startsWith(row + " ")).findFirst().orElseThrow();
+            String[] cells = line.substring(row.length()).trim().split("\\s+");
+            for (int run = 0; run < 3; run++) {
+                assertThat(cells[run]).as(row + " of run " + run).isEqualTo(value.apply(runs.get(run).get("totals")));
+            }
+        });
+        for (JsonNode run : runs) {
+            JsonNode totals = run.get("totals");
+            // every query is accounted for, and the per-query list agrees with the totals
+            assertThat(totals.get("finished").asInt() + totals.get("killed").asInt() + totals.get("failed").asInt()).isEqualTo(6);
+            long killedInList = 0;
+            for (JsonNode query : run.get("queries")) {
+                killedInList += query.get("status").asText().equals("KILLED") ? 1 : 0;
+                if (query.get("status").asText().equals("FINISHED")) {
+                    assertThat(query.get("verified").asBoolean()).isTrue();
+                }
+            }
+            assertThat(killedInList).isEqualTo(totals.get("killed").asLong());
+            assertThat(totals.get("reservedBytesAfterRun").asLong()).isZero();
+            assertThat(totals.get("spillFilesLeft").asInt()).isZero();
+        }
+        // the workload oversubscribes the pool: a real killer must have killed, 'none' never kills
+        assertThat(runs.get(0).get("totals").get("killed").asInt()).isZero();
+        assertThat(runs.get(1).get("totals").get("killed").asInt()).isPositive();
+        assertThat(Files.size(report.resolve(Reports.COMPARE_CHART))).isPositive();
+        assertThat(Files.readString(report.resolve(Reports.PAGE))).contains(Reports.COMPARE_CHART, "total-reservation-on-blocked-nodes", "wasted work");
+    }
+
+    @Test
+    void runWritesJsonAndAReportWithTheKillsMarked()
+            throws Exception
+    {
+        Path json = directory.resolve("run.json");
+        Path report = directory.resolve("report");
+
+        LabRunner.Result result = LabRunner.execute("run", "--workload", LabRunner.testWorkload("compare-small.yaml").toString(),
+                "--json", json.toString(), "--report", report.toString());
+
+        assertThat(result.exitCode()).as(result.out() + result.err()).isZero();
+        JsonNode run = Reports.json().readTree(json.toFile());
+        JsonNode totals = run.get("totals");
+        for (String field : List.of("finished", "killed", "failed", "jvmOutOfMemoryErrors", "reservedBytesAfterRun", "spillFilesLeft", "wallMillis")) {
+            assertThat(totals.has(field)).as(field).isTrue();
+        }
+        JsonNode query = run.get("queries").get(0);
+        for (String field : List.of("id", "user", "status", "errorCode", "message", "peakBytes", "spilledBytes", "verified")) {
+            assertThat(query.has(field)).as(field).isTrue();
+        }
+        assertThat(totals.get("killed").asInt()).isPositive();
+        assertThat(run.get("kills")).hasSize(totals.get("killed").asInt());
+        assertThat(run.get("timeline").size()).isPositive();
+        assertThat(Files.size(report.resolve(Reports.RUN_CHART))).isPositive();
+        String page = Files.readString(report.resolve(Reports.PAGE));
+        assertThat(page).contains("<img src=\"" + Reports.RUN_CHART + "\"", "<h2>Kills</h2>", "CLUSTER_OUT_OF_MEMORY", "verified");
+    }
+
+    @Test
+    void pluginsListsEveryPluginWithItsSourceAndFactories()
+            throws Exception
+    {
+        LabRunner.Result text = LabRunner.execute("plugins");
+        LabRunner.Result json = LabRunner.execute("plugins", "--json");
+
+        assertThat(text.exitCode()).isZero();
+        assertThat(text.out()).contains("BlockedNodesPlugin", "from class path", "total-reservation-on-blocked-nodes", "selected:");
+        JsonNode listing = Reports.json().readTree(json.out());
+        JsonNode blockedNodes = null;
+        for (JsonNode plugin : listing.get("plugins")) {
+            if (plugin.get("plugin").asText().equals("BlockedNodesPlugin")) {
+                blockedNodes = plugin;
+            }
+        }
+        assertThat(blockedNodes).isNotNull();
+        assertThat(blockedNodes.get("source").asText()).contains("class path");
+        assertThat(blockedNodes.get("factories").get("task low memory killer").toString()).contains("least-waste");
+        assertThat(listing.get("selected").get("query.low-memory-killer.policy").asText()).isEqualTo("total-reservation-on-blocked-nodes");
+    }
+
+    @Test
+    void pluginDirThatIsNotADirectoryExitsWithTwo()
+    {
+        LabRunner.Result result = LabRunner.execute("plugins", "--plugin-dir", directory.resolve("none").toString());
+
+        assertThat(result.exitCode()).isEqualTo(2);
+        assertThat(result.err()).contains("--plugin-dir", "not a directory");
+    }
+}

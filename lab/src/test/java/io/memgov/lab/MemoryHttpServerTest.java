@@ -1,0 +1,56 @@
+package io.memgov.lab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.memgov.engine.MemoryEngine;
+import io.memgov.engine.node.QueryMemoryContext;
+import io.memgov.engine.node.QuerySession;
+import io.memgov.spi.QueryId;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+final class MemoryHttpServerTest
+{
+    @Test
+    void servesTheNodeAndClusterSnapshotsOnLoopbackOnly()
+            throws Exception
+    {
+        try (MemoryEngine engine = MemoryEngine.builder().property("cluster.node-count", "2").property("node.heap-size", "64MB")
+                        .property("memory.heap-headroom-per-node", "16MB").property("query.max-memory-per-node", "32MB").build();
+                MemoryHttpServer server = MemoryHttpServer.start(engine, 0)) {
+            QueryMemoryContext query = engine.node(1).createQuery(QueryId.of("q7"), QuerySession.of("alice"));
+            query.addTask("0").addOperator("HashAggregation").userMemory().setBytes(3_000_000);
+            HttpClient client = HttpClient.newHttpClient();
+
+            HttpResponse<String> node = client.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + "/v1/memory?node=1")).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> cluster = client.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + "/v1/cluster/memory")).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> missing = client.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + "/v1/memoryx")).build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(node.statusCode()).isEqualTo(200);
+            assertThat(node.headers().firstValue("Content-Type")).hasValueSatisfying(type -> assertThat(type).startsWith("application/json"));
+            assertThat(node.body()).contains("q7").contains("3000000");
+            assertThat(Reports.json().readTree(node.body())).isNotNull();
+            assertThat(cluster.statusCode()).isEqualTo(200);
+            JsonNode clusterJson = Reports.json().readTree(cluster.body());
+            assertThat(clusterJson.toString()).contains("node-0", "node-1", "3000000");
+            assertThat(missing.statusCode()).isEqualTo(404);
+            assertThat(InetAddress.getByName("127.0.0.1").isLoopbackAddress()).isTrue();
+            query.close();
+        }
+    }
+
+    @Test
+    void aPortOutOfRangeIsBadInput()
+    {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> MemoryHttpServer.start(MemoryEngine.builder().build(), 70000))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("'70000'")
+                .hasMessageContaining("--http");
+    }
+}

@@ -1,0 +1,105 @@
+package io.memgov.lab;
+
+import io.memgov.engine.MemoryEngine;
+import io.memgov.engine.node.OperatorMemoryContext;
+import io.memgov.engine.node.QueryMemoryContext;
+import io.memgov.engine.node.QuerySession;
+import io.memgov.spi.QueryId;
+import io.memgov.spill.SpillConfig;
+import io.memgov.spill.SpillFileManager;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+final class SortTest
+{
+    private static final int ROWS = 3 * Sort.PAGE_ROWS + 123;
+
+    @TempDir
+    Path spillDirectory;
+
+    @Test
+    void sortsInMemoryAndMatchesTheCountingSort()
+            throws Exception
+    {
+        try (MemoryEngine engine = engine(); SpillFileManager spillFiles = spillFiles()) {
+            QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+            OperatorMemoryContext operator = query.addTask("0").addOperator(Sort.TAG);
+            Sort sort = new Sort(7, ROWS, operator, false, OperatorDriver.unkilled(), spillFiles);
+
+            assertThat(sort.run()).isEqualTo(Sort.expected(7, ROWS));
+            assertThat(sort.spilledBytes()).isZero();
+            // four pages were held as user memory
+            assertThat(query.peakBytes()).isEqualTo(4 * Sort.BYTES_PER_PAGE);
+            query.close();
+            assertThat(engine.node(0).pool().reservedBytes()).isZero();
+        }
+    }
+
+    @Test
+    void spillsSortedRunsWhenRevokedAndStillGetsTheRightAnswer()
+            throws Exception
+    {
+        try (MemoryEngine engine = engine(); SpillFileManager spillFiles = spillFiles()) {
+            QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+            OperatorMemoryContext operator = query.addTask("0").addOperator(Sort.TAG);
+            Sort sort = new Sort(7, ROWS, operator, true, OperatorDriver.unkilled(), spillFiles);
+            operator.setRevocableConsumer(sort);
+            // the engine's way of asking: the consumer is started, the operator's thread spills at its next page
+            assertThat(operator.requestMemoryRevoking()).isZero();
+            CompletableFuture<?> revoke = sort.startMemoryRevoke();
+
+            long checksum = sort.run();
+
+            assertThat(checksum).isEqualTo(Sort.expected(7, ROWS));
+            assertThat(revoke).isCompleted();
+            // the first page went to one run, the rest to a second one at the end of the input: every value once,
+            // 4 bytes each, plus the spill files' block framing
+            assertThat(sort.spilledBytes()).isBetween(4L * ROWS, 4L * ROWS + 1024).isEqualTo(spillFiles.totalSpilledBytes());
+            assertThat(spillFiles.openFiles()).isZero();
+            assertThat(operator.revocableMemory().bytes()).isZero();
+            query.close();
+            assertThat(engine.node(0).pool().reservedBytes() + engine.node(0).pool().reservedRevocableBytes()).isZero();
+        }
+    }
+
+    @Test
+    void aRevokeAfterTheInputIsCompleteIsAnsweredAtOnce()
+            throws Exception
+    {
+        try (MemoryEngine engine = engine(); SpillFileManager spillFiles = spillFiles()) {
+            QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+            OperatorMemoryContext operator = query.addTask("0").addOperator(Sort.TAG);
+            Sort sort = new Sort(7, 1000, operator, true, OperatorDriver.unkilled(), spillFiles);
+            sort.run();
+
+            // nobody would serve it any more: it must not hang the revoking scheduler
+            assertThat(sort.startMemoryRevoke()).isCompleted();
+            query.close();
+        }
+    }
+
+    @Test
+    void checksumDependsOnOrder()
+    {
+        assertThat(Sort.expected(1, 10_000)).isNotEqualTo(Sort.expected(2, 10_000));
+    }
+
+    private static MemoryEngine engine()
+    {
+        return MemoryEngine.builder()
+                .property("node.heap-size", "64MB")
+                .property("memory.heap-headroom-per-node", "16MB")
+                .property("query.max-memory-per-node", "32MB")
+                .build();
+    }
+
+    private SpillFileManager spillFiles()
+    {
+        return new SpillFileManager(SpillConfig.builder().spillPaths(spillDirectory).build());
+    }
+}

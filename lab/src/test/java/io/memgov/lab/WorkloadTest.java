@@ -1,0 +1,97 @@
+package io.memgov.lab;
+
+import io.memgov.lab.Workload.OperatorKind;
+import io.memgov.lab.Workload.QuerySpec;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+final class WorkloadTest
+{
+    @Test
+    void defaultWorkloadFileIsTheBuiltInDefault()
+    {
+        // the README points at etc/workload-default.yaml as what `run` does without --workload
+        assertThat(Workload.read(LabRunner.etc("workload-default.yaml"))).isEqualTo(Workload.defaultWorkload(12, 300_000));
+    }
+
+    @Test
+    void everyExampleWorkloadParses()
+            throws IOException
+    {
+        List<Path> examples = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(Path.of("..", "etc"), "workload-*.{yaml,json}")) {
+            files.forEach(examples::add);
+        }
+        assertThat(examples).hasSizeGreaterThanOrEqualTo(4);
+        for (Path example : examples) {
+            assertThat(Workload.read(example).expand()).as(example.toString()).isNotEmpty();
+        }
+    }
+
+    @Test
+    void expandsGroupsIntoQueriesOrderedByArrivalWithSizesDrawnFromRanges()
+    {
+        Workload workload = Workload.parse("test", """
+                seed: 1
+                queries:
+                  - count: 2
+                    operator: sort
+                    rows: 100
+                    arrival: 1s
+                    interval: 500ms
+                    revocable: true
+                  - count: 20
+                    user: bob
+                    operator: hash-aggregation
+                    rows: 1000..2000
+                    groups: 10
+                    session:
+                      resource_overcommit: true
+                """.getBytes(java.nio.charset.StandardCharsets.UTF_8), false);
+
+        List<QuerySpec> queries = workload.expand();
+
+        assertThat(queries).hasSize(22);
+        // the aggregations arrive at 0 and come first; the sorts keep their ids from file order
+        assertThat(queries.get(20).id()).isEqualTo("q0");
+        assertThat(queries.get(20).arrivalMillis()).isEqualTo(1000);
+        assertThat(queries.get(21).arrivalMillis()).isEqualTo(1500);
+        assertThat(queries.get(21).revocable()).isTrue();
+        List<QuerySpec> aggregations = queries.subList(0, 20);
+        assertThat(aggregations).allSatisfy(query -> {
+            assertThat(query.operator()).isEqualTo(OperatorKind.HASH_AGGREGATION);
+            assertThat(query.rows()).isBetween(1000, 2000);
+            assertThat(query.session()).containsEntry("resource_overcommit", "true");
+        });
+        assertThat(aggregations.stream().mapToInt(QuerySpec::rows).distinct().count()).isGreaterThan(1);
+        // the same seed draws the same sizes
+        assertThat(workload.expand()).isEqualTo(queries);
+    }
+
+    @Test
+    void jsonWorkloadsAreReadAsJson()
+    {
+        Workload workload = Workload.read(LabRunner.etc("workload-small.json"));
+
+        assertThat(workload.name()).isEqualTo("small");
+        assertThat(workload.expand()).extracting(QuerySpec::operator).contains(OperatorKind.SORT, OperatorKind.HASH_AGGREGATION);
+    }
+
+    @Test
+    void aggregationWithoutGroupsIsRejected()
+    {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Workload.parse("w.yaml",
+                        "queries:\n  - operator: hash-aggregation\n    rows: 10\n".getBytes(java.nio.charset.StandardCharsets.UTF_8), false))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("'groups'")
+                .hasMessageContaining("w.yaml");
+    }
+}
