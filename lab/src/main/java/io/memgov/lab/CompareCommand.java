@@ -19,7 +19,7 @@ import java.util.function.Function;
         description = {
                 "Runs the same workload once for each value of one engine property and prints the runs side by side: finished, killed, failed, "
                         + "wasted work (CPU time of killed and failed queries), peak pool use, spilled bytes and wall time.",
-                "Example: compare --workload etc/workload-oversubscribed.yaml "
+                "Example: compare --workload etc/workloads/oversubscribed.yaml "
                         + "--set query.low-memory-killer.policy=none,total-reservation,total-reservation-on-blocked-nodes",
                 "Exit code 0: every run completed; 1: a run had a wrong result, a JVM OutOfMemoryError, or left memory or spill files behind; "
                         + "2: bad arguments, configuration or workload file."})

@@ -27,7 +27,7 @@ final class RunCommand
     @Option(names = "--config", paramLabel = "FILE", description = "Engine properties file (default: the lab's embedded configuration, as etc/memory.properties).")
     Path config;
 
-    @Option(names = "--workload", paramLabel = "FILE", description = "Workload file, YAML or JSON (see etc/workload-*.yaml). Default: the built-in workload.")
+    @Option(names = "--workload", paramLabel = "FILE", description = "Workload file, YAML or JSON (see etc/workloads/*.yaml). Default: the built-in workload.")
     Path workload;
 
     @Option(names = "--queries", paramLabel = "N", description = "Queries of the default workload (default: 12). Not with --workload.")

@@ -36,7 +36,7 @@ import static java.util.Objects.requireNonNull;
 
 /**
  * A workload: engine properties it needs (nodes and their memory) and groups of queries. Read from YAML or JSON
- * ({@code etc/workload-*.yaml} documents the format); every unknown field, bad value or unknown operator is rejected
+ * ({@code etc/workloads/*.yaml} documents the format); every unknown field, bad value or unknown operator is rejected
  * with the file, the line and what is accepted.
  *
  * @param name shown in the summary
@@ -70,7 +70,8 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
     enum OperatorKind
     {
         HASH_AGGREGATION("hash-aggregation"),
-        SORT("sort");
+        SORT("sort"),
+        JOIN_BUILD("join-build");
 
         private final String fileName;
 
@@ -101,7 +102,8 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
      *
      * @param arrival when the first of them is submitted, from the start of the run
      * @param interval between the submissions of two successive queries of the group
-     * @param revocable whether the operator holds its buffer as revocable memory and spills it when revoked
+     * @param groups distinct keys of a hash aggregation; null for the other operators
+     * @param revocable whether the operator holds its state as revocable memory and spills it when revoked
      */
     record QueryGroup(int count, String user, OperatorKind operator, Range rows, Range groups, Duration arrival,
             Duration interval, boolean revocable, Map<String, String> session)
@@ -119,6 +121,9 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
             }
             if (operator == OperatorKind.HASH_AGGREGATION && groups == null) {
                 throw new IllegalArgumentException("'groups' (distinct keys) is required for operator hash-aggregation");
+            }
+            if (operator != OperatorKind.HASH_AGGREGATION && groups != null) {
+                throw new IllegalArgumentException("'groups' applies to operator hash-aggregation only, not to " + operator.fileName());
             }
             // the engine checks session properties; build one session now so a typo fails at load, not mid-run
             QuerySession.Builder builder = QuerySession.builder(user);
@@ -218,7 +223,7 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
     /**
      * The workload {@code run} uses when none is given: {@code queries} hash aggregations of {@code rows} rows per
      * task, a third of them (user {@code analyst}) needing most of a node's pool, which oversubscribes the lab's
-     * default cluster so that the killers have work. The same as {@code etc/workload-default.yaml} for 12 and 300000.
+     * default cluster so that the killers have work. The same as {@code etc/workloads/default.yaml} for 12 and 300000.
      */
     static Workload defaultWorkload(int queries, int rows)
     {

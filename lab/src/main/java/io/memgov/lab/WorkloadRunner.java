@@ -5,6 +5,7 @@ import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.node.TaskMemoryContext;
 import io.memgov.lab.RunResult.Kill;
 import io.memgov.lab.RunResult.QueryResult;
 import io.memgov.lab.RunResult.Sample;
@@ -211,8 +212,8 @@ final class WorkloadRunner
             for (int n = 0; n < nodes; n++) {
                 int node = n;
                 long taskSeed = spec.seed() * 1_000_003 + n;
-                OperatorMemoryContext operator = contexts.get(n).addTask("0." + n)
-                        .addOperator(spec.operator() == OperatorKind.SORT ? Sort.TAG : HashAggregation.TAG);
+                TaskMemoryContext task = contexts.get(n).addTask("0." + n);
+                OperatorMemoryContext operator = task.addOperator(tag(spec.operator()));
                 OperatorDriver driver = new OperatorDriver(run.failure::get, run.blockedTasks);
                 Thread thread = new Thread(() -> {
                     try {
@@ -232,6 +233,8 @@ final class WorkloadRunner
                     }
                     finally {
                         operator.close();
+                        // the host's handle of the task: closed here, not left to the engine's cleaner
+                        task.close();
                         run.cpuNanos.addAndGet(THREADS.isCurrentThreadCpuTimeSupported() ? THREADS.getCurrentThreadCpuTime() : 0);
                     }
                 }, "lab-" + spec.id() + "-task-" + n);
@@ -248,10 +251,7 @@ final class WorkloadRunner
                 synchronized (VERIFY_LOCK) {
                     for (int n = 0; n < nodes; n++) {
                         long taskSeed = spec.seed() * 1_000_003 + n;
-                        long expected = spec.operator() == OperatorKind.SORT
-                                ? Sort.expected(taskSeed, spec.rows())
-                                : HashAggregation.expected(taskSeed, spec.rows(), spec.groups());
-                        verified &= checksums[n] == expected;
+                        verified &= checksums[n] == expected(spec, taskSeed);
                     }
                 }
             }
@@ -283,22 +283,67 @@ final class WorkloadRunner
                 run.spilledBytes.get(), run.cpuNanos.get(), startMillis, millisSince(runStart), verified);
     }
 
+    private static String tag(OperatorKind kind)
+    {
+        return switch (kind) {
+            case HASH_AGGREGATION -> HashAggregation.TAG;
+            case SORT -> Sort.TAG;
+            case JOIN_BUILD -> JoinBuild.TAG;
+        };
+    }
+
+    /** The task's answer computed independently of the operator, of memgov and of spilling. */
+    static long expected(QuerySpec spec, long taskSeed)
+    {
+        return switch (spec.operator()) {
+            case HASH_AGGREGATION -> HashAggregation.expected(taskSeed, spec.rows(), spec.groups());
+            case SORT -> Sort.expected(taskSeed, spec.rows());
+            case JOIN_BUILD -> JoinBuild.expected(taskSeed, spec.rows());
+        };
+    }
+
     private static long runOperator(QuerySpec spec, long seed, OperatorMemoryContext operator, OperatorDriver driver,
             SpillFileManager spillFiles, AtomicLong spilledBytes)
             throws InterruptedException
     {
-        if (spec.operator() == OperatorKind.HASH_AGGREGATION) {
-            return HashAggregation.run(seed, spec.rows(), spec.groups(), operator.userMemory(), driver);
-        }
-        Sort sort = new Sort(seed, spec.rows(), operator, spec.revocable(), driver, spillFiles);
-        if (spec.revocable()) {
-            operator.setRevocableConsumer(sort);
-        }
-        try {
-            return sort.run();
-        }
-        finally {
-            spilledBytes.addAndGet(sort.spilledBytes());
+        switch (spec.operator()) {
+            case HASH_AGGREGATION -> {
+                HashAggregation aggregation = new HashAggregation(seed, spec.rows(), spec.groups(), operator, spec.revocable(), driver, spillFiles);
+                if (spec.revocable()) {
+                    operator.setRevocableConsumer(aggregation);
+                }
+                try {
+                    return aggregation.run();
+                }
+                finally {
+                    spilledBytes.addAndGet(aggregation.spilledBytes());
+                }
+            }
+            case SORT -> {
+                Sort sort = new Sort(seed, spec.rows(), operator, spec.revocable(), driver, spillFiles);
+                if (spec.revocable()) {
+                    operator.setRevocableConsumer(sort);
+                }
+                try {
+                    return sort.run();
+                }
+                finally {
+                    spilledBytes.addAndGet(sort.spilledBytes());
+                }
+            }
+            case JOIN_BUILD -> {
+                JoinBuild join = new JoinBuild(seed, spec.rows(), operator, spec.revocable(), driver, spillFiles);
+                if (spec.revocable()) {
+                    operator.setRevocableConsumer(join);
+                }
+                try {
+                    return join.run();
+                }
+                finally {
+                    spilledBytes.addAndGet(join.spilledBytes());
+                }
+            }
+            default -> throw new IllegalStateException("unknown operator " + spec.operator());
         }
     }
 

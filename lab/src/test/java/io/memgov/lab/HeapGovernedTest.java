@@ -47,7 +47,12 @@ final class HeapGovernedTest
         long demand = 0;
         for (Workload.QuerySpec query : Workload.read(LabRunner.testWorkload("heap-4x.yaml")).expand()) {
             // what each of the two tasks would hold without governance
-            demand += 2 * (query.operator() == Workload.OperatorKind.SORT ? 4L * query.rows() : HashAggregation.BYTES_PER_GROUP * query.groups());
+            demand += 2 * switch (query.operator()) {
+                case SORT -> 4L * query.rows();
+                case HASH_AGGREGATION -> HashAggregation.BYTES_PER_GROUP * query.groups();
+                // the build rows in chunks, without the hash index
+                case JOIN_BUILD -> 2L * Long.BYTES * query.rows();
+            };
         }
         for (JsonNode query : run.get("queries")) {
             if (query.get("status").asText().equals("FINISHED")) {

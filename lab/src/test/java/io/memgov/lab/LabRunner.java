@@ -12,10 +12,15 @@ final class LabRunner
 
     private LabRunner() {}
 
-    static Path etc(String file)
+    /** The repository's example workloads, {@code etc/workloads/}; tests run in {@code lab/}. */
+    static Path exampleWorkloads()
     {
-        // tests run in lab/; the examples live in the repository's etc/
-        return Path.of("..", "etc", file);
+        return Path.of("..", "etc", "workloads");
+    }
+
+    static Path exampleWorkload(String file)
+    {
+        return exampleWorkloads().resolve(file);
     }
 
     static Path testWorkload(String file)

@@ -25,7 +25,10 @@ final class MemoryHttpServerTest
                         .property("memory.heap-headroom-per-node", "16MB").property("query.max-memory-per-node", "32MB").build();
                 MemoryHttpServer server = MemoryHttpServer.start(engine, 0)) {
             QueryMemoryContext query = engine.node(1).createQuery(QueryId.of("q7"), QuerySession.of("alice"));
-            query.addTask("0").addOperator("HashAggregation").userMemory().setBytes(3_000_000);
+            // the handles stay reachable until closed: the engine's cleaner releases a task or operator it finds unreachable
+            io.memgov.engine.node.TaskMemoryContext task = query.addTask("0");
+            io.memgov.engine.node.OperatorMemoryContext operator = task.addOperator("HashAggregation");
+            operator.userMemory().setBytes(3_000_000);
             HttpClient client = HttpClient.newHttpClient();
 
             HttpResponse<String> node = client.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + "/v1/memory?node=1")).build(), HttpResponse.BodyHandlers.ofString());
@@ -41,6 +44,8 @@ final class MemoryHttpServerTest
             assertThat(clusterJson.toString()).contains("node-0", "node-1", "3000000");
             assertThat(missing.statusCode()).isEqualTo(404);
             assertThat(InetAddress.getByName("127.0.0.1").isLoopbackAddress()).isTrue();
+            operator.close();
+            task.close();
             query.close();
         }
     }

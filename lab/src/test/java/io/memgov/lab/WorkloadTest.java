@@ -18,8 +18,8 @@ final class WorkloadTest
     @Test
     void defaultWorkloadFileIsTheBuiltInDefault()
     {
-        // the README points at etc/workload-default.yaml as what `run` does without --workload
-        assertThat(Workload.read(LabRunner.etc("workload-default.yaml"))).isEqualTo(Workload.defaultWorkload(12, 300_000));
+        // the README points at etc/workloads/default.yaml as what `run` does without --workload
+        assertThat(Workload.read(LabRunner.exampleWorkload("default.yaml"))).isEqualTo(Workload.defaultWorkload(12, 300_000));
     }
 
     @Test
@@ -27,13 +27,61 @@ final class WorkloadTest
             throws IOException
     {
         List<Path> examples = new ArrayList<>();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(Path.of("..", "etc"), "workload-*.{yaml,json}")) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(LabRunner.exampleWorkloads(), "*.{yaml,json}")) {
             files.forEach(examples::add);
         }
         assertThat(examples).hasSizeGreaterThanOrEqualTo(4);
         for (Path example : examples) {
             assertThat(Workload.read(example).expand()).as(example.toString()).isNotEmpty();
         }
+    }
+
+    @Test
+    void mixedWorkloadUsesAllThreeOperatorsRevocablyAndRunsCleanWithSpilling(@org.junit.jupiter.api.io.TempDir Path directory)
+            throws IOException
+    {
+        Path file = LabRunner.exampleWorkload("mixed.yaml");
+        List<QuerySpec> queries = Workload.read(file).expand();
+        assertThat(queries).extracting(QuerySpec::operator)
+                .contains(OperatorKind.HASH_AGGREGATION, OperatorKind.SORT, OperatorKind.JOIN_BUILD);
+        assertThat(queries).filteredOn(query -> query.operator() != OperatorKind.JOIN_BUILD).allSatisfy(query -> assertThat(query.revocable()).isTrue());
+
+        Path json = directory.resolve("mixed.json");
+        LabRunner.Result result = LabRunner.execute("run", "--workload", file.toString(), "--json", json.toString());
+
+        assertThat(result.exitCode()).as(result.out() + result.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode run = Reports.json().readTree(json.toFile());
+        com.fasterxml.jackson.databind.JsonNode totals = run.get("totals");
+        assertThat(totals.get("wrongResults").asInt()).isZero();
+        assertThat(totals.get("reservedBytesAfterRun").asLong()).isZero();
+        assertThat(totals.get("spillFilesLeft").asInt()).isZero();
+        assertThat(totals.get("jvmOutOfMemoryErrors").asInt()).isZero();
+        List<com.fasterxml.jackson.databind.JsonNode> finished = new ArrayList<>();
+        run.get("queries").forEach(query -> {
+            if (query.get("status").asText().equals("FINISHED")) {
+                assertThat(query.get("verified").asBoolean()).as(query.toString()).isTrue();
+                finished.add(query);
+            }
+        });
+        // every operator finished at least once with a verified answer, and joins and aggregations really spilled
+        assertThat(finished).extracting(query -> query.get("operator").asText()).contains("join-build", "hash-aggregation", "sort");
+        for (String operator : List.of("join-build", "hash-aggregation")) {
+            assertThat(finished).as(operator + " spilled")
+                    .anySatisfy(query -> {
+                        assertThat(query.get("operator").asText()).isEqualTo(operator);
+                        assertThat(query.get("spilledBytes").asLong()).isPositive();
+                    });
+        }
+    }
+
+    @Test
+    void groupsOnlyApplyToHashAggregation()
+    {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Workload.parse("w.yaml",
+                        "queries:\n  - operator: join-build\n    rows: 10\n    groups: 5\n".getBytes(java.nio.charset.StandardCharsets.UTF_8), false))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("w.yaml")
+                .hasMessageContaining("'groups' applies to operator hash-aggregation only, not to join-build");
     }
 
     @Test
@@ -79,7 +127,7 @@ final class WorkloadTest
     @Test
     void jsonWorkloadsAreReadAsJson()
     {
-        Workload workload = Workload.read(LabRunner.etc("workload-small.json"));
+        Workload workload = Workload.read(LabRunner.exampleWorkload("small.json"));
 
         assertThat(workload.name()).isEqualTo("small");
         assertThat(workload.expand()).extracting(QuerySpec::operator).contains(OperatorKind.SORT, OperatorKind.HASH_AGGREGATION);

@@ -1,0 +1,539 @@
+package io.memgov.lab;
+
+import io.memgov.engine.node.LocalMemoryContext;
+import io.memgov.engine.node.OperatorMemoryContext;
+import io.memgov.spi.TaskId;
+import io.memgov.spi.spill.RevocableConsumer;
+import io.memgov.spill.SpillFile;
+import io.memgov.spill.SpillFileManager;
+import io.memgov.spill.SpillFileReader;
+import io.memgov.spill.SpillFileWriter;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * A real hash join: {@code SELECT ... FROM probe JOIN build USING (key)} over generated rows, folded into a checksum
+ * of every matching (probe row, build row) pair. The build side ({@code rows} rows of key and payload, keys drawn
+ * from {@code [0, rows)} so that many keys repeat) is hash-partitioned into {@link #PARTITIONS} partitions of
+ * chunked {@code long} arrays on the heap; for the probe phase each partition gets a chained hash index
+ * ({@code int} buckets and links, as Trino's {@code PagesHash}). The probe side is {@code rows} generated rows with
+ * keys drawn from {@code [0, 2 * rows)}, so about half find no match.
+ *
+ * <p>Everything held is accounted through memgov: the build rows as user memory or, when {@code revocable}, as
+ * revocable memory that memgov may ask back. Then the operator writes every build partition it holds to a spill file
+ * and frees it; at the end of the build input it spills the rest too (or, when it never spilled, keeps the build side
+ * as user memory if the pool has room). A spilled join probes in two passes, as Trino's spilling join does: the probe
+ * rows are written to one spill file per partition, then each partition's build rows are read back, indexed, and
+ * probed with that partition's probe rows, one partition in memory at a time.
+ *
+ * <p>Memory is only ever touched by the operator's own thread: {@link #startMemoryRevoke()} (the revoking
+ * scheduler's thread) only records the request, which the operator serves between chunks or while it is blocked.
+ */
+final class JoinBuild
+        implements RevocableConsumer
+{
+    static final String TAG = "HashBuilder";
+    static final int PARTITIONS = 8;
+    static final int CHUNK_ROWS = 1024;
+    // a chunk is a long[] of keys and a long[] of payloads (16-byte headers) and their slots in two lists
+    static final long BYTES_PER_CHUNK = 2 * (16 + (long) Long.BYTES * CHUNK_ROWS + 8);
+    // a (key, payload) or (key, value) row in a spill file
+    private static final int ROW_WIRE_BYTES = 2 * Long.BYTES;
+    private static final int ROWS_PER_BLOCK = 512;
+    private static final int BLOCK_BYTES = ROWS_PER_BLOCK * ROW_WIRE_BYTES;
+    // reading a file back holds the reader's 64KB buffer and one decoded block
+    static final long BYTES_PER_OPEN_READER = 64 * 1024 + BLOCK_BYTES + 2 * 16;
+    // writing the probe side of a spilled join: one block buffer per partition
+    static final long PROBE_WRITE_BUFFER_BYTES = PARTITIONS * (16L + BLOCK_BYTES);
+    private static final int PROBE_CHECK_ROWS = 4096;
+
+    private final long seed;
+    private final int rows;
+    private final OperatorMemoryContext memory;
+    private final boolean revocable;
+    private final OperatorDriver driver;
+    private final SpillFileManager spillFiles;
+    private final TaskId taskId;
+
+    private final Partition[] partitions = new Partition[PARTITIONS];
+    private final List<SpillFile> probeFiles = new ArrayList<>();
+    private boolean spilled;
+    private long spilledBytes;
+
+    // guarded by this
+    private CompletableFuture<Void> revokeRequest;
+    private boolean acceptingRevokes;
+
+    /**
+     * @param spillFiles where build partitions go when memory is revoked; required when {@code revocable}
+     */
+    JoinBuild(long seed, int rows, OperatorMemoryContext memory, boolean revocable, OperatorDriver driver, SpillFileManager spillFiles)
+    {
+        if (rows <= 0) {
+            throw new IllegalArgumentException("rows must be positive: " + rows);
+        }
+        this.seed = seed;
+        this.rows = rows;
+        this.memory = requireNonNull(memory, "memory is null");
+        this.revocable = revocable;
+        this.driver = requireNonNull(driver, "driver is null");
+        this.spillFiles = spillFiles;
+        this.taskId = memory.task().taskId();
+        if (revocable) {
+            requireNonNull(spillFiles, "spillFiles is null for a revocable join build");
+        }
+        for (int p = 0; p < PARTITIONS; p++) {
+            partitions[p] = new Partition();
+        }
+        this.acceptingRevokes = revocable;
+    }
+
+    /** Bytes written to spill files so far, build and probe side. */
+    long spilledBytes()
+    {
+        return spilledBytes;
+    }
+
+    /** Whether the build side went to spill files. */
+    boolean spilled()
+    {
+        return spilled;
+    }
+
+    /** Builds, probes and returns the checksum of the matches. Deletes its spill files before returning. */
+    long run()
+            throws InterruptedException
+    {
+        try {
+            SplittableRandom root = new SplittableRandom(seed);
+            SplittableRandom build = root.split();
+            SplittableRandom probe = root.split();
+            for (int row = 0; row < rows; row++) {
+                long key = build.nextInt(rows);
+                long payload = build.nextInt(1_000_000);
+                if (partitions[partition(key)].add(key, payload)) {
+                    // a new chunk: account it, and wait if the pool is full
+                    account();
+                }
+            }
+            account();
+            finishBuild();
+            return spilled ? probeSpilled(probe) : probeInMemory(probe);
+        }
+        finally {
+            close();
+        }
+    }
+
+    private LocalMemoryContext buildMemory()
+    {
+        return revocable ? memory.revocableMemory() : memory.userMemory();
+    }
+
+    private long buildBytesInMemory()
+    {
+        long bytes = 0;
+        for (Partition partition : partitions) {
+            bytes += partition.chunkBytes();
+        }
+        return bytes;
+    }
+
+    private void account()
+            throws InterruptedException
+    {
+        serveRevokeRequest();
+        driver.setBytes(buildMemory(), buildBytesInMemory(), this::serveRevokeRequest);
+    }
+
+    // no more revokes once the build input is complete: what is held either becomes user memory or is spilled
+    private void finishBuild()
+    {
+        CompletableFuture<Void> pending;
+        synchronized (this) {
+            acceptingRevokes = false;
+            pending = revokeRequest;
+            revokeRequest = null;
+        }
+        if (pending != null) {
+            serve(pending);
+        }
+        if (!revocable) {
+            return;
+        }
+        if (!spilled && memory.userMemory().trySetBytes(buildBytesInMemory())) {
+            memory.revocableMemory().setBytes(0);
+        }
+        else {
+            spillBuild();
+        }
+    }
+
+    private void serveRevokeRequest()
+    {
+        CompletableFuture<Void> pending;
+        synchronized (this) {
+            pending = revokeRequest;
+            revokeRequest = null;
+        }
+        if (pending != null) {
+            serve(pending);
+        }
+    }
+
+    private void serve(CompletableFuture<Void> pending)
+    {
+        try {
+            spillBuild();
+            pending.complete(null);
+        }
+        catch (RuntimeException e) {
+            pending.completeExceptionally(e);
+            throw e;
+        }
+    }
+
+    // writes every build partition held in memory to a new spill file of that partition and frees it
+    private void spillBuild()
+    {
+        driver.checkNotKilled();
+        spilled = true;
+        for (Partition partition : partitions) {
+            if (partition.rowCount == 0) {
+                continue;
+            }
+            SpillFile file = spillFiles.create(taskId, TAG);
+            partition.runs.add(file);
+            try (SpillFileWriter writer = file.newWriter()) {
+                ByteBuffer block = ByteBuffer.allocate(BLOCK_BYTES);
+                for (int row = 0; row < partition.rowCount; row++) {
+                    block.putLong(partition.key(row)).putLong(partition.payload(row));
+                    if (!block.hasRemaining()) {
+                        writer.write(block.array(), 0, block.position());
+                        block.clear();
+                    }
+                }
+                if (block.position() > 0) {
+                    writer.write(block.array(), 0, block.position());
+                }
+            }
+            spilledBytes += file.sizeBytes();
+            partition.clear();
+        }
+        buildMemory().setBytes(0);
+    }
+
+    private long probeInMemory(SplittableRandom probe)
+            throws InterruptedException
+    {
+        long indexBytes = 0;
+        for (Partition partition : partitions) {
+            indexBytes += partition.indexBytes();
+        }
+        driver.setBytes(memory.userMemory(), buildBytesInMemory() + indexBytes, () -> {});
+        for (Partition partition : partitions) {
+            partition.buildIndex();
+        }
+        long checksum = 0;
+        for (int row = 0; row < rows; row++) {
+            long key = probe.nextInt(2 * rows);
+            long value = probe.nextInt(1000);
+            checksum += partitions[partition(key)].probe(key, value);
+            if (row % PROBE_CHECK_ROWS == 0) {
+                driver.checkNotKilled();
+            }
+        }
+        driver.checkNotKilled();
+        return checksum;
+    }
+
+    private long probeSpilled(SplittableRandom probe)
+            throws InterruptedException
+    {
+        // pass 1: the probe side, partitioned into spill files as the build side was
+        driver.setBytes(memory.userMemory(), PROBE_WRITE_BUFFER_BYTES, () -> {});
+        SpillFileWriter[] writers = new SpillFileWriter[PARTITIONS];
+        ByteBuffer[] blocks = new ByteBuffer[PARTITIONS];
+        try {
+            for (int p = 0; p < PARTITIONS; p++) {
+                SpillFile file = spillFiles.create(taskId, TAG + "Probe");
+                probeFiles.add(file);
+                writers[p] = file.newWriter();
+                blocks[p] = ByteBuffer.allocate(BLOCK_BYTES);
+            }
+            for (int row = 0; row < rows; row++) {
+                long key = probe.nextInt(2 * rows);
+                long value = probe.nextInt(1000);
+                int p = partition(key);
+                blocks[p].putLong(key).putLong(value);
+                if (!blocks[p].hasRemaining()) {
+                    writers[p].write(blocks[p].array(), 0, blocks[p].position());
+                    blocks[p].clear();
+                }
+                if (row % PROBE_CHECK_ROWS == 0) {
+                    driver.checkNotKilled();
+                }
+            }
+            for (int p = 0; p < PARTITIONS; p++) {
+                if (blocks[p].position() > 0) {
+                    writers[p].write(blocks[p].array(), 0, blocks[p].position());
+                }
+            }
+        }
+        finally {
+            for (SpillFileWriter writer : writers) {
+                if (writer != null) {
+                    writer.close();
+                }
+            }
+        }
+        blocks = null;
+        for (SpillFile file : probeFiles) {
+            spilledBytes += file.sizeBytes();
+        }
+
+        // pass 2: one partition at a time, its build rows read back and indexed, then probed with its probe rows
+        long checksum = 0;
+        for (int p = 0; p < PARTITIONS; p++) {
+            Partition partition = partitions[p];
+            driver.setBytes(memory.userMemory(), BYTES_PER_OPEN_READER, () -> {});
+            for (SpillFile run : partition.runs) {
+                try (SpillFileReader reader = run.newReader()) {
+                    while (reader.hasNext()) {
+                        ByteBuffer block = ByteBuffer.wrap(reader.next());
+                        while (block.hasRemaining()) {
+                            if (partition.add(block.getLong(), block.getLong())) {
+                                driver.setBytes(memory.userMemory(), BYTES_PER_OPEN_READER + partition.chunkBytes(), () -> {});
+                            }
+                        }
+                    }
+                }
+            }
+            // the build rows are back: the runs are not needed any more
+            partition.deleteRuns();
+            driver.setBytes(memory.userMemory(), BYTES_PER_OPEN_READER + partition.chunkBytes() + partition.indexBytes(), () -> {});
+            partition.buildIndex();
+            long probedRows = 0;
+            try (SpillFileReader reader = probeFiles.get(p).newReader()) {
+                while (reader.hasNext()) {
+                    ByteBuffer block = ByteBuffer.wrap(reader.next());
+                    while (block.hasRemaining()) {
+                        long key = block.getLong();
+                        long value = block.getLong();
+                        checksum += partition.probe(key, value);
+                        if (++probedRows % PROBE_CHECK_ROWS == 0) {
+                            driver.checkNotKilled();
+                        }
+                    }
+                }
+            }
+            probeFiles.get(p).close();
+            partition.clear();
+            memory.userMemory().setBytes(0);
+        }
+        driver.checkNotKilled();
+        return checksum;
+    }
+
+    @Override
+    public synchronized CompletableFuture<?> startMemoryRevoke()
+    {
+        if (!acceptingRevokes) {
+            // the build input is complete (or the operator is gone): nothing revocable is held any more
+            return CompletableFuture.completedFuture(null);
+        }
+        if (revokeRequest == null) {
+            revokeRequest = new CompletableFuture<>();
+        }
+        return revokeRequest;
+    }
+
+    /** Deletes the spill files and releases the operator's memory; completes a revoke request nobody will serve. */
+    private void close()
+    {
+        CompletableFuture<Void> pending;
+        synchronized (this) {
+            acceptingRevokes = false;
+            pending = revokeRequest;
+            revokeRequest = null;
+        }
+        if (pending != null) {
+            pending.complete(null);
+        }
+        for (Partition partition : partitions) {
+            partition.deleteRuns();
+            partition.clear();
+        }
+        probeFiles.forEach(SpillFile::close);
+        probeFiles.clear();
+        memory.close();
+    }
+
+    static int partition(long key)
+    {
+        return (int) (spread(key) >>> 61) & (PARTITIONS - 1);
+    }
+
+    private static long spread(long key)
+    {
+        long h = key * 0x9E3779B97F4A7C15L;
+        return h ^ (h >>> 29);
+    }
+
+    /** What one matching pair adds to the checksum: linear in the payload, so the independent check can use sums. */
+    static long match(long key, long probeValue, long payload)
+    {
+        return weight(key, probeValue) * payload + offset(key, probeValue);
+    }
+
+    private static long weight(long key, long probeValue)
+    {
+        return HashAggregation.mix(key, probeValue) | 1;
+    }
+
+    private static long offset(long key, long probeValue)
+    {
+        return HashAggregation.mix(probeValue, key) >>> 7;
+    }
+
+    /**
+     * The same answer computed independently: no hash table, no partitions, no spilling, no memgov. The build side is
+     * folded into a payload sum and a row count per key (arrays indexed by key); each probe row then adds
+     * {@code weight * (sum of the payloads) + offset * (count)}, which is the sum of {@link #match} over its matches.
+     */
+    static long expected(long seed, int rows)
+    {
+        SplittableRandom root = new SplittableRandom(seed);
+        SplittableRandom build = root.split();
+        SplittableRandom probe = root.split();
+        long[] payloadSums = new long[rows];
+        int[] counts = new int[rows];
+        for (int row = 0; row < rows; row++) {
+            int key = build.nextInt(rows);
+            payloadSums[key] += build.nextInt(1_000_000);
+            counts[key]++;
+        }
+        long checksum = 0;
+        for (int row = 0; row < rows; row++) {
+            int key = probe.nextInt(2 * rows);
+            long value = probe.nextInt(1000);
+            if (key < rows && counts[key] > 0) {
+                checksum += weight(key, value) * payloadSums[key] + offset(key, value) * counts[key];
+            }
+        }
+        return checksum;
+    }
+
+    /** Build rows of one partition: chunked arrays, and a chained hash index over them for the probe phase. */
+    private final class Partition
+    {
+        private final List<long[]> keyChunks = new ArrayList<>();
+        private final List<long[]> payloadChunks = new ArrayList<>();
+        private final List<SpillFile> runs = new ArrayList<>();
+        private int rowCount;
+        private int[] buckets;
+        private int[] links;
+        private int mask;
+
+        /** @return true when a new chunk was allocated */
+        boolean add(long key, long payload)
+        {
+            int offset = rowCount % CHUNK_ROWS;
+            boolean newChunk = offset == 0;
+            if (newChunk) {
+                keyChunks.add(new long[CHUNK_ROWS]);
+                payloadChunks.add(new long[CHUNK_ROWS]);
+            }
+            keyChunks.get(keyChunks.size() - 1)[offset] = key;
+            payloadChunks.get(payloadChunks.size() - 1)[offset] = payload;
+            rowCount++;
+            return newChunk;
+        }
+
+        long key(int row)
+        {
+            return keyChunks.get(row / CHUNK_ROWS)[row % CHUNK_ROWS];
+        }
+
+        long payload(int row)
+        {
+            return payloadChunks.get(row / CHUNK_ROWS)[row % CHUNK_ROWS];
+        }
+
+        long chunkBytes()
+        {
+            return keyChunks.size() * BYTES_PER_CHUNK;
+        }
+
+        int bucketCount()
+        {
+            // a power of two, at least twice the rows: chains stay short
+            return Integer.highestOneBit(Math.max(1, rowCount) * 2 - 1) << 1;
+        }
+
+        /** What {@link #buildIndex()} will allocate. */
+        long indexBytes()
+        {
+            return rowCount == 0 ? 0 : 16 + 4L * bucketCount() + 16 + 4L * rowCount;
+        }
+
+        void buildIndex()
+        {
+            if (rowCount == 0) {
+                return;
+            }
+            int size = bucketCount();
+            mask = size - 1;
+            buckets = new int[size];
+            Arrays.fill(buckets, -1);
+            links = new int[rowCount];
+            for (int row = 0; row < rowCount; row++) {
+                int bucket = bucket(key(row));
+                links[row] = buckets[bucket];
+                buckets[bucket] = row;
+            }
+        }
+
+        /** The checksum of this probe row's matches. */
+        long probe(long key, long value)
+        {
+            if (buckets == null) {
+                return 0;
+            }
+            long sum = 0;
+            for (int row = buckets[bucket(key)]; row >= 0; row = links[row]) {
+                if (key(row) == key) {
+                    sum += match(key, value, payload(row));
+                }
+            }
+            return sum;
+        }
+
+        private int bucket(long key)
+        {
+            return (int) spread(key) & mask;
+        }
+
+        void clear()
+        {
+            keyChunks.clear();
+            payloadChunks.clear();
+            rowCount = 0;
+            buckets = null;
+            links = null;
+        }
+
+        void deleteRuns()
+        {
+            runs.forEach(SpillFile::close);
+            runs.clear();
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package io.memgov.lab;
+
+import io.memgov.engine.MemoryEngine;
+import io.memgov.engine.node.OperatorMemoryContext;
+import io.memgov.engine.node.QueryMemoryContext;
+import io.memgov.engine.node.QuerySession;
+import io.memgov.spi.QueryId;
+import io.memgov.spill.SpillConfig;
+import io.memgov.spill.SpillFileManager;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+final class HashAggregationTest
+{
+    private static final int ROWS = 300_000;
+    // ~100k groups of 80 bytes: ~8MB of table, twice the small pool
+    private static final int KEYS = 120_000;
+    private static final long SEED = 5;
+
+    @TempDir
+    Path spillDirectory;
+
+    @Test
+    void revocableAggregationInAPoolTooSmallSpillsSortedRunsAndMergesThemToTheRightAnswer()
+            throws Exception
+    {
+        // 4MB pool; the table wants ~8MB
+        try (MemoryEngine engine = engine("20MB", "4MB"); SpillFileManager spillFiles = spillFiles()) {
+            long poolBytes = engine.node(0).pool().maxBytes();
+            QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+            OperatorMemoryContext operator = query.addTask("0").addOperator(HashAggregation.TAG);
+            HashAggregation aggregation = new HashAggregation(SEED, ROWS, KEYS, operator, true, OperatorDriver.unkilled(), spillFiles);
+            operator.setRevocableConsumer(aggregation);
+
+            long checksum = aggregation.run();
+
+            assertThat(checksum).isEqualTo(HashAggregation.expected(SEED, ROWS, KEYS));
+            // the engine's revoking scheduler asked, more than once: keys repeat across runs and the merge adds them up
+            assertThat(aggregation.runsWritten()).isGreaterThanOrEqualTo(2);
+            assertThat(aggregation.spilledBytes()).isPositive().isEqualTo(spillFiles.totalSpilledBytes());
+            // it never held the whole table
+            assertThat(query.peakBytes()).isLessThan(distinctKeys() * HashAggregation.BYTES_PER_GROUP).isLessThanOrEqualTo(poolBytes + 1024 * 1024);
+            assertNothingLeft(engine, query, spillFiles);
+        }
+    }
+
+    @Test
+    void withEnoughMemoryTheSameAggregationDoesNotSpillAndGetsTheSameAnswer()
+            throws Exception
+    {
+        for (boolean revocable : new boolean[] {true, false}) {
+            try (MemoryEngine engine = engine("64MB", "32MB"); SpillFileManager spillFiles = spillFiles()) {
+                QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+                OperatorMemoryContext operator = query.addTask("0").addOperator(HashAggregation.TAG);
+                HashAggregation aggregation = new HashAggregation(SEED, ROWS, KEYS, operator, revocable, OperatorDriver.unkilled(), spillFiles);
+                if (revocable) {
+                    operator.setRevocableConsumer(aggregation);
+                }
+
+                assertThat(aggregation.run()).as("revocable " + revocable).isEqualTo(HashAggregation.expected(SEED, ROWS, KEYS));
+                assertThat(aggregation.runsWritten()).isZero();
+                assertThat(aggregation.spilledBytes()).isZero();
+                assertThat(spillFiles.totalSpilledBytes()).isZero();
+                // the whole table was held, and accounted (a revocable table is counted twice for a moment, while it
+                // moves to user memory at the end of the input)
+                long tableBytes = distinctKeys() * HashAggregation.BYTES_PER_GROUP;
+                assertThat(query.peakBytes()).isEqualTo(revocable ? 2 * tableBytes : tableBytes);
+                assertNothingLeft(engine, query, spillFiles);
+            }
+        }
+    }
+
+    @Test
+    void checksumDependsOnWhichKeyHasWhichSum()
+    {
+        // a sum given to another key, or a key output twice with its partial sums, must not go unnoticed
+        assertThat(HashAggregation.mix(1, 10) + HashAggregation.mix(2, 20)).isNotEqualTo(HashAggregation.mix(1, 20) + HashAggregation.mix(2, 10));
+        assertThat(HashAggregation.mix(1, 10) + HashAggregation.mix(1, 20)).isNotEqualTo(HashAggregation.mix(1, 30));
+        assertThat(HashAggregation.expected(1, 10_000, 100)).isNotEqualTo(HashAggregation.expected(2, 10_000, 100));
+    }
+
+    private static long distinctKeys()
+    {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(SEED);
+        java.util.BitSet seen = new java.util.BitSet(KEYS);
+        for (int row = 0; row < ROWS; row++) {
+            seen.set(random.nextInt(KEYS));
+            random.nextInt(1000);
+        }
+        return seen.cardinality();
+    }
+
+    private void assertNothingLeft(MemoryEngine engine, QueryMemoryContext query, SpillFileManager spillFiles)
+    {
+        assertThat(spillFiles.openFiles()).isZero();
+        assertThat(WorkloadRunner.countSpillFiles(spillDirectory)).isZero();
+        // the operator released everything itself, before the query was closed
+        assertThat(engine.node(0).pool().reservedBytes() + engine.node(0).pool().reservedRevocableBytes()).isZero();
+        query.close();
+    }
+
+    /** One node with a pool of {@code heap} - 16MB. */
+    static MemoryEngine engine(String heap, String maxQueryMemoryPerNode)
+    {
+        return MemoryEngine.builder()
+                .property("node.heap-size", heap)
+                .property("memory.heap-headroom-per-node", "16MB")
+                .property("query.max-memory-per-node", maxQueryMemoryPerNode)
+                .build();
+    }
+
+    private SpillFileManager spillFiles()
+    {
+        return new SpillFileManager(SpillConfig.builder().spillPaths(spillDirectory).build());
+    }
+}
