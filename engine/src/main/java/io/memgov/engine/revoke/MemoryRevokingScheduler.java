@@ -63,6 +63,8 @@ public final class MemoryRevokingScheduler
     public static final Duration DEFAULT_CHECK_INTERVAL = Duration.ofSeconds(1);
 
     private static final Duration RETRY_DELAY = Duration.ofMillis(5);
+    // 5, 10, ... 160 ms: about 0.3 s of waiting for operators to commit, well under the 1 s tick
+    private static final int MAX_DEFERRALS = 6;
 
     private static final Logger log = LoggerFactory.getLogger(MemoryRevokingScheduler.class);
 
@@ -82,6 +84,8 @@ public final class MemoryRevokingScheduler
     private final QueryFailer queryFailer;
 
     private final AtomicBoolean checkPending = new AtomicBoolean();
+    // set while a deferred check waits to look again: pool events then join it instead of starting more checks
+    private final AtomicBoolean retrying = new AtomicBoolean();
     private final AtomicBoolean started = new AtomicBoolean();
     private final AtomicLong checks = new AtomicLong();
     private final AtomicLong revokesRequested = new AtomicLong();
@@ -172,13 +176,13 @@ public final class MemoryRevokingScheduler
 
     private void scheduleCheck()
     {
-        if (closed || !checkPending.compareAndSet(false, true)) {
+        if (closed || retrying.get() || !checkPending.compareAndSet(false, true)) {
             return;
         }
         try {
             executor.execute(() -> {
                 checkPending.set(false);
-                guardedCheck(true);
+                guardedCheck(0);
             });
         }
         catch (RejectedExecutionException e) {
@@ -189,18 +193,22 @@ public final class MemoryRevokingScheduler
 
     private void periodicCheck()
     {
-        guardedCheck(false);
+        guardedCheck(MAX_DEFERRALS);
     }
 
     // a check that throws must not kill the periodic task nor the listener path
-    private void guardedCheck(boolean retryIfBehind)
+    private void guardedCheck(int deferrals)
     {
+        boolean rescheduled = false;
         try {
-            if (!runCheck(retryIfBehind) && !closed) {
+            if (!runCheck(deferrals < MAX_DEFERRALS) && !closed) {
                 // the pool tells its listeners before the operator commits its new bytes, so a check right after the
                 // event can find less revocable memory on the operators than in the pool, and would choose from a
-                // stale picture; it decides nothing and looks again shortly (that second look decides regardless)
-                executor.schedule(() -> guardedCheck(false), RETRY_DELAY.toNanos(), TimeUnit.NANOSECONDS);
+                // stale picture; it decides nothing and looks again, waiting longer each time (a preempted or paused
+                // reserving thread may take a while to commit), and the last look decides regardless
+                retrying.set(true);
+                executor.schedule(() -> guardedCheck(deferrals + 1), RETRY_DELAY.toNanos() << deferrals, TimeUnit.NANOSECONDS);
+                rescheduled = true;
             }
         }
         catch (RejectedExecutionException e) {
@@ -208,6 +216,11 @@ public final class MemoryRevokingScheduler
         }
         catch (RuntimeException e) {
             log.warn("Memory revoking check on {} failed", node.nodeId(), e);
+        }
+        finally {
+            if (!rescheduled && deferrals > 0) {
+                retrying.set(false);
+            }
         }
     }
 
