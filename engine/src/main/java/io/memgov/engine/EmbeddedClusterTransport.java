@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,10 +63,15 @@ final class EmbeddedClusterTransport
         Instant now = clock.instant();
         Map<QueryId, Map<TaskId, TaskMemoryInfo>> tasksByQuery = new HashMap<>();
         Map<QueryId, Long> totals = new HashMap<>();
+        // collected in the same pass over the nodes, so that the list costs nodes + query contexts, not queries x nodes
+        Set<QueryId> failed = new HashSet<>();
         for (int i = 0; i < nodes.size(); i++) {
             NodeMemoryManager node = nodes.get(i);
             List<MemoryPoolInfo> pools = nodeInfos.get(i).pools();
             for (QueryMemoryContext query : node.queries()) {
+                if (query.failure().isPresent()) {
+                    failed.add(query.queryId());
+                }
                 for (TaskMemoryContext task : query.tasks()) {
                     TaskId taskId = task.taskId();
                     // a task's reservations are in the one pool its query runs in; summing finds it wherever that is
@@ -83,8 +89,7 @@ final class EmbeddedClusterTransport
         }
         List<RunningQueryInfo> running = new ArrayList<>();
         for (ClusterQueries.QueryRecord query : queries.running().values()) {
-            boolean failed = nodes.stream().anyMatch(node -> node.query(query.queryId()).flatMap(QueryMemoryContext::failure).isPresent());
-            if (failed) {
+            if (failed.contains(query.queryId())) {
                 continue;
             }
             Duration executionTime = Duration.between(query.startTime(), now);

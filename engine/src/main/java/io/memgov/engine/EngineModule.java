@@ -118,7 +118,8 @@ final class EngineModule
 
     @Provides
     @Singleton
-    EngineNodes engineNodes(PluginRegistry registry, ScheduledExecutorService scheduler, EngineMetrics metrics, QueryFailures failures, ClusterQueries clusterQueries)
+    EngineNodes engineNodes(PluginRegistry registry, ScheduledExecutorService scheduler, EngineMetrics metrics, QueryFailures failures, ClusterQueries clusterQueries,
+            MemoryLeakDetector leakDetector)
     {
         RegisteredFactory<MemoryPoolFactory> poolFactory = selectRequired(registry, PolicyFamily.POOL);
         RegisteredFactory<MemoryTrackerFactory> trackerFactory = selectRequired(registry, PolicyFamily.TRACKER);
@@ -144,7 +145,7 @@ final class EngineModule
                         trackerFactory.name(), trackerFactory.origin(), root.level()));
             }
             long maxTotal = config.maxQueryTotalMemoryPerNode().orElse(Long.MAX_VALUE);
-            nodes.add(new NodeMemoryManager(nodeId, layout, root, clock, config.maxQueryMemoryPerNode(), maxTotal, clusterQueries));
+            nodes.add(new NodeMemoryManager(nodeId, layout, root, clock, config.maxQueryMemoryPerNode(), maxTotal, clusterQueries, leakDetector));
             spillFactory.ifPresent(factory -> spillStrategies.put(nodeId, PluginRegistry.create(PolicyFamily.SPILL_STRATEGY, factory,
                     spill -> spill.create(config.policyConfig(PolicyFamily.SPILL_STRATEGY), context))));
         }

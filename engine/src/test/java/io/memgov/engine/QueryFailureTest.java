@@ -14,6 +14,7 @@ import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolInfo;
 import org.junit.jupiter.api.Test;
 
+import java.lang.ref.Reference;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -114,6 +115,8 @@ final class QueryFailureTest
             victim.close();
             assertThat(node.query(VICTIM)).isEmpty();
             assertThat(pool.info()).isEqualTo(poolBefore);
+            // held to the end: the bystander's 1000 bytes are asserted after its last use
+            Reference.reachabilityFence(bystander);
         }
     }
 
@@ -169,6 +172,9 @@ final class QueryFailureTest
 
             assertThat(blocked).isDone();
             assertThat(node.pool().reservedBytes()).isEqualTo(2 * 1024 * 1024);
+            // held to the end: a collected operator would release its bytes (and a collected hog unblock the waiter)
+            Reference.reachabilityFence(hog);
+            Reference.reachabilityFence(waiter);
         }
     }
 
@@ -179,8 +185,11 @@ final class QueryFailureTest
         try (MemoryEngine engine = engine(2)) {
             QueryMemoryContext onNode0 = engine.node(0).createQuery(VICTIM, QuerySession.of("alice"));
             QueryMemoryContext onNode1 = engine.node(1).createQuery(VICTIM, QuerySession.of("alice"));
-            onNode0.addTask(TaskId.of(VICTIM, "0"), false).addOperator("a").userMemory().setBytes(10);
-            onNode1.addTask(TaskId.of(VICTIM, "1"), true).addOperator("b").userMemory().setBytes(20);
+            // the host keeps its operators' handles: a dropped handle is released by the cleaner when a GC runs
+            OperatorMemoryContext a = onNode0.addTask(TaskId.of(VICTIM, "0"), false).addOperator("a");
+            a.userMemory().setBytes(10);
+            OperatorMemoryContext b = onNode1.addTask(TaskId.of(VICTIM, "1"), true).addOperator("b");
+            b.userMemory().setBytes(20);
 
             assertThat(engine.node(0).failQuery(VICTIM, ErrorCode.QUERY_MEMORY_EXHAUSTED, "retired")).isTrue();
 
@@ -188,6 +197,8 @@ final class QueryFailureTest
             assertThat(engine.node(1).pool().reservedBytes()).isEqualTo(20);
             assertThat(onNode1.failure()).isEmpty();
             assertThat(onNode0.failure()).hasValueSatisfying(e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.QUERY_MEMORY_EXHAUSTED));
+            Reference.reachabilityFence(a);
+            Reference.reachabilityFence(b);
         }
     }
 

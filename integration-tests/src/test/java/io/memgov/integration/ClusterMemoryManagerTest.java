@@ -18,6 +18,7 @@ import io.memgov.spi.leak.QueryState;
 import io.memgov.spi.pool.MemoryFuture;
 import org.junit.jupiter.api.Test;
 
+import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -141,13 +142,18 @@ final class ClusterMemoryManagerTest
         try (MemoryEngine engine = cluster(1).property("query.max-memory", "1kB").build()) {
             QueryMemoryContext raised = engine.node(0).createQuery(QueryId.of("raised"), QuerySession.builder("alice").property("query_max_memory", "1GB").build());
             QueryMemoryContext lowered = engine.node(0).createQuery(QueryId.of("lowered"), QuerySession.builder("alice").property("query_max_memory", "100B").build());
-            raised.addTask("0").addOperator("Sort").userMemory().setBytes(1500);
-            lowered.addTask("0").addOperator("Sort").userMemory().setBytes(150);
+            // the host keeps its operators' handles: a dropped handle is released by the cleaner when a GC runs
+            OperatorMemoryContext raisedSort = raised.addTask("0").addOperator("Sort");
+            raisedSort.userMemory().setBytes(1500);
+            OperatorMemoryContext loweredSort = lowered.addTask("0").addOperator("Sort");
+            loweredSort.userMemory().setBytes(150);
 
             engine.clusterMemoryManager().process();
 
             assertThat(raised.failure()).hasValueSatisfying(failure -> assertThat(failure.getMessage()).endsWith("limit of 1kB"));
             assertThat(lowered.failure()).hasValueSatisfying(failure -> assertThat(failure.getMessage()).endsWith("limit of 100B"));
+            Reference.reachabilityFence(raisedSort);
+            Reference.reachabilityFence(loweredSort);
         }
     }
 
@@ -157,7 +163,9 @@ final class ClusterMemoryManagerTest
         try (MemoryEngine engine = cluster(1).property("query.low-memory-killer.policy", "total-reservation").build()) {
             QueryMemoryContext overcommit = engine.node(0).createQuery(QueryId.of("overcommit"),
                     QuerySession.builder("alice").property("resource_overcommit", "true").build());
-            overcommit.addTask("0").addOperator("Join").userMemory().setBytes(2 * MB);
+            // the host keeps its operators' handles: a dropped handle is released by the cleaner when a GC runs
+            OperatorMemoryContext join = overcommit.addTask("0").addOperator("Join");
+            join.userMemory().setBytes(2 * MB);
             Held big = startQuery(engine, "big", "bob");
             big.operators()[0].userMemory().setBytes(9 * MB);
 
@@ -167,6 +175,7 @@ final class ClusterMemoryManagerTest
             assertThat(overcommit.failure()).hasValueSatisfying(failure -> assertThat(failure.getMessage())
                     .isEqualTo("The cluster is out of memory and resource_overcommit=true, so this query was killed. It was using 2MB of memory"));
             assertThat(big.contexts()[0].failure()).isEmpty();
+            Reference.reachabilityFence(join);
         }
     }
 
@@ -235,7 +244,9 @@ final class ClusterMemoryManagerTest
         try (MemoryEngine engine = cluster(1).plugin(plugin).property("query.low-memory-killer.policy", "scripted").build()) {
             Held victim = startQuery(engine, "victim", "alice");
             victim.operators()[0].userMemory().setBytes(6 * MB);
-            startQuery(engine, "bystander", "bob").operators()[0].userMemory().setBytes(5 * MB);
+            // the host keeps its operators' handles: a dropped handle is released by the cleaner when a GC runs
+            Held bystander = startQuery(engine, "bystander", "bob");
+            bystander.operators()[0].userMemory().setBytes(5 * MB);
 
             engine.clusterMemoryManager().process();
             engine.clusterMemoryManager().process();
@@ -244,6 +255,7 @@ final class ClusterMemoryManagerTest
             engine.clusterMemoryManager().process();
             assertThat(calls).hasValue(3);
             assertThat(victim.contexts()[0].failure()).isPresent();
+            Reference.reachabilityFence(bystander);
         }
     }
 

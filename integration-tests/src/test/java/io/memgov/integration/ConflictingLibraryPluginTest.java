@@ -3,6 +3,7 @@ package io.memgov.integration;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.config.PolicyFamily;
+import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
 import io.memgov.spi.MemoryPlugin;
@@ -16,6 +17,7 @@ import javax.tools.ToolProvider;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.ref.Reference;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -134,8 +136,11 @@ final class ConflictingLibraryPluginTest
             engine.addQueryFailureListener((queryId, tasks, code, message) -> told.add(queryId + " " + code));
             QueryMemoryContext big = engine.node(0).createQuery(QueryId.of("big"), QuerySession.of("alice"));
             QueryMemoryContext small = engine.node(0).createQuery(QueryId.of("small"), QuerySession.of("bob"));
-            big.addTask("0").addOperator("HashAggregation").userMemory().setBytes(7 * 1024 * 1024);
-            small.addTask("0").addOperator("HashAggregation").userMemory().setBytes(4 * 1024 * 1024);
+            // the host keeps its operators' handles: a dropped handle is released by the cleaner when a GC runs
+            OperatorMemoryContext bigAggregation = big.addTask("0").addOperator("HashAggregation");
+            bigAggregation.userMemory().setBytes(7 * 1024 * 1024);
+            OperatorMemoryContext smallAggregation = small.addTask("0").addOperator("HashAggregation");
+            smallAggregation.userMemory().setBytes(4 * 1024 * 1024);
 
             engine.clusterMemoryManager().process();
 
@@ -143,6 +148,8 @@ final class ConflictingLibraryPluginTest
             assertThat(pluginClass.getField("contextLoaderWhileChoosing").get(null)).isEqualTo("recent-victims");
             big.close();
             small.close();
+            Reference.reachabilityFence(bigAggregation);
+            Reference.reachabilityFence(smallAggregation);
         }
     }
 

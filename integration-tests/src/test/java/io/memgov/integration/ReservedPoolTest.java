@@ -21,6 +21,7 @@ import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolInfo;
 import org.junit.jupiter.api.Test;
 
+import java.lang.ref.Reference;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -260,6 +261,9 @@ final class ReservedPoolTest
             assertThat(nodesSeen).hasSize(1);
             assertThat(engine.clusterMemoryManager().queriesKilledDueToOutOfMemory()).isEqualTo(1);
             assertThat(big.isBlocked()).isFalse();
+            // held to the end: their operators' bytes are part of GENERAL in every round above
+            Reference.reachabilityFence(b);
+            Reference.reachabilityFence(c);
         }
     }
 
@@ -269,7 +273,8 @@ final class ReservedPoolTest
         try (MemoryEngine engine = cluster().property("query.low-memory-killer.policy", "none").build()) {
             Query big = new Query(engine, "big").set(4 * MB);
             Query a = new Query(engine, "a").set(3584 * KB);
-            new Query(engine, "b").set(3584 * KB);
+            // kept: its operators' bytes help block GENERAL, and a dropped handle is released by the cleaner when a GC runs
+            Query b = new Query(engine, "b").set(3584 * KB);
             big.set(5 * MB);
             engine.clusterMemoryManager().process();
             NodeMemoryManager node = engine.node(1);
@@ -281,6 +286,7 @@ final class ReservedPoolTest
             assertThat(big.contexts[1].pool().id()).isEqualTo("reserved");
             assertThat(a.contexts[1].pool().id()).isEqualTo("general");
             assertThat(reserved(node).info().queryMemoryReservations()).isEqualTo(Map.of(big.queryId, 5 * MB));
+            Reference.reachabilityFence(b);
         }
     }
 

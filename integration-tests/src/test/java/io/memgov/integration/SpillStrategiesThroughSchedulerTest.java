@@ -8,6 +8,7 @@ import io.memgov.spi.QueryId;
 import io.memgov.spi.spill.RevocableConsumer;
 import org.junit.jupiter.api.Test;
 
+import java.lang.ref.Reference;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -79,7 +80,9 @@ final class SpillStrategiesThroughSchedulerTest
         // threshold 1 starts revoking at free <= 0; target 0.9 then asks for 10 bytes more than that
         try (MemoryEngine engine = engine("fair-share", 100, "1", "0.9")) {
             TaskMemoryContext task = engine.node(0).createQuery(QueryId.of("datafusion"), QuerySession.of("alice")).addTask("0");
-            task.addOperator("Unspillable").userMemory().setBytes(20);
+            // the host keeps its operators' handles: a dropped handle is released by the cleaner when a GC runs
+            OperatorMemoryContext unspillable = task.addOperator("Unspillable");
+            unspillable.userMemory().setBytes(20);
             Recorder over = new Recorder(task.addOperator("over"));
             Recorder within = new Recorder(task.addOperator("within"));
             over.operator.revocableMemory().setBytes(55);
@@ -99,6 +102,8 @@ final class SpillStrategiesThroughSchedulerTest
             assertThat(over.starts.get()).isEqualTo(1);
             late.spill();
             assertThat(engine.node(0).pool().freeBytes()).isEqualTo(100 - 20 - 25);
+            Reference.reachabilityFence(unspillable);
+            Reference.reachabilityFence(within);
         }
     }
 

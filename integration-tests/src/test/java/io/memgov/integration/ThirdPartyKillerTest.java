@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.lang.ref.Reference;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -142,6 +143,8 @@ final class ThirdPartyKillerTest
         List<String> told = new CopyOnWriteArrayList<>();
         engine.addQueryFailureListener((queryId, tasks, code, message) -> told.add(queryId + " " + code + " " + message));
         List<QueryMemoryContext> contexts = new ArrayList<>();
+        // the host keeps its operators' handles: a dropped handle is released by the cleaner when a GC runs
+        List<OperatorMemoryContext> operators = new ArrayList<>();
         Map<String, long[]> table = Map.of(
                 "big", new long[] {9 * MB, 9 * MB, 0},
                 "local", new long[] {0, 0, 9 * MB},
@@ -155,6 +158,7 @@ final class ThirdPartyKillerTest
                 QueryMemoryContext context = engine.node(node).createQuery(QueryId.of(query), QuerySession.of("alice"));
                 contexts.add(context);
                 OperatorMemoryContext operator = context.addTask("0." + node).addOperator("HashAggregation");
+                operators.add(operator);
                 operator.userMemory().setBytes(bytes[node]);
             }
         }
@@ -169,6 +173,7 @@ final class ThirdPartyKillerTest
                 .map(node -> node.nodeId().toString())
                 .toList();
         contexts.forEach(QueryMemoryContext::close);
+        Reference.reachabilityFence(operators);
         return new Outcome(List.copyOf(told), blocked);
     }
 }

@@ -22,11 +22,13 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -58,6 +60,8 @@ public final class ClusterMemoryManager
 
     static final String QUERY_KILLED_MESSAGE = "Query killed because the cluster is out of memory. Please try again in a few minutes.";
     static final String TASK_KILLED_MESSAGE = "Task killed because the cluster is out of memory.";
+    /** How many queries and tasks of each blocked node a kill decision's log line shows, largest first. */
+    static final int TOP_CONSUMERS_LOGGED = 10;
 
     private final MemoryEngineConfig config;
     private final ClusterTransport transport;
@@ -257,8 +261,10 @@ public final class ClusterMemoryManager
                 Map<QueryId, String> placements = assigner.assign(nodes, transport.runningQueries(nodes), current);
                 if (!placements.equals(current.placements())) {
                     next = new MemoryPoolAssignment(current.version() + 1, placements);
-                    log.info("Memory pool assignment version {}: {} (was {}). {}", next.version(), new java.util.TreeMap<>(placements),
-                            new java.util.TreeMap<>(current.placements()), describeNodes(nodes));
+                    if (log.isInfoEnabled()) {
+                        log.info("Memory pool assignment version {}: {} (was {}). {}", next.version(), new TreeMap<>(placements),
+                                new TreeMap<>(current.placements()), new NodesSummary(nodes));
+                    }
                 }
             }
             catch (RuntimeException e) {
@@ -323,10 +329,20 @@ public final class ClusterMemoryManager
     {
         List<NodeMemoryInfo> nodes = visibleToKillers(allNodes);
         String generalPoolId = allNodes.isEmpty() ? "" : allNodes.get(0).generalPool().poolId();
-        List<RunningQueryInfo> running = transport.runningQueries(allNodes).stream()
-                .filter(query -> isVisibleToKillers(current.poolOf(query.queryId(), generalPoolId), generalPoolId))
-                .toList();
-        Map<QueryId, RunningQueryInfo> runningById = running.stream().collect(Collectors.toMap(RunningQueryInfo::queryId, query -> query));
+        List<RunningQueryInfo> running = transport.runningQueries(allNodes);
+        if (assigner != MemoryPoolAssigner.NONE) {
+            running = running.stream()
+                    .filter(query -> isVisibleToKillers(current.poolOf(query.queryId(), generalPoolId), generalPoolId))
+                    .toList();
+        }
+        Map<QueryId, RunningQueryInfo> runningById = new HashMap<>();
+        for (RunningQueryInfo query : running) {
+            if (runningById.put(query.queryId(), query) != null) {
+                throw new IllegalStateException("transport listed query " + query.queryId() + " twice as running");
+            }
+        }
+        // rendered only if a line is actually logged: at 1,000 nodes the full maps would be megabytes per round
+        NodesSummary summary = new NodesSummary(nodes);
         for (LowMemoryKiller killer : List.of(taskKiller, queryKiller)) {
             Optional<KillTarget> chosen;
             try {
@@ -340,13 +356,12 @@ public final class ClusterMemoryManager
                 continue;
             }
             KillTarget target = chosen.get();
-            String decision = String.format("Query Kill Decision: killer %s chose %s. %s", killer, describe(target), describeNodes(nodes));
             if (target instanceof KillTarget.WholeQuery wholeQuery) {
                 if (!runningById.containsKey(wholeQuery.queryId())) {
-                    log.warn("Low memory killer {} chose query {}, which is not running; ignored. {}", killer, wholeQuery.queryId(), describeNodes(nodes));
+                    log.warn("Low memory killer {} chose query {}, which is not running; ignored. {}", killer, wholeQuery.queryId(), summary);
                     continue;
                 }
-                log.info(decision);
+                logDecision(killer, target, summary);
                 if (transport.killQuery(wholeQuery.queryId(), ErrorCode.CLUSTER_OUT_OF_MEMORY, QUERY_KILLED_MESSAGE)) {
                     queriesKilledDueToOutOfMemory.incrementAndGet();
                     metrics.increment("queries-killed-due-to-out-of-memory", 1);
@@ -359,10 +374,10 @@ public final class ClusterMemoryManager
                     .filter(task -> !runningById.containsKey(task.queryId()) || !runningById.get(task.queryId()).tasks().containsKey(task))
                     .collect(Collectors.toSet());
             if (!unknown.isEmpty()) {
-                log.warn("Low memory killer {} chose tasks {} that are not running; ignored. {}", killer, unknown, describeNodes(nodes));
+                log.warn("Low memory killer {} chose tasks {} that are not running; ignored. {}", killer, unknown, summary);
                 continue;
             }
-            log.info(decision);
+            logDecision(killer, target, summary);
             if (transport.killTasks(tasks, ErrorCode.CLUSTER_OUT_OF_MEMORY, TASK_KILLED_MESSAGE)) {
                 tasksKilledDueToOutOfMemory.addAndGet(tasks.size());
                 metrics.increment("tasks-killed-due-to-out-of-memory", tasks.size());
@@ -370,7 +385,14 @@ public final class ClusterMemoryManager
             }
             return;
         }
-        log.debug("Cluster is out of memory but no killer chose a target. {}", describeNodes(nodes));
+        log.debug("Cluster is out of memory but no killer chose a target. {}", summary);
+    }
+
+    private static void logDecision(LowMemoryKiller killer, KillTarget target, NodesSummary summary)
+    {
+        if (log.isInfoEnabled()) {
+            log.info("Query Kill Decision: killer {} chose {}. {}", killer, describe(target), summary);
+        }
     }
 
     /** Each node with only the pools the assigner shows the killers; the general pool always stays. */
@@ -423,16 +445,55 @@ public final class ClusterMemoryManager
         return "tasks " + ((KillTarget.Tasks) target).taskIds();
     }
 
-    /** Per node: max, free, and the queries and tasks with their bytes, as Trino logs its kill decisions. */
+    /**
+     * The nodes as a kill decision's log line shows them, in Trino's shape (max, free, queries and tasks with their
+     * bytes), summarised: only the blocked nodes (every node when none is blocked and there are few), each with its
+     * {@value #TOP_CONSUMERS_LOGGED} largest queries and tasks. Trino prints every map of every node, which at
+     * 1,000 nodes is megabytes per decision.
+     */
     static String describeNodes(List<NodeMemoryInfo> nodes)
     {
-        return nodes.stream()
-                .map(node -> {
-                    MemoryPoolInfo pool = node.generalPool();
-                    return String.format("%s: MaxBytes %s, FreeBytes %s, Queries %s, Tasks %s", node.nodeId(), pool.maxBytes(), pool.freeBytes(),
-                            new java.util.TreeMap<>(pool.queryMemoryReservations()), new java.util.TreeMap<>(pool.taskMemoryReservations()));
-                })
-                .collect(Collectors.joining("; ", "Nodes: [", "]"));
+        List<NodeMemoryInfo> shown = nodes.stream().filter(NodeMemoryInfo::isBlocked).toList();
+        String heading = "Blocked nodes (" + shown.size() + " of " + nodes.size() + "): [";
+        if (shown.isEmpty() && nodes.size() <= TOP_CONSUMERS_LOGGED) {
+            shown = nodes;
+            heading = "Nodes: [";
+        }
+        StringBuilder text = new StringBuilder(heading);
+        for (NodeMemoryInfo node : shown) {
+            if (text.length() > heading.length()) {
+                text.append("; ");
+            }
+            MemoryPoolInfo pool = node.generalPool();
+            text.append(node.nodeId()).append(": MaxBytes ").append(pool.maxBytes()).append(", FreeBytes ").append(pool.freeBytes())
+                    .append(", Queries ");
+            appendLargest(text, pool.queryMemoryReservations());
+            text.append(", Tasks ");
+            appendLargest(text, pool.taskMemoryReservations());
+        }
+        return text.append(']').toString();
+    }
+
+    private static <K> void appendLargest(StringBuilder text, Map<K, Long> reservations)
+    {
+        text.append(reservations.entrySet().stream()
+                .sorted(Map.Entry.<K, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(entry -> entry.getKey().toString()))
+                .limit(TOP_CONSUMERS_LOGGED)
+                .map(entry -> entry.getKey() + "=" + entry.getValue())
+                .collect(Collectors.joining(", ", "{", "}")));
+        if (reservations.size() > TOP_CONSUMERS_LOGGED) {
+            text.append(" and ").append(reservations.size() - TOP_CONSUMERS_LOGGED).append(" more");
+        }
+    }
+
+    /** Renders {@link #describeNodes} when, and only when, a logger formats it. */
+    private record NodesSummary(List<NodeMemoryInfo> nodes)
+    {
+        @Override
+        public String toString()
+        {
+            return describeNodes(nodes);
+        }
     }
 
     private static long lower(long configured, long session)

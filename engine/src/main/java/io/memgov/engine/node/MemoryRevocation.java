@@ -9,18 +9,16 @@ import static java.util.Objects.requireNonNull;
  *
  * <p>{@link #done()} completes normally once the operator's {@link io.memgov.spi.spill.RevocableConsumer} finished
  * ({@code finishMemoryRevoke} returned), or, for an operator without a consumer, once its revocable memory dropped
- * to zero; exceptionally with the consumer's failure; and is cancelled when the operator closed or its query or task
- * was killed before the revoke finished. Thread-safe.
+ * to zero; exceptionally with the consumer's failure; and is cancelled when the operator closed, was
+ * garbage-collected, or its query or task was killed before the revoke finished. Holding a revocation keeps its
+ * operator's handle reachable. Thread-safe.
  */
 public final class MemoryRevocation
 {
     private final OperatorMemoryContext operator;
     private final long requestedBytes;
+    // follows the operator state's request through a weak link, so that listeners here never pin the operator
     final CompletableFuture<Void> done = new CompletableFuture<>();
-    // the rest is guarded by the operator's revoke lock
-    boolean started;
-    boolean cancelled;
-    CompletableFuture<?> consumerFuture;
 
     MemoryRevocation(OperatorMemoryContext operator, long requestedBytes)
     {

@@ -7,6 +7,7 @@ import io.memgov.spi.TaskId;
 import io.memgov.spi.assignment.MemoryPoolAssignment;
 import io.memgov.spi.killer.NodeMemoryInfo;
 import io.memgov.spi.killer.RetryPolicy;
+import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolLayout;
 import io.memgov.spi.tracker.MemoryTracker;
@@ -28,6 +29,9 @@ import static java.util.Objects.requireNonNull;
  * {@link QueryMemoryContext} per query on each node it runs on; the contexts enforce per-node limits and feed the pool.
  * A query starts in the general pool (the layout's first) unless the cluster loop's latest
  * {@link #applyAssignment assignment} places it elsewhere. Thread-safe.
+ *
+ * <p>Operator and task contexts the host lets become unreachable without closing them are released by a cleaner and
+ * reported to this node's leak detector ({@link MemoryLeakDetector#contextCollected}), if it has one.
  */
 public final class NodeMemoryManager
 {
@@ -47,6 +51,8 @@ public final class NodeMemoryManager
     // guards applying assignments against creating queries, so that a new query never misses the assignment in force
     private final Object assignmentLock = new Object();
     private volatile MemoryPoolAssignment assignment = MemoryPoolAssignment.initial();
+    // told about contexts collected without close(); null when the node has none
+    private final MemoryLeakDetector leakDetector;
 
     public NodeMemoryManager(NodeId nodeId, MemoryPool pool, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries)
     {
@@ -55,6 +61,17 @@ public final class NodeMemoryManager
 
     public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries)
     {
+        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, clusterQueries, null);
+    }
+
+    /**
+     * @param leakDetector told about every operator and task context of this node that was garbage-collected without
+     *        {@code close()}; null for none (the contexts are still released and logged)
+     */
+    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries,
+            MemoryLeakDetector leakDetector)
+    {
+        this.leakDetector = leakDetector;
         this.clusterQueries = requireNonNull(clusterQueries, "clusterQueries is null");
         this.nodeId = requireNonNull(nodeId, "nodeId is null");
         this.layout = requireNonNull(layout, "layout is null");
@@ -231,6 +248,25 @@ public final class NodeMemoryManager
         queries.remove(query.queryId(), query);
         for (MemoryPool each : layout.pools()) {
             each.forgetQuery(query.queryId());
+        }
+    }
+
+    /**
+     * Reports a context the cleaner released (called on the cleaner's thread). A detector that throws is logged: the
+     * release already happened and the cleaner thread must go on.
+     *
+     * @param tag the operator's tag, or null for a task context
+     */
+    void contextCollected(TaskId taskId, String tag, long bytes)
+    {
+        if (leakDetector == null) {
+            return;
+        }
+        try {
+            leakDetector.contextCollected(taskId.queryId(), taskId, tag, bytes);
+        }
+        catch (RuntimeException e) {
+            log.warn("Leak detector {} failed on the collected context {} {} of node {}", leakDetector, taskId, tag == null ? "(task)" : tag, nodeId, e);
         }
     }
 

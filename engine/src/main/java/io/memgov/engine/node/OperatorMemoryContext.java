@@ -1,18 +1,10 @@
 package io.memgov.engine.node;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryGovernanceException;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.spill.RevocableConsumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
+import java.lang.ref.Cleaner;
 import java.util.Optional;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static java.util.Objects.requireNonNull;
 
@@ -34,43 +26,50 @@ import static java.util.Objects.requireNonNull;
  * A failed revoke fails the query (the scheduler fails it on every node and tells the engine's failure listeners).
  * Closing the operator, or killing its query or task, cancels a pending request: the consumer's future is cancelled
  * and {@code finishMemoryRevoke()} is not called.
+ *
+ * <p><b>Forgotten operators.</b> This object is the host's handle; the engine keeps the operator's accounting apart
+ * and holds this handle only weakly. A handle that becomes unreachable without {@link #close()} is caught by a
+ * {@link java.lang.ref.Cleaner}: what the operator still held is released as {@code close()} would, a WARN line names
+ * the query, task and tag, and the node's leak detector is told through
+ * {@link io.memgov.spi.leak.MemoryLeakDetector#contextCollected}. A handle is kept reachable by the host's references
+ * to it, to its {@link LocalMemoryContext}s, to its registered {@link RevocableConsumer} (the engine holds that only
+ * through the handle) and to a {@link MemoryRevocation} of it; the consumer's revoke future keeps it reachable while a
+ * revoke runs. Listings ({@link TaskMemoryContext#operators()}) return only handles still alive. An operator whose
+ * task handle was collected first is released and reported with its task.
  */
 public final class OperatorMemoryContext
         implements AutoCloseable
 {
-    private static final Logger log = LoggerFactory.getLogger(OperatorMemoryContext.class);
-
-    // JVM-wide, so unique on every node; it doubles as the registration order strategies break ties with
-    private static final AtomicLong NEXT_ID = new AtomicLong();
-
+    private final OperatorState state;
+    // strong: an operator's handle keeps its task's handle alive, so a live operator's task is never collected
     private final TaskMemoryContext task;
-    private final String tag;
-    private final long id = NEXT_ID.incrementAndGet();
-    private final Local user = new Local(MemoryKind.USER);
-    private final Local system = new Local(MemoryKind.SYSTEM);
-    private final Local revocable = new Local(MemoryKind.REVOCABLE);
+    private final Local user;
+    private final Local system;
+    private final Local revocable;
+    private final Cleaner.Cleanable cleanable;
+    // the only strong reference the engine has to the host's consumer: it lives exactly as long as this handle
+    @SuppressWarnings({"unused", "FieldCanBeLocal"})
+    private volatile RevocableConsumer consumer;
+    // the latest request of this operator: the public future its listeners hang on lives as long as this handle
+    @SuppressWarnings({"unused", "FieldCanBeLocal"})
+    private volatile MemoryRevocation lastRevocation;
 
-    // a separate lock from the Locals' monitors: a revoke is started, finished and cancelled without holding them
-    private final Object revokeLock = new Object();
-    // guarded by revokeLock
-    private RevocableConsumer consumer;
-    private MemoryRevocation revocation;
-    private boolean closed;
-    // written under revokeLock, read without it by operator threads that poll
-    private volatile boolean revokingRequested;
-    // when the operator last grew any of its memory; the scheduler takes the latest grower for the requester
-    private volatile long lastGrowthNanos;
-
-    OperatorMemoryContext(TaskMemoryContext task, String tag)
+    OperatorMemoryContext(TaskMemoryContext task, OperatorState state)
     {
         this.task = requireNonNull(task, "task is null");
-        this.tag = requireNonNull(tag, "tag is null");
+        this.state = requireNonNull(state, "state is null");
+        this.user = new Local(this, state.user);
+        this.system = new Local(this, state.system);
+        this.revocable = new Local(this, state.revocable);
+        state.attach(this);
+        // the action references the state only, never this handle
+        this.cleanable = ContextCleaner.register(this, state::collected);
     }
 
     /** Unique on the node for the engine's lifetime; also increases with each operator created. */
     public long id()
     {
-        return id;
+        return state.id;
     }
 
     public TaskMemoryContext task()
@@ -81,7 +80,7 @@ public final class OperatorMemoryContext
     /** The operator kind, e.g. {@code HashAggregation}; the pool keeps per-tag totals. */
     public String tag()
     {
-        return tag;
+        return state.tag;
     }
 
     public LocalMemoryContext userMemory()
@@ -101,36 +100,24 @@ public final class OperatorMemoryContext
 
     /**
      * Registers the operator's revoke listener. If a revoke was already requested, the consumer is started at once, on
-     * this thread (Trino's late listener).
+     * this thread (Trino's late listener). The consumer is held as long as this handle is.
      *
      * @throws IllegalStateException if a consumer is already registered, naming the operator, or the operator is closed
      */
     public void setRevocableConsumer(RevocableConsumer consumer)
     {
         requireNonNull(consumer, "consumer is null");
-        MemoryRevocation pending;
-        synchronized (revokeLock) {
-            if (closed) {
-                throw new IllegalStateException("operator " + describe() + " is already closed");
-            }
-            if (this.consumer != null) {
-                throw new IllegalStateException("operator " + describe() + " already has a revocable consumer: " + this.consumer);
-            }
-            this.consumer = consumer;
-            pending = revocation;
-            if (pending != null) {
-                pending.started = true;
-            }
-        }
+        PendingRevoke pending = state.setRevocableConsumer(consumer);
+        this.consumer = consumer;
         if (pending != null) {
-            start(pending, consumer);
+            state.start(pending, consumer);
         }
     }
 
     /** True from a revoke request until the revoke finished, failed or was cancelled. */
     public boolean isMemoryRevokingRequested()
     {
-        return revokingRequested;
+        return state.isRevokingRequested();
     }
 
     /**
@@ -143,13 +130,7 @@ public final class OperatorMemoryContext
      */
     public long requestMemoryRevoking()
     {
-        Optional<MemoryRevocation> requested = requestRevocation();
-        requested.ifPresent(revocation -> revocation.done.whenComplete((ignored, failure) -> {
-            if (failure != null && !(failure instanceof CancellationException)) {
-                task.query().fail(errorCode(failure), revokeFailureMessage(failure));
-            }
-        }));
-        return requested.map(MemoryRevocation::requestedBytes).orElse(0L);
+        return state.requestMemoryRevoking();
     }
 
     /**
@@ -161,287 +142,81 @@ public final class OperatorMemoryContext
      */
     public Optional<MemoryRevocation> requestRevocation()
     {
-        MemoryRevocation requested;
-        RevocableConsumer toStart;
-        synchronized (revokeLock) {
-            long bytes = revocable.bytes();
-            if (closed || revocation != null || bytes == 0) {
-                return Optional.empty();
-            }
-            requested = new MemoryRevocation(this, bytes);
-            revocation = requested;
-            revokingRequested = true;
-            toStart = consumer;
-            requested.started = toStart != null;
+        PendingRevoke pending = state.requestRevocation();
+        if (pending == null) {
+            return Optional.empty();
         }
-        log.debug("Requested memory revoke of {} ({} revocable bytes)", describe(), requested.requestedBytes());
-        if (toStart != null) {
-            start(requested, toStart);
-        }
-        return Optional.of(requested);
+        MemoryRevocation revocation = new MemoryRevocation(this, pending.requestedBytes);
+        lastRevocation = revocation;
+        pending.forwardTo(revocation.done);
+        return Optional.of(revocation);
     }
 
     /** System.nanoTime() of the operator's last reservation increase, of any kind; 0 if it never reserved. */
     public long lastGrowthNanos()
     {
-        return lastGrowthNanos;
-    }
-
-    /** The message a failed revoke fails the query with. */
-    String revokeFailureMessage(Throwable failure)
-    {
-        if (failure instanceof MemoryGovernanceException) {
-            return failure.getMessage();
-        }
-        return "Memory revoke of operator " + describe() + " failed: " + failure;
-    }
-
-    /** The error code a failed revoke fails the query with: the failure's own, if memory governance raised it. */
-    static ErrorCode errorCode(Throwable failure)
-    {
-        return failure instanceof MemoryGovernanceException governance ? governance.errorCode() : ErrorCode.GENERIC_MEMORY_ERROR;
-    }
-
-    private void start(MemoryRevocation requested, RevocableConsumer consumer)
-    {
-        CompletableFuture<?> future;
-        try {
-            future = consumer.startMemoryRevoke();
-            if (future == null) {
-                throw new IllegalStateException("RevocableConsumer.startMemoryRevoke() of operator " + describe() + " returned null: " + consumer);
-            }
-        }
-        catch (RuntimeException e) {
-            completeRevoke(requested, consumer, e);
-            return;
-        }
-        synchronized (revokeLock) {
-            if (!requested.cancelled) {
-                requested.consumerFuture = future;
-                future = null;
-            }
-        }
-        if (future != null) {
-            // closed while the consumer was starting
-            cancelQuietly(future);
-            return;
-        }
-        requested.consumerFuture.whenComplete((ignored, failure) -> completeRevoke(requested, consumer, failure));
-    }
-
-    private void completeRevoke(MemoryRevocation requested, RevocableConsumer consumer, Throwable failure)
-    {
-        synchronized (revokeLock) {
-            if (requested.cancelled) {
-                return;
-            }
-        }
-        if (failure == null) {
-            try {
-                consumer.finishMemoryRevoke();
-            }
-            catch (RuntimeException e) {
-                failure = e;
-            }
-        }
-        clearRevocation(requested);
-        if (failure == null) {
-            log.debug("Memory revoke of {} finished; {} revocable bytes left", describe(), revocable.bytes());
-            requested.done.complete(null);
-        }
-        else {
-            Throwable cause = unwrap(failure);
-            log.debug("Memory revoke of {} failed", describe(), cause);
-            requested.done.completeExceptionally(cause);
-        }
-    }
-
-    private void clearRevocation(MemoryRevocation requested)
-    {
-        synchronized (revokeLock) {
-            if (revocation == requested) {
-                revocation = null;
-                revokingRequested = false;
-            }
-        }
-    }
-
-    /** A polling operator without a consumer dropped its revocable memory to zero: its request is done. */
-    private void revocableMemoryReleased()
-    {
-        MemoryRevocation requested;
-        synchronized (revokeLock) {
-            requested = revocation;
-            if (requested == null || requested.started) {
-                return;
-            }
-            revocation = null;
-            revokingRequested = false;
-        }
-        requested.done.complete(null);
-    }
-
-    /** Cancels a pending revoke: the operator closed, or its query or task was killed. */
-    private void cancelRevocation(boolean close)
-    {
-        MemoryRevocation requested;
-        CompletableFuture<?> consumerFuture;
-        synchronized (revokeLock) {
-            closed |= close;
-            requested = revocation;
-            if (requested == null) {
-                return;
-            }
-            revocation = null;
-            revokingRequested = false;
-            requested.cancelled = true;
-            consumerFuture = requested.consumerFuture;
-        }
-        log.debug("Cancelled memory revoke of {}", describe());
-        if (consumerFuture != null) {
-            cancelQuietly(consumerFuture);
-        }
-        requested.done.cancel(false);
-    }
-
-    private void cancelQuietly(CompletableFuture<?> future)
-    {
-        try {
-            future.cancel(false);
-        }
-        catch (UnsupportedOperationException e) {
-            // a future that refuses cancellation (a MemoryFuture, say) is simply left to complete; its outcome is ignored
-            log.debug("Revoke future of {} cannot be cancelled: {}", describe(), e.toString());
-        }
-    }
-
-    private static Throwable unwrap(Throwable failure)
-    {
-        Throwable cause = failure;
-        while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
-        return cause;
-    }
-
-    private String describe()
-    {
-        return task.taskId() + " " + tag;
+        return state.lastGrowthNanos();
     }
 
     /** Releases all three kinds and cancels a pending revoke. Idempotent. */
     @Override
     public void close()
     {
-        cancelRevocation(true);
-        user.close();
-        system.close();
-        revocable.close();
-        task.operatorClosed(this);
+        state.close();
+        // runs the cleaner's action now, which finds the operator closed, and drops the registration
+        cleanable.clean();
     }
 
     /** Drops what the operator holds without the checks of a normal call: the query was killed. */
     void forceRelease()
     {
-        cancelRevocation(false);
-        user.forceRelease();
-        system.forceRelease();
-        revocable.forceRelease();
+        state.forceRelease();
     }
 
     @Override
     public String toString()
     {
-        return "OperatorMemoryContext{" + task.taskId() + " " + tag + ", user=" + user.bytes() + ", system=" + system.bytes() + ", revocable=" + revocable.bytes() + "}";
+        return state.toString();
     }
 
-    private final class Local
+    // the host's view of one kind; it holds the handle, so a host that keeps only this keeps the operator
+    private static final class Local
             implements LocalMemoryContext
     {
-        private final MemoryKind kind;
-        // written under this context's monitor, read without it: a limit message reads every operator of the query
-        // while its own operator's monitor is held, and taking the others' monitors there could deadlock
-        private volatile long bytes;
-        private boolean closed;
+        @SuppressWarnings({"unused", "FieldCanBeLocal"})
+        private final OperatorMemoryContext owner;
+        private final OperatorState.Local target;
 
-        Local(MemoryKind kind)
+        Local(OperatorMemoryContext owner, OperatorState.Local target)
         {
-            this.kind = kind;
+            this.owner = owner;
+            this.target = target;
         }
 
         @Override
         public long bytes()
         {
-            return bytes;
+            return target.bytes();
+        }
+
+        // no reachability fence: if the handle is collected mid-call, the cleaner's release waits for this call's
+        // monitor and then releases what it committed, so the counters stay exact
+        @Override
+        public MemoryFuture setBytes(long bytes)
+        {
+            return target.setBytes(bytes);
         }
 
         @Override
-        public synchronized MemoryFuture setBytes(long newBytes)
+        public boolean trySetBytes(long bytes)
         {
-            checkUsable(newBytes);
-            long delta = newBytes - bytes;
-            if (delta == 0) {
-                return MemoryFuture.NOT_BLOCKED;
-            }
-            // the parents are updated first; only if they accept is the new value committed here
-            MemoryFuture future = task.update(kind, tag, delta);
-            bytes = newBytes;
-            if (delta > 0) {
-                lastGrowthNanos = System.nanoTime();
-            }
-            else if (kind == MemoryKind.REVOCABLE && newBytes == 0) {
-                revocableMemoryReleased();
-            }
-            return future;
+            return target.trySetBytes(bytes);
         }
 
         @Override
-        public synchronized boolean trySetBytes(long newBytes)
+        public void close()
         {
-            checkUsable(newBytes);
-            long delta = newBytes - bytes;
-            if (delta <= 0) {
-                setBytes(newBytes);
-                return true;
-            }
-            if (!task.tryUpdate(kind, tag, delta)) {
-                return false;
-            }
-            bytes = newBytes;
-            lastGrowthNanos = System.nanoTime();
-            return true;
-        }
-
-        @Override
-        public synchronized void close()
-        {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            if (bytes != 0) {
-                task.release(kind, tag, bytes);
-                bytes = 0;
-            }
-        }
-
-        synchronized void forceRelease()
-        {
-            if (bytes != 0) {
-                task.release(kind, tag, bytes);
-                bytes = 0;
-            }
-        }
-
-        private void checkUsable(long newBytes)
-        {
-            if (closed) {
-                throw new IllegalStateException(kind.name().toLowerCase(java.util.Locale.ROOT) + " memory context of " + task.taskId() + " " + tag + " is already closed");
-            }
-            if (newBytes < 0) {
-                throw new IllegalArgumentException("bytes is negative: " + newBytes);
-            }
-            task.checkNotFailed();
+            target.close();
         }
     }
 }

@@ -1,5 +1,7 @@
 package io.memgov.engine.node;
 
+import io.memgov.engine.pool.FixedMemoryPool;
+import io.memgov.engine.tracker.ExactMemoryTracker;
 import io.memgov.spi.ErrorCode;
 import io.memgov.spi.MemoryLimitExceededException;
 import io.memgov.spi.QueryId;
@@ -8,6 +10,7 @@ import io.memgov.spi.TaskId;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.tracker.MemoryTracker;
+import io.memgov.spi.tracker.TrackerLevel;
 
 import java.time.Instant;
 import java.util.Comparator;
@@ -46,6 +49,9 @@ public final class QueryMemoryContext
     // is no longer the query's
     private final Set<MemoryFuture> blockedFutures = ConcurrentHashMap.newKeySet();
     private final MemoryTracker tracker;
+    // the built-in tracker's query level when it has no limit: it reads userBytes + systemBytes instead of counting the
+    // same bytes again, and each call carries the delta straight to its user level; null for any other tracker
+    private final ExactMemoryTracker countedTracker;
     private final long maxUserBytes;
     private final long maxTotalBytes;
     private final Instant startTime;
@@ -65,6 +71,13 @@ public final class QueryMemoryContext
         this.pool = requireNonNull(pool, "pool is null");
         this.poolLock = node.pools().size() > 1 ? new ReentrantReadWriteLock() : null;
         this.tracker = requireNonNull(tracker, "tracker is null");
+        if (tracker instanceof ExactMemoryTracker exact && exact.level() == TrackerLevel.QUERY && exact.hardLimitBytes() == 0) {
+            exact.countedBy(() -> userBytes.get() + systemBytes.get());
+            this.countedTracker = exact;
+        }
+        else {
+            this.countedTracker = null;
+        }
         this.maxUserBytes = maxUserBytes;
         this.maxTotalBytes = maxTotalBytes;
         this.startTime = requireNonNull(startTime, "startTime is null");
@@ -126,7 +139,8 @@ public final class QueryMemoryContext
         if (tasks.putIfAbsent(taskId, task) != null) {
             throw new IllegalArgumentException("task " + taskId + " already exists on node " + node.nodeId());
         }
-        return task;
+        // the query keeps its own view; the host's handle is watched by the cleaner
+        return task.hostHandle();
     }
 
     public List<TaskMemoryContext> tasks()
@@ -160,12 +174,12 @@ public final class QueryMemoryContext
         return tracker;
     }
 
-    MemoryFuture reserve(TaskId taskId, MemoryKind kind, String tag, long delta)
+    MemoryFuture reserve(PoolSlot slot, MemoryKind kind, long delta)
     {
         checkNotFailed();
         if (kind == MemoryKind.REVOCABLE) {
             // revocable memory has no per-node limit on the worker (Trino): it can always be taken back
-            MemoryFuture future = reserveInPool(taskId, null, delta);
+            MemoryFuture future = reserveInPool(slot, true, delta);
             revocableBytes.addAndGet(delta);
             updatePeak();
             return future;
@@ -184,30 +198,30 @@ public final class QueryMemoryContext
             }
         }
         try {
-            tracker.allocate(delta);
+            trackerAllocate(delta);
         }
         catch (RuntimeException e) {
             counter.addAndGet(-delta);
             throw e;
         }
         try {
-            MemoryFuture future = reserveInPool(taskId, tag, delta);
+            MemoryFuture future = reserveInPool(slot, false, delta);
             updatePeak();
             return future;
         }
         catch (RuntimeException e) {
-            tracker.free(delta);
+            trackerFree(delta);
             counter.addAndGet(-delta);
             throw e;
         }
     }
 
-    boolean tryReserve(TaskId taskId, MemoryKind kind, String tag, long delta)
+    boolean tryReserve(PoolSlot slot, MemoryKind kind, long delta)
     {
         checkNotFailed();
         if (kind == MemoryKind.REVOCABLE) {
             // Trino's revocable root has no try path; memgov offers one: refuse only if the pool would over-commit
-            if (!tryReserveInPool(taskId, null, delta)) {
+            if (!tryReserveInPool(slot, true, delta)) {
                 return false;
             }
             revocableBytes.addAndGet(delta);
@@ -221,7 +235,7 @@ public final class QueryMemoryContext
             return false;
         }
         try {
-            tracker.allocate(delta);
+            trackerAllocate(delta);
         }
         catch (MemoryLimitExceededException e) {
             counter.addAndGet(-delta);
@@ -229,15 +243,15 @@ public final class QueryMemoryContext
         }
         boolean reserved;
         try {
-            reserved = tryReserveInPool(taskId, tag, delta);
+            reserved = tryReserveInPool(slot, false, delta);
         }
         catch (RuntimeException e) {
-            tracker.free(delta);
+            trackerFree(delta);
             counter.addAndGet(-delta);
             throw e;
         }
         if (!reserved) {
-            tracker.free(delta);
+            trackerFree(delta);
             counter.addAndGet(-delta);
             return false;
         }
@@ -245,16 +259,36 @@ public final class QueryMemoryContext
         return true;
     }
 
-    void release(TaskId taskId, MemoryKind kind, String tag, long bytes)
+    void release(PoolSlot slot, MemoryKind kind, long bytes)
     {
         if (kind == MemoryKind.REVOCABLE) {
-            freeInPool(taskId, null, bytes);
+            freeInPool(slot, true, bytes);
             revocableBytes.addAndGet(-bytes);
             return;
         }
-        freeInPool(taskId, tag, bytes);
-        tracker.free(bytes);
+        freeInPool(slot, false, bytes);
+        trackerFree(bytes);
         (kind == MemoryKind.USER ? userBytes : systemBytes).addAndGet(-bytes);
+    }
+
+    private void trackerAllocate(long delta)
+    {
+        if (countedTracker != null) {
+            countedTracker.allocateCounted(delta, userBytes.get() + systemBytes.get());
+        }
+        else {
+            tracker.allocate(delta);
+        }
+    }
+
+    private void trackerFree(long bytes)
+    {
+        if (countedTracker != null) {
+            countedTracker.freeCounted(bytes);
+        }
+        else {
+            tracker.free(bytes);
+        }
     }
 
     /** The pool the query reserves in on this node now: the node's general pool unless an assignment moved it. */
@@ -263,15 +297,15 @@ public final class QueryMemoryContext
         return pool;
     }
 
-    // tag null means revocable memory, which the pools keep without tags
-    private MemoryFuture reserveInPool(TaskId taskId, String tag, long delta)
+    // revocable memory is kept per task only: the pools have no tags for it
+    private MemoryFuture reserveInPool(PoolSlot slot, boolean revocable, long delta)
     {
         if (poolLock == null) {
-            return tag == null ? pool.reserveRevocable(taskId, delta) : pool.reserve(taskId, tag, delta);
+            return reserveIn(pool, slot, revocable, delta);
         }
         poolLock.readLock().lock();
         try {
-            MemoryFuture future = tag == null ? pool.reserveRevocable(taskId, delta) : pool.reserve(taskId, tag, delta);
+            MemoryFuture future = reserveIn(pool, slot, revocable, delta);
             if (future.isDone()) {
                 return future;
             }
@@ -287,42 +321,70 @@ public final class QueryMemoryContext
         }
     }
 
-    private boolean tryReserveInPool(TaskId taskId, String tag, long delta)
+    private boolean tryReserveInPool(PoolSlot slot, boolean revocable, long delta)
     {
         if (poolLock == null) {
-            return tag == null ? pool.tryReserveRevocable(taskId, delta) : pool.tryReserve(taskId, tag, delta);
+            return tryReserveIn(pool, slot, revocable, delta);
         }
         poolLock.readLock().lock();
         try {
-            return tag == null ? pool.tryReserveRevocable(taskId, delta) : pool.tryReserve(taskId, tag, delta);
+            return tryReserveIn(pool, slot, revocable, delta);
         }
         finally {
             poolLock.readLock().unlock();
         }
     }
 
-    private void freeInPool(TaskId taskId, String tag, long bytes)
+    private void freeInPool(PoolSlot slot, boolean revocable, long bytes)
     {
         if (poolLock == null) {
-            freeIn(pool, taskId, tag, bytes);
+            freeIn(pool, slot, revocable, bytes);
             return;
         }
         poolLock.readLock().lock();
         try {
-            freeIn(pool, taskId, tag, bytes);
+            freeIn(pool, slot, revocable, bytes);
         }
         finally {
             poolLock.readLock().unlock();
         }
     }
 
-    private static void freeIn(MemoryPool pool, TaskId taskId, String tag, long bytes)
+    // the fixed pool's cells when the slot has them (no map look-up), the SPI calls for any other pool
+    private static MemoryFuture reserveIn(MemoryPool pool, PoolSlot slot, boolean revocable, long delta)
     {
-        if (tag == null) {
-            pool.freeRevocable(taskId, bytes);
+        FixedMemoryPool.Handle handle = slot.handle(pool);
+        if (handle != null) {
+            return revocable ? handle.reserveRevocable(delta) : handle.reserve(delta);
+        }
+        return revocable ? pool.reserveRevocable(slot.taskId(), delta) : pool.reserve(slot.taskId(), slot.tag(), delta);
+    }
+
+    private static boolean tryReserveIn(MemoryPool pool, PoolSlot slot, boolean revocable, long delta)
+    {
+        FixedMemoryPool.Handle handle = slot.handle(pool);
+        if (handle != null) {
+            return revocable ? handle.tryReserveRevocable(delta) : handle.tryReserve(delta);
+        }
+        return revocable ? pool.tryReserveRevocable(slot.taskId(), delta) : pool.tryReserve(slot.taskId(), slot.tag(), delta);
+    }
+
+    private static void freeIn(MemoryPool pool, PoolSlot slot, boolean revocable, long bytes)
+    {
+        FixedMemoryPool.Handle handle = slot.handle(pool);
+        if (handle != null) {
+            if (revocable) {
+                handle.freeRevocable(bytes);
+            }
+            else {
+                handle.free(bytes);
+            }
+        }
+        else if (revocable) {
+            pool.freeRevocable(slot.taskId(), bytes);
         }
         else {
-            pool.free(taskId, tag, bytes);
+            pool.free(slot.taskId(), slot.tag(), bytes);
         }
     }
 

@@ -1,24 +1,26 @@
 package io.memgov.engine.node;
 
 import io.memgov.spi.ErrorCode;
-import io.memgov.spi.QueryKilledException;
 import io.memgov.spi.TaskId;
-import io.memgov.spi.pool.MemoryFuture;
 
+import java.lang.ref.Cleaner;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static java.util.Objects.requireNonNull;
 
 /**
  * The part of a query that runs on one node. Holds the task's operators; user memory up to
  * {@link #GUARANTEED_BYTES} never blocks, so that every task can make progress (Trino's 1 MB guarantee).
+ *
+ * <p><b>Forgotten tasks.</b> The context {@link QueryMemoryContext#addTask} returns is the host's handle, watched by a
+ * {@link java.lang.ref.Cleaner}: if it becomes unreachable without {@link #close()} (and so do all its operators,
+ * each of which keeps it reachable), the task is closed as {@code close()} would, a WARN line names the query, the
+ * task and the tags of the operators it released, and the node's leak detector is told through
+ * {@link io.memgov.spi.leak.MemoryLeakDetector#contextCollected}. The contexts listed by
+ * {@link QueryMemoryContext#tasks()} are the query's own views of the same tasks: they work alike, are
+ * {@linkplain #equals equal} to the host's handle, but do not keep it reachable.
  */
 public final class TaskMemoryContext
         implements AutoCloseable
@@ -26,139 +28,101 @@ public final class TaskMemoryContext
     /** User memory a task may hold before a full pool makes it wait. */
     public static final long GUARANTEED_BYTES = 1024 * 1024;
 
-    private final QueryMemoryContext query;
-    private final TaskId taskId;
-    private final boolean speculative;
-    private final Instant createTime;
-    private final long createNanos;
-    private final AtomicLong userBytes = new AtomicLong();
-    private final AtomicLong systemBytes = new AtomicLong();
-    private final AtomicLong revocableBytes = new AtomicLong();
-    private final Set<OperatorMemoryContext> operators = ConcurrentHashMap.newKeySet();
-    private final AtomicBoolean closed = new AtomicBoolean();
-    private final AtomicReference<QueryKilledException> failure = new AtomicReference<>();
+    private final TaskState state;
+    // null for the query's view; the host's handle is registered with the cleaner
+    private final Cleaner.Cleanable cleanable;
 
+    /** The query's view of a new task. */
     TaskMemoryContext(QueryMemoryContext query, TaskId taskId, boolean speculative, Instant createTime, long createNanos)
     {
-        this.query = requireNonNull(query, "query is null");
-        this.taskId = requireNonNull(taskId, "taskId is null");
-        this.speculative = speculative;
-        this.createTime = requireNonNull(createTime, "createTime is null");
-        this.createNanos = createNanos;
+        this.state = new TaskState(query, taskId, speculative, createTime, createNanos, this);
+        this.cleanable = null;
+    }
+
+    private TaskMemoryContext(TaskState state)
+    {
+        this.state = state;
+        state.attachHostHandle(this);
+        // the action references the state only, never this handle
+        this.cleanable = ContextCleaner.register(this, state::collected);
+    }
+
+    /**
+     * The handle the host gets for this task, watched by the cleaner; called once by the query when it adds the task,
+     * on the query's view.
+     *
+     * @throws IllegalStateException if the task already has a host handle
+     */
+    TaskMemoryContext hostHandle()
+    {
+        return new TaskMemoryContext(state);
     }
 
     public TaskId taskId()
     {
-        return taskId;
+        return state.taskId;
     }
 
     public QueryMemoryContext query()
     {
-        return query;
+        return state.query;
     }
 
     public boolean isSpeculative()
     {
-        return speculative;
+        return state.speculative;
     }
 
     public Instant createTime()
     {
-        return createTime;
+        return state.createTime;
     }
 
     /** How long ago the task was created: the work lost if it is killed. */
     public Duration elapsed()
     {
-        return Duration.ofNanos(Math.max(0, System.nanoTime() - createNanos));
+        return Duration.ofNanos(Math.max(0, System.nanoTime() - state.createNanos));
     }
 
-    /** Adds an operator that holds memory under {@code tag}. */
+    /**
+     * Adds an operator that holds memory under {@code tag}. The operator's handle keeps the task's handle reachable.
+     *
+     * @throws IllegalStateException if the task is closed
+     */
     public OperatorMemoryContext addOperator(String tag)
     {
-        requireNonNull(tag, "tag is null");
-        if (closed.get()) {
-            throw new IllegalStateException("task memory context " + taskId + " is already closed");
-        }
-        checkNotFailed();
-        OperatorMemoryContext operator = new OperatorMemoryContext(this, tag);
-        operators.add(operator);
-        return operator;
+        return state.addOperator(tag);
     }
 
     public long userBytes()
     {
-        return userBytes.get();
+        return state.userBytes.get();
     }
 
     public long systemBytes()
     {
-        return systemBytes.get();
+        return state.systemBytes.get();
     }
 
     public long revocableBytes()
     {
-        return revocableBytes.get();
+        return state.revocableBytes.get();
     }
 
+    /** The operators not closed whose handles are still reachable. */
     public List<OperatorMemoryContext> operators()
     {
-        return List.copyOf(operators);
+        return state.operators();
     }
 
     public boolean isClosed()
     {
-        return closed.get();
-    }
-
-    MemoryFuture update(MemoryKind kind, String tag, long delta)
-    {
-        if (delta < 0) {
-            release(kind, tag, -delta);
-            return MemoryFuture.NOT_BLOCKED;
-        }
-        MemoryFuture future = query.reserve(taskId, kind, tag, delta);
-        long held = counter(kind).addAndGet(delta);
-        if (kind == MemoryKind.USER && held <= GUARANTEED_BYTES) {
-            return MemoryFuture.NOT_BLOCKED;
-        }
-        return future;
-    }
-
-    boolean tryUpdate(MemoryKind kind, String tag, long delta)
-    {
-        if (!query.tryReserve(taskId, kind, tag, delta)) {
-            return false;
-        }
-        counter(kind).addAndGet(delta);
-        return true;
-    }
-
-    void release(MemoryKind kind, String tag, long bytes)
-    {
-        query.release(taskId, kind, tag, bytes);
-        counter(kind).addAndGet(-bytes);
-    }
-
-    private AtomicLong counter(MemoryKind kind)
-    {
-        return switch (kind) {
-            case USER -> userBytes;
-            case SYSTEM -> systemBytes;
-            case REVOCABLE -> revocableBytes;
-        };
-    }
-
-    void operatorClosed(OperatorMemoryContext operator)
-    {
-        operators.remove(operator);
+        return state.isClosed();
     }
 
     void forceRelease()
     {
-        for (OperatorMemoryContext operator : operators) {
-            operator.forceRelease();
-        }
+        state.forceRelease();
     }
 
     /**
@@ -169,45 +133,48 @@ public final class TaskMemoryContext
      */
     public boolean fail(ErrorCode errorCode, String message)
     {
-        if (!failure.compareAndSet(null, new QueryKilledException(errorCode, message))) {
-            return false;
-        }
-        forceRelease();
-        return true;
+        return state.fail(errorCode, message);
     }
 
     /** True once the task or its query was killed; the revoking scheduler no longer asks its operators. */
     public boolean isFailed()
     {
-        return failure.get() != null || query.failure().isPresent();
+        return state.isFailed();
     }
 
     /** Throws the reason the task or its query was killed, if it was. */
     void checkNotFailed()
     {
-        query.checkNotFailed();
-        QueryKilledException killed = failure.get();
-        if (killed != null) {
-            throw new QueryKilledException(killed.errorCode(), killed.getMessage());
-        }
+        state.checkNotFailed();
     }
 
     /** Closes every operator, releasing everything the task holds. Idempotent. */
     @Override
     public void close()
     {
-        if (!closed.compareAndSet(false, true)) {
-            return;
+        state.close();
+        if (cleanable != null) {
+            // runs the cleaner's action now, which finds the task closed, and drops the registration
+            cleanable.clean();
         }
-        for (OperatorMemoryContext operator : operators) {
-            operator.close();
-        }
-        query.taskClosed(this);
+    }
+
+    /** True for every view of the same task: the host's handle and the query's view. */
+    @Override
+    public boolean equals(Object other)
+    {
+        return other instanceof TaskMemoryContext task && task.state == state;
+    }
+
+    @Override
+    public int hashCode()
+    {
+        return System.identityHashCode(state);
     }
 
     @Override
     public String toString()
     {
-        return "TaskMemoryContext{" + taskId + ", user=" + userBytes + ", system=" + systemBytes + ", revocable=" + revocableBytes + "}";
+        return "TaskMemoryContext{" + state.taskId + ", user=" + state.userBytes + ", system=" + state.systemBytes + ", revocable=" + state.revocableBytes + "}";
     }
 }

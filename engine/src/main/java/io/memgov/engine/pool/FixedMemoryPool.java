@@ -18,15 +18,18 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.IntFunction;
 
 import static java.util.Objects.requireNonNull;
 
 /**
  * The engine's standard pool (policy {@code fixed}) with Trino's semantics, without Trino's pool-wide lock: every
- * counter (pool, query, task, tag) is its own atomic cell, so reservations of different queries never contend on a
- * lock. Cells of a query live until the engine {@link #forgetQuery forgets} it; snapshots leave out zero entries,
- * which is what Trino's maps show after removing them.
+ * counter (pool, task, tag) is its own atomic cell, so reservations of different queries never contend on a lock. A
+ * query's total is the sum of its task cells, read only by snapshots, so a reservation writes three cells: the pool
+ * total, its task and its tag. Cells of a query live until the engine {@link #forgetQuery forgets} it; snapshots
+ * leave out zero entries, which is what Trino's maps show after removing them.
+ *
+ * <p>The engine's node accounting reserves through a {@link Handle}: the cells of one task and tag, looked up once,
+ * so that its hot path does no map look-up and allocates nothing.
  */
 public final class FixedMemoryPool
         implements MemoryPool
@@ -103,6 +106,19 @@ public final class FixedMemoryPool
         return afterReserve();
     }
 
+    /**
+     * The cells of {@code taskId} and {@code tag}, for callers that reserve in them many times. The handle stays valid
+     * for as long as the caller uses it: if the query was {@link #forgetQuery forgotten} meanwhile, its calls fall back
+     * to looking the cells up again.
+     */
+    public Handle handle(TaskId taskId, String tag)
+    {
+        requireNonNull(taskId, "taskId is null");
+        requireNonNull(tag, "tag is null");
+        QueryCells query = cells(taskId.queryId());
+        return new Handle(this, taskId, tag, query, query.task(taskId), query.tag(tag), query.revocableTask(taskId));
+    }
+
     @Override
     public boolean tryReserve(TaskId taskId, String tag, long bytes)
     {
@@ -130,12 +146,7 @@ public final class FixedMemoryPool
             return;
         }
         QueryCells query = heldBy(taskId, "memory");
-        release(bytes, level -> switch (level) {
-            case 0 -> "task " + taskId;
-            case 1 -> "tag " + tag + " of query " + taskId.queryId();
-            case 2 -> "query " + taskId.queryId();
-            default -> "pool '" + id + "'";
-        }, query.tasks.get(taskId), query.tags.get(tag), query.user, reservedBytes);
+        releaseUser(taskId, tag, query.tasks.get(taskId), query.tags.get(tag), bytes);
         afterFree();
     }
 
@@ -178,27 +189,86 @@ public final class FixedMemoryPool
             return;
         }
         QueryCells query = heldBy(taskId, "revocable memory");
-        release(bytes, level -> switch (level) {
-            case 0 -> "revocable memory of task " + taskId;
-            case 1 -> "revocable memory of query " + taskId.queryId();
-            default -> "revocable memory of pool '" + id + "'";
-        }, query.revocableTasks.get(taskId), query.revocable, reservedRevocableBytes);
+        releaseRevocable(taskId, query.revocableTasks.get(taskId), bytes);
         afterFree();
     }
 
     private void recordUser(TaskId taskId, String tag, long bytes)
     {
-        QueryCells query = cells(taskId.queryId());
-        query.task(taskId).addAndGet(bytes);
-        query.tag(tag).addAndGet(bytes);
-        query.user.addAndGet(bytes);
+        while (true) {
+            QueryCells query = cells(taskId.queryId());
+            if (recordUser(query, query.task(taskId), query.tag(tag), bytes)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Adds to the cells unless forgetQuery dropped them meanwhile; then nothing is left added and the caller looks
+     * them up again. Adding before reading {@code retired}, while forgetQuery sets it before reading the cells, is
+     * what keeps the two from both going ahead.
+     */
+    private static boolean recordUser(QueryCells query, AtomicLong task, AtomicLong tag, long bytes)
+    {
+        task.addAndGet(bytes);
+        tag.addAndGet(bytes);
+        if (query.retired) {
+            task.addAndGet(-bytes);
+            tag.addAndGet(-bytes);
+            return false;
+        }
+        return true;
     }
 
     private void recordRevocable(TaskId taskId, long bytes)
     {
-        QueryCells query = cells(taskId.queryId());
-        query.revocableTask(taskId).addAndGet(bytes);
-        query.revocable.addAndGet(bytes);
+        while (true) {
+            QueryCells query = cells(taskId.queryId());
+            if (recordRevocable(query, query.revocableTask(taskId), bytes)) {
+                return;
+            }
+        }
+    }
+
+    private static boolean recordRevocable(QueryCells query, AtomicLong task, long bytes)
+    {
+        task.addAndGet(bytes);
+        if (query.retired) {
+            task.addAndGet(-bytes);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Takes {@code bytes} from the task's and the tag's cells, then from the pool total. A cell that holds too little
+     * (or does not exist) makes the call change nothing. The total needs no check: it is raised before the cells and
+     * lowered after them, so it never holds less than they do.
+     */
+    private void releaseUser(TaskId taskId, String tag, AtomicLong taskCell, AtomicLong tagCell, long bytes)
+    {
+        if (taskCell == null || !decrementIfEnough(taskCell, bytes)) {
+            throw negative(taskCell, bytes, "task " + taskId);
+        }
+        if (tagCell == null || !decrementIfEnough(tagCell, bytes)) {
+            taskCell.addAndGet(bytes);
+            throw negative(tagCell, bytes, "tag " + tag + " of query " + taskId.queryId());
+        }
+        reservedBytes.addAndGet(-bytes);
+    }
+
+    private void releaseRevocable(TaskId taskId, AtomicLong taskCell, long bytes)
+    {
+        if (taskCell == null || !decrementIfEnough(taskCell, bytes)) {
+            throw negative(taskCell, bytes, "revocable memory of task " + taskId);
+        }
+        reservedRevocableBytes.addAndGet(-bytes);
+    }
+
+    private static IllegalArgumentException negative(AtomicLong cell, long bytes, String what)
+    {
+        long old = cell == null ? 0 : cell.get();
+        return new IllegalArgumentException(String.format("New counter value is negative: %s, old value: %s, new delta: %s (%s)", old - bytes, old, -bytes, what));
     }
 
     /**
@@ -240,38 +310,18 @@ public final class FixedMemoryPool
         return query;
     }
 
-    /**
-     * Takes {@code bytes} from each level, leaf first. A level that holds too little (or does not exist) gives back
-     * what the levels before it gave, so a refused free changes nothing; {@code describe} names the level for the
-     * message, and runs only then.
-     */
-    private static void release(long bytes, IntFunction<String> describe, AtomicLong... levels)
-    {
-        for (int level = 0; level < levels.length; level++) {
-            AtomicLong cell = levels[level];
-            if (cell == null || !decrementIfEnough(cell, bytes)) {
-                long old = cell == null ? 0 : cell.get();
-                for (int undo = level - 1; undo >= 0; undo--) {
-                    levels[undo].addAndGet(bytes);
-                }
-                throw new IllegalArgumentException(String.format("New counter value is negative: %s, old value: %s, new delta: %s (%s)",
-                        old - bytes, old, -bytes, describe.apply(level)));
-            }
-        }
-    }
-
     @Override
     public long queryReservedBytes(QueryId queryId)
     {
         QueryCells query = queries.get(queryId);
-        return query == null ? 0 : query.user.get();
+        return query == null ? 0 : sum(query.tasks);
     }
 
     @Override
     public long queryRevocableBytes(QueryId queryId)
     {
         QueryCells query = queries.get(queryId);
-        return query == null ? 0 : query.revocable.get();
+        return query == null ? 0 : sum(query.revocableTasks);
     }
 
     /** User bytes the task holds; zero when unknown. */
@@ -289,8 +339,19 @@ public final class FixedMemoryPool
     public void forgetQuery(QueryId queryId)
     {
         QueryCells query = queries.get(queryId);
-        if (query != null && query.isEmpty()) {
-            queries.remove(queryId, query);
+        if (query == null) {
+            return;
+        }
+        // handles hold the cells: mark them first, so that a reservation racing with this either shows up in
+        // isEmpty() or sees the mark and looks its cells up again (see recordUser)
+        synchronized (query) {
+            query.retired = true;
+            if (query.isEmpty()) {
+                queries.remove(queryId, query);
+            }
+            else {
+                query.retired = false;
+            }
         }
     }
 
@@ -310,10 +371,21 @@ public final class FixedMemoryPool
         Map<TaskId, Long> taskRevocable = new HashMap<>();
         for (Map.Entry<QueryId, QueryCells> entry : queries.entrySet()) {
             QueryCells query = entry.getValue();
-            putIfPositive(queryReservations, entry.getKey(), query.user.get());
-            putIfPositive(queryRevocable, entry.getKey(), query.revocable.get());
-            query.tasks.forEach((task, bytes) -> putIfPositive(taskReservations, task, bytes.get()));
-            query.revocableTasks.forEach((task, bytes) -> putIfPositive(taskRevocable, task, bytes.get()));
+            // the query's totals are summed from the very task values the snapshot shows, so the two always agree
+            long user = 0;
+            for (Map.Entry<TaskId, AtomicLong> task : query.tasks.entrySet()) {
+                long bytes = task.getValue().get();
+                user += bytes;
+                putIfPositive(taskReservations, task.getKey(), bytes);
+            }
+            long revocable = 0;
+            for (Map.Entry<TaskId, AtomicLong> task : query.revocableTasks.entrySet()) {
+                long bytes = task.getValue().get();
+                revocable += bytes;
+                putIfPositive(taskRevocable, task.getKey(), bytes);
+            }
+            putIfPositive(queryReservations, entry.getKey(), user);
+            putIfPositive(queryRevocable, entry.getKey(), revocable);
             List<MemoryAllocation> allocations = new ArrayList<>();
             query.tags.forEach((tag, bytes) -> {
                 long value = bytes.get();
@@ -395,6 +467,15 @@ public final class FixedMemoryPool
         }
     }
 
+    private static long sum(Map<?, AtomicLong> cells)
+    {
+        long sum = 0;
+        for (AtomicLong cell : cells.values()) {
+            sum += cell.get();
+        }
+        return sum;
+    }
+
     private static <K> void putIfPositive(Map<K, Long> map, K key, long value)
     {
         if (value > 0) {
@@ -417,8 +498,8 @@ public final class FixedMemoryPool
 
     private static final class QueryCells
     {
-        final AtomicLong user = new AtomicLong();
-        final AtomicLong revocable = new AtomicLong();
+        // set while forgetQuery decides whether to drop these cells, and for good once it has
+        volatile boolean retired;
         final ConcurrentHashMap<TaskId, AtomicLong> tasks = new ConcurrentHashMap<>();
         final ConcurrentHashMap<TaskId, AtomicLong> revocableTasks = new ConcurrentHashMap<>();
         final ConcurrentHashMap<String, AtomicLong> tags = new ConcurrentHashMap<>();
@@ -443,7 +524,150 @@ public final class FixedMemoryPool
 
         boolean isEmpty()
         {
-            return user.get() == 0 && revocable.get() == 0;
+            return sum(tasks) == 0 && sum(revocableTasks) == 0;
+        }
+    }
+
+    /**
+     * One task's and tag's cells in this pool, looked up once ({@link FixedMemoryPool#handle}): the same calls as the
+     * pool's, with the same checks and results, minus the map look-ups. Thread-safe; holds no state of its own.
+     */
+    public static final class Handle
+    {
+        private final FixedMemoryPool pool;
+        private final TaskId taskId;
+        private final String tag;
+        private final QueryCells query;
+        private final AtomicLong task;
+        private final AtomicLong tagCell;
+        private final AtomicLong revocableTask;
+
+        private Handle(FixedMemoryPool pool, TaskId taskId, String tag, QueryCells query, AtomicLong task, AtomicLong tagCell, AtomicLong revocableTask)
+        {
+            this.pool = pool;
+            this.taskId = taskId;
+            this.tag = tag;
+            this.query = query;
+            this.task = task;
+            this.tagCell = tagCell;
+            this.revocableTask = revocableTask;
+        }
+
+        public FixedMemoryPool pool()
+        {
+            return pool;
+        }
+
+        public TaskId taskId()
+        {
+            return taskId;
+        }
+
+        public String tag()
+        {
+            return tag;
+        }
+
+        /** True once the pool forgot the query: the handle still works, through look-ups; callers should get a new one. */
+        public boolean isStale()
+        {
+            return query.retired;
+        }
+
+        /** As {@link FixedMemoryPool#reserve}. */
+        public MemoryFuture reserve(long bytes)
+        {
+            checkNonNegative(bytes, "bytes");
+            if (bytes != 0) {
+                pool.reservedBytes.addAndGet(bytes);
+                if (!recordUser(query, task, tagCell, bytes)) {
+                    pool.recordUser(taskId, tag, bytes);
+                }
+            }
+            return pool.afterReserve();
+        }
+
+        /** As {@link FixedMemoryPool#tryReserve}. */
+        public boolean tryReserve(long bytes)
+        {
+            checkNonNegative(bytes, "bytes");
+            if (bytes == 0) {
+                return true;
+            }
+            if (!pool.claimIfFree(pool.reservedBytes, bytes)) {
+                return false;
+            }
+            if (!recordUser(query, task, tagCell, bytes)) {
+                pool.recordUser(taskId, tag, bytes);
+            }
+            pool.notifyListeners();
+            return true;
+        }
+
+        /** As {@link FixedMemoryPool#free}. */
+        public void free(long bytes)
+        {
+            checkNonNegative(bytes, "bytes");
+            if (bytes == 0) {
+                return;
+            }
+            if (query.retired) {
+                pool.free(taskId, tag, bytes);
+                return;
+            }
+            pool.releaseUser(taskId, tag, task, tagCell, bytes);
+            pool.afterFree();
+        }
+
+        /** As {@link FixedMemoryPool#reserveRevocable}. */
+        public MemoryFuture reserveRevocable(long bytes)
+        {
+            checkNonNegative(bytes, "bytes");
+            if (bytes != 0) {
+                pool.reservedRevocableBytes.addAndGet(bytes);
+                if (!recordRevocable(query, revocableTask, bytes)) {
+                    pool.recordRevocable(taskId, bytes);
+                }
+            }
+            return pool.afterReserve();
+        }
+
+        /** As {@link FixedMemoryPool#tryReserveRevocable}. */
+        public boolean tryReserveRevocable(long bytes)
+        {
+            checkNonNegative(bytes, "bytes");
+            if (bytes == 0) {
+                return true;
+            }
+            if (!pool.claimIfFree(pool.reservedRevocableBytes, bytes)) {
+                return false;
+            }
+            if (!recordRevocable(query, revocableTask, bytes)) {
+                pool.recordRevocable(taskId, bytes);
+            }
+            pool.notifyListeners();
+            return true;
+        }
+
+        /** As {@link FixedMemoryPool#freeRevocable}. */
+        public void freeRevocable(long bytes)
+        {
+            checkNonNegative(bytes, "bytes");
+            if (bytes == 0) {
+                return;
+            }
+            if (query.retired) {
+                pool.freeRevocable(taskId, bytes);
+                return;
+            }
+            pool.releaseRevocable(taskId, revocableTask, bytes);
+            pool.afterFree();
+        }
+
+        @Override
+        public String toString()
+        {
+            return "FixedMemoryPool.Handle{" + pool.id + ", " + taskId + " " + tag + "}";
         }
     }
 }

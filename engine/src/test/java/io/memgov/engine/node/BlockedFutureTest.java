@@ -6,6 +6,7 @@ import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import org.junit.jupiter.api.Test;
 
+import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -77,6 +78,8 @@ final class BlockedFutureTest
                 blocked.join(TimeUnit.SECONDS.toMillis(5));
                 assertThat(future).isDone();
                 assertThat(blocked.isAlive()).isFalse();
+                // held to the end: a collected waiter would release its 3MB and wake itself
+                Reference.reachabilityFence(waiter);
             }
             finally {
                 other.shutdownNow();

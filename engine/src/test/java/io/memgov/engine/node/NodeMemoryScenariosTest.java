@@ -8,6 +8,9 @@ import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import org.junit.jupiter.api.Test;
 
+import java.lang.ref.Reference;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import static io.memgov.spi.DataSizes.succinct;
@@ -69,6 +72,8 @@ final class NodeMemoryScenariosTest
             assertThat(blockedAgain).isNotDone();
             revocable.revocableMemory().setBytes(0);
             assertThat(blockedAgain).isDone();
+            // held to the end: a collected "user" would release its bytes and unblock the driver on its own
+            Reference.reachabilityFence(user);
         }
     }
 
@@ -159,6 +164,7 @@ final class NodeMemoryScenariosTest
 
             hog.close();
             assertThat(blocked).isDone();
+            Reference.reachabilityFence(memory);
         }
     }
 
@@ -193,6 +199,7 @@ final class NodeMemoryScenariosTest
             // a zero delta on a full pool is not an allocation
             assertThat(memory.trySetBytes(max)).isTrue();
             assertThat(pool.reservedBytes()).isEqualTo(max);
+            Reference.reachabilityFence(memory);
         }
     }
 
@@ -204,14 +211,26 @@ final class NodeMemoryScenariosTest
             QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
             TaskMemoryContext task = query.addTask("0");
             Map<String, Long> held = Map.of("HashAggregation", 500L, "OrderBy", 300L, "Exchange", 100L, "Filter", 50L);
-            held.forEach((tag, bytes) -> task.addOperator(tag).userMemory().setBytes(bytes));
+            // the host keeps its operators' handles: a dropped handle is released by the cleaner when a GC runs
+            List<OperatorMemoryContext> operators = new ArrayList<>();
+            held.forEach((tag, bytes) -> {
+                OperatorMemoryContext operator = task.addOperator(tag);
+                operators.add(operator);
+                operator.userMemory().setBytes(bytes);
+            });
             // a second operator with the same tag adds to it
-            task.addOperator("Exchange").userMemory().setBytes(40);
+            OperatorMemoryContext exchange = task.addOperator("Exchange");
+            operators.add(exchange);
+            exchange.userMemory().setBytes(40);
 
             assertThat(query.topConsumers(3)).containsExactly(
                     Map.entry("HashAggregation", 500L), Map.entry("OrderBy", 300L), Map.entry("Exchange", 140L));
-            assertThatThrownBy(() -> task.addOperator("Join").userMemory().setBytes(11))
+            // the refused operator holds nothing; kept like the others all the same
+            OperatorMemoryContext join = task.addOperator("Join");
+            operators.add(join);
+            assertThatThrownBy(() -> join.userMemory().setBytes(11))
                     .hasMessage("Query exceeded per-node memory limit of 1000B [Allocated: 990B, Delta: 11B, Top Consumers: {HashAggregation=500B, OrderBy=300B, Exchange=140B}]");
+            Reference.reachabilityFence(operators);
         }
     }
 
@@ -235,6 +254,7 @@ final class NodeMemoryScenariosTest
             assertThat(query.tracker().usedBytes()).isEqualTo(600);
             assertThat(engine.node(0).rootTracker().usedBytes()).isEqualTo(600);
             assertThat(pool.reservedBytes()).isEqualTo(600);
+            Reference.reachabilityFence(operator);
         }
     }
 

@@ -14,6 +14,7 @@ import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.pool.MemoryPoolLayout;
 import org.junit.jupiter.api.Test;
 
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -109,7 +110,9 @@ final class QueryPoolMoveTest
             exchange1.systemMemory().setBytes(512 * KB);
             aggregation1.revocableMemory().setBytes(256 * KB);
             QueryMemoryContext staying = node.createQuery(Q2, QuerySession.of("bob"));
-            staying.addTask("0").addOperator("Join").userMemory().setBytes(3 * MB);
+            // the host keeps its operators' handles: a dropped handle is released by the cleaner when a GC runs
+            OperatorMemoryContext join = staying.addTask("0").addOperator("Join");
+            join.userMemory().setBytes(3 * MB);
             MemoryPoolInfo generalBefore = general.info();
             assertThat(generalBefore.reservedBytes()).isEqualTo(7680 * KB);
 
@@ -145,6 +148,9 @@ final class QueryPoolMoveTest
             assertThat(reserved.info()).isEqualTo(MemoryPoolInfo.empty("reserved", 8 * MB));
             staying.close();
             assertThat(general.info()).isEqualTo(MemoryPoolInfo.empty("general", 10 * MB));
+            // held to the end: exchange1 and join are not used after they reserve, but their bytes are asserted
+            Reference.reachabilityFence(exchange1);
+            Reference.reachabilityFence(join);
         }
     }
 
@@ -181,6 +187,8 @@ final class QueryPoolMoveTest
             assertThat(otherBlocked).isNotDone();
             large.close();
             assertThat(otherBlocked).isDone();
+            // held to the end: a collected "other" would release its bytes and unblock itself
+            Reference.reachabilityFence(other);
         }
     }
 
@@ -190,7 +198,8 @@ final class QueryPoolMoveTest
         try (MemoryEngine engine = engine(10 * MB, 8 * MB)) {
             NodeMemoryManager node = engine.node(0);
             QueryMemoryContext query = node.createQuery(Q1, QuerySession.of("alice"));
-            query.addTask("0").addOperator("Sort").userMemory().setBytes(MB);
+            OperatorMemoryContext sort = query.addTask("0").addOperator("Sort");
+            sort.userMemory().setBytes(MB);
 
             assertThat(node.applyAssignment(assignment(2, Map.of(Q1, "reserved")))).isTrue();
             // version 1 was decided before version 2 and arrives late: applying it would undo the newer decision
@@ -205,6 +214,7 @@ final class QueryPoolMoveTest
             assertThat(query.pool().id()).isEqualTo("general");
             assertThat(node.pool().queryReservedBytes(Q1)).isEqualTo(MB);
             assertThat(node.pool("reserved").orElseThrow().reservedBytes()).isZero();
+            Reference.reachabilityFence(sort);
         }
     }
 
@@ -214,13 +224,15 @@ final class QueryPoolMoveTest
         try (MemoryEngine engine = engine(10 * MB, 8 * MB)) {
             NodeMemoryManager node = engine.node(0);
             QueryMemoryContext first = node.createQuery(Q1, QuerySession.of("alice"));
-            first.addTask("0").addOperator("Sort").userMemory().setBytes(MB);
+            OperatorMemoryContext sort = first.addTask("0").addOperator("Sort");
+            sort.userMemory().setBytes(MB);
 
             assertThatThrownBy(() -> node.applyAssignment(assignment(1, Map.of(Q1, "reserved", Q2, "system"))))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessage("Memory pool assignment version 1 places queries in pool 'system', which node node-0 does not have. Pools: [general, reserved]");
             assertThat(first.pool().id()).isEqualTo("general");
             assertThat(node.assignmentVersion()).isZero();
+            Reference.reachabilityFence(sort);
         }
     }
 
@@ -232,11 +244,13 @@ final class QueryPoolMoveTest
             // the cluster loop promoted the query before its first task reached this node
             node.applyAssignment(assignment(1, Map.of(Q1, "reserved")));
             QueryMemoryContext query = node.createQuery(Q1, QuerySession.of("alice"));
-            query.addTask("0").addOperator("Sort").userMemory().setBytes(MB);
+            OperatorMemoryContext sort = query.addTask("0").addOperator("Sort");
+            sort.userMemory().setBytes(MB);
 
             assertThat(query.pool().id()).isEqualTo("reserved");
             assertThat(node.pool("reserved").orElseThrow().queryReservedBytes(Q1)).isEqualTo(MB);
             assertThat(node.pool().reservedBytes()).isZero();
+            Reference.reachabilityFence(sort);
         }
     }
 

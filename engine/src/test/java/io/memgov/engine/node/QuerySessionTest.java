@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.lang.ref.Reference;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -94,7 +95,10 @@ final class QuerySessionTest
             QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"),
                     QuerySession.builder("alice").retryPolicy(RetryPolicy.TASK).build());
             assertThat(query.maxUserBytes()).isEqualTo(Long.MAX_VALUE);
-            query.addTask("0").addOperator("test").userMemory().setBytes(5 * MB);
+            // kept while it holds memory: a dropped handle is released by the cleaner when a GC runs
+            OperatorMemoryContext operator = query.addTask("0").addOperator("test");
+            operator.userMemory().setBytes(5 * MB);
+            Reference.reachabilityFence(operator);
         }
     }
 
@@ -116,6 +120,7 @@ final class QuerySessionTest
             assertThat(operator.systemMemory().bytes()).isEqualTo(400 * KB);
             assertThat(query.systemBytes()).isEqualTo(400 * KB);
             assertThat(engine.node(0).pool().reservedBytes()).isEqualTo(1000 * KB);
+            Reference.reachabilityFence(operator);
         }
     }
 

@@ -13,6 +13,7 @@ import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.spill.RevocableConsumer;
 import org.junit.jupiter.api.Test;
 
+import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -162,6 +163,8 @@ final class OperatorRevocationTest
             consumer.spill();
             assertThat(blocked).isDone();
             assertThat(engine.node(0).pool().freeBytes()).isEqualTo(2);
+            // held to the end: the user operator's bytes fill the pool after its last use
+            Reference.reachabilityFence(user);
         }
     }
 }

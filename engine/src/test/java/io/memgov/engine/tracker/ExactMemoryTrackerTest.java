@@ -94,4 +94,55 @@ final class ExactMemoryTrackerTest
         assertThat(node.level()).isEqualTo(TrackerLevel.NODE);
         assertThat(node.description()).isEqualTo("node-0");
     }
+
+    @Test
+    void aLevelCountedByItsCallerReadsTheCounterAndCarriesDeltasToItsParentsOnly()
+    {
+        // the engine's query context counts the query's bytes anyway; the query level reads them instead of counting twice
+        ExactMemoryTracker node = ExactMemoryTracker.root("node-0", 100);
+        MemoryTracker user = node.newChild(TrackerLevel.USER, "alice", 0);
+        ExactMemoryTracker query = (ExactMemoryTracker) user.newChild(TrackerLevel.QUERY, "q1", 0);
+        java.util.concurrent.atomic.AtomicLong counter = new java.util.concurrent.atomic.AtomicLong();
+        query.countedBy(counter::get);
+
+        counter.addAndGet(60);
+        query.allocateCounted(60, counter.get());
+        counter.addAndGet(-20);
+        query.freeCounted(20);
+        assertThat(query.usedBytes()).isEqualTo(40);
+        assertThat(user.usedBytes()).isEqualTo(40);
+        assertThat(node.usedBytes()).isEqualTo(40);
+        assertThat(query.peakBytes()).isEqualTo(60);
+        assertThat(node.peakBytes()).isEqualTo(60);
+
+        // a parent's limit still applies, and a refusal leaves every parent as it was
+        counter.addAndGet(70);
+        assertThatThrownBy(() -> query.allocateCounted(70, counter.get()))
+                .isInstanceOf(MemoryLimitExceededException.class);
+        counter.addAndGet(-70);
+        assertThat(user.usedBytes()).isEqualTo(40);
+        assertThat(node.usedBytes()).isEqualTo(40);
+        assertThat(query.peakBytes()).isEqualTo(60);
+
+        // direct calls still work and come on top of the counter
+        query.allocate(30);
+        assertThat(query.usedBytes()).isEqualTo(70);
+        assertThat(query.peakBytes()).isEqualTo(70);
+        assertThat(node.usedBytes()).isEqualTo(70);
+        query.free(30);
+        assertThat(query.usedBytes()).isEqualTo(40);
+        assertThat(node.usedBytes()).isEqualTo(40);
+    }
+
+    @Test
+    void onlyALevelWithoutALimitCanBeCountedByItsCaller()
+    {
+        ExactMemoryTracker node = ExactMemoryTracker.root("node-0", 0);
+        ExactMemoryTracker limited = (ExactMemoryTracker) node.newChild(TrackerLevel.QUERY, "q1", 10);
+        ExactMemoryTracker free = (ExactMemoryTracker) node.newChild(TrackerLevel.QUERY, "q2", 0);
+        free.countedBy(() -> 0);
+
+        assertThatThrownBy(() -> limited.countedBy(() -> 0)).isInstanceOf(IllegalStateException.class).hasMessageContaining("has a limit");
+        assertThatThrownBy(() -> free.countedBy(() -> 0)).isInstanceOf(IllegalStateException.class).hasMessageContaining("already counted");
+    }
 }

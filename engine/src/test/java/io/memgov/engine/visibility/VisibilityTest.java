@@ -91,6 +91,9 @@ final class VisibilityTest
             assertThat(SERVER.getAttribute(manager, "QueriesKilledDueToOutOfMemory")).isEqualTo(1L);
             assertThat(SERVER.getAttribute(manager, "NumberOfLeakedQueries")).isEqualTo(0);
             assertThat(SERVER.getAttribute(node0, "ReservedBytes")).isEqualTo(0L);
+            // held to the end: their bytes are asserted long after their last use, and the cleaner releases forgotten contexts
+            java.lang.ref.Reference.reachabilityFence(big);
+            java.lang.ref.Reference.reachabilityFence(small);
         }
     }
 
@@ -161,10 +164,13 @@ final class VisibilityTest
                 .build()) {
             assertThat(engine.jmxName()).isEmpty();
             TaskMemoryContext task = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice")).addTask("3");
-            task.addOperator("HashAggregation").userMemory().setBytes(4 * MB);
-            task.addOperator("OrderBy").systemMemory().setBytes(MB);
-            task.addOperator("Sort").revocableMemory().setBytes(2 * MB);
-            engine.node(1).createQuery(QueryId.of("q2"), QuerySession.of("bob")).addTask("0").addOperator("Exchange").userMemory().setBytes(6 * MB);
+            // the operators are held to the end: a context the host forgets is released by the engine's cleaner
+            List<OperatorMemoryContext> held = List.of(task.addOperator("HashAggregation"), task.addOperator("OrderBy"), task.addOperator("Sort"),
+                    engine.node(1).createQuery(QueryId.of("q2"), QuerySession.of("bob")).addTask("0").addOperator("Exchange"));
+            held.get(0).userMemory().setBytes(4 * MB);
+            held.get(1).systemMemory().setBytes(MB);
+            held.get(2).revocableMemory().setBytes(2 * MB);
+            held.get(3).userMemory().setBytes(6 * MB);
 
             ObjectMapper mapper = new ObjectMapper();
             JsonNode node = mapper.readTree(engine.nodeMemoryJson(0));
@@ -190,6 +196,7 @@ final class VisibilityTest
 
             engine.failQuery(QueryId.of("q1"), ErrorCode.CLUSTER_OUT_OF_MEMORY, "killed");
             assertThat(mapper.readTree(engine.nodeMemoryJson(0)).get("pools").get("general").get("reservedBytes").asLong()).isZero();
+            java.lang.ref.Reference.reachabilityFence(held);
         }
     }
 }

@@ -13,6 +13,7 @@ import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolFactory;
 import org.junit.jupiter.api.Test;
 
+import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -134,6 +135,8 @@ final class ReserveModeEndToEndTest
                     node.query(queryId).ifPresent(QueryMemoryContext::close);
                 }
             }
+            // the operators' handles are held until their queries closed: the engine's cleaner releases forgotten ones
+            Reference.reachabilityFence(operators);
             for (NodeMemoryManager node : engine.nodes()) {
                 MemoryPool pool = node.pool();
                 assertThat(pool.reservedBytes()).isZero();
