@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
 
 import static java.util.Objects.requireNonNull;
 
@@ -32,11 +31,10 @@ import static java.util.Objects.requireNonNull;
  * it spills what is left too (or, when it never spilled, keeps the table as user memory if the pool has room) and
  * merges the runs by key, adding up the partial sums of a key found in several runs.
  *
- * <p>Memory is only ever touched by the operator's own thread: {@link #startMemoryRevoke()} (the revoking
+ * <p>Memory is only ever touched by the operator's own thread: {@link RevokeRequests#startMemoryRevoke()} (the revoking
  * scheduler's thread) only records the request, which the operator serves between batches or while it is blocked.
  */
 final class HashAggregation
-        implements RevocableConsumer
 {
     static final String TAG = "HashAggregation";
     // HashMap.Node (32) + boxed Long key (16, most are not cached) + long[1] (24) + a table slot (~8 at 0.75 load)
@@ -64,9 +62,7 @@ final class HashAggregation
     private long spilledBytes;
     private int runsWritten;
 
-    // guarded by this
-    private CompletableFuture<Void> revokeRequest;
-    private boolean acceptingRevokes;
+    private final RevokeRequests revokes;
 
     /**
      * @param spillFiles where runs go when memory is revoked; required when {@code revocable}
@@ -88,7 +84,13 @@ final class HashAggregation
         if (revocable) {
             requireNonNull(spillFiles, "spillFiles is null for a revocable aggregation");
         }
-        this.acceptingRevokes = revocable;
+        this.revokes = new RevokeRequests(revocable, this::spill);
+    }
+
+    /** What the operator registers with {@code OperatorMemoryContext.setRevocableConsumer}. */
+    RevocableConsumer revocableConsumer()
+    {
+        return revokes;
     }
 
     /** Bytes written to spill files so far. */
@@ -134,29 +136,14 @@ final class HashAggregation
     private void account()
             throws InterruptedException
     {
-        serveRevokeRequest();
-        driver.setBytes(tableMemory(), groups.size() * BYTES_PER_GROUP, this::serveRevokeRequest);
+        revokes.serve();
+        driver.setBytes(tableMemory(), groups.size() * BYTES_PER_GROUP, revokes::serve);
     }
 
     // no more revokes once the input is complete: the table either becomes user memory or is spilled
     private void finishInput()
     {
-        CompletableFuture<Void> pending;
-        synchronized (this) {
-            acceptingRevokes = false;
-            pending = revokeRequest;
-            revokeRequest = null;
-        }
-        if (pending != null) {
-            try {
-                spill();
-                pending.complete(null);
-            }
-            catch (RuntimeException e) {
-                pending.completeExceptionally(e);
-                throw e;
-            }
-        }
+        revokes.stopAccepting();
         if (!revocable || groups.isEmpty()) {
             return;
         }
@@ -168,25 +155,6 @@ final class HashAggregation
         }
     }
 
-    private void serveRevokeRequest()
-    {
-        CompletableFuture<Void> pending;
-        synchronized (this) {
-            pending = revokeRequest;
-            revokeRequest = null;
-        }
-        if (pending == null) {
-            return;
-        }
-        try {
-            spill();
-            pending.complete(null);
-        }
-        catch (RuntimeException e) {
-            pending.completeExceptionally(e);
-            throw e;
-        }
-    }
 
     // writes the table's partial aggregates, sorted by key, as one run and frees the table
     private void spill()
@@ -284,31 +252,11 @@ final class HashAggregation
         }
     }
 
-    @Override
-    public synchronized CompletableFuture<?> startMemoryRevoke()
-    {
-        if (!acceptingRevokes) {
-            // the input is complete (or the operator is gone): nothing revocable is held any more
-            return CompletableFuture.completedFuture(null);
-        }
-        if (revokeRequest == null) {
-            revokeRequest = new CompletableFuture<>();
-        }
-        return revokeRequest;
-    }
 
     /** Deletes the runs and releases the operator's memory; completes a revoke request nobody will serve. */
     private void close()
     {
-        CompletableFuture<Void> pending;
-        synchronized (this) {
-            acceptingRevokes = false;
-            pending = revokeRequest;
-            revokeRequest = null;
-        }
-        if (pending != null) {
-            pending.complete(null);
-        }
+        revokes.cancel();
         runs.forEach(SpillFile::close);
         runs.clear();
         groups.clear();

@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
 
 import static java.util.Objects.requireNonNull;
 
@@ -33,11 +32,10 @@ import static java.util.Objects.requireNonNull;
  * rows are written to one spill file per partition, then each partition's build rows are read back, indexed, and
  * probed with that partition's probe rows, one partition in memory at a time.
  *
- * <p>Memory is only ever touched by the operator's own thread: {@link #startMemoryRevoke()} (the revoking
+ * <p>Memory is only ever touched by the operator's own thread: {@link RevokeRequests#startMemoryRevoke()} (the revoking
  * scheduler's thread) only records the request, which the operator serves between chunks or while it is blocked.
  */
 final class JoinBuild
-        implements RevocableConsumer
 {
     static final String TAG = "HashBuilder";
     static final int PARTITIONS = 8;
@@ -67,9 +65,7 @@ final class JoinBuild
     private boolean spilled;
     private long spilledBytes;
 
-    // guarded by this
-    private CompletableFuture<Void> revokeRequest;
-    private boolean acceptingRevokes;
+    private final RevokeRequests revokes;
 
     /**
      * @param spillFiles where build partitions go when memory is revoked; required when {@code revocable}
@@ -92,7 +88,13 @@ final class JoinBuild
         for (int p = 0; p < PARTITIONS; p++) {
             partitions[p] = new Partition();
         }
-        this.acceptingRevokes = revocable;
+        this.revokes = new RevokeRequests(revocable, this::spillBuild);
+    }
+
+    /** What the operator registers with {@code OperatorMemoryContext.setRevocableConsumer}. */
+    RevocableConsumer revocableConsumer()
+    {
+        return revokes;
     }
 
     /** Bytes written to spill files so far, build and probe side. */
@@ -149,22 +151,14 @@ final class JoinBuild
     private void account()
             throws InterruptedException
     {
-        serveRevokeRequest();
-        driver.setBytes(buildMemory(), buildBytesInMemory(), this::serveRevokeRequest);
+        revokes.serve();
+        driver.setBytes(buildMemory(), buildBytesInMemory(), revokes::serve);
     }
 
     // no more revokes once the build input is complete: what is held either becomes user memory or is spilled
     private void finishBuild()
     {
-        CompletableFuture<Void> pending;
-        synchronized (this) {
-            acceptingRevokes = false;
-            pending = revokeRequest;
-            revokeRequest = null;
-        }
-        if (pending != null) {
-            serve(pending);
-        }
+        revokes.stopAccepting();
         if (!revocable) {
             return;
         }
@@ -176,29 +170,6 @@ final class JoinBuild
         }
     }
 
-    private void serveRevokeRequest()
-    {
-        CompletableFuture<Void> pending;
-        synchronized (this) {
-            pending = revokeRequest;
-            revokeRequest = null;
-        }
-        if (pending != null) {
-            serve(pending);
-        }
-    }
-
-    private void serve(CompletableFuture<Void> pending)
-    {
-        try {
-            spillBuild();
-            pending.complete(null);
-        }
-        catch (RuntimeException e) {
-            pending.completeExceptionally(e);
-            throw e;
-        }
-    }
 
     // writes every build partition held in memory to a new spill file of that partition and frees it
     private void spillBuild()
@@ -342,31 +313,11 @@ final class JoinBuild
         return checksum;
     }
 
-    @Override
-    public synchronized CompletableFuture<?> startMemoryRevoke()
-    {
-        if (!acceptingRevokes) {
-            // the build input is complete (or the operator is gone): nothing revocable is held any more
-            return CompletableFuture.completedFuture(null);
-        }
-        if (revokeRequest == null) {
-            revokeRequest = new CompletableFuture<>();
-        }
-        return revokeRequest;
-    }
 
     /** Deletes the spill files and releases the operator's memory; completes a revoke request nobody will serve. */
     private void close()
     {
-        CompletableFuture<Void> pending;
-        synchronized (this) {
-            acceptingRevokes = false;
-            pending = revokeRequest;
-            revokeRequest = null;
-        }
-        if (pending != null) {
-            pending.complete(null);
-        }
+        revokes.cancel();
         for (Partition partition : partitions) {
             partition.deleteRuns();
             partition.clear();

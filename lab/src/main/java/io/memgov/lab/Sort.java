@@ -16,7 +16,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
 
 import static java.util.Objects.requireNonNull;
 
@@ -26,11 +25,10 @@ import static java.util.Objects.requireNonNull;
  * memgov may ask back: then it sorts what it holds, writes it as one sorted run to a spill file and frees it. The
  * output is a k-way merge of the sorted pages and runs, folded into an order-sensitive checksum.
  *
- * <p>Memory is only ever touched by the operator's own thread: {@link #startMemoryRevoke()} (the revoking
+ * <p>Memory is only ever touched by the operator's own thread: {@link RevokeRequests#startMemoryRevoke()} (the revoking
  * scheduler's thread) only records the request, which the operator serves between pages or while it is blocked.
  */
 final class Sort
-        implements RevocableConsumer
 {
     static final String TAG = "OrderBy";
     static final int VALUE_DOMAIN = 1 << 18;
@@ -53,9 +51,7 @@ final class Sort
     private final List<SpillFile> runs = new ArrayList<>();
     private long spilledBytes;
 
-    // guarded by this
-    private CompletableFuture<Void> revokeRequest;
-    private boolean acceptingRevokes;
+    private final RevokeRequests revokes;
 
     /**
      * @param spillFiles where runs go when memory is revoked; required when {@code revocable}
@@ -72,7 +68,13 @@ final class Sort
         if (revocable) {
             requireNonNull(spillFiles, "spillFiles is null for a revocable sort");
         }
-        this.acceptingRevokes = revocable;
+        this.revokes = new RevokeRequests(revocable, this::spill);
+    }
+
+    /** What the operator registers with {@code OperatorMemoryContext.setRevocableConsumer}. */
+    RevocableConsumer revocableConsumer()
+    {
+        return revokes;
     }
 
     /** Bytes written to spill files so far. */
@@ -119,24 +121,15 @@ final class Sort
     private void account()
             throws InterruptedException
     {
-        serveRevokeRequest();
-        driver.setBytes(bufferMemory(), pages.size() * BYTES_PER_PAGE, this::serveRevokeRequest);
+        revokes.serve();
+        driver.setBytes(bufferMemory(), pages.size() * BYTES_PER_PAGE, revokes::serve);
     }
 
     // no more revokes once the input is complete: what is still in memory either becomes user memory or is spilled
     private void finishInput()
             throws InterruptedException
     {
-        CompletableFuture<Void> pending;
-        synchronized (this) {
-            acceptingRevokes = false;
-            pending = revokeRequest;
-            revokeRequest = null;
-        }
-        if (pending != null) {
-            spill();
-            pending.complete(null);
-        }
+        revokes.stopAccepting();
         if (!revocable || pages.isEmpty()) {
             return;
         }
@@ -149,26 +142,6 @@ final class Sort
         }
     }
 
-    private void serveRevokeRequest()
-            throws InterruptedException
-    {
-        CompletableFuture<Void> pending;
-        synchronized (this) {
-            pending = revokeRequest;
-            revokeRequest = null;
-        }
-        if (pending == null) {
-            return;
-        }
-        try {
-            spill();
-            pending.complete(null);
-        }
-        catch (RuntimeException e) {
-            pending.completeExceptionally(e);
-            throw e;
-        }
-    }
 
     // writes everything in memory as one sorted run and frees it
     private void spill()
@@ -256,31 +229,11 @@ final class Sort
         }
     }
 
-    @Override
-    public synchronized CompletableFuture<?> startMemoryRevoke()
-    {
-        if (!acceptingRevokes) {
-            // the input is complete (or the operator is gone): nothing revocable is held any more
-            return CompletableFuture.completedFuture(null);
-        }
-        if (revokeRequest == null) {
-            revokeRequest = new CompletableFuture<>();
-        }
-        return revokeRequest;
-    }
 
     /** Deletes the runs and releases the operator's memory; completes a revoke request nobody will serve. */
     private void close()
     {
-        CompletableFuture<Void> pending;
-        synchronized (this) {
-            acceptingRevokes = false;
-            pending = revokeRequest;
-            revokeRequest = null;
-        }
-        if (pending != null) {
-            pending.complete(null);
-        }
+        revokes.cancel();
         runs.forEach(SpillFile::close);
         runs.clear();
         pages.clear();

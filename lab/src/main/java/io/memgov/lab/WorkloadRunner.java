@@ -310,7 +310,7 @@ final class WorkloadRunner
             case HASH_AGGREGATION -> {
                 HashAggregation aggregation = new HashAggregation(seed, spec.rows(), spec.groups(), operator, spec.revocable(), driver, spillFiles);
                 if (spec.revocable()) {
-                    operator.setRevocableConsumer(aggregation);
+                    operator.setRevocableConsumer(aggregation.revocableConsumer());
                 }
                 try {
                     return aggregation.run();
@@ -322,7 +322,7 @@ final class WorkloadRunner
             case SORT -> {
                 Sort sort = new Sort(seed, spec.rows(), operator, spec.revocable(), driver, spillFiles);
                 if (spec.revocable()) {
-                    operator.setRevocableConsumer(sort);
+                    operator.setRevocableConsumer(sort.revocableConsumer());
                 }
                 try {
                     return sort.run();
@@ -334,7 +334,7 @@ final class WorkloadRunner
             case JOIN_BUILD -> {
                 JoinBuild join = new JoinBuild(seed, spec.rows(), operator, spec.revocable(), driver, spillFiles);
                 if (spec.revocable()) {
-                    operator.setRevocableConsumer(join);
+                    operator.setRevocableConsumer(join.revocableConsumer());
                 }
                 try {
                     return join.run();

@@ -34,7 +34,7 @@ final class HashAggregationTest
             QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
             OperatorMemoryContext operator = query.addTask("0").addOperator(HashAggregation.TAG);
             HashAggregation aggregation = new HashAggregation(SEED, ROWS, KEYS, operator, true, OperatorDriver.unkilled(), spillFiles);
-            operator.setRevocableConsumer(aggregation);
+            operator.setRevocableConsumer(aggregation.revocableConsumer());
 
             long checksum = aggregation.run();
 
@@ -58,7 +58,7 @@ final class HashAggregationTest
                 OperatorMemoryContext operator = query.addTask("0").addOperator(HashAggregation.TAG);
                 HashAggregation aggregation = new HashAggregation(SEED, ROWS, KEYS, operator, revocable, OperatorDriver.unkilled(), spillFiles);
                 if (revocable) {
-                    operator.setRevocableConsumer(aggregation);
+                    operator.setRevocableConsumer(aggregation.revocableConsumer());
                 }
 
                 assertThat(aggregation.run()).as("revocable " + revocable).isEqualTo(HashAggregation.expected(SEED, ROWS, KEYS));

@@ -36,7 +36,7 @@ final class JoinBuildTest
             QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
             OperatorMemoryContext operator = query.addTask("0").addOperator(JoinBuild.TAG);
             JoinBuild join = new JoinBuild(SEED, ROWS, operator, true, OperatorDriver.unkilled(), spillFiles);
-            operator.setRevocableConsumer(join);
+            operator.setRevocableConsumer(join.revocableConsumer());
 
             long checksum = join.run();
 
@@ -61,7 +61,7 @@ final class JoinBuildTest
                 OperatorMemoryContext operator = query.addTask("0").addOperator(JoinBuild.TAG);
                 JoinBuild join = new JoinBuild(SEED, ROWS, operator, revocable, OperatorDriver.unkilled(), spillFiles);
                 if (revocable) {
-                    operator.setRevocableConsumer(join);
+                    operator.setRevocableConsumer(join.revocableConsumer());
                 }
 
                 assertThat(join.run()).as("revocable " + revocable).isEqualTo(expected);

@@ -48,10 +48,10 @@ final class SortTest
             QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
             OperatorMemoryContext operator = query.addTask("0").addOperator(Sort.TAG);
             Sort sort = new Sort(7, ROWS, operator, true, OperatorDriver.unkilled(), spillFiles);
-            operator.setRevocableConsumer(sort);
+            operator.setRevocableConsumer(sort.revocableConsumer());
             // the engine's way of asking: the consumer is started, the operator's thread spills at its next page
             assertThat(operator.requestMemoryRevoking()).isZero();
-            CompletableFuture<?> revoke = sort.startMemoryRevoke();
+            CompletableFuture<?> revoke = sort.revocableConsumer().startMemoryRevoke();
 
             long checksum = sort.run();
 
@@ -78,7 +78,7 @@ final class SortTest
             sort.run();
 
             // nobody would serve it any more: it must not hang the revoking scheduler
-            assertThat(sort.startMemoryRevoke()).isCompleted();
+            assertThat(sort.revocableConsumer().startMemoryRevoke()).isCompleted();
             query.close();
         }
     }
