@@ -69,15 +69,18 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
     /** What an operator computes; names as written in workload files. */
     enum OperatorKind
     {
-        HASH_AGGREGATION("hash-aggregation"),
+        HASH_AGGREGATION("hash-aggregation", "aggregate"),
         SORT("sort"),
         JOIN_BUILD("join-build");
 
         private final String fileName;
+        // other names accepted in workload files; the spelling of the aggregation is "aggregate"
+        private final java.util.List<String> aliases;
 
-        OperatorKind(String fileName)
+        OperatorKind(String fileName, String... aliases)
         {
             this.fileName = fileName;
+            this.aliases = java.util.List.of(aliases);
         }
 
         String fileName()
@@ -88,12 +91,14 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
         static OperatorKind fromFileName(String name)
         {
             for (OperatorKind kind : values()) {
-                if (kind.fileName.equals(name)) {
+                if (kind.fileName.equals(name) || kind.aliases.contains(name)) {
                     return kind;
                 }
             }
             throw new IllegalArgumentException(String.format("unknown operator '%s'. Accepted: %s", name,
-                    java.util.Arrays.stream(values()).map(OperatorKind::fileName).collect(Collectors.joining(", "))));
+                    java.util.Arrays.stream(values())
+                            .flatMap(kind -> java.util.stream.Stream.concat(java.util.stream.Stream.of(kind.fileName), kind.aliases.stream()))
+                            .collect(Collectors.joining(", "))));
         }
     }
 

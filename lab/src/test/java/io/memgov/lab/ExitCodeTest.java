@@ -45,7 +45,7 @@ final class ExitCodeTest
         LabRunner.Result result = execute("run", "--workload", workload.toString());
 
         assertThat(result.exitCode()).isEqualTo(2);
-        assertThat(result.err()).containsPattern("line \\d").contains("join.yaml", "queries[0]", "unknown operator 'hash-join'", "hash-aggregation, sort, join-build");
+        assertThat(result.err()).containsPattern("line \\d").contains("join.yaml", "queries[0]", "unknown operator 'hash-join'", "hash-aggregation, aggregate, sort, join-build");
     }
 
     @Test

@@ -75,6 +75,14 @@ final class WorkloadTest
     }
 
     @Test
+    void aggregateIsAnotherNameForHashAggregation()
+    {
+        Workload workload = Workload.parse("w.yaml",
+                "queries:\n  - operator: aggregate\n    rows: 10\n    groups: 5\n".getBytes(java.nio.charset.StandardCharsets.UTF_8), false);
+        assertThat(workload.expand()).singleElement().extracting(QuerySpec::operator).isEqualTo(OperatorKind.HASH_AGGREGATION);
+    }
+
+    @Test
     void groupsOnlyApplyToHashAggregation()
     {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> Workload.parse("w.yaml",
