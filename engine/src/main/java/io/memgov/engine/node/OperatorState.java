@@ -377,6 +377,12 @@ final class OperatorState
         synchronized MemoryFuture setBytes(long newBytes)
         {
             checkUsable(newBytes);
+            return apply(newBytes);
+        }
+
+        // after checkUsable, under this monitor
+        private MemoryFuture apply(long newBytes)
+        {
             long delta = newBytes - bytes;
             if (delta == 0) {
                 return MemoryFuture.NOT_BLOCKED;
@@ -398,7 +404,7 @@ final class OperatorState
             checkUsable(newBytes);
             long delta = newBytes - bytes;
             if (delta <= 0) {
-                setBytes(newBytes);
+                apply(newBytes);
                 return true;
             }
             if (!task.tryUpdate(kind, slot, delta)) {

@@ -174,9 +174,9 @@ public final class QueryMemoryContext
         return tracker;
     }
 
+    // the operator checked its task and this query just before (OperatorState.Local.checkUsable): not again here
     MemoryFuture reserve(PoolSlot slot, MemoryKind kind, long delta)
     {
-        checkNotFailed();
         if (kind == MemoryKind.REVOCABLE) {
             // revocable memory has no per-node limit on the worker (Trino): it can always be taken back
             MemoryFuture future = reserveInPool(slot, true, delta);
@@ -218,7 +218,6 @@ public final class QueryMemoryContext
 
     boolean tryReserve(PoolSlot slot, MemoryKind kind, long delta)
     {
-        checkNotFailed();
         if (kind == MemoryKind.REVOCABLE) {
             // Trino's revocable root has no try path; memgov offers one: refuse only if the pool would over-commit
             if (!tryReserveInPool(slot, true, delta)) {
