@@ -3,8 +3,6 @@ package io.memgov.engine;
 import io.memgov.engine.pool.FixedMemoryPool;
 import io.memgov.engine.tracker.ExactMemoryTracker;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.leak.KnownQuery;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
@@ -114,32 +112,7 @@ final class BuiltInPlugin
             public MemoryLeakDetector create(Map<String, String> config, MemoryLeakDetectorContext context)
             {
                 checkKeys("memory leak detector 'none'", config, Set.of());
-                return new MemoryLeakDetector()
-                {
-                    @Override
-                    public Set<QueryId> checkForLeaks(Map<QueryId, KnownQuery> knownQueries, Map<QueryId, Long> queryReservations)
-                    {
-                        return Set.of();
-                    }
-
-                    @Override
-                    public boolean wasQueryPossiblyLeaked(QueryId queryId)
-                    {
-                        return false;
-                    }
-
-                    @Override
-                    public int numberOfLeakedQueries()
-                    {
-                        return 0;
-                    }
-
-                    @Override
-                    public long leakedBytes()
-                    {
-                        return 0;
-                    }
-                };
+                return MemoryLeakDetector.NONE;
             }
         });
     }

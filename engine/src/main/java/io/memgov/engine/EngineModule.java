@@ -181,7 +181,7 @@ final class EngineModule
         MetricsSink sink = metrics.sink(family.policyKey());
         LowMemoryKillerContext context = new ClusterContext(clock, scheduler, sink);
         LowMemoryKiller killer = PluginRegistry.create(family, factory.get(), created -> created.create(config.policyConfig(family), context));
-        return new ContextLoaderKiller(killer, factory.get().source().classLoader(), factory.get().name());
+        return new NamedKiller(killer, factory.get().name());
     }
 
     @Provides

@@ -1,6 +1,5 @@
 package io.memgov.engine;
 
-import io.memgov.engine.plugin.ThreadContextClassLoader;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.NodeMemoryInfo;
@@ -12,28 +11,25 @@ import java.util.Optional;
 import static java.util.Objects.requireNonNull;
 
 /**
- * Runs a plugin's killer with the plugin's class loader as thread context loader.
+ * A killer that reads as its policy name in the loop's log lines and in {@code MemoryEngine.queryKiller()}. The thread
+ * context class loader of a drop-in killer is already set by the wrapper {@code PluginRegistry.create} returns.
  */
-final class ContextLoaderKiller
+final class NamedKiller
         implements LowMemoryKiller
 {
     private final LowMemoryKiller delegate;
-    private final ClassLoader loader;
     private final String name;
 
-    ContextLoaderKiller(LowMemoryKiller delegate, ClassLoader loader, String name)
+    NamedKiller(LowMemoryKiller delegate, String name)
     {
         this.delegate = requireNonNull(delegate, "delegate is null");
-        this.loader = requireNonNull(loader, "loader is null");
         this.name = requireNonNull(name, "name is null");
     }
 
     @Override
     public Optional<KillTarget> chooseTargetToKill(List<RunningQueryInfo> runningQueries, List<NodeMemoryInfo> nodes)
     {
-        try (ThreadContextClassLoader ignored = new ThreadContextClassLoader(loader)) {
-            return delegate.chooseTargetToKill(runningQueries, nodes);
-        }
+        return delegate.chooseTargetToKill(runningQueries, nodes);
     }
 
     @Override

@@ -11,7 +11,6 @@ import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.assignment.MemoryPoolAssignment;
 import io.memgov.spi.killer.NodeMemoryInfo;
 import io.memgov.spi.killer.RunningQueryInfo;
-import io.memgov.spi.leak.KnownQuery;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.pool.MemoryPoolInfo;
 import org.junit.jupiter.api.Test;
@@ -90,32 +89,7 @@ final class MemoryPoolAssignmentDeliveryTest
         }
     }
 
-    private static final MemoryLeakDetector NO_LEAKS = new MemoryLeakDetector()
-    {
-        @Override
-        public Set<QueryId> checkForLeaks(Map<QueryId, KnownQuery> knownQueries, Map<QueryId, Long> queryReservations)
-        {
-            return Set.of();
-        }
-
-        @Override
-        public boolean wasQueryPossiblyLeaked(QueryId queryId)
-        {
-            return false;
-        }
-
-        @Override
-        public int numberOfLeakedQueries()
-        {
-            return 0;
-        }
-
-        @Override
-        public long leakedBytes()
-        {
-            return 0;
-        }
-    };
+    private static final MemoryLeakDetector NO_LEAKS = MemoryLeakDetector.NONE;
 
     @Test
     void asksTheAssignerAgainOnlyOnceEveryNodeAppliedTheLastVersionAndRedeliversItMeanwhile()

@@ -17,6 +17,40 @@ import java.util.Set;
  */
 public interface MemoryLeakDetector
 {
+    /** Flags nothing: the built-in {@code none} policy, and a stand-in for hosts and tests that want no leak checks. */
+    MemoryLeakDetector NONE = new MemoryLeakDetector()
+    {
+        @Override
+        public Set<QueryId> checkForLeaks(Map<QueryId, KnownQuery> knownQueries, Map<QueryId, Long> queryReservations)
+        {
+            return Set.of();
+        }
+
+        @Override
+        public boolean wasQueryPossiblyLeaked(QueryId queryId)
+        {
+            return false;
+        }
+
+        @Override
+        public int numberOfLeakedQueries()
+        {
+            return 0;
+        }
+
+        @Override
+        public long leakedBytes()
+        {
+            return 0;
+        }
+
+        @Override
+        public String toString()
+        {
+            return "none";
+        }
+    };
+
     /**
      * Runs one check and replaces the previous result.
      *
