@@ -27,8 +27,14 @@ import static java.util.Objects.requireNonNull;
  *
  * <p>Each thread keeps what it allocates and frees through this tracker in its own {@link ThreadCell} and carries
  * the cell up the chain only when it passes {@code max-untracked-memory} either way, on {@link #flush()}, and on
- * {@link #close()} (which drains every thread's cell). Cells are atomic so that a closer or a limit check may take
- * another thread's balance: every byte is taken out of a cell exactly once, by whoever takes it, and carried.
+ * {@link #close()} (which drains every thread's cell). A thread's call writes only its own cell, with no atomic
+ * instruction; a closer or a limit check takes another thread's balance under that cell's monitor, and every byte is
+ * taken out of a cell exactly once, by whoever takes it, and carried (see {@link ThreadCell}).
+ *
+ * <p>A call that races with {@link #close()} on another thread may leave its delta in the calling thread's cell:
+ * nothing orders the call's store before its read of {@code closed} without a fence on every call. The delta is not
+ * lost: {@link #untrackedBytes()} of the closed tracker still shows it, and that thread's next call on the tracker,
+ * or its {@link #flush()}, carries it. Hosts stop using a tracker before closing it, so this is a host race only.
  *
  * <p>A carried allocation is added level by level (this, then the parent); a level over its limit first takes back
  * frees still held in its subtree's cells, then asks the overcommit killer, then fails; a failing level undoes its
@@ -38,11 +44,14 @@ final class ThreadBatchedMemoryTracker
         implements MemoryTracker
 {
     private static final VarHandle CLOSED;
+    private static final VarHandle FIRST_CELL;
     private static final long REFUSED = Long.MIN_VALUE;
 
     static {
         try {
-            CLOSED = MethodHandles.lookup().findVarHandle(ThreadBatchedMemoryTracker.class, "closed", boolean.class);
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            CLOSED = lookup.findVarHandle(ThreadBatchedMemoryTracker.class, "closed", boolean.class);
+            FIRST_CELL = lookup.findVarHandle(ThreadBatchedMemoryTracker.class, "firstCell", ThreadCell.class);
         }
         catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
@@ -66,6 +75,9 @@ final class ThreadBatchedMemoryTracker
     private final AtomicLong used = new AtomicLong();
     private final AtomicLong peak = new AtomicLong();
     private final ThreadLocal<ThreadCell> cells = ThreadLocal.withInitial(this::registerCell);
+    // the cell of the first thread that used this tracker, found without the ThreadLocal look-up (a tracker's first
+    // thread usually makes most of its calls); set once, read plainly: a thread that reads null takes the ThreadLocal
+    private ThreadCell firstCell;
     private final Queue<ThreadCell> registry = new ConcurrentLinkedQueue<>();
     private final Set<ThreadBatchedMemoryTracker> children = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
@@ -156,9 +168,9 @@ final class ThreadBatchedMemoryTracker
             allocateChain(bytes, true, query, false);
             return;
         }
-        ThreadCell cell = cells.get();
+        ThreadCell cell = cell();
         long held = cell.add(bytes);
-        // closed is read after the add: either close() drains this add, or this thread sees closed and drains it
+        // after close() every call carries at once (a call racing with close() is the class comment's case)
         if (held > maxUntrackedBytes || closed) {
             carryAllocation(cell, bytes);
         }
@@ -172,7 +184,7 @@ final class ThreadBatchedMemoryTracker
             freeChain(bytes);
             return;
         }
-        ThreadCell cell = cells.get();
+        ThreadCell cell = cell();
         long held = cell.add(-bytes);
         if (held < -maxUntrackedBytes || closed) {
             carryUnchecked(cell.take());
@@ -184,7 +196,7 @@ final class ThreadBatchedMemoryTracker
     public void flush()
     {
         if (maxUntrackedBytes != 0) {
-            carryUnchecked(cells.get().take());
+            carryUnchecked(cell().take());
         }
     }
 
@@ -249,7 +261,7 @@ final class ThreadBatchedMemoryTracker
         for (ThreadCell cell : registry) {
             balance += cell.take();
         }
-        registry.clear();
+        // the cells stay registered: a call racing with this close may still leave a balance in one (see the class)
         cells.remove();
         carryUnchecked(balance);
         if (parent != null) {
@@ -513,6 +525,16 @@ final class ThreadBatchedMemoryTracker
                 DataSizes.binary(used.get() + delta), DataSizes.binary(delta), DataSizes.binary(hardLimitBytes)));
     }
 
+    /** The calling thread's cell, made on its first call. */
+    private ThreadCell cell()
+    {
+        ThreadCell first = firstCell;
+        if (first != null && first.owner() == Thread.currentThread()) {
+            return first;
+        }
+        return cells.get();
+    }
+
     private ThreadCell registerCell()
     {
         ThreadCell cell = new ThreadCell(Thread.currentThread());
@@ -525,10 +547,14 @@ final class ThreadBatchedMemoryTracker
             ThreadCell other = iterator.next();
             if (!other.owner().isAlive()) {
                 iterator.remove();
+                // do not keep a dead thread reachable from the tracker
+                FIRST_CELL.compareAndSet(this, other, null);
                 carryUnchecked(other.take());
             }
         }
         registry.add(cell);
+        // the same cell the ThreadLocal holds, so both ways of finding it agree
+        FIRST_CELL.compareAndSet(this, null, cell);
         return cell;
     }
 
@@ -550,14 +576,23 @@ final class ThreadBatchedMemoryTracker
      * One thread's balance for one tracker. The value must not reference the tracker: it sits in the thread's
      * {@code ThreadLocalMap}, whose key (the tracker's ThreadLocal) is weak, and a strong path back would leak the
      * tracker for the thread's lifetime.
+     *
+     * <p>The balance is {@code added - taken}, two running sums with one writer each, so that the owner's call needs
+     * no atomic instruction: only the owner writes {@code added} (a plain store), and {@code taken} is written only
+     * under this cell's monitor, by the owner when it carries or by a closer or a limit check taking the balance. A
+     * taker never writes {@code added}, so an add racing with a take is never lost: if the taker did not see it, it
+     * stays in the balance for the next take.
      */
     static final class ThreadCell
     {
-        private static final VarHandle HELD;
+        private static final VarHandle ADDED;
+        private static final VarHandle TAKEN;
 
         static {
             try {
-                HELD = MethodHandles.lookup().findVarHandle(ThreadCell.class, "held", long.class);
+                MethodHandles.Lookup lookup = MethodHandles.lookup();
+                ADDED = lookup.findVarHandle(ThreadCell.class, "added", long.class);
+                TAKEN = lookup.findVarHandle(ThreadCell.class, "taken", long.class);
             }
             catch (ReflectiveOperationException e) {
                 throw new ExceptionInInitializerError(e);
@@ -565,7 +600,10 @@ final class ThreadBatchedMemoryTracker
         }
 
         private final Thread owner;
-        private volatile long held;
+        // written by the owner only; opaque so that other threads never read a torn value
+        private long added;
+        // guarded by this; read opaquely by the owner outside the monitor
+        private long taken;
 
         ThreadCell(Thread owner)
         {
@@ -577,34 +615,43 @@ final class ThreadBatchedMemoryTracker
             return owner;
         }
 
+        /** The balance now; racy while the owner runs. */
         long held()
         {
-            return held;
+            return (long) ADDED.getOpaque(this) - (long) TAKEN.getOpaque(this);
         }
 
-        /** Returns the new balance. Uncontended except when a closer or a limit check drains the cell. */
+        /**
+         * Owner only. Returns the new balance as the owner sees it: a take by another thread that the owner has not
+         * seen yet makes it differ from the true balance by what was taken, until the owner's next call.
+         */
         long add(long delta)
         {
-            return (long) HELD.getAndAdd(this, delta) + delta;
+            // the owner is the only writer, so its plain read of its own field is exact
+            long now = added + delta;
+            ADDED.setOpaque(this, now);
+            return now - (long) TAKEN.getOpaque(this);
         }
 
-        long take()
+        /** Takes the whole balance; any thread. */
+        synchronized long take()
         {
-            return (long) HELD.getAndSet(this, 0L);
+            long now = (long) ADDED.getAcquire(this);
+            long balance = now - taken;
+            TAKEN.setOpaque(this, now);
+            return balance;
         }
 
-        /** Takes the balance only if it is negative; returns it, or 0. */
-        long takeIfNegative()
+        /** Takes the balance only if it is negative; returns it, or 0. Any thread. */
+        synchronized long takeIfNegative()
         {
-            long current;
-            do {
-                current = held;
-                if (current >= 0) {
-                    return 0;
-                }
+            long now = (long) ADDED.getAcquire(this);
+            long balance = now - taken;
+            if (balance >= 0) {
+                return 0;
             }
-            while (!HELD.compareAndSet(this, current, 0L));
-            return current;
+            TAKEN.setOpaque(this, now);
+            return balance;
         }
     }
 }
