@@ -30,8 +30,9 @@ import static java.util.Objects.requireNonNull;
  * A query starts in the general pool (the layout's first) unless the cluster loop's latest
  * {@link #applyAssignment assignment} places it elsewhere. Thread-safe.
  *
- * <p>Operator and task contexts the host lets become unreachable without closing them are released by a cleaner and
- * reported to this node's leak detector ({@link MemoryLeakDetector#contextCollected}), if it has one.
+ * <p>Operator, task and query contexts the host lets become unreachable without closing them are released by a
+ * cleaner and reported to this node's leak detector ({@link MemoryLeakDetector#contextCollected}), if it has one. The
+ * node itself holds only its views of its queries ({@link #queries()}), which do not keep the host's handles alive.
  */
 public final class NodeMemoryManager
 {
@@ -53,6 +54,7 @@ public final class NodeMemoryManager
     private volatile MemoryPoolAssignment assignment = MemoryPoolAssignment.initial();
     // told about contexts collected without close(); null when the node has none
     private final MemoryLeakDetector leakDetector;
+    private final long reservationQuantum;
 
     public NodeMemoryManager(NodeId nodeId, MemoryPool pool, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries)
     {
@@ -65,12 +67,26 @@ public final class NodeMemoryManager
     }
 
     /**
-     * @param leakDetector told about every operator and task context of this node that was garbage-collected without
+     * @param leakDetector told about every operator, task and query context of this node that was garbage-collected without
      *        {@code close()}; null for none (the contexts are still released and logged)
      */
     public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries,
             MemoryLeakDetector leakDetector)
     {
+        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, clusterQueries, leakDetector, 0);
+    }
+
+    /**
+     * @param reservationQuantum granularity, in bytes, of each operator context's reservation
+     *        ({@code memory.reservation-quantum}); 0 carries every change up as it is made
+     */
+    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries,
+            MemoryLeakDetector leakDetector, long reservationQuantum)
+    {
+        if (reservationQuantum < 0) {
+            throw new IllegalArgumentException("reservationQuantum is negative: " + reservationQuantum);
+        }
+        this.reservationQuantum = reservationQuantum;
         this.leakDetector = leakDetector;
         this.clusterQueries = requireNonNull(clusterQueries, "clusterQueries is null");
         this.nodeId = requireNonNull(nodeId, "nodeId is null");
@@ -85,6 +101,16 @@ public final class NodeMemoryManager
     public NodeId nodeId()
     {
         return nodeId;
+    }
+
+    /**
+     * The granularity of operator reservations ({@code memory.reservation-quantum}): 0 when every change reaches the
+     * pool as it is made (Trino), else each operator context reserves in multiples of it (Velox) and changes inside
+     * its reservation reach nothing above it.
+     */
+    public long reservationQuantum()
+    {
+        return reservationQuantum;
     }
 
     /** The general pool: the first of the layout, where queries start. */
@@ -169,6 +195,8 @@ public final class NodeMemoryManager
      * {@code resource_overcommit} lets the query use the whole pool, and queries with {@code retry_policy=TASK} have
      * no per-node limit (only the pool and the killers apply), as in Trino.
      *
+     * @return the host's handle of the query: if it becomes unreachable without {@code close()} (with every task and
+     *         operator handle of the query), the query is released and reported; see {@link QueryMemoryContext}
      * @throws IllegalArgumentException if the query already has a context on this node
      */
     public QueryMemoryContext createQuery(QueryId queryId, QuerySession session)
@@ -191,24 +219,31 @@ public final class NodeMemoryManager
         }
         MemoryTracker userTracker = userTrackers.computeIfAbsent(session.user(), user -> rootTracker.newChild(TrackerLevel.USER, user, 0));
         MemoryTracker queryTracker = userTracker.newChild(TrackerLevel.QUERY, queryId.toString(), 0);
-        QueryMemoryContext query;
+        QueryMemoryContext handle;
         synchronized (assignmentLock) {
-            MemoryPool initial = layout.pool(assignment.poolOf(queryId, pool.id())).orElse(pool);
-            query = new QueryMemoryContext(this, queryId, session, initial, queryTracker, maxUser, maxTotal, clock.instant());
-            if (queries.putIfAbsent(queryId, query) != null) {
+            // queries are added only here, under this lock: checked before any handle exists, since a handle dropped
+            // on a collision would have its cleaner release the query of the same id that is already here
+            if (queries.containsKey(queryId)) {
                 queryTracker.close();
                 throw new IllegalArgumentException("query " + queryId + " already has a memory context on node " + nodeId);
             }
+            MemoryPool initial = layout.pool(assignment.poolOf(queryId, pool.id())).orElse(pool);
+            QueryMemoryContext view = new QueryMemoryContext(this, queryId, session, initial, queryTracker, maxUser, maxTotal, clock.instant());
+            // the handle exists before the view is listed, so that a task added through the view holds the handle
+            handle = view.hostHandle();
+            queries.put(queryId, view);
         }
         clusterQueries.started(queryId, session);
-        return query;
+        return handle;
     }
 
+    /** The node's view of the query, if it runs here: it does not keep the host's handle reachable. */
     public Optional<QueryMemoryContext> query(QueryId queryId)
     {
         return Optional.ofNullable(queries.get(queryId));
     }
 
+    /** The node's views of the queries running here: they do not keep the host's handles reachable. */
     public List<QueryMemoryContext> queries()
     {
         return List.copyOf(queries.values());
@@ -243,6 +278,7 @@ public final class NodeMemoryManager
                 .orElse(false);
     }
 
+    // equal views of one query remove its entry; a newer query of the same id is a different state and stays
     void queryClosed(QueryMemoryContext query)
     {
         queries.remove(query.queryId(), query);
@@ -259,14 +295,35 @@ public final class NodeMemoryManager
      */
     void contextCollected(TaskId taskId, String tag, long bytes)
     {
+        QueryMemoryContext query = queries.get(taskId.queryId());
+        if (query != null) {
+            // if the query's handle went with it, the query's own line names this context too
+            query.state().contextCollected(taskId, tag, bytes);
+        }
+        report(taskId.queryId(), taskId, tag, bytes);
+    }
+
+    /**
+     * Reports a query context the cleaner released (called on the cleaner's thread), with a null task and tag.
+     *
+     * @param bytes what the query's tasks and operators still held and did not report themselves
+     */
+    void queryContextCollected(QueryId queryId, long bytes)
+    {
+        report(queryId, null, null, bytes);
+    }
+
+    private void report(QueryId queryId, TaskId taskId, String tag, long bytes)
+    {
         if (leakDetector == null) {
             return;
         }
         try {
-            leakDetector.contextCollected(taskId.queryId(), taskId, tag, bytes);
+            leakDetector.contextCollected(queryId, taskId, tag, bytes);
         }
         catch (RuntimeException e) {
-            log.warn("Leak detector {} failed on the collected context {} {} of node {}", leakDetector, taskId, tag == null ? "(task)" : tag, nodeId, e);
+            String context = taskId == null ? queryId + " (query)" : taskId + " " + (tag == null ? "(task)" : tag);
+            log.warn("Leak detector {} failed on the collected context {} of node {}", leakDetector, context, nodeId, e);
         }
     }
 

@@ -7,6 +7,7 @@ import java.lang.ref.Cleaner;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 
 import static java.util.Objects.requireNonNull;
 
@@ -18,7 +19,9 @@ import static java.util.Objects.requireNonNull;
  * {@link java.lang.ref.Cleaner}: if it becomes unreachable without {@link #close()} (and so do all its operators,
  * each of which keeps it reachable), the task is closed as {@code close()} would, a WARN line names the query, the
  * task and the tags of the operators it released, and the node's leak detector is told through
- * {@link io.memgov.spi.leak.MemoryLeakDetector#contextCollected}. The contexts listed by
+ * {@link io.memgov.spi.leak.MemoryLeakDetector#contextCollected}. The host's handle keeps its query's handle
+ * reachable ({@link #query()} returns it), so a host that keeps a task keeps its query; a task collected together
+ * with its query is released and reported by the query's action instead. The contexts listed by
  * {@link QueryMemoryContext#tasks()} are the query's own views of the same tasks: they work alike, are
  * {@linkplain #equals equal} to the host's handle, but do not keep it reachable.
  */
@@ -29,19 +32,24 @@ public final class TaskMemoryContext
     public static final long GUARANTEED_BYTES = 1024 * 1024;
 
     private final TaskState state;
+    // the query's view for the query's own view of the task; for the host's handle, the query's handle, held strongly
+    // so that a live task keeps its query's handle alive
+    private final QueryMemoryContext query;
     // null for the query's view; the host's handle is registered with the cleaner
     private final Cleaner.Cleanable cleanable;
 
     /** The query's view of a new task. */
-    TaskMemoryContext(QueryMemoryContext query, TaskId taskId, boolean speculative, Instant createTime, long createNanos)
+    TaskMemoryContext(QueryContextState query, TaskId taskId, boolean speculative, Instant createTime, long createNanos)
     {
         this.state = new TaskState(query, taskId, speculative, createTime, createNanos, this);
+        this.query = query.view;
         this.cleanable = null;
     }
 
-    private TaskMemoryContext(TaskState state)
+    private TaskMemoryContext(TaskState state, QueryMemoryContext query)
     {
         this.state = state;
+        this.query = requireNonNull(query, "query is null");
         state.attachHostHandle(this);
         // the action references the state only, never this handle
         this.cleanable = ContextCleaner.register(this, state::collected);
@@ -51,11 +59,12 @@ public final class TaskMemoryContext
      * The handle the host gets for this task, watched by the cleaner; called once by the query when it adds the task,
      * on the query's view.
      *
+     * @param query the query handle the task's handle keeps alive: the host's handle of the query
      * @throws IllegalStateException if the task already has a host handle
      */
-    TaskMemoryContext hostHandle()
+    TaskMemoryContext hostHandle(QueryMemoryContext query)
     {
-        return new TaskMemoryContext(state);
+        return new TaskMemoryContext(state, query);
     }
 
     public TaskId taskId()
@@ -63,9 +72,13 @@ public final class TaskMemoryContext
         return state.taskId;
     }
 
+    /**
+     * The task's query: on the host's handle of the task, the host's handle of the query (which this handle keeps
+     * reachable); on a view listed by {@link QueryMemoryContext#tasks()}, the query's view.
+     */
     public QueryMemoryContext query()
     {
-        return state.query;
+        return query;
     }
 
     public boolean isSpeculative()
@@ -123,6 +136,12 @@ public final class TaskMemoryContext
     void forceRelease()
     {
         state.forceRelease();
+    }
+
+    /** The query's cleaner action closes the task: see {@link TaskState#closeCollected}. */
+    long closeCollected(Set<String> tags)
+    {
+        return state.closeCollected(tags);
     }
 
     /**

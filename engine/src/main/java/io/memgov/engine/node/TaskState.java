@@ -31,7 +31,8 @@ final class TaskState
     // the public class's logger: hosts configure and read the task's log lines under that name
     private static final Logger log = LoggerFactory.getLogger(TaskMemoryContext.class);
 
-    final QueryMemoryContext query;
+    // the query's state, not a view: the hot path (update, tryUpdate, release, checkNotFailed) calls it directly
+    final QueryContextState query;
     final TaskId taskId;
     final boolean speculative;
     final Instant createTime;
@@ -47,7 +48,7 @@ final class TaskState
     // the host's handle once the query handed one out; null while it has not
     private volatile WeakReference<TaskMemoryContext> hostHandle;
 
-    TaskState(QueryMemoryContext query, TaskId taskId, boolean speculative, Instant createTime, long createNanos, TaskMemoryContext queryView)
+    TaskState(QueryContextState query, TaskId taskId, boolean speculative, Instant createTime, long createNanos, TaskMemoryContext queryView)
     {
         this.query = requireNonNull(query, "query is null");
         this.taskId = requireNonNull(taskId, "taskId is null");
@@ -206,27 +207,48 @@ final class TaskState
     }
 
     /**
+     * Closes the task as {@link #close()} would, for a cleaner's action, naming in {@code tags} the operators it
+     * closed (those already closed reported themselves, or were closed normally).
+     *
+     * @return the bytes released, or -1 if the task was already closed
+     */
+    long closeCollected(Set<String> tags)
+    {
+        if (!closed.compareAndSet(false, true)) {
+            return -1;
+        }
+        long released = 0;
+        for (OperatorState operator : operators) {
+            long bytes = operator.close();
+            if (bytes >= 0) {
+                released += bytes;
+                tags.add(operator.tag);
+            }
+        }
+        query.taskClosed(queryView);
+        return released;
+    }
+
+    /**
      * The cleaner's action for the host's handle: if the task was not closed, closes it as {@link #close()} would and
      * reports it with what its still-open operators held. Those operators' handles are gone too (each held the task's
      * handle), so they are reported here, as part of the task, and not again by their own cleaner actions; an operator
-     * whose own action ran first reported itself. Never throws (the cleaner thread would swallow it).
+     * whose own action ran first reported itself. If the query's host handle is gone too, the task is left to the
+     * query's action, which releases and reports it with the query's other tasks in one line. Never throws (the
+     * cleaner thread would swallow it).
      */
     void collected()
     {
         try {
-            if (!closed.compareAndSet(false, true)) {
+            if (query.isHostHandleCollected()) {
+                // the query's action runs too (its handle is unreachable): it closes this task if it is still open
                 return;
             }
-            long released = 0;
             Set<String> tags = new TreeSet<>();
-            for (OperatorState operator : operators) {
-                long bytes = operator.close();
-                if (bytes >= 0) {
-                    released += bytes;
-                    tags.add(operator.tag);
-                }
+            long released = closeCollected(tags);
+            if (released < 0) {
+                return;
             }
-            query.taskClosed(queryView);
             log.warn("Task context {} of query {} on node {} was garbage-collected without close(); released {}{}",
                     taskId, taskId.queryId(), query.node().nodeId(), succinct(released), tags.isEmpty() ? "" : " held by its operators " + tags);
             query.node().contextCollected(taskId, null, released);

@@ -1,6 +1,7 @@
 package io.memgov.engine.node;
 
 import io.memgov.engine.MemoryEngine;
+import io.memgov.spi.ErrorCode;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.QueryId;
 import io.memgov.spi.TaskId;
@@ -28,7 +29,9 @@ import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
+import static io.memgov.spi.DataSizes.succinct;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -46,6 +49,7 @@ final class ContextCollectionTest
     // strong references: java.util.logging keeps loggers only weakly, and a collected logger loses its handler
     private final Logger operatorLogger = Logger.getLogger(OperatorMemoryContext.class.getName());
     private final Logger taskLogger = Logger.getLogger(TaskMemoryContext.class.getName());
+    private final Logger queryLogger = Logger.getLogger(QueryMemoryContext.class.getName());
     private final List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Handler capture = new Handler()
     {
@@ -53,7 +57,8 @@ final class ContextCollectionTest
         public void publish(LogRecord record)
         {
             // other tests' engines forget contexts too: keep only this test's query
-            if (record.getLevel().intValue() >= Level.WARNING.intValue() && record.getMessage().contains(" of query " + queryId + " ")) {
+            if (record.getLevel().intValue() >= Level.WARNING.intValue()
+                    && (record.getMessage().contains(" of query " + queryId + " ") || record.getMessage().startsWith("Query context " + queryId + " "))) {
                 warnings.add(record.getMessage());
             }
         }
@@ -74,6 +79,7 @@ final class ContextCollectionTest
     {
         operatorLogger.addHandler(capture);
         taskLogger.addHandler(capture);
+        queryLogger.addHandler(capture);
         engine = MemoryEngine.builder()
                 .withoutClassPathDiscovery()
                 .withoutJmx()
@@ -89,6 +95,7 @@ final class ContextCollectionTest
         engine.close();
         operatorLogger.removeHandler(capture);
         taskLogger.removeHandler(capture);
+        queryLogger.removeHandler(capture);
     }
 
     @Test
@@ -268,6 +275,261 @@ final class ContextCollectionTest
         assertReleased(query, task);
         assertThat(query.failure()).isEmpty();
         query.close();
+    }
+
+    @Test
+    void aForgottenQueryIsClosedWithItsTasksAndOperatorsLoggedAndReported()
+    {
+        NodeMemoryManager node = engine.node(0);
+        forgetQuery(node, queryId);
+        assertThat(pool.reservedBytes()).isEqualTo(5 * MB);
+        assertThat(pool.reservedRevocableBytes()).isEqualTo(MB);
+        assertThat(node.query(queryId)).isPresent();
+
+        // the query's action releases what its tasks' and operators' own actions did not report first: each byte once
+        collectUntil(() -> detector.reports.stream().anyMatch(report -> report.taskId() == null)
+                && detector.reports.stream().mapToLong(Report::bytes).sum() == 6 * MB);
+        settle();
+
+        assertThat(detector.reports).allSatisfy(report -> assertThat(report.queryId()).isEqualTo(queryId));
+        assertThat(detector.reports).filteredOn(report -> report.taskId() == null).singleElement()
+                .satisfies(report -> assertThat(report.tag()).isNull());
+        assertThat(detector.reports.stream().mapToLong(Report::bytes).sum()).isEqualTo(6 * MB);
+        // one line for everything released with the query, whichever actions ran first
+        long reportedByOperators = detector.reports.stream().filter(report -> report.taskId() != null).mapToLong(Report::bytes).sum();
+        assertThat(warnings).filteredOn(line -> line.startsWith("Query context ")).containsExactly(
+                "Query context " + q + " on node node-0 was garbage-collected without close(); released 6MB held by its tasks "
+                        + q + ".0 [Exchange, HashAggregation], " + q + ".1 [Sort]"
+                        + (reportedByOperators == 0 ? "" : " (" + succinct(reportedByOperators) + " of it already reported by its contexts collected with it)"));
+        assertThat(node.query(queryId)).isEmpty();
+        assertThat(node.queries()).isEmpty();
+        assertThat(pool.reservedBytes()).isZero();
+        assertThat(pool.reservedRevocableBytes()).isZero();
+        assertThat(pool.freeBytes()).isEqualTo(pool.maxBytes());
+        assertThat(pool.info().queryMemoryReservations()).doesNotContainKey(queryId);
+        node.rootTracker().flush();
+        assertThat(node.rootTracker().usedBytes()).isZero();
+        // the id is free again: the host may start the query anew on this node
+        try (QueryMemoryContext again = node.createQuery(queryId, QuerySession.of("alice"))) {
+            assertThat(again.userBytes()).isZero();
+        }
+    }
+
+    @Test
+    void theLineOfAForgottenQueryNamesItsFirstTasksAndTheirTags()
+    {
+        NodeMemoryManager node = engine.node(0);
+        // tasks without operators: nothing else has an action of its own that could run first, so the line is exact
+        forgetQueryWithEmptyTasks(node, queryId, 7);
+
+        collectUntil(() -> detector.reports.size() == 1);
+        settle();
+
+        assertThat(detector.reports).containsExactly(new Report(queryId, null, null, 0));
+        assertThat(warnings).containsExactly("Query context " + q + " on node node-0 was garbage-collected without close(); released 0B held by its tasks "
+                + q + ".0 [], " + q + ".1 [], " + q + ".2 [], " + q + ".3 [], " + q + ".4 [] and 2 more");
+        assertThat(node.query(queryId)).isEmpty();
+    }
+
+    @Test
+    void aForgottenQueryThatWasKilledButNotClosedIsStillReleasedAndReported()
+    {
+        NodeMemoryManager node = engine.node(0);
+        forgetKilledQuery(node, queryId);
+        // killing released the memory, but the query is still listed, its tracker open, until the host closes it
+        assertThat(pool.reservedBytes()).isZero();
+        assertThat(node.query(queryId)).isPresent();
+
+        collectUntil(() -> detector.reports.stream().anyMatch(report -> report.taskId() == null));
+        settle();
+
+        assertThat(detector.reports).filteredOn(report -> report.taskId() == null).containsExactly(new Report(queryId, null, null, 0));
+        assertThat(detector.reports.stream().mapToLong(Report::bytes).sum()).isZero();
+        assertThat(warnings).filteredOn(line -> line.startsWith("Query context ")).containsExactly(
+                "Query context " + q + " on node node-0 was garbage-collected without close() after it was killed (CLUSTER_OUT_OF_MEMORY); released 0B held by its tasks "
+                        + q + ".0 [HashAggregation]");
+        assertThat(node.query(queryId)).isEmpty();
+        assertThat(pool.freeBytes()).isEqualTo(pool.maxBytes());
+    }
+
+    @Test
+    void aQueryIsKeptByAnyTaskOrOperatorHandleOfItsHost()
+    {
+        NodeMemoryManager node = engine.node(0);
+        QueryId byOperator = QueryId.of(q + "op");
+        QueryId byTask = QueryId.of(q + "task");
+        QueryId byLocal = QueryId.of(q + "local");
+        OperatorMemoryContext operator = operatorOfForgottenQuery(node, byOperator);
+        TaskMemoryContext task = taskOfForgottenQuery(node, byTask);
+        LocalMemoryContext local = localOfForgottenQuery(node, byLocal);
+        // the sentinel: once it is reported, the kept queries' handles went through the same collections
+        forgetQuery(node, queryId);
+
+        collectUntil(() -> detector.reports.stream().anyMatch(report -> report.taskId() == null));
+        settle();
+
+        assertThat(detector.reports).extracting(Report::queryId).containsOnly(queryId);
+        assertThat(node.queries()).extracting(QueryMemoryContext::queryId).containsExactlyInAnyOrder(byOperator, byTask, byLocal);
+        // what each kept handle leads to is the host's handle of its query, equal to the node's view of it
+        QueryMemoryContext operatorQuery = operator.task().query();
+        assertThat(operatorQuery).isEqualTo(node.query(byOperator).orElseThrow()).isNotSameAs(node.query(byOperator).orElseThrow());
+        assertThat(operatorQuery.userBytes()).isEqualTo(MB);
+        assertThat(task.query()).isEqualTo(node.query(byTask).orElseThrow());
+        assertThat(task.isClosed()).isFalse();
+        assertThat(node.query(byLocal).orElseThrow().userBytes()).isEqualTo(3 * MB);
+        assertThat(pool.reservedBytes()).isEqualTo(4 * MB);
+
+        // their accounting goes on: new reservations, a task added through the node's view, then a normal close
+        operator.userMemory().setBytes(2 * MB);
+        assertThat(operatorQuery.userBytes()).isEqualTo(2 * MB);
+        TaskMemoryContext added = node.query(byTask).orElseThrow().addTask("1");
+        assertThat(added.query()).isSameAs(task.query());
+        try (OperatorMemoryContext more = added.addOperator("Exchange")) {
+            more.systemMemory().setBytes(MB);
+            assertThat(task.query().systemBytes()).isEqualTo(MB);
+        }
+        local.setBytes(MB);
+        assertThat(node.query(byLocal).orElseThrow().userBytes()).isEqualTo(MB);
+        operatorQuery.close();
+        task.query().close();
+        node.query(byLocal).orElseThrow().close();
+        settle();
+        assertThat(node.queries()).isEmpty();
+        assertThat(pool.freeBytes()).isEqualTo(pool.maxBytes());
+        assertThat(detector.reports).extracting(Report::queryId).containsOnly(queryId);
+    }
+
+    @Test
+    void closedQueriesThatAreCollectedAreNotReported()
+    {
+        NodeMemoryManager node = engine.node(0);
+        List<WeakReference<Object>> closed = new ArrayList<>();
+        closed.addAll(closeQuery(node, QueryId.of(q + "closed"), false));
+        // killed, then closed through a view of the node: the handle's action finds it closed
+        closed.addAll(closeQuery(node, QueryId.of(q + "killed"), true));
+        assertThat(node.queries()).isEmpty();
+        // the sentinel: once it is reported, the cleaner ran the closed handles' actions too
+        forgetQuery(node, queryId);
+
+        collectUntil(() -> closed.stream().allMatch(reference -> reference.get() == null)
+                && detector.reports.stream().anyMatch(report -> report.taskId() == null));
+        settle();
+
+        assertThat(detector.reports).extracting(Report::queryId).containsOnly(queryId);
+        assertThat(warnings).filteredOn(line -> line.startsWith("Query context ")).hasSize(1);
+        assertThat(pool.freeBytes()).isEqualTo(pool.maxBytes());
+    }
+
+    @Test
+    void theNodesViewsOfAQueryDoNotKeepItsHandle()
+    {
+        NodeMemoryManager node = engine.node(0);
+        forgetQuery(node, queryId);
+        // what a cluster loop or a revoking scheduler holds between rounds
+        List<QueryMemoryContext> listed = node.queries();
+        QueryMemoryContext view = node.query(queryId).orElseThrow();
+        List<TaskMemoryContext> taskViews = view.tasks();
+        assertThat(listed).containsExactly(view);
+        assertThat(taskViews).hasSize(2).allSatisfy(task -> assertThat(task.query()).isSameAs(view));
+
+        collectUntil(() -> detector.reports.stream().anyMatch(report -> report.taskId() == null));
+
+        assertThat(view.isClosed()).isTrue();
+        assertThat(listed.get(0).isClosed()).isTrue();
+        assertThat(taskViews).allSatisfy(task -> assertThat(task.isClosed()).isTrue());
+        assertThat(view.userBytes()).isZero();
+        assertThat(view.revocableBytes()).isZero();
+        assertThat(node.query(queryId)).isEmpty();
+        assertThatThrownBy(() -> view.addTask("9"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("query memory context " + q + " is already closed on node node-0");
+        assertThat(pool.freeBytes()).isEqualTo(pool.maxBytes());
+    }
+
+    @Test
+    void theHostsHandleAndTheNodesViewsAreEqualAndATasksQueryFollowsIt()
+    {
+        NodeMemoryManager node = engine.node(0);
+        try (QueryMemoryContext query = node.createQuery(queryId, QuerySession.of("alice"))) {
+            QueryMemoryContext view = node.query(queryId).orElseThrow();
+            assertThat(view).isNotSameAs(query).isEqualTo(query).hasSameHashCodeAs(query);
+            assertThat(node.queries()).containsExactly(query);
+            TaskMemoryContext task = query.addTask("0");
+            assertThat(task.query()).isSameAs(query);
+            TaskMemoryContext taskView = query.tasks().get(0);
+            assertThat(taskView).isEqualTo(task);
+            assertThat(taskView.query()).isNotSameAs(query).isEqualTo(query);
+            try (OperatorMemoryContext operator = task.addOperator("Scan")) {
+                assertThat(operator.task().query()).isSameAs(query);
+                operator.userMemory().setBytes(MB);
+                assertThat(view.userBytes()).isEqualTo(MB);
+                assertThat(view.toString()).isEqualTo(query.toString());
+            }
+            // a view closes the query as the handle would
+            view.close();
+            assertThat(query.isClosed()).isTrue();
+            assertThat(node.query(queryId)).isEmpty();
+        }
+        assertThat(detector.reports).isEmpty();
+    }
+
+    private static void forgetQuery(NodeMemoryManager node, QueryId queryId)
+    {
+        QueryMemoryContext query = node.createQuery(queryId, QuerySession.of("alice"));
+        TaskMemoryContext first = query.addTask("0");
+        forgetOperator(first, "HashAggregation", 2 * MB, 0, MB);
+        forgetOperator(first, "Exchange", 0, MB, 0);
+        forgetOperator(query.addTask("1"), "Sort", 2 * MB, 0, 0);
+    }
+
+    private static void forgetQueryWithEmptyTasks(NodeMemoryManager node, QueryId queryId, int tasks)
+    {
+        QueryMemoryContext query = node.createQuery(queryId, QuerySession.of("alice"));
+        for (int i = 0; i < tasks; i++) {
+            query.addTask(String.valueOf(i));
+        }
+    }
+
+    private static void forgetKilledQuery(NodeMemoryManager node, QueryId queryId)
+    {
+        QueryMemoryContext query = node.createQuery(queryId, QuerySession.of("alice"));
+        forgetOperator(query.addTask("0"), "HashAggregation", 2 * MB, MB, MB);
+        assertThat(query.fail(ErrorCode.CLUSTER_OUT_OF_MEMORY, "killed by the test")).isTrue();
+    }
+
+    private static OperatorMemoryContext operatorOfForgottenQuery(NodeMemoryManager node, QueryId queryId)
+    {
+        OperatorMemoryContext operator = node.createQuery(queryId, QuerySession.of("alice")).addTask("0").addOperator("KeptWithoutQuery");
+        operator.userMemory().setBytes(MB);
+        return operator;
+    }
+
+    private static TaskMemoryContext taskOfForgottenQuery(NodeMemoryManager node, QueryId queryId)
+    {
+        return node.createQuery(queryId, QuerySession.of("alice")).addTask("0");
+    }
+
+    private static LocalMemoryContext localOfForgottenQuery(NodeMemoryManager node, QueryId queryId)
+    {
+        LocalMemoryContext local = node.createQuery(queryId, QuerySession.of("alice")).addTask("0").addOperator("KeptByLocal").userMemory();
+        local.setBytes(3 * MB);
+        return local;
+    }
+
+    private static List<WeakReference<Object>> closeQuery(NodeMemoryManager node, QueryId queryId, boolean killFirst)
+    {
+        QueryMemoryContext query = node.createQuery(queryId, QuerySession.of("alice"));
+        TaskMemoryContext task = query.addTask("0");
+        OperatorMemoryContext operator = task.addOperator("ClosedWithQuery");
+        operator.userMemory().setBytes(MB);
+        if (killFirst) {
+            query.fail(ErrorCode.CLUSTER_OUT_OF_MEMORY, "killed by the test");
+            node.query(queryId).orElseThrow().close();
+        }
+        else {
+            query.close();
+        }
+        return List.of(new WeakReference<>(query), new WeakReference<>(task), new WeakReference<>(operator));
     }
 
     private static void forgetOperator(TaskMemoryContext task, String tag, long user, long system, long revocable)

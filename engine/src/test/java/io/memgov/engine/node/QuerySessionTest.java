@@ -164,10 +164,12 @@ final class QuerySessionTest
     {
         // a second context would split the query's accounting and its limit in two
         try (MemoryEngine engine = engine()) {
-            engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+            QueryMemoryContext first = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
             assertThatThrownBy(() -> engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice")))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessage("query q1 already has a memory context on node node-0");
+            // kept to here: a dropped query handle is released by the cleaner when a GC runs, and the id is free again
+            Reference.reachabilityFence(first);
         }
     }
 }

@@ -74,9 +74,16 @@ public interface MemoryLeakDetector
      * Told that a memory context was garbage-collected without being closed; the engine has already released what it
      * held. Called from the engine's cleaner thread.
      *
+     * <p>Contexts collected together (a query with its tasks and operators, a task with its operators) are reported
+     * by whichever of them is released first for what it and the contexts below it still held, and those contexts are
+     * not reported again: each byte is reported once. A query-level report ({@code taskId} and {@code tag} null) means
+     * the host dropped the query's own context, on one node, without closing it; its {@code bytes} may be 0, e.g. for a
+     * query that was killed (which released its memory) but never closed.
+     *
      * @param taskId the task of the context, or null for a query-level context
      * @param tag the operator tag, or null for a task or query context
-     * @param bytes what the context still held when it was collected
+     * @param bytes what the context still held when it was collected, not counting what contexts below it reported
+     *        themselves
      */
     default void contextCollected(QueryId queryId, TaskId taskId, String tag, long bytes) {}
 }
