@@ -277,9 +277,12 @@ public final class FixedMemoryPool
      */
     private boolean claimIfFree(AtomicLong total, long bytes)
     {
+        AtomicLong other = total == reservedBytes ? reservedRevocableBytes : reservedBytes;
         while (true) {
             long before = total.get();
-            if (freeBytes() - bytes < 0) {
+            // free bytes from the value the CAS compares against: reading the total again could see it lower, and a
+            // claim racing back to 'before' would then let this one over-commit
+            if (maxBytes - before - other.get() - bytes < 0) {
                 return false;
             }
             if (total.compareAndSet(before, before + bytes)) {
