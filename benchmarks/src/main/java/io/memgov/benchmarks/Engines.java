@@ -7,7 +7,9 @@ import io.memgov.engine.node.QuerySession;
 import io.memgov.spi.QueryId;
 
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The single-node engine the node-level benchmarks share: a pool far larger than anything they reserve, so that no
@@ -24,6 +26,8 @@ final class Engines
     static final class Shared
     {
         private final AtomicInteger queries = new AtomicInteger();
+        // queries made and not yet closed: JMH may run this state's teardown before another thread's query teardown
+        private final AtomicInteger open = new AtomicInteger();
         private MemoryEngine engine;
 
         void start(Map<String, String> policies)
@@ -44,13 +48,27 @@ final class Engines
 
         QueryMemoryContext newQuery()
         {
+            open.incrementAndGet();
             return node().createQuery(QueryId.of("q" + queries.incrementAndGet()), QuerySession.of("bench"));
         }
 
-        /** Closes the engine, first checking that the benchmark gave back everything it reserved. */
+        /** Each benchmark thread calls this after closing the query {@link #newQuery()} gave it. */
+        void queryClosed()
+        {
+            open.decrementAndGet();
+        }
+
+        /**
+         * Closes the engine, first checking that the benchmark gave back everything it reserved, once every thread
+         * that took a query through {@link #newQuery()} reported it closed through {@link #queryClosed()}.
+         */
         void stop()
         {
             try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (open.get() > 0 && System.nanoTime() < deadline) {
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+                }
                 NodeMemoryManager node = node();
                 node.rootTracker().flush();
                 if (node.pool().reservedBytes() != 0 || node.rootTracker().usedBytes() != 0) {

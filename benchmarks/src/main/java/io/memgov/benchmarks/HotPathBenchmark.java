@@ -21,6 +21,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -110,10 +111,16 @@ public class HotPathBenchmark
     {
         final Engines.Shared shared = new Engines.Shared();
 
+        // 0B: every change reaches the pool (Trino); 1MB: operators reserve in 1 MB quanta (Velox's smallest)
+        @Param({"0B", "1MB"})
+        public String reservationQuantum;
+
         @Setup
         public void setUp()
         {
-            shared.start(Map.of("memory.tracker.policy", "exact"));
+            shared.start(Map.of(
+                    "memory.tracker.policy", "exact",
+                    "memory.reservation-quantum", reservationQuantum));
         }
 
         @TearDown
@@ -128,13 +135,17 @@ public class HotPathBenchmark
     {
         final Engines.Shared shared = new Engines.Shared();
 
+        @Param({"0B", "1MB"})
+        public String reservationQuantum;
+
         @Setup
         public void setUp()
         {
             // ClickHouse's default batch: a thread carries its balance up only past 4 MB either way
             shared.start(Map.of(
                     "memory.tracker.policy", "thread-batched",
-                    "memory.tracker.thread-batched.max-untracked-memory", "4MB"));
+                    "memory.tracker.thread-batched.max-untracked-memory", "4MB",
+                    "memory.reservation-quantum", reservationQuantum));
         }
 
         @TearDown
@@ -154,8 +165,11 @@ public class HotPathBenchmark
         boolean up;
         boolean trackerUp;
 
+        Engines.Shared shared;
+
         void open(Engines.Shared shared)
         {
+            this.shared = shared;
             query = shared.newQuery();
             operator = query.addTask("0").addOperator(TAG).userMemory();
             operator.setBytes(BASE);
@@ -169,6 +183,7 @@ public class HotPathBenchmark
                 tracker.free(DELTA);
             }
             query.close();
+            shared.queryClosed();
         }
     }
 

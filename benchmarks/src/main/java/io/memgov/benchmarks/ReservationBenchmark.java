@@ -83,11 +83,13 @@ public class ReservationBenchmark
         LocalMemoryContext operator;
         TaskId taskId;
         MemoryPool pool;
+        Engines.Shared shared;
         boolean up;
 
         @Setup
         public void setUp(Node node)
         {
+            shared = node.shared;
             query = node.shared.newQuery();
             operator = query.addTask("0").addOperator(HotPathBenchmark.TAG).userMemory();
             operator.setBytes(BASE);
@@ -100,6 +102,7 @@ public class ReservationBenchmark
         public void tearDown()
         {
             query.close();
+            shared.queryClosed();
         }
     }
 

@@ -145,7 +145,8 @@ final class EngineModule
                         trackerFactory.name(), trackerFactory.origin(), root.level()));
             }
             long maxTotal = config.maxQueryTotalMemoryPerNode().orElse(Long.MAX_VALUE);
-            nodes.add(new NodeMemoryManager(nodeId, layout, root, clock, config.maxQueryMemoryPerNode(), maxTotal, clusterQueries, leakDetector));
+            nodes.add(new NodeMemoryManager(nodeId, layout, root, clock, config.maxQueryMemoryPerNode(), maxTotal, clusterQueries, leakDetector,
+                    config.reservationQuantum()));
             spillFactory.ifPresent(factory -> spillStrategies.put(nodeId, PluginRegistry.create(PolicyFamily.SPILL_STRATEGY, factory,
                     spill -> spill.create(config.policyConfig(PolicyFamily.SPILL_STRATEGY), context))));
         }

@@ -39,10 +39,13 @@ public final class MemoryEngineConfig
     public static final String PLUGIN_DIR = "plugin.dir";
     public static final String NODE_HEAP_SIZE = "node.heap-size";
     public static final String NODE_COUNT = "cluster.node-count";
+    public static final String RESERVATION_QUANTUM = "memory.reservation-quantum";
+    // larger quanta would hide whole queries from the pool
+    private static final long MAX_RESERVATION_QUANTUM = 1L << 30;
 
     private static final Set<String> SCALAR_KEYS = Set.of(
             HEAP_HEADROOM, MAX_MEMORY_PER_NODE, MAX_TOTAL_MEMORY_PER_NODE, MAX_MEMORY, MAX_TOTAL_MEMORY, KILLER_DELAY,
-            REVOKING_THRESHOLD, REVOKING_TARGET, POLL_INTERVAL, PLUGIN_DIR, NODE_HEAP_SIZE, NODE_COUNT);
+            REVOKING_THRESHOLD, REVOKING_TARGET, POLL_INTERVAL, PLUGIN_DIR, NODE_HEAP_SIZE, NODE_COUNT, RESERVATION_QUANTUM);
 
     private final long heapBytes;
     private final long headroomBytes;
@@ -57,6 +60,7 @@ public final class MemoryEngineConfig
     private final Path pluginDir;
     private final boolean pluginDirExplicit;
     private final int nodeCount;
+    private final long reservationQuantum;
     private final Map<PolicyFamily, String> policies;
     private final Set<PolicyFamily> explicitPolicies;
     private final Map<PolicyFamily, Map<String, String>> policyConfigs;
@@ -86,6 +90,11 @@ public final class MemoryEngineConfig
         pluginDirExplicit = remaining.containsKey(PLUGIN_DIR);
         pluginDir = Path.of(remaining.getOrDefault(PLUGIN_DIR, "plugins"));
         nodeCount = parsePositiveInt(NODE_COUNT, remaining.getOrDefault(NODE_COUNT, "1"));
+        reservationQuantum = parseBytes(RESERVATION_QUANTUM, remaining.getOrDefault(RESERVATION_QUANTUM, "0B"));
+        if (reservationQuantum > MAX_RESERVATION_QUANTUM) {
+            throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected 0B (every change reaches the pool) or a size up to 1GB such as 1MB",
+                    properties.get(RESERVATION_QUANTUM), RESERVATION_QUANTUM));
+        }
         SCALAR_KEYS.forEach(remaining::remove);
 
         if (revokingTarget > revokingThreshold) {
@@ -263,6 +272,16 @@ public final class MemoryEngineConfig
     public int nodeCount()
     {
         return nodeCount;
+    }
+
+    /**
+     * {@code memory.reservation-quantum}: 0 (the default) carries every operator change to the pool as it is made, as
+     * Trino does; a positive size makes each operator context reserve in multiples of it, as Velox does, so that
+     * changes inside the reservation touch only the operator.
+     */
+    public long reservationQuantum()
+    {
+        return reservationQuantum;
     }
 
     /** The selected policy name of a family (the default when not set). */

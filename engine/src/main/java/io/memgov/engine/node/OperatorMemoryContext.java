@@ -167,6 +167,12 @@ public final class OperatorMemoryContext
         cleanable.clean();
     }
 
+    // for tests of the accounting underneath
+    OperatorState state()
+    {
+        return state;
+    }
+
     /** Drops what the operator holds without the checks of a normal call: the query was killed. */
     void forceRelease()
     {
@@ -197,6 +203,12 @@ public final class OperatorMemoryContext
         public long bytes()
         {
             return target.bytes();
+        }
+
+        @Override
+        public long reservedBytes()
+        {
+            return target.reservedBytes();
         }
 
         // no reachability fence: if the handle is collected mid-call, the cleaner's release waits for this call's

@@ -38,9 +38,9 @@ final class OperatorState
     // the task and tag with the pool's cells for them, looked up once for every reservation of this operator
     private final PoolSlot slot;
     final long id = NEXT_ID.incrementAndGet();
-    final Local user = new Local(MemoryKind.USER);
-    final Local system = new Local(MemoryKind.SYSTEM);
-    final Local revocable = new Local(MemoryKind.REVOCABLE);
+    final Local user;
+    final Local system;
+    final Local revocable;
 
     // a separate lock from the Locals' monitors: a revoke is started, finished and cancelled without holding them
     private final Object revokeLock = new Object();
@@ -50,7 +50,8 @@ final class OperatorState
     private boolean closed;
     // written under revokeLock, read without it by operator threads that poll
     private volatile boolean revokingRequested;
-    // when the operator last grew any of its memory; the scheduler takes the latest grower for the requester
+    // when the operator last grew the reservation of any of its memory; the scheduler takes the latest grower for the
+    // requester
     private volatile long lastGrowthNanos;
     // the host's handle; listings return it while it lives
     private volatile WeakReference<OperatorMemoryContext> handle;
@@ -60,6 +61,10 @@ final class OperatorState
         this.task = requireNonNull(task, "task is null");
         this.tag = requireNonNull(tag, "tag is null");
         this.slot = new PoolSlot(task.taskId, tag);
+        long quantum = task.query.node().reservationQuantum();
+        this.user = new Local(MemoryKind.USER, quantum);
+        this.system = new Local(MemoryKind.SYSTEM, quantum);
+        this.revocable = new Local(MemoryKind.REVOCABLE, quantum);
     }
 
     void attach(OperatorMemoryContext handle)
@@ -120,7 +125,8 @@ final class OperatorState
         PendingRevoke requested;
         RevocableConsumer toStart;
         synchronized (revokeLock) {
-            long bytes = revocable.bytes();
+            // what the pool gets back: the reservation, which a quantum may round up from the bytes
+            long bytes = revocable.reservedBytes();
             if (closed || revocation != null || bytes == 0) {
                 return null;
             }
@@ -355,18 +361,38 @@ final class OperatorState
         return "OperatorMemoryContext{" + task.taskId + " " + tag + ", user=" + user.bytes() + ", system=" + system.bytes() + ", revocable=" + revocable.bytes() + "}";
     }
 
-    /** One kind of the operator's memory; the handle's {@link LocalMemoryContext} delegates here. */
+    /**
+     * One kind of the operator's memory; the handle's {@link LocalMemoryContext} delegates here.
+     *
+     * <p>It keeps two figures: {@code bytes}, what the host set, and {@code reserved}, what its task, query, tracker
+     * and pool were charged for it. Without a reservation quantum they are equal and every change is carried up.
+     * With a quantum {@code q} (Velox's technique) the reservation grows to {@code bytes} rounded up to a multiple of
+     * {@code q}, shrinks only once it exceeds {@code bytes} by two quanta (to one quantum above), and drops to zero
+     * with {@code bytes}; a change that stays inside the reservation touches nothing above this context and takes no
+     * lock: one volatile write of {@code bytes}.
+     *
+     * <p>Every change of {@code reserved} is made under this context's monitor, and writes {@code reserved} before
+     * {@code bytes}. The lock-free path reads {@code reserved}, writes {@code bytes} and reads
+     * {@code reserved} again: if it changed meanwhile (a close, a kill, another thread's change), the call is redone
+     * under the monitor, so {@code bytes <= reserved} whenever no call is in flight.
+     */
     final class Local
     {
         private final MemoryKind kind;
-        // written under this context's monitor, read without it: a limit message reads every operator of the query
-        // while its own operator's monitor is held, and taking the others' monitors there could deadlock
+        // 0: every change is carried up
+        private final long quantum;
+        // written by the lock-free path and under the monitor, read without it: a limit message reads
+        // every operator of the query while its own operator's monitor is held, and taking the others' monitors
+        // there could deadlock
         private volatile long bytes;
-        private boolean closed;
+        // written under this context's monitor only
+        private volatile long reserved;
+        private volatile boolean closed;
 
-        Local(MemoryKind kind)
+        Local(MemoryKind kind, long quantum)
         {
             this.kind = kind;
+            this.quantum = quantum;
         }
 
         long bytes()
@@ -374,7 +400,56 @@ final class OperatorState
             return bytes;
         }
 
-        synchronized MemoryFuture setBytes(long newBytes)
+        /** What the task, query, tracker and pool hold for this context: {@link #bytes()}, or more with a quantum. */
+        long reservedBytes()
+        {
+            return reserved;
+        }
+
+        MemoryFuture setBytes(long newBytes)
+        {
+            if (withinReservation(newBytes)) {
+                return MemoryFuture.NOT_BLOCKED;
+            }
+            return setBytesLocked(newBytes);
+        }
+
+        boolean trySetBytes(long newBytes)
+        {
+            if (withinReservation(newBytes)) {
+                return true;
+            }
+            return trySetBytesLocked(newBytes);
+        }
+
+        /**
+         * The lock-free path: sets {@code bytes} if the value fits the current reservation without changing it.
+         *
+         * @return false if the caller must take the monitor (no quantum, outside the reservation, closed, or a race)
+         */
+        private boolean withinReservation(long newBytes)
+        {
+            long reservation = reserved;
+            // never true without a quantum; zero always goes through the monitor, which drops the reservation
+            if (newBytes <= 0 || newBytes > reservation || reservation - newBytes >= 2 * quantum || closed) {
+                return false;
+            }
+            return commitWithin(reservation, newBytes);
+        }
+
+        /**
+         * The second half of the lock-free path, apart so that a test can change the reservation between the halves:
+         * writes {@code bytes} and tells whether the reservation is still the one the first half read.
+         */
+        boolean commitWithin(long reservation, long newBytes)
+        {
+            task.checkNotFailed();
+            // a volatile write, so that the second read of reserved cannot be ordered before it
+            bytes = newBytes;
+            return reserved == reservation;
+        }
+
+        private synchronized MemoryFuture setBytesLocked(long newBytes)
         {
             checkUsable(newBytes);
             return apply(newBytes);
@@ -383,26 +458,30 @@ final class OperatorState
         // after checkUsable, under this monitor
         private MemoryFuture apply(long newBytes)
         {
-            long delta = newBytes - bytes;
-            if (delta == 0) {
-                return MemoryFuture.NOT_BLOCKED;
+            long oldBytes = bytes;
+            long target = targetReservation(newBytes);
+            long delta = target - reserved;
+            MemoryFuture future = MemoryFuture.NOT_BLOCKED;
+            if (delta != 0) {
+                // the parents are updated first; only if they accept is the new value committed here
+                future = task.update(kind, slot, delta);
+                reserved = target;
+                if (delta > 0) {
+                    lastGrowthNanos = System.nanoTime();
+                }
             }
-            // the parents are updated first; only if they accept is the new value committed here
-            MemoryFuture future = task.update(kind, slot, delta);
             bytes = newBytes;
-            if (delta > 0) {
-                lastGrowthNanos = System.nanoTime();
-            }
-            else if (kind == MemoryKind.REVOCABLE && newBytes == 0) {
+            if (kind == MemoryKind.REVOCABLE && newBytes == 0 && oldBytes != 0) {
                 revocableMemoryReleased();
             }
             return future;
         }
 
-        synchronized boolean trySetBytes(long newBytes)
+        private synchronized boolean trySetBytesLocked(long newBytes)
         {
             checkUsable(newBytes);
-            long delta = newBytes - bytes;
+            long target = targetReservation(newBytes);
+            long delta = target - reserved;
             if (delta <= 0) {
                 apply(newBytes);
                 return true;
@@ -410,32 +489,62 @@ final class OperatorState
             if (!task.tryUpdate(kind, slot, delta)) {
                 return false;
             }
+            reserved = target;
             bytes = newBytes;
             lastGrowthNanos = System.nanoTime();
             return true;
         }
 
-        /** Idempotent; returns the bytes this call released. */
+        /** The reservation {@code newBytes} needs, given the current one; under the monitor. */
+        private long targetReservation(long newBytes)
+        {
+            if (quantum == 0 || newBytes == 0) {
+                return newBytes;
+            }
+            long current = reserved;
+            if (newBytes > current) {
+                return roundUp(newBytes);
+            }
+            if (current - newBytes >= 2 * quantum) {
+                // keep one quantum above, so that a context oscillating around a boundary does not churn
+                return roundUp(newBytes) + quantum;
+            }
+            return current;
+        }
+
+        private long roundUp(long value)
+        {
+            long remainder = value % quantum;
+            if (remainder == 0 || value > Long.MAX_VALUE - quantum) {
+                // a value this large fails every limit anyway; it is reserved as asked
+                return value;
+            }
+            return value + quantum - remainder;
+        }
+
+        /** Idempotent; returns the reserved bytes this call released. */
         synchronized long close()
         {
             if (closed) {
                 return 0;
             }
             closed = true;
-            long released = bytes;
+            long released = reserved;
             if (released != 0) {
                 task.release(kind, slot, released);
-                bytes = 0;
+                reserved = 0;
             }
+            bytes = 0;
             return released;
         }
 
         synchronized void forceRelease()
         {
-            if (bytes != 0) {
-                task.release(kind, slot, bytes);
-                bytes = 0;
+            if (reserved != 0) {
+                task.release(kind, slot, reserved);
+                reserved = 0;
             }
+            bytes = 0;
         }
 
         private void checkUsable(long newBytes)

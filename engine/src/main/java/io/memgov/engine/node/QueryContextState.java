@@ -532,7 +532,7 @@ final class QueryContextState
         Map<String, Long> byTag = new HashMap<>();
         for (TaskMemoryContext task : tasks.values()) {
             for (OperatorMemoryContext operator : task.operators()) {
-                long bytes = operator.userMemory().bytes();
+                long bytes = operator.userMemory().reservedBytes();
                 if (bytes > 0) {
                     byTag.merge(operator.tag(), bytes, Long::sum);
                 }

@@ -257,7 +257,8 @@ public final class MemoryRevokingScheduler
                         latestGrowth = growth;
                         latestGrower = operator;
                     }
-                    long bytes = operator.revocableMemory().bytes();
+                    // what the pool gets back when the operator spills: its reservation, not only its bytes
+                    long bytes = operator.revocableMemory().reservedBytes();
                     seenRevocable += bytes;
                     if (operator.isMemoryRevokingRequested()) {
                         beingRevoked += bytes;
@@ -280,7 +281,7 @@ public final class MemoryRevokingScheduler
         for (OperatorMemoryContext operator : operators) {
             TaskMemoryContext task = operator.task();
             candidates.put(operator.id(), operator);
-            consumers.add(new RevocableConsumerInfo(operator.id(), task.taskId(), operator.tag(), operator.revocableMemory().bytes(),
+            consumers.add(new RevocableConsumerInfo(operator.id(), task.taskId(), operator.tag(), operator.revocableMemory().reservedBytes(),
                     task.createTime(), operator.id(), operator == latestGrower));
         }
 
