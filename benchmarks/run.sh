@@ -99,6 +99,8 @@ for row in sorted(rows, key=lambda r: (order.get(r["cls"], 9), r["name"], r["par
         trino = score / reference if reference else None
         reference = find("baselineAtomicLongAddAndGet", threads)
         atomic = score / reference if reference else None
+        reference = find("baselineThreadLocalField", threads)
+        baseline = score / reference if reference else None
     elif row["cls"] == "HotPathBenchmark" and not name.startswith("baselineAtomicLong"):
         reference = find("baselineAtomicLongAddAndGet", threads)
         atomic = score / reference if reference else None
@@ -118,10 +120,45 @@ for row in sorted(rows, key=lambda r: (order.get(r["cls"], 9), r["name"], r["par
 
 print()
 print("× Trino: memgov depth 3 / trinoPoolDepth3, depth 5 / trinoPoolDepth5, tracker calls / trinoAtomicDepth3 (same threads).")
-print("× baseline: Reservation / pool=fixed; Spill / rawFileChannel (same compression); ClusterLoop / the 100x1000 shape.")
-for name in ("memgovThreadBatchedTrackerCall", "memgovExactTrackerCall", "baselineAtomicLongAddAndGet", "memgovExactDepth3", "trinoPoolDepth3"):
-    one, two = find(name, 1), find(name, 2)
-    if one and two:
-        # per-thread ns at 2 threads against 1 thread: 2.0 is perfectly linear throughput scaling, 1.0 none
-        print(f"scaling to 2 threads, {name}: throughput x{2 * one / two:.2f} (ns/op {one:.1f} -> {two:.1f})")
+print("× baseline: HotPath memgov / baselineThreadLocalField (same threads); Reservation / pool=fixed; Spill / rawFileChannel")
+print("(same compression); ClusterLoop / the 100x1000 shape.")
+print()
+
+def scaling(name, params=""):
+    one, two = find(name, 1, params), find(name, 2, params)
+    # per-thread ns at 2 threads against 1 thread: 2.0 is perfectly linear throughput scaling, 1.0 none
+    return (2 * one / two, one, two) if one and two else None
+
+for name, params in (("baselineAtomicLongAddAndGet", ""), ("trinoPoolDepth3", ""), ("memgovExactTrackerCall", "reservationQuantum=0B"),
+                     ("memgovThreadBatchedTrackerCall", "reservationQuantum=0B")):
+    result = scaling(name, params)
+    if result:
+        print(f"scaling to 2 threads, {name}: throughput x{result[0]:.2f} (ns/op {result[1]:.2f} -> {result[2]:.2f})")
+
+# the targets of issues #7 and #10, each from this run's figures
+print()
+print("| target | figure | result |")
+print("|---|---|---|")
+trino, arrow, field = find("trinoPoolDepth3", 1), find("arrowDepth3", 1), find("baselineThreadLocalField", 1)
+def verdict(ok):
+    return "met" if ok else "missed"
+for quantum in ("0B", "1MB"):
+    params = f"reservationQuantum={quantum}"
+    exact = find("memgovExactDepth3", 1, params)
+    if exact and trino:
+        print(f"| exact depth 3, 1 thread, >= 10x faster than Trino (quantum {quantum}) | {trino / exact:.1f}x faster ({exact:.1f} vs {trino:.1f} ns) | {verdict(trino / exact >= 10)} |")
+    if exact and arrow:
+        print(f"| exact depth 3, 1 thread, within 3x of Arrow depth 3 (quantum {quantum}) | {exact / arrow:.2f}x Arrow's time | {verdict(exact / arrow <= 3)} |")
+    result = scaling("memgovExactDepth3", params)
+    if result:
+        print(f"| exact depth 3, 2 threads, >= 1.5x 1-thread throughput (quantum {quantum}) | x{result[0]:.2f} | {verdict(result[0] >= 1.5)} |")
+    batched = find("memgovThreadBatchedDepth3", 1, params)
+    if batched and field:
+        print(f"| thread-batched depth 3 within 1.5x of the thread-local field (quantum {quantum}) | {batched / field:.2f}x | {verdict(batched / field <= 1.5)} |")
+call = find("memgovThreadBatchedTrackerCall", 1, "reservationQuantum=0B")
+if call:
+    print(f"| thread-batched tracker call <= 3 ns on 1 thread (#7) | {call:.2f} ns ({call / field:.2f}x the field, {call / find('baselineAtomicLongAddAndGet', 1):.2f}x AtomicLong) | {verdict(call <= 3)} |")
+result = scaling("memgovThreadBatchedTrackerCall", "reservationQuantum=0B")
+if result:
+    print(f"| thread-batched tracker call, near-linear to 2 threads (#7) | x{result[0]:.2f} | {verdict(result[0] >= 1.8)} |")
 PY

@@ -387,7 +387,8 @@ final class OperatorState
         private volatile long bytes;
         // written under this context's monitor only
         private volatile long reserved;
-        private volatile boolean closed;
+        // guarded by this context's monitor
+        private boolean closed;
 
         Local(MemoryKind kind, long quantum)
         {
@@ -430,8 +431,10 @@ final class OperatorState
         private boolean withinReservation(long newBytes)
         {
             long reservation = reserved;
-            // never true without a quantum; zero always goes through the monitor, which drops the reservation
-            if (newBytes <= 0 || newBytes > reservation || reservation - newBytes >= 2 * quantum || closed) {
+            // never true without a quantum; zero always goes through the monitor, which drops the reservation. Closed
+            // and killed need no check of their own: close() and a kill set the reservation to 0 before they return,
+            // so a call that starts after them fails this test, and one that overlaps them is ordered before them
+            if (newBytes <= 0 || newBytes > reservation || reservation - newBytes >= 2 * quantum) {
                 return false;
             }
             return commitWithin(reservation, newBytes);
@@ -443,7 +446,6 @@ final class OperatorState
          */
         boolean commitWithin(long reservation, long newBytes)
         {
-            task.checkNotFailed();
             // a volatile write, so that the second read of reserved cannot be ordered before it
             bytes = newBytes;
             return reserved == reservation;
