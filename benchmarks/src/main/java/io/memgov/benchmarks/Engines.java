@@ -7,9 +7,6 @@ import io.memgov.engine.node.QuerySession;
 import io.memgov.spi.QueryId;
 
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * The single-node engine the node-level benchmarks share: a pool far larger than anything they reserve, so that no
@@ -25,9 +22,7 @@ final class Engines
     /** One engine shared by every benchmark thread; each thread gets its own query from {@link #newQuery()}. */
     static final class Shared
     {
-        private final AtomicInteger queries = new AtomicInteger();
-        // queries made and not yet closed: JMH may run this state's teardown before another thread's query teardown
-        private final AtomicInteger open = new AtomicInteger();
+        private final OpenThreadStates queries = new OpenThreadStates();
         private MemoryEngine engine;
 
         void start(Map<String, String> policies)
@@ -48,14 +43,13 @@ final class Engines
 
         QueryMemoryContext newQuery()
         {
-            open.incrementAndGet();
-            return node().createQuery(QueryId.of("q" + queries.incrementAndGet()), QuerySession.of("bench"));
+            return node().createQuery(QueryId.of("q" + queries.opened()), QuerySession.of("bench"));
         }
 
         /** Each benchmark thread calls this after closing the query {@link #newQuery()} gave it. */
         void queryClosed()
         {
-            open.decrementAndGet();
+            queries.closed();
         }
 
         /**
@@ -65,10 +59,7 @@ final class Engines
         void stop()
         {
             try {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (open.get() > 0 && System.nanoTime() < deadline) {
-                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
-                }
+                queries.awaitAllClosed();
                 NodeMemoryManager node = node();
                 node.rootTracker().flush();
                 if (node.pool().reservedBytes() != 0 || node.rootTracker().usedBytes() != 0) {

@@ -30,7 +30,6 @@ import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -299,7 +298,7 @@ public class HotPathBenchmark
     {
         TrinoShapedPool pool;
         final AtomicLong atomicTotal = new AtomicLong();
-        final AtomicInteger queries = new AtomicInteger();
+        final OpenThreadStates queries = new OpenThreadStates();
 
         @Setup
         public void setUp()
@@ -310,6 +309,7 @@ public class HotPathBenchmark
         @TearDown
         public void tearDown()
         {
+            queries.awaitAllClosed();
             if (pool.reservedBytes() != 0 || atomicTotal.get() != 0) {
                 throw new IllegalStateException("Trino-shaped accounting did not return to zero: pool " + pool.reservedBytes() + ", atomic " + atomicTotal.get());
             }
@@ -323,12 +323,14 @@ public class HotPathBenchmark
         io.trino.memory.context.LocalMemoryContext poolDepth5;
         io.trino.memory.context.LocalMemoryContext atomicDepth3;
         io.trino.memory.context.LocalMemoryContext atomicDepth5;
+        TrinoNode node;
         boolean up;
 
         @Setup
         public void setUp(TrinoNode node)
         {
-            QueryId queryId = QueryId.of("trino_" + node.queries.incrementAndGet());
+            this.node = node;
+            QueryId queryId = QueryId.of("trino_" + node.queries.opened());
             TrinoShapedPool.QueryContext query = new TrinoShapedPool.QueryContext(node.pool, queryId, Engines.QUERY_BYTES);
             MemoryReservationHandler atomic = new AtomicHandler(node.atomicTotal);
             poolDepth3 = depth3(query.handler(TaskId.of(queryId, "0")));
@@ -347,6 +349,7 @@ public class HotPathBenchmark
             poolDepth5.close();
             atomicDepth3.close();
             atomicDepth5.close();
+            node.queries.closed();
         }
 
         private static io.trino.memory.context.LocalMemoryContext depth3(MemoryReservationHandler handler)
@@ -426,7 +429,7 @@ public class HotPathBenchmark
     public static class ArrowRoot
     {
         RootAllocator root;
-        final AtomicInteger queries = new AtomicInteger();
+        final OpenThreadStates queries = new OpenThreadStates();
 
         @Setup
         public void setUp()
@@ -437,6 +440,7 @@ public class HotPathBenchmark
         @TearDown
         public void tearDown()
         {
+            queries.awaitAllClosed();
             // close() throws if any child is still open or any byte is still accounted
             root.close();
         }
@@ -449,12 +453,14 @@ public class HotPathBenchmark
         BufferAllocator query;
         BufferAllocator task;
         BufferAllocator depth3;
+        ArrowRoot arrow;
         boolean up;
 
         @Setup
         public void setUp(ArrowRoot arrow)
         {
-            int id = arrow.queries.incrementAndGet();
+            this.arrow = arrow;
+            int id = arrow.queries.opened();
             depth1 = arrow.root.newChildAllocator("flat_" + id, 0, Engines.QUERY_BYTES);
             query = arrow.root.newChildAllocator("query_" + id, 0, Engines.QUERY_BYTES);
             task = query.newChildAllocator("task_" + id, 0, Engines.QUERY_BYTES);
@@ -474,6 +480,7 @@ public class HotPathBenchmark
             task.close();
             query.close();
             depth1.close();
+            arrow.queries.closed();
         }
     }
 
