@@ -460,30 +460,17 @@ final class OperatorState
         // after checkUsable, under this monitor
         private MemoryFuture apply(long newBytes)
         {
-            long oldBytes = bytes;
-            long target = targetReservation(newBytes);
-            long delta = target - reserved;
-            MemoryFuture future = MemoryFuture.NOT_BLOCKED;
-            if (delta != 0) {
-                // the parents are updated first; only if they accept is the new value committed here
-                future = task.update(kind, slot, delta);
-                reserved = target;
-                if (delta > 0) {
-                    lastGrowthNanos = System.nanoTime();
-                }
-            }
-            bytes = newBytes;
-            if (kind == MemoryKind.REVOCABLE && newBytes == 0 && oldBytes != 0) {
-                revocableMemoryReleased();
-            }
+            long delta = targetReservation(newBytes) - reserved;
+            // the parents are updated first; only if they accept is the new value committed here
+            MemoryFuture future = delta == 0 ? MemoryFuture.NOT_BLOCKED : task.update(kind, slot, delta);
+            commit(newBytes, delta);
             return future;
         }
 
         private synchronized boolean trySetBytesLocked(long newBytes)
         {
             checkUsable(newBytes);
-            long target = targetReservation(newBytes);
-            long delta = target - reserved;
+            long delta = targetReservation(newBytes) - reserved;
             if (delta <= 0) {
                 apply(newBytes);
                 return true;
@@ -491,10 +478,27 @@ final class OperatorState
             if (!task.tryUpdate(kind, slot, delta)) {
                 return false;
             }
-            reserved = target;
-            bytes = newBytes;
-            lastGrowthNanos = System.nanoTime();
+            commit(newBytes, delta);
             return true;
+        }
+
+        /**
+         * Records a change the parents accepted, under this monitor: the reservation first, then the bytes, the order
+         * the lock-free path relies on.
+         */
+        private void commit(long newBytes, long reservationDelta)
+        {
+            long oldBytes = bytes;
+            if (reservationDelta != 0) {
+                reserved += reservationDelta;
+                if (reservationDelta > 0) {
+                    lastGrowthNanos = System.nanoTime();
+                }
+            }
+            bytes = newBytes;
+            if (kind == MemoryKind.REVOCABLE && newBytes == 0 && oldBytes != 0) {
+                revocableMemoryReleased();
+            }
         }
 
         /** The reservation {@code newBytes} needs, given the current one; under the monitor. */
@@ -532,11 +536,7 @@ final class OperatorState
             }
             closed = true;
             long released = reserved;
-            if (released != 0) {
-                task.release(kind, slot, released);
-                reserved = 0;
-            }
-            bytes = 0;
+            forceRelease();
             return released;
         }
 

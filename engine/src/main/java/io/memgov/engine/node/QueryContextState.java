@@ -263,19 +263,7 @@ final class QueryContextState
             updatePeak();
             return future;
         }
-        AtomicLong counter = kind == MemoryKind.USER ? userBytes : systemBytes;
-        long held = counter.addAndGet(delta);
-        if (kind == MemoryKind.USER && held > maxUserBytes) {
-            counter.addAndGet(-delta);
-            throw exceeded("per-node memory limit", maxUserBytes, held - delta, delta);
-        }
-        if (maxTotalBytes != Long.MAX_VALUE) {
-            long total = userBytes.get() + systemBytes.get();
-            if (total > maxTotalBytes) {
-                counter.addAndGet(-delta);
-                throw exceeded("per-node total memory limit", maxTotalBytes, total - delta, delta);
-            }
-        }
+        AtomicLong counter = claimWithinLimits(kind, delta, true);
         try {
             trackerAllocate(delta);
         }
@@ -306,10 +294,8 @@ final class QueryContextState
             updatePeak();
             return true;
         }
-        AtomicLong counter = kind == MemoryKind.USER ? userBytes : systemBytes;
-        long held = counter.addAndGet(delta);
-        if ((kind == MemoryKind.USER && held > maxUserBytes) || (maxTotalBytes != Long.MAX_VALUE && userBytes.get() + systemBytes.get() > maxTotalBytes)) {
-            counter.addAndGet(-delta);
+        AtomicLong counter = claimWithinLimits(kind, delta, false);
+        if (counter == null) {
             return false;
         }
         try {
@@ -335,6 +321,37 @@ final class QueryContextState
         }
         updatePeak();
         return true;
+    }
+
+    /**
+     * Adds {@code delta} to the user or system counter if the per-node limits still hold, adding first and undoing on
+     * failure so that two tasks racing for the last bytes cannot both pass.
+     *
+     * @return the counter added to, or null if a limit refused and {@code orThrow} is false
+     * @throws MemoryLimitExceededException if a limit refused and {@code orThrow} is true
+     */
+    private AtomicLong claimWithinLimits(MemoryKind kind, long delta, boolean orThrow)
+    {
+        AtomicLong counter = kind == MemoryKind.USER ? userBytes : systemBytes;
+        long held = counter.addAndGet(delta);
+        if (kind == MemoryKind.USER && held > maxUserBytes) {
+            counter.addAndGet(-delta);
+            if (orThrow) {
+                throw exceeded("per-node memory limit", maxUserBytes, held - delta, delta);
+            }
+            return null;
+        }
+        if (maxTotalBytes != Long.MAX_VALUE) {
+            long total = userBytes.get() + systemBytes.get();
+            if (total > maxTotalBytes) {
+                counter.addAndGet(-delta);
+                if (orThrow) {
+                    throw exceeded("per-node total memory limit", maxTotalBytes, total - delta, delta);
+                }
+                return null;
+            }
+        }
+        return counter;
     }
 
     void release(PoolSlot slot, MemoryKind kind, long bytes)
