@@ -3,6 +3,7 @@ package io.memgov.engine;
 import io.memgov.engine.pool.FixedMemoryPool;
 import io.memgov.engine.tracker.ExactMemoryTracker;
 import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.PolicyConfigKeys;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
@@ -45,7 +46,7 @@ final class BuiltInPlugin
             @Override
             public MemoryPool create(Map<String, String> config, MemoryPoolContext context)
             {
-                checkKeys("memory pool 'fixed'", config, Set.of("max-size"));
+                PolicyConfigKeys.checkKnown(config, "memory pool 'fixed'", Set.of("max-size"));
                 long maxBytes = config.containsKey("max-size")
                         ? parseBytes("memory.pool.fixed.max-size", config.get("max-size"))
                         : context.poolBytes();
@@ -68,7 +69,7 @@ final class BuiltInPlugin
             @Override
             public MemoryTracker create(Map<String, String> config, MemoryTrackerContext context)
             {
-                checkKeys("memory tracker 'exact'", config, Set.of("max-server-memory-usage"));
+                PolicyConfigKeys.checkKnown(config, "memory tracker 'exact'", Set.of("max-server-memory-usage"));
                 long limit = config.containsKey("max-server-memory-usage")
                         ? parseBytes("memory.tracker.exact.max-server-memory-usage", config.get("max-server-memory-usage"))
                         : 0;
@@ -91,7 +92,7 @@ final class BuiltInPlugin
             @Override
             public SpillStrategy create(Map<String, String> config, SpillStrategyContext context)
             {
-                checkKeys("spill strategy 'none'", config, Set.of());
+                PolicyConfigKeys.checkKnown(config, "spill strategy 'none'", Set.of());
                 return (pool, consumers, bytesToRevoke) -> List.of();
             }
         });
@@ -111,18 +112,9 @@ final class BuiltInPlugin
             @Override
             public MemoryLeakDetector create(Map<String, String> config, MemoryLeakDetectorContext context)
             {
-                checkKeys("memory leak detector 'none'", config, Set.of());
+                PolicyConfigKeys.checkKnown(config, "memory leak detector 'none'", Set.of());
                 return MemoryLeakDetector.NONE;
             }
         });
-    }
-
-    static void checkKeys(String policy, Map<String, String> config, Set<String> accepted)
-    {
-        for (String key : config.keySet()) {
-            if (!accepted.contains(key)) {
-                throw new IllegalArgumentException(String.format("Unknown configuration key '%s' for %s. Accepted: %s", key, policy, new java.util.TreeSet<>(accepted)));
-            }
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.memgov.plugin.blockednodes;
 
+import io.memgov.spi.PolicyConfigKeys;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
@@ -45,7 +46,7 @@ final class BlockedNodesLowMemoryKillerFactory
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
-        ConfigKeys.checkKnown(config, name, Set.of());
+        PolicyConfigKeys.checkKnown(config, "low memory killer '" + name + "'", Set.of());
         return killer.get();
     }
 

@@ -1,12 +1,13 @@
 package io.memgov.plugin.leakdetector;
 
+import io.memgov.spi.PolicyConfigKeys;
+
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -50,13 +51,7 @@ record LeakDetectorConfig(Duration grace)
      */
     static LeakDetectorConfig from(Map<String, String> config)
     {
-        for (String key : new TreeSet<>(config.keySet())) {
-            if (!KEYS.contains(key)) {
-                throw new IllegalArgumentException(String.format(
-                        "Unknown configuration key '%s' for leak detector '%s'. Accepted: %s",
-                        key, ClusterMemoryLeakDetectorFactory.NAME, new TreeSet<>(KEYS)));
-            }
-        }
+        PolicyConfigKeys.checkKnown(config, "leak detector '" + ClusterMemoryLeakDetectorFactory.NAME + "'", KEYS);
         String grace = config.get(GRACE);
         return new LeakDetectorConfig(grace == null ? DEFAULT_GRACE : parseDuration(GRACE, grace));
     }

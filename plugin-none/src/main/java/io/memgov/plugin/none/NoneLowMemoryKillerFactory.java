@@ -1,5 +1,6 @@
 package io.memgov.plugin.none;
 
+import io.memgov.spi.PolicyConfigKeys;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
@@ -42,7 +43,7 @@ final class NoneLowMemoryKillerFactory
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
-        ConfigKeys.checkKnown(config, NAME, Set.of());
+        PolicyConfigKeys.checkKnown(config, "low memory killer '" + NAME + "'", Set.of());
         return NoneLowMemoryKiller.INSTANCE;
     }
 

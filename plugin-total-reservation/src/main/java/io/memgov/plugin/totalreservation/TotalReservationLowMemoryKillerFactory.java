@@ -1,5 +1,6 @@
 package io.memgov.plugin.totalreservation;
 
+import io.memgov.spi.PolicyConfigKeys;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
@@ -35,7 +36,7 @@ final class TotalReservationLowMemoryKillerFactory
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
-        ConfigKeys.checkKnown(config, NAME, Set.of());
+        PolicyConfigKeys.checkKnown(config, "low memory killer '" + NAME + "'", Set.of());
         return new TotalReservationLowMemoryKiller();
     }
 }

@@ -1,5 +1,6 @@
 package com.example.memgov.killer;
 
+import io.memgov.spi.PolicyConfigKeys;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
@@ -8,7 +9,6 @@ import io.memgov.spi.killer.LowMemoryKillerFactory;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 import static java.util.Objects.requireNonNull;
 
@@ -40,12 +40,7 @@ final class MostTasksOnBlockedNodesLowMemoryKillerFactory
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
-        for (String key : new TreeSet<>(config.keySet())) {
-            if (!key.equals(MIN_TASK_BYTES)) {
-                throw new IllegalArgumentException(String.format("Unknown configuration key '%s' for low memory killer '%s'. Accepted: %s",
-                        key, NAME, Set.of(MIN_TASK_BYTES)));
-            }
-        }
+        PolicyConfigKeys.checkKnown(config, "low memory killer '" + NAME + "'", Set.of(MIN_TASK_BYTES));
         long minTaskBytes = config.containsKey(MIN_TASK_BYTES) ? parseBytes(config.get(MIN_TASK_BYTES)) : 1;
         return new MostTasksOnBlockedNodesLowMemoryKiller(minTaskBytes);
     }
