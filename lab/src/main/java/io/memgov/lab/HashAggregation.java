@@ -1,15 +1,11 @@
 package io.memgov.lab;
 
-import io.memgov.engine.node.LocalMemoryContext;
 import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.spi.TaskId;
-import io.memgov.spi.spill.RevocableConsumer;
 import io.memgov.spill.SpillFile;
 import io.memgov.spill.SpillFileManager;
 import io.memgov.spill.SpillFileReader;
 import io.memgov.spill.SpillFileWriter;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -18,8 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
-
-import static java.util.Objects.requireNonNull;
 
 /**
  * A real hash aggregation: {@code SELECT key, sum(value) GROUP BY key} over generated rows, holding a real hash
@@ -30,11 +24,9 @@ import static java.util.Objects.requireNonNull;
  * its partial aggregates, sorted by key, as one run to a spill file and empties the table. At the end of the input
  * it spills what is left too (or, when it never spilled, keeps the table as user memory if the pool has room) and
  * merges the runs by key, adding up the partial sums of a key found in several runs.
- *
- * <p>Memory is only ever touched by the operator's own thread: {@link RevokeRequests#startMemoryRevoke()} (the revoking
- * scheduler's thread) only records the request, which the operator serves between batches or while it is blocked.
  */
 final class HashAggregation
+        extends SpillingOperator
 {
     static final String TAG = "HashAggregation";
     // HashMap.Node (32) + boxed Long key (16, most are not cached) + long[1] (24) + a table slot (~8 at 0.75 load)
@@ -48,21 +40,10 @@ final class HashAggregation
     // reading a run back holds the reader's 64KB buffer and one decoded block
     static final long BYTES_PER_OPEN_RUN = 64 * 1024 + GROUPS_PER_BLOCK * GROUP_WIRE_BYTES + 2 * 16;
 
-    private final long seed;
-    private final int rows;
     private final int distinctKeys;
-    private final OperatorMemoryContext memory;
-    private final boolean revocable;
-    private final OperatorDriver driver;
-    private final SpillFileManager spillFiles;
-    private final TaskId taskId;
-
     private final Map<Long, long[]> groups = new HashMap<>();
     private final List<SpillFile> runs = new ArrayList<>();
-    private long spilledBytes;
     private int runsWritten;
-
-    private final RevokeRequests revokes;
 
     /**
      * @param spillFiles where runs go when memory is revoked; required when {@code revocable}
@@ -70,33 +51,11 @@ final class HashAggregation
     HashAggregation(long seed, int rows, int distinctKeys, OperatorMemoryContext memory, boolean revocable, OperatorDriver driver,
             SpillFileManager spillFiles)
     {
+        super("aggregation", seed, rows, memory, revocable, driver, spillFiles);
         if (distinctKeys <= 0) {
             throw new IllegalArgumentException("distinctKeys must be positive: " + distinctKeys);
         }
-        this.seed = seed;
-        this.rows = rows;
         this.distinctKeys = distinctKeys;
-        this.memory = requireNonNull(memory, "memory is null");
-        this.revocable = revocable;
-        this.driver = requireNonNull(driver, "driver is null");
-        this.spillFiles = spillFiles;
-        this.taskId = memory.task().taskId();
-        if (revocable) {
-            requireNonNull(spillFiles, "spillFiles is null for a revocable aggregation");
-        }
-        this.revokes = new RevokeRequests(revocable, this::spill);
-    }
-
-    /** What the operator registers with {@code OperatorMemoryContext.setRevocableConsumer}. */
-    RevocableConsumer revocableConsumer()
-    {
-        return revokes;
-    }
-
-    /** Bytes written to spill files so far. */
-    long spilledBytes()
-    {
-        return spilledBytes;
     }
 
     /** Runs written to spill files so far. */
@@ -128,36 +87,21 @@ final class HashAggregation
         }
     }
 
-    private LocalMemoryContext tableMemory()
+    @Override
+    long heldBytes()
     {
-        return revocable ? memory.revocableMemory() : memory.userMemory();
+        return groups.size() * BYTES_PER_GROUP;
     }
 
-    private void account()
-            throws InterruptedException
+    @Override
+    boolean spilled()
     {
-        revokes.serve();
-        driver.setBytes(tableMemory(), groups.size() * BYTES_PER_GROUP, revokes::serve);
+        return !runs.isEmpty();
     }
-
-    // no more revokes once the input is complete: the table either becomes user memory or is spilled
-    private void finishInput()
-    {
-        revokes.stopAccepting();
-        if (!revocable || groups.isEmpty()) {
-            return;
-        }
-        if (runs.isEmpty() && memory.userMemory().trySetBytes(groups.size() * BYTES_PER_GROUP)) {
-            memory.revocableMemory().setBytes(0);
-        }
-        else {
-            spill();
-        }
-    }
-
 
     // writes the table's partial aggregates, sorted by key, as one run and frees the table
-    private void spill()
+    @Override
+    void spill()
     {
         if (groups.isEmpty()) {
             return;
@@ -172,25 +116,19 @@ final class HashAggregation
                 keys[index++] = key;
             }
             Arrays.sort(keys);
-            SpillFile file = spillFiles.create(taskId, TAG);
+            SpillFile file = newSpillFile(TAG);
             runs.add(file);
             try (SpillFileWriter writer = file.newWriter()) {
-                ByteBuffer block = ByteBuffer.allocate(GROUPS_PER_BLOCK * GROUP_WIRE_BYTES);
+                SpillBlockWriter blocks = new SpillBlockWriter(writer, GROUPS_PER_BLOCK * GROUP_WIRE_BYTES);
                 for (long key : keys) {
-                    block.putLong(key).putLong(groups.get(key)[0]);
-                    if (!block.hasRemaining()) {
-                        writer.write(block.array(), 0, block.position());
-                        block.clear();
-                    }
+                    blocks.putLongs(key, groups.get(key)[0]);
                 }
-                if (block.position() > 0) {
-                    writer.write(block.array(), 0, block.position());
-                }
+                blocks.flush();
             }
-            spilledBytes += file.sizeBytes();
+            countSpilledBytes(file);
             runsWritten++;
             groups.clear();
-            tableMemory().setBytes(0);
+            heldMemory().setBytes(0);
         }
         finally {
             memory.userMemory().setBytes(memory.userMemory().bytes() - keys.length * BYTES_PER_SORTED_KEY);
@@ -252,15 +190,12 @@ final class HashAggregation
         }
     }
 
-
-    /** Deletes the runs and releases the operator's memory; completes a revoke request nobody will serve. */
-    private void close()
+    @Override
+    void discardHeldAndSpilled()
     {
-        revokes.cancel();
         runs.forEach(SpillFile::close);
         runs.clear();
         groups.clear();
-        memory.close();
     }
 
     /** The same answer computed independently: no hash table, no spilling, no memgov, an array indexed by key. */
@@ -295,14 +230,13 @@ final class HashAggregation
 
     private static final class RunCursor
     {
-        private final SpillFileReader reader;
-        private ByteBuffer block = ByteBuffer.allocate(0);
+        private final SpillBlockReader records;
         private long key;
         private long sum;
 
         RunCursor(SpillFileReader reader)
         {
-            this.reader = reader;
+            this.records = new SpillBlockReader(reader);
         }
 
         long key()
@@ -317,14 +251,11 @@ final class HashAggregation
 
         boolean advance()
         {
-            while (!block.hasRemaining()) {
-                if (!reader.hasNext()) {
-                    return false;
-                }
-                block = ByteBuffer.wrap(reader.next());
+            if (!records.hasNextRecord()) {
+                return false;
             }
-            key = block.getLong();
-            sum = block.getLong();
+            key = records.getLong();
+            sum = records.getLong();
             return true;
         }
     }

@@ -1,21 +1,15 @@
 package io.memgov.lab;
 
-import io.memgov.engine.node.LocalMemoryContext;
 import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.spi.TaskId;
-import io.memgov.spi.spill.RevocableConsumer;
 import io.memgov.spill.SpillFile;
 import io.memgov.spill.SpillFileManager;
 import io.memgov.spill.SpillFileReader;
 import io.memgov.spill.SpillFileWriter;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-
-import static java.util.Objects.requireNonNull;
 
 /**
  * A real hash join: {@code SELECT ... FROM probe JOIN build USING (key)} over generated rows, folded into a checksum
@@ -31,11 +25,9 @@ import static java.util.Objects.requireNonNull;
  * as user memory if the pool has room). A spilled join probes in two passes, as Trino's spilling join does: the probe
  * rows are written to one spill file per partition, then each partition's build rows are read back, indexed, and
  * probed with that partition's probe rows, one partition in memory at a time.
- *
- * <p>Memory is only ever touched by the operator's own thread: {@link RevokeRequests#startMemoryRevoke()} (the revoking
- * scheduler's thread) only records the request, which the operator serves between chunks or while it is blocked.
  */
 final class JoinBuild
+        extends SpillingOperator
 {
     static final String TAG = "HashBuilder";
     static final int PARTITIONS = 8;
@@ -52,58 +44,26 @@ final class JoinBuild
     static final long PROBE_WRITE_BUFFER_BYTES = PARTITIONS * (16L + BLOCK_BYTES);
     private static final int PROBE_CHECK_ROWS = 4096;
 
-    private final long seed;
-    private final int rows;
-    private final OperatorMemoryContext memory;
-    private final boolean revocable;
-    private final OperatorDriver driver;
-    private final SpillFileManager spillFiles;
-    private final TaskId taskId;
-
     private final Partition[] partitions = new Partition[PARTITIONS];
     private final List<SpillFile> probeFiles = new ArrayList<>();
     private boolean spilled;
-    private long spilledBytes;
-
-    private final RevokeRequests revokes;
 
     /**
      * @param spillFiles where build partitions go when memory is revoked; required when {@code revocable}
      */
     JoinBuild(long seed, int rows, OperatorMemoryContext memory, boolean revocable, OperatorDriver driver, SpillFileManager spillFiles)
     {
+        super("join build", seed, rows, memory, revocable, driver, spillFiles);
         if (rows <= 0) {
             throw new IllegalArgumentException("rows must be positive: " + rows);
-        }
-        this.seed = seed;
-        this.rows = rows;
-        this.memory = requireNonNull(memory, "memory is null");
-        this.revocable = revocable;
-        this.driver = requireNonNull(driver, "driver is null");
-        this.spillFiles = spillFiles;
-        this.taskId = memory.task().taskId();
-        if (revocable) {
-            requireNonNull(spillFiles, "spillFiles is null for a revocable join build");
         }
         for (int p = 0; p < PARTITIONS; p++) {
             partitions[p] = new Partition();
         }
-        this.revokes = new RevokeRequests(revocable, this::spillBuild);
-    }
-
-    /** What the operator registers with {@code OperatorMemoryContext.setRevocableConsumer}. */
-    RevocableConsumer revocableConsumer()
-    {
-        return revokes;
-    }
-
-    /** Bytes written to spill files so far, build and probe side. */
-    long spilledBytes()
-    {
-        return spilledBytes;
     }
 
     /** Whether the build side went to spill files. */
+    @Override
     boolean spilled()
     {
         return spilled;
@@ -126,7 +86,7 @@ final class JoinBuild
                 }
             }
             account();
-            finishBuild();
+            finishInput();
             return spilled ? probeSpilled(probe) : probeInMemory(probe);
         }
         finally {
@@ -134,12 +94,9 @@ final class JoinBuild
         }
     }
 
-    private LocalMemoryContext buildMemory()
-    {
-        return revocable ? memory.revocableMemory() : memory.userMemory();
-    }
-
-    private long buildBytesInMemory()
+    // the build rows held in memory
+    @Override
+    long heldBytes()
     {
         long bytes = 0;
         for (Partition partition : partitions) {
@@ -148,31 +105,9 @@ final class JoinBuild
         return bytes;
     }
 
-    private void account()
-            throws InterruptedException
-    {
-        revokes.serve();
-        driver.setBytes(buildMemory(), buildBytesInMemory(), revokes::serve);
-    }
-
-    // no more revokes once the build input is complete: what is held either becomes user memory or is spilled
-    private void finishBuild()
-    {
-        revokes.stopAccepting();
-        if (!revocable) {
-            return;
-        }
-        if (!spilled && memory.userMemory().trySetBytes(buildBytesInMemory())) {
-            memory.revocableMemory().setBytes(0);
-        }
-        else {
-            spillBuild();
-        }
-    }
-
-
     // writes every build partition held in memory to a new spill file of that partition and frees it
-    private void spillBuild()
+    @Override
+    void spill()
     {
         driver.checkNotKilled();
         spilled = true;
@@ -180,25 +115,19 @@ final class JoinBuild
             if (partition.rowCount == 0) {
                 continue;
             }
-            SpillFile file = spillFiles.create(taskId, TAG);
+            SpillFile file = newSpillFile(TAG);
             partition.runs.add(file);
             try (SpillFileWriter writer = file.newWriter()) {
-                ByteBuffer block = ByteBuffer.allocate(BLOCK_BYTES);
+                SpillBlockWriter blocks = new SpillBlockWriter(writer, BLOCK_BYTES);
                 for (int row = 0; row < partition.rowCount; row++) {
-                    block.putLong(partition.key(row)).putLong(partition.payload(row));
-                    if (!block.hasRemaining()) {
-                        writer.write(block.array(), 0, block.position());
-                        block.clear();
-                    }
+                    blocks.putLongs(partition.key(row), partition.payload(row));
                 }
-                if (block.position() > 0) {
-                    writer.write(block.array(), 0, block.position());
-                }
+                blocks.flush();
             }
-            spilledBytes += file.sizeBytes();
+            countSpilledBytes(file);
             partition.clear();
         }
-        buildMemory().setBytes(0);
+        heldMemory().setBytes(0);
     }
 
     private long probeInMemory(SplittableRandom probe)
@@ -208,7 +137,7 @@ final class JoinBuild
         for (Partition partition : partitions) {
             indexBytes += partition.indexBytes();
         }
-        driver.setBytes(memory.userMemory(), buildBytesInMemory() + indexBytes, () -> {});
+        driver.setBytes(memory.userMemory(), heldBytes() + indexBytes, () -> {});
         for (Partition partition : partitions) {
             partition.buildIndex();
         }
@@ -231,31 +160,24 @@ final class JoinBuild
         // pass 1: the probe side, partitioned into spill files as the build side was
         driver.setBytes(memory.userMemory(), PROBE_WRITE_BUFFER_BYTES, () -> {});
         SpillFileWriter[] writers = new SpillFileWriter[PARTITIONS];
-        ByteBuffer[] blocks = new ByteBuffer[PARTITIONS];
+        SpillBlockWriter[] blocks = new SpillBlockWriter[PARTITIONS];
         try {
             for (int p = 0; p < PARTITIONS; p++) {
-                SpillFile file = spillFiles.create(taskId, TAG + "Probe");
+                SpillFile file = newSpillFile(TAG + "Probe");
                 probeFiles.add(file);
                 writers[p] = file.newWriter();
-                blocks[p] = ByteBuffer.allocate(BLOCK_BYTES);
+                blocks[p] = new SpillBlockWriter(writers[p], BLOCK_BYTES);
             }
             for (int row = 0; row < rows; row++) {
                 long key = probe.nextInt(2 * rows);
                 long value = probe.nextInt(1000);
-                int p = partition(key);
-                blocks[p].putLong(key).putLong(value);
-                if (!blocks[p].hasRemaining()) {
-                    writers[p].write(blocks[p].array(), 0, blocks[p].position());
-                    blocks[p].clear();
-                }
+                blocks[partition(key)].putLongs(key, value);
                 if (row % PROBE_CHECK_ROWS == 0) {
                     driver.checkNotKilled();
                 }
             }
-            for (int p = 0; p < PARTITIONS; p++) {
-                if (blocks[p].position() > 0) {
-                    writers[p].write(blocks[p].array(), 0, blocks[p].position());
-                }
+            for (SpillBlockWriter partitionBlocks : blocks) {
+                partitionBlocks.flush();
             }
         }
         finally {
@@ -266,9 +188,7 @@ final class JoinBuild
             }
         }
         blocks = null;
-        for (SpillFile file : probeFiles) {
-            spilledBytes += file.sizeBytes();
-        }
+        probeFiles.forEach(this::countSpilledBytes);
 
         // pass 2: one partition at a time, its build rows read back and indexed, then probed with its probe rows
         long checksum = 0;
@@ -277,12 +197,10 @@ final class JoinBuild
             driver.setBytes(memory.userMemory(), BYTES_PER_OPEN_READER, () -> {});
             for (SpillFile run : partition.runs) {
                 try (SpillFileReader reader = run.newReader()) {
-                    while (reader.hasNext()) {
-                        ByteBuffer block = ByteBuffer.wrap(reader.next());
-                        while (block.hasRemaining()) {
-                            if (partition.add(block.getLong(), block.getLong())) {
-                                driver.setBytes(memory.userMemory(), BYTES_PER_OPEN_READER + partition.chunkBytes(), () -> {});
-                            }
+                    SpillBlockReader records = new SpillBlockReader(reader);
+                    while (records.hasNextRecord()) {
+                        if (partition.add(records.getLong(), records.getLong())) {
+                            driver.setBytes(memory.userMemory(), BYTES_PER_OPEN_READER + partition.chunkBytes(), () -> {});
                         }
                     }
                 }
@@ -293,15 +211,13 @@ final class JoinBuild
             partition.buildIndex();
             long probedRows = 0;
             try (SpillFileReader reader = probeFiles.get(p).newReader()) {
-                while (reader.hasNext()) {
-                    ByteBuffer block = ByteBuffer.wrap(reader.next());
-                    while (block.hasRemaining()) {
-                        long key = block.getLong();
-                        long value = block.getLong();
-                        checksum += partition.probe(key, value);
-                        if (++probedRows % PROBE_CHECK_ROWS == 0) {
-                            driver.checkNotKilled();
-                        }
+                SpillBlockReader records = new SpillBlockReader(reader);
+                while (records.hasNextRecord()) {
+                    long key = records.getLong();
+                    long value = records.getLong();
+                    checksum += partition.probe(key, value);
+                    if (++probedRows % PROBE_CHECK_ROWS == 0) {
+                        driver.checkNotKilled();
                     }
                 }
             }
@@ -313,18 +229,15 @@ final class JoinBuild
         return checksum;
     }
 
-
-    /** Deletes the spill files and releases the operator's memory; completes a revoke request nobody will serve. */
-    private void close()
+    @Override
+    void discardHeldAndSpilled()
     {
-        revokes.cancel();
         for (Partition partition : partitions) {
             partition.deleteRuns();
             partition.clear();
         }
         probeFiles.forEach(SpillFile::close);
         probeFiles.clear();
-        memory.close();
     }
 
     static int partition(long key)

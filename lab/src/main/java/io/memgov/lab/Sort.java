@@ -1,15 +1,11 @@
 package io.memgov.lab;
 
-import io.memgov.engine.node.LocalMemoryContext;
 import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.spi.TaskId;
-import io.memgov.spi.spill.RevocableConsumer;
 import io.memgov.spill.SpillFile;
 import io.memgov.spill.SpillFileManager;
 import io.memgov.spill.SpillFileReader;
 import io.memgov.spill.SpillFileWriter;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -17,18 +13,14 @@ import java.util.List;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 
-import static java.util.Objects.requireNonNull;
-
 /**
  * A real sort: {@code SELECT value ORDER BY value} over generated rows. It buffers its input in pages of {@code int}s
  * on the heap and accounts them through memgov, as user memory, or, when {@code revocable}, as revocable memory that
  * memgov may ask back: then it sorts what it holds, writes it as one sorted run to a spill file and frees it. The
  * output is a k-way merge of the sorted pages and runs, folded into an order-sensitive checksum.
- *
- * <p>Memory is only ever touched by the operator's own thread: {@link RevokeRequests#startMemoryRevoke()} (the revoking
- * scheduler's thread) only records the request, which the operator serves between pages or while it is blocked.
  */
 final class Sort
+        extends SpillingOperator
 {
     static final String TAG = "OrderBy";
     static final int VALUE_DOMAIN = 1 << 18;
@@ -39,48 +31,15 @@ final class Sort
     // reading a run back holds the reader's 64KB buffer and one decoded block
     static final long BYTES_PER_OPEN_RUN = 64 * 1024 + 4L * BLOCK_VALUES + 2 * 16;
 
-    private final long seed;
-    private final int rows;
-    private final OperatorMemoryContext memory;
-    private final boolean revocable;
-    private final OperatorDriver driver;
-    private final SpillFileManager spillFiles;
-    private final TaskId taskId;
-
     private final List<int[]> pages = new ArrayList<>();
     private final List<SpillFile> runs = new ArrayList<>();
-    private long spilledBytes;
-
-    private final RevokeRequests revokes;
 
     /**
      * @param spillFiles where runs go when memory is revoked; required when {@code revocable}
      */
     Sort(long seed, int rows, OperatorMemoryContext memory, boolean revocable, OperatorDriver driver, SpillFileManager spillFiles)
     {
-        this.seed = seed;
-        this.rows = rows;
-        this.memory = requireNonNull(memory, "memory is null");
-        this.revocable = revocable;
-        this.driver = requireNonNull(driver, "driver is null");
-        this.spillFiles = spillFiles;
-        this.taskId = memory.task().taskId();
-        if (revocable) {
-            requireNonNull(spillFiles, "spillFiles is null for a revocable sort");
-        }
-        this.revokes = new RevokeRequests(revocable, this::spill);
-    }
-
-    /** What the operator registers with {@code OperatorMemoryContext.setRevocableConsumer}. */
-    RevocableConsumer revocableConsumer()
-    {
-        return revokes;
-    }
-
-    /** Bytes written to spill files so far. */
-    long spilledBytes()
-    {
-        return spilledBytes;
+        super("sort", seed, rows, memory, revocable, driver, spillFiles);
     }
 
     /** Sorts the input and returns the checksum of the sorted output. Deletes its spill files before returning. */
@@ -113,59 +72,34 @@ final class Sort
         }
     }
 
-    private LocalMemoryContext bufferMemory()
+    @Override
+    long heldBytes()
     {
-        return revocable ? memory.revocableMemory() : memory.userMemory();
+        return pages.size() * BYTES_PER_PAGE;
     }
 
-    private void account()
-            throws InterruptedException
+    @Override
+    boolean spilled()
     {
-        revokes.serve();
-        driver.setBytes(bufferMemory(), pages.size() * BYTES_PER_PAGE, revokes::serve);
+        return !runs.isEmpty();
     }
-
-    // no more revokes once the input is complete: what is still in memory either becomes user memory or is spilled
-    private void finishInput()
-            throws InterruptedException
-    {
-        revokes.stopAccepting();
-        if (!revocable || pages.isEmpty()) {
-            return;
-        }
-        long bytes = pages.size() * BYTES_PER_PAGE;
-        if (runs.isEmpty() && memory.userMemory().trySetBytes(bytes)) {
-            memory.revocableMemory().setBytes(0);
-        }
-        else {
-            spill();
-        }
-    }
-
 
     // writes everything in memory as one sorted run and frees it
-    private void spill()
+    @Override
+    void spill()
     {
         if (pages.isEmpty()) {
             return;
         }
         driver.checkNotKilled();
-        SpillFile file = spillFiles.create(taskId, TAG);
+        SpillFile file = newSpillFile(TAG);
         runs.add(file);
         try (SpillFileWriter writer = file.newWriter()) {
-            ByteBuffer block = ByteBuffer.allocate(4 * BLOCK_VALUES);
-            mergeInto(pageCursors(), value -> {
-                block.putInt(value);
-                if (!block.hasRemaining()) {
-                    writer.write(block.array(), 0, block.position());
-                    block.clear();
-                }
-            });
-            if (block.position() > 0) {
-                writer.write(block.array(), 0, block.position());
-            }
+            SpillBlockWriter blocks = new SpillBlockWriter(writer, 4 * BLOCK_VALUES);
+            mergeInto(pageCursors(), blocks::putInt);
+            blocks.flush();
         }
-        spilledBytes += file.sizeBytes();
+        countSpilledBytes(file);
         pages.clear();
         memory.revocableMemory().setBytes(0);
     }
@@ -174,8 +108,7 @@ final class Sort
             throws InterruptedException
     {
         // the runs' read buffers are memory too; the pages are already accounted (user memory by now)
-        long pagesBytes = pages.size() * BYTES_PER_PAGE;
-        driver.setBytes(memory.userMemory(), pagesBytes + runs.size() * BYTES_PER_OPEN_RUN, () -> {});
+        driver.setBytes(memory.userMemory(), heldBytes() + runs.size() * BYTES_PER_OPEN_RUN, () -> {});
         List<Cursor> cursors = pageCursors();
         List<SpillFileReader> readers = new ArrayList<>();
         try {
@@ -229,15 +162,12 @@ final class Sort
         }
     }
 
-
-    /** Deletes the runs and releases the operator's memory; completes a revoke request nobody will serve. */
-    private void close()
+    @Override
+    void discardHeldAndSpilled()
     {
-        revokes.cancel();
         runs.forEach(SpillFile::close);
         runs.clear();
         pages.clear();
-        memory.close();
     }
 
     /** The same answer computed independently: a counting sort, no pages, no merge, no memgov. */
@@ -304,13 +234,12 @@ final class Sort
     private static final class RunCursor
             implements Cursor
     {
-        private final SpillFileReader reader;
-        private ByteBuffer block = ByteBuffer.allocate(0);
+        private final SpillBlockReader records;
         private int current;
 
         RunCursor(SpillFileReader reader)
         {
-            this.reader = reader;
+            this.records = new SpillBlockReader(reader);
         }
 
         @Override
@@ -322,13 +251,10 @@ final class Sort
         @Override
         public boolean advance()
         {
-            while (!block.hasRemaining()) {
-                if (!reader.hasNext()) {
-                    return false;
-                }
-                block = ByteBuffer.wrap(reader.next());
+            if (!records.hasNextRecord()) {
+                return false;
             }
-            current = block.getInt();
+            current = records.getInt();
             return true;
         }
     }
