@@ -4,7 +4,7 @@ import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.QueryId;
 
 import java.util.Map;
 

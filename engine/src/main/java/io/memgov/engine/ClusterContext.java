@@ -1,8 +1,8 @@
 package io.memgov.engine;
 
-import io.memgov.spi.MetricsSink;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
+import io.memgov.spi.policy.MetricsSink;
 
 import java.time.Clock;
 import java.util.concurrent.ScheduledExecutorService;

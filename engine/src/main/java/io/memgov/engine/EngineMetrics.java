@@ -1,6 +1,6 @@
 package io.memgov.engine;
 
-import io.memgov.spi.MetricsSink;
+import io.memgov.spi.policy.MetricsSink;
 
 import java.util.Map;
 import java.util.TreeMap;

@@ -1,7 +1,7 @@
 package io.memgov.engine;
 
 import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.spi.NodeId;
+import io.memgov.spi.query.NodeId;
 import io.memgov.spi.spill.SpillStrategy;
 
 import java.util.List;

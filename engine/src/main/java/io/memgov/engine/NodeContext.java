@@ -1,12 +1,12 @@
 package io.memgov.engine;
 
 import io.memgov.engine.pool.FixedMemoryPool;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MetricsSink;
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.policy.MetricsSink;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolContext;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spi.spill.SpillStrategyContext;
 import io.memgov.spi.tracker.MemoryTrackerContext;
 

@@ -1,9 +1,9 @@
 package io.memgov.engine;
 
 import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 import jakarta.inject.Inject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -5,13 +5,13 @@ import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
 import io.memgov.engine.node.TaskMemoryContext;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.QueryKilledException;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryKilledException;
+import io.memgov.spi.query.TaskId;
 import org.junit.jupiter.api.Test;
 
 import java.lang.ref.Reference;

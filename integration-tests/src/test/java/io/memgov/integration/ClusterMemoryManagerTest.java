@@ -5,17 +5,17 @@ import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.ErrorCode;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.QueryKilledException;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
-import io.memgov.spi.leak.QueryState;
 import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryKilledException;
+import io.memgov.spi.query.QueryState;
+import io.memgov.spi.query.TaskId;
 import org.junit.jupiter.api.Test;
 
 import java.lang.ref.Reference;
@@ -264,7 +264,7 @@ final class ClusterMemoryManagerTest
     {
         try (MemoryEngine engine = cluster(1).property("query.low-memory-killer.policy", "total-reservation").build()) {
             QueryMemoryContext retryable = engine.node(0).createQuery(QueryId.of("retryable"),
-                    QuerySession.builder("alice").retryPolicy(io.memgov.spi.killer.RetryPolicy.TASK).build());
+                    QuerySession.builder("alice").retryPolicy(io.memgov.spi.query.RetryPolicy.TASK).build());
             var small = retryable.addTask("0.0").addOperator("Sort");
             var large = retryable.addTask("0.1").addOperator("Sort");
             small.userMemory().setBytes(3 * MB);

@@ -7,12 +7,9 @@ import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import javax.tools.JavaCompiler;
-import javax.tools.ToolProvider;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -27,6 +24,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
+import javax.tools.JavaCompiler;
+import javax.tools.ToolProvider;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -45,13 +44,13 @@ final class ConflictingLibraryPluginTest
             import com.github.benmanes.caffeine.cache.Cache;
             import com.github.benmanes.caffeine.cache.Caffeine;
             import io.memgov.spi.MemoryPlugin;
-            import io.memgov.spi.QueryId;
+            import io.memgov.spi.query.QueryId;
             import io.memgov.spi.killer.KillTarget;
             import io.memgov.spi.killer.LowMemoryKiller;
             import io.memgov.spi.killer.LowMemoryKillerContext;
             import io.memgov.spi.killer.LowMemoryKillerFactory;
-            import io.memgov.spi.killer.NodeMemoryInfo;
-            import io.memgov.spi.killer.RunningQueryInfo;
+            import io.memgov.spi.cluster.NodeMemoryInfo;
+            import io.memgov.spi.cluster.RunningQueryInfo;
 
             import java.time.Duration;
             import java.util.List;

@@ -4,7 +4,7 @@ import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QuerySession;
 import io.memgov.engine.node.TaskMemoryContext;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spi.spill.RevocableConsumer;
 import org.junit.jupiter.api.Test;
 

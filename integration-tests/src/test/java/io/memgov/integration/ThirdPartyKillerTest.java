@@ -7,8 +7,8 @@ import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
 import io.memgov.engine.plugin.RegisteredFactory;
-import io.memgov.spi.QueryId;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -3,7 +3,7 @@ package io.memgov.lab;
 import io.memgov.engine.MemoryEngine;
 import io.memgov.lab.RunResult.QueryResult;
 import io.memgov.lab.RunResult.Totals;
-import io.memgov.spi.DataSizes;
+import io.memgov.spi.policy.DataSizes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -2,7 +2,7 @@ package io.memgov.lab;
 
 import io.memgov.engine.node.LocalMemoryContext;
 import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.TaskId;
 import io.memgov.spi.spill.RevocableConsumer;
 import io.memgov.spill.SpillFile;
 import io.memgov.spill.SpillFileManager;

@@ -13,12 +13,12 @@ import io.memgov.lab.RunResult.Status;
 import io.memgov.lab.RunResult.Totals;
 import io.memgov.lab.Workload.OperatorKind;
 import io.memgov.lab.Workload.QuerySpec;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryGovernanceException;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.QueryKilledException;
-import io.memgov.spi.TaskId;
-import io.memgov.spi.leak.QueryState;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryGovernanceException;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryKilledException;
+import io.memgov.spi.query.QueryState;
+import io.memgov.spi.query.TaskId;
 import io.memgov.spill.SpillConfig;
 import io.memgov.spill.SpillFileManager;
 

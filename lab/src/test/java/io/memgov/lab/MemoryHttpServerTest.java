@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;

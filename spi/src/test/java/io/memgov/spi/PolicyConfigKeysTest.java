@@ -1,5 +1,6 @@
 package io.memgov.spi;
 
+import io.memgov.spi.policy.PolicyConfigKeys;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;

@@ -3,20 +3,20 @@ package io.memgov.engine.cluster;
 import io.memgov.engine.config.MemoryEngineConfig;
 import io.memgov.engine.node.ClusterQueries;
 import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MetricsSink;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.NodeId;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.assignment.MemoryPoolAssignment;
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RetryPolicy;
-import io.memgov.spi.killer.RunningQueryInfo;
 import io.memgov.spi.leak.MemoryLeakDetector;
+import io.memgov.spi.policy.MetricsSink;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.RetryPolicy;
+import io.memgov.spi.query.TaskId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
-import static io.memgov.spi.DataSizes.succinct;
+import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
 
 /**

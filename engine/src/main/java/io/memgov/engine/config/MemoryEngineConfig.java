@@ -17,7 +17,7 @@ import static io.memgov.engine.config.ConfigValues.parseDuration;
 import static io.memgov.engine.config.ConfigValues.parseHeapSize;
 import static io.memgov.engine.config.ConfigValues.parsePositiveInt;
 import static io.memgov.engine.config.ConfigValues.parseRatio;
-import static io.memgov.spi.DataSizes.succinct;
+import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
 
 /**

@@ -2,9 +2,9 @@ package io.memgov.engine.node;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import io.memgov.spi.QueryId;
 import io.memgov.spi.leak.KnownQuery;
-import io.memgov.spi.leak.QueryState;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
 
 import java.time.Clock;
 import java.time.Duration;

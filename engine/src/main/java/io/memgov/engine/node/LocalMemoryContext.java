@@ -32,8 +32,8 @@ public interface LocalMemoryContext
      *         it completes (the bytes are recorded either way); always done for a change inside the reservation
      * @throws IllegalArgumentException if {@code bytes} is negative
      * @throws IllegalStateException if the context is closed
-     * @throws io.memgov.spi.MemoryLimitExceededException if a limit would be passed; nothing changed
-     * @throws io.memgov.spi.QueryKilledException if the query was killed
+     * @throws io.memgov.spi.query.MemoryLimitExceededException if a limit would be passed; nothing changed
+     * @throws io.memgov.spi.query.QueryKilledException if the query was killed
      */
     MemoryFuture setBytes(long bytes);
 

@@ -1,15 +1,15 @@
 package io.memgov.engine.node;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.assignment.MemoryPoolAssignment;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RetryPolicy;
+import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolLayout;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.RetryPolicy;
+import io.memgov.spi.query.TaskId;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
 import org.slf4j.Logger;

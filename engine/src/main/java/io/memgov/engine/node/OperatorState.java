@@ -1,8 +1,8 @@
 package io.memgov.engine.node;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryGovernanceException;
 import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryGovernanceException;
 import io.memgov.spi.spill.RevocableConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,7 +14,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 
-import static io.memgov.spi.DataSizes.succinct;
+import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
 
 /**

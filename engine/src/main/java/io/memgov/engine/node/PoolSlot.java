@@ -1,8 +1,8 @@
 package io.memgov.engine.node;
 
 import io.memgov.engine.pool.FixedMemoryPool;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.query.TaskId;
 
 import static java.util.Objects.requireNonNull;
 

@@ -2,7 +2,7 @@ package io.memgov.engine.node;
 
 import io.memgov.engine.config.ConfigValues;
 import io.memgov.engine.config.ConfigurationException;
-import io.memgov.spi.killer.RetryPolicy;
+import io.memgov.spi.query.RetryPolicy;
 
 import java.util.HashMap;
 import java.util.Map;

@@ -1,7 +1,7 @@
 package io.memgov.engine.node;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.TaskId;
 
 import java.lang.ref.Cleaner;
 import java.time.Duration;

@@ -1,9 +1,9 @@
 package io.memgov.engine.node;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.QueryKilledException;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryKilledException;
+import io.memgov.spi.query.TaskId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
-import static io.memgov.spi.DataSizes.succinct;
+import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
 
 /**

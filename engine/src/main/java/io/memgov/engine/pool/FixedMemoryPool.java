@@ -1,12 +1,12 @@
 package io.memgov.engine.pool;
 
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.pool.MemoryAllocation;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.pool.MemoryPoolListener;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

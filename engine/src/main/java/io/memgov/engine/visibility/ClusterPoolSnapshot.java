@@ -1,6 +1,6 @@
 package io.memgov.engine.visibility;
 
-import io.memgov.spi.killer.NodeMemoryInfo;
+import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.pool.MemoryPoolInfo;
 
 import java.util.List;

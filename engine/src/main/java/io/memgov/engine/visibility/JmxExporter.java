@@ -2,18 +2,10 @@ package io.memgov.engine.visibility;
 
 import io.memgov.engine.cluster.ClusterMemoryManager;
 import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.spi.killer.NodeMemoryInfo;
+import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.pool.MemoryPoolInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import javax.management.InstanceAlreadyExistsException;
-import javax.management.InstanceNotFoundException;
-import javax.management.JMException;
-import javax.management.MBeanRegistrationException;
-import javax.management.MBeanServer;
-import javax.management.MalformedObjectNameException;
-import javax.management.ObjectName;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -21,6 +13,13 @@ import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import javax.management.InstanceAlreadyExistsException;
+import javax.management.InstanceNotFoundException;
+import javax.management.JMException;
+import javax.management.MBeanRegistrationException;
+import javax.management.MBeanServer;
+import javax.management.MalformedObjectNameException;
+import javax.management.ObjectName;
 
 import static java.util.Objects.requireNonNull;
 

@@ -1,6 +1,6 @@
 package io.memgov.engine.visibility;
 
-import io.memgov.spi.killer.NodeMemoryInfo;
+import io.memgov.spi.cluster.NodeMemoryInfo;
 
 import java.util.List;
 import java.util.function.Supplier;

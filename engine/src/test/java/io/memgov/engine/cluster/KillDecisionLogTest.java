@@ -1,10 +1,10 @@
 package io.memgov.engine.cluster;
 
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
-import io.memgov.spi.killer.NodeMemoryInfo;
+import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

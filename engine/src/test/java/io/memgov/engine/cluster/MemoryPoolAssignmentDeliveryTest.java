@@ -2,17 +2,17 @@ package io.memgov.engine.cluster;
 
 import io.memgov.engine.config.MemoryEngineConfig;
 import io.memgov.engine.node.ClusterQueries;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MetricsSink;
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.assignment.MemoryPoolAssignment;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.leak.MemoryLeakDetector;
+import io.memgov.spi.policy.MetricsSink;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 import org.junit.jupiter.api.Test;
 
 import java.time.Clock;

@@ -1,9 +1,9 @@
 package io.memgov.engine.node;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.spi.QueryId;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 
 import java.lang.ref.Reference;

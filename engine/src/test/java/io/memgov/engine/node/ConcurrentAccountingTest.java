@@ -2,12 +2,12 @@ package io.memgov.engine.node;
 
 import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.pool.FixedMemoryPool;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryLimitExceededException;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.QueryKilledException;
 import io.memgov.spi.pool.MemoryAllocation;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryKilledException;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

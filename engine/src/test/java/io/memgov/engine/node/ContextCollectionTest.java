@@ -1,15 +1,15 @@
 package io.memgov.engine.node;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.spi.ErrorCode;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.leak.KnownQuery;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 import io.memgov.spi.spill.RevocableConsumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,7 +29,7 @@ import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
-import static io.memgov.spi.DataSizes.succinct;
+import static io.memgov.spi.policy.DataSizes.succinct;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;

@@ -1,11 +1,11 @@
 package io.memgov.engine.node;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.spi.MemoryLimitExceededException;
-import io.memgov.spi.QueryId;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.MemoryLimitExceededException;
+import io.memgov.spi.query.QueryId;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;

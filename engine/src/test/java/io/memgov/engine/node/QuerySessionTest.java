@@ -2,10 +2,10 @@ package io.memgov.engine.node;
 
 import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.config.ConfigurationException;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryLimitExceededException;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.killer.RetryPolicy;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.RetryPolicy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -55,7 +55,7 @@ final class QuerySessionTest
             memory.setBytes(expectedLimit);
             assertThatThrownBy(() -> memory.setBytes(expectedLimit + 1))
                     .isInstanceOfSatisfying(MemoryLimitExceededException.class, e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.EXCEEDED_LOCAL_MEMORY_LIMIT))
-                    .hasMessageStartingWith("Query exceeded per-node memory limit of " + io.memgov.spi.DataSizes.succinct(expectedLimit) + " [");
+                    .hasMessageStartingWith("Query exceeded per-node memory limit of " + io.memgov.spi.policy.DataSizes.succinct(expectedLimit) + " [");
         }
     }
 

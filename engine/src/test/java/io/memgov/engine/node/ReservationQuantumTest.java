@@ -2,11 +2,11 @@ package io.memgov.engine.node;
 
 import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.config.ConfigurationException;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryLimitExceededException;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.QueryKilledException;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryKilledException;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

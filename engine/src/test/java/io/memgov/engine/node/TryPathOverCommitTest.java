@@ -1,8 +1,8 @@
 package io.memgov.engine.node;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.spi.QueryId;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;

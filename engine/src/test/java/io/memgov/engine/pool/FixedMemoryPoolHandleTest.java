@@ -1,9 +1,9 @@
 package io.memgov.engine.pool;
 
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.pool.MemoryAllocation;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -5,9 +5,9 @@ import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.leak.QueryState;
 import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;

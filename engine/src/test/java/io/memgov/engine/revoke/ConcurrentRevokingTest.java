@@ -4,8 +4,8 @@ import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.QueryId;
 import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spi.spill.RevocableConsumer;
 import org.junit.jupiter.api.Test;
 

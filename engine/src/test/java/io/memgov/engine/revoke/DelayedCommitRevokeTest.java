@@ -4,7 +4,7 @@ import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QuerySession;
 import io.memgov.engine.revoke.RevokeTesting.ControlledConsumer;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 
 import java.lang.ref.Reference;

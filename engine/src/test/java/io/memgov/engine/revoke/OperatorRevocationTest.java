@@ -7,9 +7,9 @@ import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
 import io.memgov.engine.node.TaskMemoryContext;
 import io.memgov.engine.revoke.RevokeTesting.ControlledConsumer;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.QueryId;
 import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spi.spill.RevocableConsumer;
 import org.junit.jupiter.api.Test;
 

@@ -7,7 +7,7 @@ import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.pool.FixedMemoryPool;
 import io.memgov.engine.tracker.ExactMemoryTracker;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.NodeId;
+import io.memgov.spi.query.NodeId;
 import io.memgov.spi.spill.RevocableConsumer;
 import io.memgov.spi.spill.RevocableConsumerInfo;
 import io.memgov.spi.spill.RevokeRequest;

@@ -1,7 +1,7 @@
 package io.memgov.engine.tracker;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryLimitExceededException;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
 import org.junit.jupiter.api.Test;

@@ -6,23 +6,22 @@ import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QuerySession;
 import io.memgov.engine.node.TaskMemoryContext;
-import io.memgov.spi.ErrorCode;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
-import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
-
-import javax.management.MBeanServer;
-import javax.management.ObjectName;
 
 import java.lang.management.ManagementFactory;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,9 +1,9 @@
 package io.memgov.plugin.blockednodes;
 
-import io.memgov.spi.testing.KillerFixtures;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
-import io.memgov.spi.killer.RetryPolicy;
+import io.memgov.spi.query.RetryPolicy;
+import io.memgov.spi.testing.KillerFixtures;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package io.memgov.plugin.leakdetector;
 
-import io.memgov.spi.PolicyConfigKeys;
+import io.memgov.spi.policy.PolicyConfigKeys;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;

@@ -1,9 +1,9 @@
 package io.memgov.plugin.leakdetector;
 
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.leak.MemoryLeakDetector;
-import io.memgov.spi.leak.QueryState;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
+import io.memgov.spi.query.TaskId;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

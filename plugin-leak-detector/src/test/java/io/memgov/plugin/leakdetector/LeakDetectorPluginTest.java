@@ -1,8 +1,8 @@
 package io.memgov.plugin.leakdetector;
 
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.MetricsSink;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
+import io.memgov.spi.policy.MetricsSink;
 import org.junit.jupiter.api.Test;
 
 import java.time.Clock;

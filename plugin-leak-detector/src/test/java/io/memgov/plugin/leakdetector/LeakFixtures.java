@@ -1,10 +1,10 @@
 package io.memgov.plugin.leakdetector;
 
-import io.memgov.spi.MetricsSink;
-import io.memgov.spi.QueryId;
 import io.memgov.spi.leak.KnownQuery;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
-import io.memgov.spi.leak.QueryState;
+import io.memgov.spi.policy.MetricsSink;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
 
 import java.time.Clock;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package io.memgov.plugin.reservemode;
 
-import io.memgov.spi.DataSizes;
+import io.memgov.spi.policy.DataSizes;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolContext;
 import io.memgov.spi.pool.MemoryPoolFactory;

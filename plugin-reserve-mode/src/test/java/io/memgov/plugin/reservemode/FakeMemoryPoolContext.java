@@ -1,11 +1,11 @@
 package io.memgov.plugin.reservemode;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolContext;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 
 import java.time.Clock;
 import java.time.Duration;

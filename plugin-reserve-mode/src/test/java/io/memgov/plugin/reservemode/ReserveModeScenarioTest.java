@@ -1,9 +1,9 @@
 package io.memgov.plugin.reservemode;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryLimitExceededException;
-import io.memgov.spi.QueryId;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -11,7 +11,7 @@ import io.memgov.spi.pool.MemoryPoolLayout;
 import java.util.Map;
 import java.util.OptionalLong;
 
-import static io.memgov.spi.DataSizes.succinct;
+import static io.memgov.spi.policy.DataSizes.succinct;
 
 /**
  * Pool policy {@code reserved-pool}: per node a GENERAL pool (heap minus headroom minus the reserved size) where every

@@ -1,7 +1,7 @@
 package io.memgov.plugin.spill;
 
-import io.memgov.spi.TaskId;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.TaskId;
 import io.memgov.spi.spill.RevocableConsumerInfo;
 import io.memgov.spi.spill.RevokeRequest;
 import io.memgov.spi.spill.SpillStrategy;

@@ -1,10 +1,10 @@
 package io.memgov.plugin.totalreservation;
 
-import io.memgov.spi.PolicyConfigKeys;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.policy.PolicyConfigKeys;
 
 import java.util.Map;
 import java.util.Set;

@@ -1,10 +1,10 @@
 package io.memgov.plugin.totalreservation;
 
-import io.memgov.spi.testing.KillerFixtures;
+import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
-import io.memgov.spi.killer.RetryPolicy;
-import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.query.RetryPolicy;
+import io.memgov.spi.testing.KillerFixtures;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package io.memgov.plugin.treetracking;
 
-import io.memgov.spi.MetricsSink;
+import io.memgov.spi.policy.MetricsSink;
 
 import java.lang.System.Logger.Level;
 import java.util.function.LongSupplier;

@@ -1,6 +1,6 @@
 package io.memgov.plugin.treetracking;
 
-import io.memgov.spi.MetricsSink;
+import io.memgov.spi.policy.MetricsSink;
 import io.memgov.spi.tracker.MemoryTrackerContext;
 
 import java.util.concurrent.ScheduledFuture;

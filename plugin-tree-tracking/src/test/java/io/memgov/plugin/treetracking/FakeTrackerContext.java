@@ -1,9 +1,9 @@
 package io.memgov.plugin.treetracking;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MetricsSink;
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.policy.MetricsSink;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spi.tracker.MemoryTrackerContext;
 
 import java.time.Clock;

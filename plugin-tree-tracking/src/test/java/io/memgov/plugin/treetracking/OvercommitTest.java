@@ -1,8 +1,8 @@
 package io.memgov.plugin.treetracking;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryLimitExceededException;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spi.tracker.MemoryTracker;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -1,9 +1,9 @@
 package io.memgov.spi.assignment;
 
-import io.memgov.spi.Experimental;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.annotation.Experimental;
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
+import io.memgov.spi.query.QueryId;
 
 import java.util.List;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package io.memgov.spi.assignment;
 
-import io.memgov.spi.Experimental;
+import io.memgov.spi.annotation.Experimental;
 
 import java.util.Map;
 

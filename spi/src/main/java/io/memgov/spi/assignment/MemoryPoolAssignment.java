@@ -1,7 +1,7 @@
 package io.memgov.spi.assignment;
 
-import io.memgov.spi.Experimental;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.annotation.Experimental;
+import io.memgov.spi.query.QueryId;
 
 import java.util.Map;
 

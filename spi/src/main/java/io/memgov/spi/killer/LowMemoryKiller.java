@@ -1,5 +1,8 @@
 package io.memgov.spi.killer;
 
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
+
 import java.util.List;
 import java.util.Optional;
 

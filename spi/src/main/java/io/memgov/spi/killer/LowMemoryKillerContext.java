@@ -1,6 +1,6 @@
 package io.memgov.spi.killer;
 
-import io.memgov.spi.PolicyContext;
+import io.memgov.spi.policy.PolicyContext;
 
 /**
  * What the engine offers a low-memory killer: a clock, a scheduler and metrics.

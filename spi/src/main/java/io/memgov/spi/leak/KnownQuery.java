@@ -1,6 +1,7 @@
 package io.memgov.spi.leak;
 
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
 
 import java.time.Instant;
 import java.util.Optional;

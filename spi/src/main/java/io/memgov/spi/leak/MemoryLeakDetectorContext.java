@@ -1,6 +1,6 @@
 package io.memgov.spi.leak;
 
-import io.memgov.spi.PolicyContext;
+import io.memgov.spi.policy.PolicyContext;
 
 /**
  * What the engine offers a leak detector: a clock, a scheduler and metrics.

@@ -1,8 +1,8 @@
 package io.memgov.spi.pool;
 
-import io.memgov.spi.MemoryLimitExceededException;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.MemoryLimitExceededException;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 
 /**
  * One node's memory budget, with Trino's semantics: a {@link #reserve reservation} over the budget is still

@@ -1,6 +1,6 @@
 package io.memgov.spi.pool;
 
-import io.memgov.spi.NodePolicyContext;
+import io.memgov.spi.policy.NodePolicyContext;
 
 import java.util.OptionalLong;
 

@@ -1,7 +1,7 @@
 package io.memgov.spi.pool;
 
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 
 import java.util.List;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package io.memgov.spi.spill;
 
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.TaskId;
 
 import java.time.Instant;
 

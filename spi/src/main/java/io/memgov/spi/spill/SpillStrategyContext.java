@@ -1,6 +1,6 @@
 package io.memgov.spi.spill;
 
-import io.memgov.spi.NodePolicyContext;
+import io.memgov.spi.policy.NodePolicyContext;
 
 /**
  * What the engine offers a spill strategy: its node, a clock, a scheduler and metrics.

@@ -1,6 +1,6 @@
 package io.memgov.spi.tracker;
 
-import io.memgov.spi.MemoryLimitExceededException;
+import io.memgov.spi.query.MemoryLimitExceededException;
 
 import java.util.Optional;
 

@@ -1,6 +1,6 @@
 package io.memgov.spi.tracker;
 
-import io.memgov.spi.NodePolicyContext;
+import io.memgov.spi.policy.NodePolicyContext;
 
 /**
  * What the engine offers a tracker policy: its node (heap and pool size, for automatic limits), a clock, a

@@ -1,14 +1,14 @@
 package io.memgov.spi.testing;
 
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
+import io.memgov.spi.cluster.TaskMemoryInfo;
 import io.memgov.spi.killer.LowMemoryKillerContext;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RetryPolicy;
-import io.memgov.spi.killer.RunningQueryInfo;
-import io.memgov.spi.killer.TaskMemoryInfo;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.RetryPolicy;
+import io.memgov.spi.query.TaskId;
 
 import java.time.Clock;
 import java.time.Duration;

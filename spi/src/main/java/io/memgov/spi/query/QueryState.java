@@ -1,4 +1,4 @@
-package io.memgov.spi.leak;
+package io.memgov.spi.query;
 
 /**
  * What the host says about a query it knows.

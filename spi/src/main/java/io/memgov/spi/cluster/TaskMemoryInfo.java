@@ -1,7 +1,7 @@
-package io.memgov.spi.killer;
+package io.memgov.spi.cluster;
 
-import io.memgov.spi.NodeId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.TaskId;
 
 import java.time.Duration;
 

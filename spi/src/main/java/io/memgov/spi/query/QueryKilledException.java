@@ -1,4 +1,4 @@
-package io.memgov.spi;
+package io.memgov.spi.query;
 
 /**
  * Thrown to a query's own accounting calls after memory governance killed or retired the query (or the task

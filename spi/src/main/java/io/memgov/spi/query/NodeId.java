@@ -1,4 +1,4 @@
-package io.memgov.spi;
+package io.memgov.spi.query;
 
 /**
  * Identifies one memory domain: a worker JVM, or one of several nodes simulated in one JVM.

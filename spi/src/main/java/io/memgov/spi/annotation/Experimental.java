@@ -1,4 +1,4 @@
-package io.memgov.spi;
+package io.memgov.spi.annotation;
 
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;

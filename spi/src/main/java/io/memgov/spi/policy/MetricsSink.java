@@ -1,4 +1,4 @@
-package io.memgov.spi;
+package io.memgov.spi.policy;
 
 /**
  * Where a policy publishes its own numbers (drift, retired queries, kills). The engine exposes them through JMX

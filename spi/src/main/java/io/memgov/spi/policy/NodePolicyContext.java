@@ -1,4 +1,8 @@
-package io.memgov.spi;
+package io.memgov.spi.policy;
+
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
 
 /**
  * The context of a policy that governs one node: a pool, a tracker or a spill strategy.

@@ -1,4 +1,4 @@
-package io.memgov.spi;
+package io.memgov.spi.policy;
 
 import java.util.Map;
 import java.util.Set;

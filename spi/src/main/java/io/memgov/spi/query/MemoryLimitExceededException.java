@@ -1,4 +1,4 @@
-package io.memgov.spi;
+package io.memgov.spi.query;
 
 /**
  * Thrown by a reservation that would take a query, user or node past a limit. The reservation that threw has

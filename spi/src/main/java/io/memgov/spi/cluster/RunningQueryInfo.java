@@ -1,7 +1,8 @@
-package io.memgov.spi.killer;
+package io.memgov.spi.cluster;
 
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.RetryPolicy;
+import io.memgov.spi.query.TaskId;
 
 import java.time.Duration;
 import java.time.Instant;

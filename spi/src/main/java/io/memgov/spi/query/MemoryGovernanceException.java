@@ -1,4 +1,4 @@
-package io.memgov.spi;
+package io.memgov.spi.query;
 
 import static java.util.Objects.requireNonNull;
 

@@ -1,4 +1,4 @@
-package io.memgov.spi.killer;
+package io.memgov.spi.query;
 
 /**
  * How the host recovers a failed query, as in Trino's {@code retry_policy}. Task killers only kill tasks of

@@ -1,4 +1,4 @@
-package io.memgov.spi;
+package io.memgov.spi.policy;
 
 import java.time.Clock;
 import java.util.concurrent.ScheduledExecutorService;

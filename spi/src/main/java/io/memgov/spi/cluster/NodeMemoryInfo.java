@@ -1,7 +1,7 @@
-package io.memgov.spi.killer;
+package io.memgov.spi.cluster;
 
-import io.memgov.spi.NodeId;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.NodeId;
 
 import java.util.HashSet;
 import java.util.List;
