@@ -8,6 +8,8 @@ import com.tngtech.archunit.lang.ArchRule;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
+
+
 /**
  * DESIGN.md's dependency rules, checked over every module's main classes (they are all on this module's class path).
  */

@@ -39,6 +39,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
+
 /**
  * One round of the cluster loop (issue #3): the engine's real {@link ClusterMemoryManager#process()} with the real
  * leak detector and the real default killers ({@code total-reservation-on-blocked-nodes} for tasks, then for

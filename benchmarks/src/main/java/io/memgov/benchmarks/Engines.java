@@ -8,6 +8,7 @@ import io.memgov.spi.query.QueryId;
 
 import java.util.Map;
 
+
 /**
  * The single-node engine the node-level benchmarks share: a pool far larger than anything they reserve, so that no
  * call blocks or fails, and a cluster loop that never runs on its own during a measurement.

@@ -2,10 +2,8 @@ package io.memgov.benchmarks;
 
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
-import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.node.LocalMemoryContext;
 import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.TaskId;
@@ -17,7 +15,6 @@ import org.apache.arrow.memory.RootAllocator;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -32,6 +29,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+
 
 /**
  * The accounting hot path (issues #10 and #7): what one operator pays to report a changed size, in memgov and in the

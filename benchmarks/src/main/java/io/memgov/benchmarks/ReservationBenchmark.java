@@ -21,6 +21,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+
 /**
  * What a reservation costs through the {@code reserve-mode} pool against the {@code fixed} pool it decorates
  * (issue #6), in the same run. Two paths: the engine's {@code setBytes} at depth 3 (operator → task → query → pool),

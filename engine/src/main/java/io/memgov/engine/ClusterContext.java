@@ -5,15 +5,16 @@ import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.policy.MetricsSink;
 
 import java.time.Clock;
-import java.util.concurrent.ScheduledExecutorService;
+import io.memgov.spi.assignment.MemoryPoolAssignerContext;
+import io.memgov.spi.policy.PolicyScheduler;
 
 import static java.util.Objects.requireNonNull;
 
 /**
- * What the engine hands cluster-level policies (killers, leak detectors).
+ * What the engine hands cluster-level policies (killers, leak detectors, pool assigners).
  */
-record ClusterContext(Clock clock, ScheduledExecutorService scheduler, MetricsSink metrics)
-        implements LowMemoryKillerContext, MemoryLeakDetectorContext
+record ClusterContext(Clock clock, PolicyScheduler scheduler, MetricsSink metrics)
+        implements LowMemoryKillerContext, MemoryLeakDetectorContext, MemoryPoolAssignerContext
 {
     ClusterContext
     {

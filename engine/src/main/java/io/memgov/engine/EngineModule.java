@@ -5,15 +5,20 @@ import com.google.inject.Provides;
 import com.google.inject.Singleton;
 import io.memgov.engine.cluster.ClusterMemoryManager;
 import io.memgov.engine.cluster.ClusterTransport;
+import io.memgov.engine.config.ConfigurationException;
 import io.memgov.engine.config.MemoryEngineConfig;
-import io.memgov.engine.config.PolicyFamily;
 import io.memgov.engine.node.ClusterQueries;
 import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.plugin.PluginLoader;
 import io.memgov.engine.plugin.PluginRegistry;
 import io.memgov.engine.plugin.PluginSource;
-import io.memgov.engine.plugin.RegisteredFactory;
+import io.memgov.engine.plugin.PolicySelector;
+import io.memgov.engine.plugin.SelectedPolicy;
 import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.PolicyFamily;
+import io.memgov.spi.assignment.MemoryPoolAssigner;
+import io.memgov.spi.assignment.MemoryPoolAssignerContext;
+import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
@@ -21,13 +26,10 @@ import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
 import io.memgov.spi.policy.MetricsSink;
-import io.memgov.spi.pool.MemoryPool;
-import io.memgov.spi.pool.MemoryPoolFactory;
+import io.memgov.spi.pool.MemoryPoolLayout;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.spill.SpillStrategy;
-import io.memgov.spi.spill.SpillStrategyFactory;
 import io.memgov.spi.tracker.MemoryTracker;
-import io.memgov.spi.tracker.MemoryTrackerFactory;
 import io.memgov.spi.tracker.TrackerLevel;
 import jakarta.inject.Named;
 import org.slf4j.Logger;
@@ -38,11 +40,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.OptionalLong;
 
 import static java.util.Objects.requireNonNull;
 
@@ -61,8 +59,11 @@ final class EngineModule
     private final ClassLoader classPathLoader;
     private final Clock clock;
 
-    EngineModule(MemoryEngineConfig config, List<MemoryPlugin> programmaticPlugins, ClassLoader classPathLoader, Clock clock)
+    private final List<ExtraFamily<?, ?>> extraFamilies;
+
+    EngineModule(MemoryEngineConfig config, List<MemoryPlugin> programmaticPlugins, ClassLoader classPathLoader, Clock clock, List<ExtraFamily<?, ?>> extraFamilies)
     {
+        this.extraFamilies = List.copyOf(extraFamilies);
         this.config = requireNonNull(config, "config is null");
         this.programmaticPlugins = List.copyOf(programmaticPlugins);
         this.classPathLoader = classPathLoader;
@@ -82,7 +83,7 @@ final class EngineModule
     @Singleton
     PluginRegistry pluginRegistry()
     {
-        PluginRegistry registry = new PluginRegistry();
+        PluginRegistry registry = new PluginRegistry(config.families());
         registry.register(new BuiltInPlugin(), new PluginSource("engine (built in)", BuiltInPlugin.class.getClassLoader()));
         PluginLoader loader = new PluginLoader(registry);
         if (classPathLoader != null) {
@@ -97,6 +98,13 @@ final class EngineModule
 
     @Provides
     @Singleton
+    PolicySelector policySelector(PluginRegistry registry)
+    {
+        return new PolicySelector(registry, config);
+    }
+
+    @Provides
+    @Singleton
     ClusterQueries clusterQueries()
     {
         return new ClusterQueries(clock);
@@ -104,54 +112,37 @@ final class EngineModule
 
     @Provides
     @Singleton
-    ScheduledExecutorService scheduler()
+    EngineScheduler scheduler()
     {
-        AtomicInteger threads = new AtomicInteger();
-        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(2, runnable -> {
-            Thread thread = new Thread(runnable, "memgov-scheduler-" + threads.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        });
-        executor.setRemoveOnCancelPolicy(true);
-        return executor;
+        return new EngineScheduler();
     }
 
     @Provides
     @Singleton
-    EngineNodes engineNodes(PluginRegistry registry, ScheduledExecutorService scheduler, EngineMetrics metrics, QueryFailures failures, ClusterQueries clusterQueries,
-            MemoryLeakDetector leakDetector)
+    EngineNodes engineNodes(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, QueryFailures failures, ClusterQueries clusterQueries,
+            SelectedPolicy<MemoryLeakDetector> leakDetector)
     {
-        RegisteredFactory<MemoryPoolFactory> poolFactory = selectRequired(registry, PolicyFamily.POOL);
-        RegisteredFactory<MemoryTrackerFactory> trackerFactory = selectRequired(registry, PolicyFamily.TRACKER);
-        Optional<RegisteredFactory<SpillStrategyFactory>> spillFactory = selectOrFallBack(registry, PolicyFamily.SPILL_STRATEGY, BuiltInPlugin.NONE);
         List<NodeMemoryManager> nodes = new ArrayList<>();
-        Map<NodeId, SpillStrategy> spillStrategies = new HashMap<>();
+        Map<NodeId, SelectedPolicy<SpillStrategy>> spillStrategies = new HashMap<>();
         for (int i = 0; i < config.nodeCount(); i++) {
             NodeId nodeId = NodeId.of("node-" + i);
             MetricsSink sink = metrics.sink(nodeId.toString());
-            NodeContext context = new NodeContext(nodeId, config.heapBytes(), config.poolBytes(), clock, scheduler, sink, failures,
-                    config.maxQueryTotalMemoryPerNode().map(java.util.OptionalLong::of).orElseGet(java.util.OptionalLong::empty));
-            io.memgov.spi.pool.MemoryPoolLayout created = PluginRegistry.create(PolicyFamily.POOL, poolFactory,
-                    factory -> factory.createLayout(config.policyConfig(PolicyFamily.POOL), context));
-            // each pool goes through the registry too, so that a drop-in plugin's pools run with its context loader
-            io.memgov.spi.pool.MemoryPoolLayout layout = new io.memgov.spi.pool.MemoryPoolLayout(created.pools().stream()
-                    .map(pool -> PluginRegistry.<MemoryPoolFactory, MemoryPool>create(PolicyFamily.POOL, poolFactory, ignored -> pool))
-                    .toList());
-            MemoryTracker root = PluginRegistry.create(PolicyFamily.TRACKER, trackerFactory,
-                    factory -> factory.create(config.policyConfig(PolicyFamily.TRACKER), context));
-            if (root.level() != TrackerLevel.NODE) {
-                throw new io.memgov.engine.config.ConfigurationException(String.format(
+            NodeContext context = new NodeContext(nodeId, config.heapBytes(), config.poolBytes(), clock, scheduler.forOwner("node " + nodeId), sink, failures,
+                    config.maxQueryTotalMemoryPerNode().map(OptionalLong::of).orElseGet(OptionalLong::empty));
+            MemoryPoolLayout layout = policies.create(PolicyFamily.POOL, context).policy();
+            SelectedPolicy<MemoryTracker> root = policies.create(PolicyFamily.TRACKER, context);
+            if (root.policy().level() != TrackerLevel.NODE) {
+                throw new ConfigurationException(String.format(
                         "Memory tracker '%s' from %s returned a %s tracker from create(); it must return the node-level root",
-                        trackerFactory.name(), trackerFactory.origin(), root.level()));
+                        root.name(), root.origin(), root.policy().level()));
             }
             long maxTotal = config.maxQueryTotalMemoryPerNode().orElse(Long.MAX_VALUE);
-            nodes.add(new NodeMemoryManager(nodeId, layout, root, clock, config.maxQueryMemoryPerNode(), maxTotal, clusterQueries, leakDetector,
+            nodes.add(new NodeMemoryManager(nodeId, layout, root.policy(), clock, config.maxQueryMemoryPerNode(), maxTotal, clusterQueries, leakDetector.policy(),
                     config.reservationQuantum()));
-            spillFactory.ifPresent(factory -> spillStrategies.put(nodeId, PluginRegistry.create(PolicyFamily.SPILL_STRATEGY, factory,
-                    spill -> spill.create(config.policyConfig(PolicyFamily.SPILL_STRATEGY), context))));
+            spillStrategies.put(nodeId, policies.create(PolicyFamily.SPILL_STRATEGY, context));
         }
         log.info("Started {} node(s): heap {} each, headroom {}, pool {} ('{}'), per-query per-node limit {}",
-                nodes.size(), config.heapBytes(), config.headroomBytes(), config.poolBytes(), poolFactory.name(), config.maxQueryMemoryPerNode());
+                nodes.size(), config.heapBytes(), config.headroomBytes(), config.poolBytes(), policies.selectedName(PolicyFamily.POOL), config.maxQueryMemoryPerNode());
         EngineNodes engineNodes = new EngineNodes(nodes, spillStrategies);
         failures.attach(engineNodes.nodes());
         return engineNodes;
@@ -160,80 +151,59 @@ final class EngineModule
     @Provides
     @Singleton
     @Named("query")
-    LowMemoryKiller queryKiller(PluginRegistry registry, ScheduledExecutorService scheduler, EngineMetrics metrics)
+    LowMemoryKiller queryKiller(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics)
     {
-        return killer(registry, PolicyFamily.QUERY_KILLER, scheduler, metrics);
+        return killer(policies, PolicyFamily.QUERY_KILLER, scheduler, metrics);
     }
 
     @Provides
     @Singleton
     @Named("task")
-    LowMemoryKiller taskKiller(PluginRegistry registry, ScheduledExecutorService scheduler, EngineMetrics metrics)
+    LowMemoryKiller taskKiller(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics)
     {
-        return killer(registry, PolicyFamily.TASK_KILLER, scheduler, metrics);
+        return killer(policies, PolicyFamily.TASK_KILLER, scheduler, metrics);
     }
 
-    private LowMemoryKiller killer(PluginRegistry registry, PolicyFamily family, ScheduledExecutorService scheduler, EngineMetrics metrics)
+    private LowMemoryKiller killer(PolicySelector policies, PolicyFamily<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller> family, EngineScheduler scheduler,
+            EngineMetrics metrics)
     {
-        Optional<RegisteredFactory<LowMemoryKillerFactory>> factory = selectOrFallBack(registry, family, null);
-        if (factory.isEmpty()) {
-            return (queries, nodes) -> Optional.empty();
-        }
-        MetricsSink sink = metrics.sink(family.policyKey());
-        LowMemoryKillerContext context = new ClusterContext(clock, scheduler, sink);
-        LowMemoryKiller killer = PluginRegistry.create(family, factory.get(), created -> created.create(config.policyConfig(family), context));
-        return new NamedKiller(killer, factory.get().name());
+        LowMemoryKillerContext context = new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink(family.policyKey()));
+        SelectedPolicy<LowMemoryKiller> killer = policies.create(family, context);
+        return new NamedKiller(killer.policy(), killer.name());
     }
 
     @Provides
     @Singleton
-    ClusterMemoryManager clusterMemoryManager(EngineNodes nodes, ClusterQueries queries, QueryFailures failures, PluginRegistry registry, ScheduledExecutorService scheduler,
-            @Named("task") LowMemoryKiller taskKiller, @Named("query") LowMemoryKiller queryKiller, MemoryLeakDetector leakDetector, EngineMetrics metrics)
+    ClusterMemoryManager clusterMemoryManager(EngineNodes nodes, ClusterQueries queries, QueryFailures failures, PolicySelector policies, EngineScheduler scheduler,
+            @Named("task") LowMemoryKiller taskKiller, @Named("query") LowMemoryKiller queryKiller, SelectedPolicy<MemoryLeakDetector> leakDetector, EngineMetrics metrics)
     {
         ClusterTransport transport = new EmbeddedClusterTransport(nodes.nodes(), queries, failures, clock);
-        return new ClusterMemoryManager(config, transport, queries, taskKiller, queryKiller, leakDetector, clock, metrics.sink("cluster"),
-                MemoryPoolAssigners.create(registry, config, clock, scheduler, metrics));
+        PolicyFamily<MemoryPoolAssignerFactory, MemoryPoolAssignerContext, MemoryPoolAssigner> family = PolicyFamily.POOL_ASSIGNER;
+        SelectedPolicy<MemoryPoolAssigner> assigner = policies.create(family,
+                new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink("memory-pool-assigner")));
+        if (assigner.policy() != MemoryPoolAssigner.NONE) {
+            log.info("Memory pool assigner '{}' from {} assigns queries to pools on the cluster loop", assigner.name(), assigner.origin());
+        }
+        return new ClusterMemoryManager(config, transport, queries, taskKiller, queryKiller, leakDetector.policy(), clock, metrics.sink("cluster"), assigner.policy());
     }
 
     @Provides
     @Singleton
-    MemoryLeakDetector leakDetector(PluginRegistry registry, ScheduledExecutorService scheduler, EngineMetrics metrics)
+    Map<PolicyFamily<?, ?, ?>, SelectedPolicy<?>> extraPolicies(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics)
     {
-        PolicyFamily family = PolicyFamily.LEAK_DETECTOR;
-        RegisteredFactory<MemoryLeakDetectorFactory> factory = this.<MemoryLeakDetectorFactory>selectOrFallBack(registry, family, BuiltInPlugin.NONE).orElseThrow();
-        MemoryLeakDetectorContext context = new ClusterContext(clock, scheduler, metrics.sink(family.policyKey()));
-        return PluginRegistry.create(family, factory, created -> created.create(config.policyConfig(family), context));
+        Map<PolicyFamily<?, ?, ?>, SelectedPolicy<?>> created = new HashMap<>();
+        for (ExtraFamily<?, ?> extra : extraFamilies) {
+            PolicyFamily<?, ?, ?> family = extra.family();
+            created.put(family, extra.create(policies, new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink(family.policyKey()))));
+        }
+        return created;
     }
 
-    private <F> RegisteredFactory<F> selectRequired(PluginRegistry registry, PolicyFamily family)
+    @Provides
+    @Singleton
+    SelectedPolicy<MemoryLeakDetector> leakDetector(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics)
     {
-        RegisteredFactory<F> factory = registry.require(family, config.policy(family));
-        log.info("Selected {} '{}' from {}", family.displayName(), factory.name(), factory.origin());
-        return factory;
-    }
-
-    /**
-     * The selected policy. A policy set explicitly must exist; a default that no plugin offers falls back to
-     * {@code fallback} (or to nothing when null), with a log line, so that a bare engine starts.
-     */
-    private <F> Optional<RegisteredFactory<F>> selectOrFallBack(PluginRegistry registry, PolicyFamily family, String fallback)
-    {
-        String name = config.policy(family);
-        Optional<RegisteredFactory<F>> found = registry.find(family, name);
-        if (found.isPresent()) {
-            log.info("Selected {} '{}' from {}", family.displayName(), name, found.get().origin());
-            return found;
-        }
-        if (config.isExplicit(family)) {
-            throw new io.memgov.engine.config.ConfigurationException(registry.notRegisteredMessage(family, name));
-        }
-        if (!config.policyConfig(family).isEmpty()) {
-            throw new io.memgov.engine.config.ConfigurationException(String.format(
-                    "Configuration keys %s configure the default %s '%s', which is not registered. Available: %s",
-                    config.policyConfig(family).keySet(), family.displayName(), name, registry.describe(family)));
-        }
-        log.info("Default {} '{}' is not registered ('{}' not set); using '{}'. Available: {}",
-                family.displayName(), name, family.policyKey(), fallback == null ? "none" : fallback, registry.describe(family));
-        return fallback == null ? Optional.empty() : registry.find(family, fallback);
+        PolicyFamily<MemoryLeakDetectorFactory, MemoryLeakDetectorContext, MemoryLeakDetector> family = PolicyFamily.LEAK_DETECTOR;
+        return policies.create(family, new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink(family.policyKey())));
     }
 }

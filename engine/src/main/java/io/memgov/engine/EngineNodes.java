@@ -1,6 +1,7 @@
 package io.memgov.engine;
 
 import io.memgov.engine.node.NodeMemoryManager;
+import io.memgov.engine.plugin.SelectedPolicy;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.spill.SpillStrategy;
 
@@ -13,7 +14,7 @@ import static java.util.Objects.requireNonNull;
  * The nodes of the engine with their per-node policies, built together because each node's policies are created
  * through that node's context.
  */
-record EngineNodes(List<NodeMemoryManager> nodes, Map<NodeId, SpillStrategy> spillStrategies)
+record EngineNodes(List<NodeMemoryManager> nodes, Map<NodeId, SelectedPolicy<SpillStrategy>> spillStrategies)
 {
     EngineNodes
     {

@@ -10,6 +10,11 @@ import io.memgov.engine.config.MemoryEngineConfig;
 import io.memgov.engine.node.ClusterQueries;
 import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.plugin.PluginRegistry;
+import io.memgov.engine.plugin.PolicySelector;
+import io.memgov.engine.plugin.SelectedPolicy;
+import io.memgov.spi.PolicyFamily;
+import io.memgov.spi.policy.PolicyContext;
+import io.memgov.spi.policy.PolicyFactory;
 import io.memgov.engine.revoke.MemoryRevokingScheduler;
 import io.memgov.engine.visibility.ClusterMemorySnapshot;
 import io.memgov.engine.visibility.ClusterMemoryStats;
@@ -69,9 +74,9 @@ public final class MemoryEngine
     private final MemoryEngineConfig config;
     private final PluginRegistry registry;
     private final Clock clock;
-    private final ScheduledExecutorService scheduler;
+    private final EngineScheduler scheduler;
     private final List<NodeMemoryManager> nodes;
-    private final Map<NodeId, SpillStrategy> spillStrategies;
+    private final Map<NodeId, SelectedPolicy<SpillStrategy>> spillStrategies;
     private final LowMemoryKiller queryKiller;
     private final LowMemoryKiller taskKiller;
     private final MemoryLeakDetector leakDetector;
@@ -79,6 +84,8 @@ public final class MemoryEngine
     private final QueryFailures failures;
     private final ClusterQueries clusterQueries;
     private final ClusterMemoryManager clusterMemoryManager;
+    private final Map<PolicyFamily<?, ?, ?>, SelectedPolicy<?>> extraPolicies;
+    private final PolicySelector policies;
     // one per node, started by the builder and stopped by close()
     private final Map<NodeId, MemoryRevokingScheduler> revokingSchedulers = new java.util.concurrent.ConcurrentHashMap<>();
     // set once by the builder after construction; null when JMX export is off
@@ -89,16 +96,20 @@ public final class MemoryEngine
             MemoryEngineConfig config,
             PluginRegistry registry,
             Clock clock,
-            ScheduledExecutorService scheduler,
+            EngineScheduler scheduler,
             EngineNodes engineNodes,
             @Named("query") LowMemoryKiller queryKiller,
             @Named("task") LowMemoryKiller taskKiller,
-            MemoryLeakDetector leakDetector,
+            SelectedPolicy<MemoryLeakDetector> leakDetector,
             EngineMetrics metrics,
             QueryFailures failures,
             ClusterQueries clusterQueries,
-            ClusterMemoryManager clusterMemoryManager)
+            ClusterMemoryManager clusterMemoryManager,
+            Map<PolicyFamily<?, ?, ?>, SelectedPolicy<?>> extraPolicies,
+            PolicySelector policies)
     {
+        this.policies = requireNonNull(policies, "policies is null");
+        this.extraPolicies = Map.copyOf(requireNonNull(extraPolicies, "extraPolicies is null"));
         this.clusterQueries = requireNonNull(clusterQueries, "clusterQueries is null");
         this.clusterMemoryManager = requireNonNull(clusterMemoryManager, "clusterMemoryManager is null");
         this.config = requireNonNull(config, "config is null");
@@ -109,7 +120,7 @@ public final class MemoryEngine
         this.spillStrategies = engineNodes.spillStrategies();
         this.queryKiller = requireNonNull(queryKiller, "queryKiller is null");
         this.taskKiller = requireNonNull(taskKiller, "taskKiller is null");
-        this.leakDetector = requireNonNull(leakDetector, "leakDetector is null");
+        this.leakDetector = requireNonNull(leakDetector, "leakDetector is null").policy();
         this.metrics = requireNonNull(metrics, "metrics is null");
         this.failures = requireNonNull(failures, "failures is null");
     }
@@ -146,9 +157,10 @@ public final class MemoryEngine
         return nodes.get(index);
     }
 
+    /** The node's spill strategy. */
     public SpillStrategy spillStrategy(NodeId nodeId)
     {
-        return spillStrategies.get(nodeId);
+        return spillStrategies.get(nodeId).policy();
     }
 
     /** The node's revoking scheduler, which asks its operators to give back revocable memory when its pool fills. */
@@ -160,15 +172,39 @@ public final class MemoryEngine
     private void startRevoking()
     {
         for (NodeMemoryManager node : nodes) {
-            SpillStrategy strategy = spillStrategies.get(node.nodeId());
-            if (strategy == null) {
+            SelectedPolicy<SpillStrategy> strategy = spillStrategies.get(node.nodeId());
+            if (strategy.policy() == SpillStrategy.NONE) {
                 continue;
             }
-            MemoryRevokingScheduler revoking = new MemoryRevokingScheduler(node, strategy, config.revokingThreshold(), config.revokingTarget(),
-                    scheduler, MemoryRevokingScheduler.DEFAULT_CHECK_INTERVAL, failures::fail);
+            MemoryRevokingScheduler revoking = new MemoryRevokingScheduler(node, new NamedSpillStrategy(strategy.policy(), strategy.name()), config.revokingThreshold(),
+                    config.revokingTarget(), scheduler.executor(), MemoryRevokingScheduler.DEFAULT_CHECK_INTERVAL, failures::fail);
             revokingSchedulers.put(node.nodeId(), revoking);
             revoking.start();
         }
+    }
+
+    /**
+     * The name of the policy selected for the family: what its key says, or the default, or {@code none} when the
+     * family fell back to its built-in.
+     */
+    public String policyName(PolicyFamily<?, ?, ?> family)
+    {
+        return policies.selectedName(requireNonNull(family, "family is null"));
+    }
+
+    /**
+     * The policy of a family added with {@link Builder#family}, as its factory created it (wrapped for its plugin's
+     * class loader when it has one of its own).
+     *
+     * @throws IllegalArgumentException if the family was not added to this engine's builder
+     */
+    public <P> SelectedPolicy<P> policy(PolicyFamily<?, ?, P> family)
+    {
+        SelectedPolicy<?> selected = extraPolicies.get(requireNonNull(family, "family is null"));
+        if (selected == null) {
+            throw new IllegalArgumentException("family " + family + " was not added to this engine");
+        }
+        return new SelectedPolicy<>(selected.name(), selected.origin(), family.productType().cast(selected.policy()));
     }
 
     public LowMemoryKiller queryKiller()
@@ -214,7 +250,7 @@ public final class MemoryEngine
 
     ScheduledExecutorService scheduler()
     {
-        return scheduler;
+        return scheduler.executor();
     }
 
     /** One node's memory: every pool with its per-query, per-task and per-tag reservations. */
@@ -276,15 +312,7 @@ public final class MemoryEngine
         if (exporter != null) {
             exporter.close();
         }
-        scheduler.shutdownNow();
-        try {
-            if (!scheduler.awaitTermination(5, TimeUnit.SECONDS)) {
-                log.warn("Engine scheduler did not stop within 5 seconds");
-            }
-        }
-        catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        scheduler.close();
     }
 
     /**
@@ -300,8 +328,25 @@ public final class MemoryEngine
         private String jmxName = "memgov";
         private boolean jmxExport = true;
         private Clock clock = Clock.systemUTC();
+        private final List<ExtraFamily<?, ?>> extraFamilies = new ArrayList<>();
 
         private Builder() {}
+
+        /**
+         * Adds a policy family of the host's own, beside memgov's: its policies are discovered in plugins like any
+         * other, selected by its key, created once per engine with a {@link io.memgov.spi.policy.PolicyContext}
+         * (clock, scheduler, metrics), wrapped for their plugin's class loader, and available from
+         * {@link MemoryEngine#policy}.
+         */
+        public <F extends PolicyFactory<PolicyContext, P>, P> Builder family(PolicyFamily<F, PolicyContext, P> family)
+        {
+            requireNonNull(family, "family is null");
+            if (PolicyFamily.values().contains(family) || extraFamilies.stream().anyMatch(extra -> extra.family() == family)) {
+                throw new IllegalArgumentException("family " + family + " is already known");
+            }
+            extraFamilies.add(new ExtraFamily<>(family));
+            return this;
+        }
 
         public Builder properties(Properties properties)
         {
@@ -384,15 +429,17 @@ public final class MemoryEngine
 
         public MemoryEngine build()
         {
-            MemoryEngineConfig config = MemoryEngineConfig.fromMap(properties);
-            EngineModule module = new EngineModule(config, plugins, classPathDiscovery ? classPathLoader : null, clock);
+            List<PolicyFamily<?, ?, ?>> families = new ArrayList<>(PolicyFamily.values());
+            extraFamilies.forEach(extra -> families.add(extra.family()));
+            MemoryEngineConfig config = MemoryEngineConfig.fromMap(properties, families);
+            EngineModule module = new EngineModule(config, plugins, classPathDiscovery ? classPathLoader : null, clock, extraFamilies);
             try {
                 Injector injector = Guice.createInjector(module);
                 MemoryEngine engine = injector.getInstance(MemoryEngine.class);
                 if (jmxExport) {
                     engine.jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), jmxName, engine.nodes, engine.clusterMemoryManager);
                 }
-                engine.clusterMemoryManager.start(engine.scheduler);
+                engine.clusterMemoryManager.start(engine.scheduler.executor());
                 engine.startRevoking();
                 return engine;
             }

@@ -12,7 +12,8 @@ import io.memgov.spi.tracker.MemoryTrackerContext;
 
 import java.time.Clock;
 import java.util.OptionalLong;
-import java.util.concurrent.ScheduledExecutorService;
+import io.memgov.spi.policy.PolicyScheduler;
+import io.memgov.spi.pool.ResizableMemoryPool;
 
 import static java.util.Objects.requireNonNull;
 
@@ -27,17 +28,17 @@ final class NodeContext
     private final long heapBytes;
     private final long poolBytes;
     private final Clock clock;
-    private final ScheduledExecutorService scheduler;
+    private final PolicyScheduler scheduler;
     private final MetricsSink metrics;
     private final QueryFailer queryFailer;
     private final OptionalLong maxQueryTotalMemoryPerNodeBytes;
 
-    NodeContext(NodeId nodeId, long heapBytes, long poolBytes, Clock clock, ScheduledExecutorService scheduler, MetricsSink metrics, QueryFailer queryFailer)
+    NodeContext(NodeId nodeId, long heapBytes, long poolBytes, Clock clock, PolicyScheduler scheduler, MetricsSink metrics, QueryFailer queryFailer)
     {
         this(nodeId, heapBytes, poolBytes, clock, scheduler, metrics, queryFailer, OptionalLong.empty());
     }
 
-    NodeContext(NodeId nodeId, long heapBytes, long poolBytes, Clock clock, ScheduledExecutorService scheduler, MetricsSink metrics, QueryFailer queryFailer,
+    NodeContext(NodeId nodeId, long heapBytes, long poolBytes, Clock clock, PolicyScheduler scheduler, MetricsSink metrics, QueryFailer queryFailer,
             OptionalLong maxQueryTotalMemoryPerNodeBytes)
     {
         this.maxQueryTotalMemoryPerNodeBytes = requireNonNull(maxQueryTotalMemoryPerNodeBytes, "maxQueryTotalMemoryPerNodeBytes is null");
@@ -75,7 +76,7 @@ final class NodeContext
     }
 
     @Override
-    public ScheduledExecutorService scheduler()
+    public PolicyScheduler scheduler()
     {
         return scheduler;
     }
@@ -99,7 +100,7 @@ final class NodeContext
     }
 
     @Override
-    public MemoryPool createStandardPool(String poolId, long maxBytes)
+    public ResizableMemoryPool createStandardPool(String poolId, long maxBytes)
     {
         return new FixedMemoryPool(poolId, maxBytes);
     }

@@ -1,10 +1,10 @@
 package io.memgov.integration;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.config.PolicyFamily;
 import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
+import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,6 +18,12 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
+
+
+
+
+
 
 /**
  * Each bundled plugin module packages {@code target/plugin/<artifactId>/}: its jar and its own dependencies, without

@@ -10,6 +10,7 @@ import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.QueryId;
@@ -21,7 +22,6 @@ import org.junit.jupiter.api.Test;
 import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -29,6 +29,12 @@ import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
+
+
+
+
 
 /**
  * The cluster loop on the embedded cluster, with the killers discovered from their plugin jars on the class path.
@@ -234,7 +240,7 @@ final class ClusterMemoryManagerTest
                     }
 
                     @Override
-                    public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+                    public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
                     {
                         return (queries, nodes) -> behaviours.get(calls.getAndIncrement()).get();
                     }

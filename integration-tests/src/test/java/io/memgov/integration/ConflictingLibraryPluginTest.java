@@ -2,11 +2,11 @@ package io.memgov.integration;
 
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.config.PolicyFamily;
 import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
 import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,6 +29,12 @@ import javax.tools.ToolProvider;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
+
+
 /**
  * A plugin compiled against, and shipped with, Caffeine 2.9.3 while the engine runs Caffeine 3.1.8: in its own folder
  * of {@code plugin.dir} it loads, sees its own 2.x classes, and kills through a 2.x cache on the embedded cluster.
@@ -44,6 +50,7 @@ final class ConflictingLibraryPluginTest
             import com.github.benmanes.caffeine.cache.Cache;
             import com.github.benmanes.caffeine.cache.Caffeine;
             import io.memgov.spi.MemoryPlugin;
+            import io.memgov.spi.policy.PolicyConfig;
             import io.memgov.spi.query.QueryId;
             import io.memgov.spi.killer.KillTarget;
             import io.memgov.spi.killer.LowMemoryKiller;
@@ -54,8 +61,7 @@ final class ConflictingLibraryPluginTest
 
             import java.time.Duration;
             import java.util.List;
-            import java.util.Map;
-            import java.util.Optional;
+                        import java.util.Optional;
 
             public final class RecentVictimsPlugin implements MemoryPlugin {
                 public static volatile String contextLoaderWhileChoosing;
@@ -69,7 +75,7 @@ final class ConflictingLibraryPluginTest
                         }
 
                         @Override
-                        public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context) {
+                        public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context) {
                             Cache<QueryId, Boolean> recent = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(1)).maximumSize(1000).build();
                             return (queries, nodes) -> choose(recent, queries);
                         }

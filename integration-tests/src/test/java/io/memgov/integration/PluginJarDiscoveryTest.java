@@ -14,6 +14,12 @@ import java.util.ServiceLoader;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
+
+
 /**
  * The built plugin-none jar is a real plugin: a fresh class loader that sees only that jar (and the SPI through its
  * parent) finds it with ServiceLoader.
@@ -73,7 +79,7 @@ final class PluginJarDiscoveryTest
                 .property("query.low-memory-killer.policy", "none")
                 .property("task.low-memory-killer.policy", "none")
                 .build()) {
-            assertThat(engine.plugins().describe(io.memgov.engine.config.PolicyFamily.QUERY_KILLER))
+            assertThat(engine.plugins().describe(io.memgov.spi.PolicyFamily.QUERY_KILLER))
                     .singleElement().asString().contains("none").contains(pluginDir.resolve("plugin-none.jar").toString());
             assertThat(engine.queryKiller().chooseTargetToKill(List.of(), List.of())).isEmpty();
         }

@@ -13,6 +13,7 @@ import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolInfo;
@@ -25,13 +26,18 @@ import java.lang.ref.Reference;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
+
+
+
+
 
 /**
  * Presto's RESERVED pool (policy {@code reserved-pool}, discovered from its jar on the class path) on a two-node
@@ -213,7 +219,7 @@ final class ReservedPoolTest
                     }
 
                     @Override
-                    public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+                    public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
                     {
                         return (queries, nodes) -> {
                             nodesSeen.add(nodes);

@@ -1,7 +1,7 @@
 package io.memgov.lab;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.config.PolicyFamily;
+import io.memgov.spi.PolicyFamily;
 import io.memgov.engine.plugin.RegisteredFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -72,8 +72,8 @@ final class PluginsCommand
         // registrations are kept per family; regroup them per plugin and source
         Map<String, PluginListing> plugins = new TreeMap<>();
         Map<String, String> selected = new LinkedHashMap<>();
-        for (PolicyFamily family : PolicyFamily.values()) {
-            selected.put(family.policyKey(), engine.config().policy(family));
+        for (PolicyFamily<?, ?, ?> family : engine.plugins().families()) {
+            selected.put(family.policyKey(), engine.policyName(family));
             for (RegisteredFactory<?> factory : engine.plugins().all().get(family)) {
                 String key = factory.pluginName() + " " + factory.source().description();
                 plugins.computeIfAbsent(key, ignored -> new PluginListing(factory.pluginName(), factory.source().description(), new LinkedHashMap<>()))

@@ -3,6 +3,7 @@ package io.memgov.lab;
 import io.memgov.engine.MemoryEngine;
 import io.memgov.lab.RunResult.QueryResult;
 import io.memgov.lab.RunResult.Totals;
+import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.policy.DataSizes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -12,6 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+
+
+
 
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {
@@ -60,8 +64,8 @@ final class RunCommand
                 MemoryHttpServer server = http == null ? null : MemoryHttpServer.start(engine, http)) {
             out.printf("memgov lab: workload '%s', %d queries on %d nodes; pool %s per node; killers: task '%s', query '%s'%n",
                     chosen.name(), chosen.expand().size(), engine.nodes().size(), DataSizes.succinct(engine.node(0).pool().maxBytes()),
-                    engine.config().policy(io.memgov.engine.config.PolicyFamily.TASK_KILLER),
-                    engine.config().policy(io.memgov.engine.config.PolicyFamily.QUERY_KILLER));
+                    engine.policyName(PolicyFamily.TASK_KILLER),
+                    engine.policyName(PolicyFamily.QUERY_KILLER));
             if (server != null) {
                 out.printf("serving %s/v1/memory and %s/v1/cluster/memory while the run lasts%n", server.baseUrl(), server.baseUrl());
             }

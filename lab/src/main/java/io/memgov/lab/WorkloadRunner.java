@@ -13,6 +13,7 @@ import io.memgov.lab.RunResult.Status;
 import io.memgov.lab.RunResult.Totals;
 import io.memgov.lab.Workload.OperatorKind;
 import io.memgov.lab.Workload.QuerySpec;
+import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.MemoryGovernanceException;
 import io.memgov.spi.query.QueryId;
@@ -45,6 +46,8 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * Runs a workload on an engine: each query gets one task per node, each task one operator on its own thread (as a
@@ -162,8 +165,8 @@ final class WorkloadRunner
                 else if (now - lastChange > STALL_MILLIS) {
                     String message = String.format("memgov-lab: every running query waited for memory for %d ms and no killer freed any "
                             + "(task killer '%s', query killer '%s'); the lab failed the waiting queries", now - lastChange,
-                            engine.config().policy(io.memgov.engine.config.PolicyFamily.TASK_KILLER),
-                            engine.config().policy(io.memgov.engine.config.PolicyFamily.QUERY_KILLER));
+                            engine.policyName(PolicyFamily.TASK_KILLER),
+                            engine.policyName(PolicyFamily.QUERY_KILLER));
                     runs.values().stream().filter(run -> run.started && run.result == null)
                             .forEach(run -> run.failure.compareAndSet(null, new Stalled(message)));
                     lastChange = now;

@@ -12,6 +12,10 @@ import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
 final class CompareAndReportTest
 {
     @TempDir

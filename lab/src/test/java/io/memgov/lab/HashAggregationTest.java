@@ -14,6 +14,10 @@ import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
 final class HashAggregationTest
 {
     private static final int ROWS = 300_000;

@@ -18,6 +18,10 @@ import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
 final class JoinBuildTest
 {
     // 200k build rows: ~3.3MB of chunks plus ~3MB of hash index, on a 2MB pool in the small case

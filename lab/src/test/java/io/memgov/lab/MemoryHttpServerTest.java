@@ -15,6 +15,10 @@ import java.net.http.HttpResponse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
 final class MemoryHttpServerTest
 {
     @Test

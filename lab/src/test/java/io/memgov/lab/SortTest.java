@@ -15,6 +15,10 @@ import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
 final class SortTest
 {
     private static final int ROWS = 3 * Sort.PAGE_ROWS + 123;

@@ -13,6 +13,10 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
 final class WorkloadTest
 {
     @Test

@@ -1,5 +1,9 @@
 package io.memgov.engine.config;
 
+import io.memgov.spi.PolicyFamily;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigException;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumMap;
@@ -12,12 +16,12 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
-import static io.memgov.engine.config.ConfigValues.parseBytes;
-import static io.memgov.engine.config.ConfigValues.parseDuration;
-import static io.memgov.engine.config.ConfigValues.parseHeapSize;
-import static io.memgov.engine.config.ConfigValues.parsePositiveInt;
-import static io.memgov.engine.config.ConfigValues.parseRatio;
 import static io.memgov.spi.policy.DataSizes.succinct;
+import static io.memgov.spi.policy.PolicyConfig.parseDuration;
+import static io.memgov.spi.policy.PolicyConfig.parseLong;
+import static io.memgov.spi.policy.PolicyConfig.parseRatio;
+import static io.memgov.spi.policy.PolicyConfig.parseSize;
+import static io.memgov.spi.policy.PolicyConfig.parseSizeOrShare;
 import static java.util.Objects.requireNonNull;
 
 /**
@@ -42,6 +46,10 @@ public final class MemoryEngineConfig
     public static final String RESERVATION_QUANTUM = "memory.reservation-quantum";
     // larger quanta would hide whole queries from the pool
     private static final long MAX_RESERVATION_QUANTUM = 1L << 30;
+    // a faster loop only burns CPU on snapshots; a slower one leaves a blocked cluster waiting too long
+    private static final Duration MIN_POLL_INTERVAL = Duration.ofMillis(10);
+    private static final Duration MAX_POLL_INTERVAL = Duration.ofHours(1);
+    private static final long MAX_NODE_COUNT = 100_000;
 
     private static final Set<String> SCALAR_KEYS = Set.of(
             HEAP_HEADROOM, MAX_MEMORY_PER_NODE, MAX_TOTAL_MEMORY_PER_NODE, MAX_MEMORY, MAX_TOTAL_MEMORY, KILLER_DELAY,
@@ -61,27 +69,27 @@ public final class MemoryEngineConfig
     private final boolean pluginDirExplicit;
     private final int nodeCount;
     private final long reservationQuantum;
-    private final Map<PolicyFamily, String> policies;
-    private final Set<PolicyFamily> explicitPolicies;
-    private final Map<PolicyFamily, Map<String, String>> policyConfigs;
+    private final List<PolicyFamily<?, ?, ?>> families;
+    private final Map<PolicyFamily<?, ?, ?>, String> explicitPolicies;
+    private final Map<PolicyFamily<?, ?, ?>, Map<String, String>> familyKeys;
 
-    private MemoryEngineConfig(Map<String, String> properties)
+    private MemoryEngineConfig(Map<String, String> properties, List<PolicyFamily<?, ?, ?>> families)
     {
         Map<String, String> remaining = new TreeMap<>(properties);
 
         heapBytes = Optional.ofNullable(remaining.remove(NODE_HEAP_SIZE))
-                .map(value -> parseBytes(NODE_HEAP_SIZE, value))
+                .map(value -> parseSize(NODE_HEAP_SIZE, value))
                 .orElseGet(() -> Runtime.getRuntime().maxMemory());
         if (heapBytes <= 0) {
             throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected a positive size", properties.get(NODE_HEAP_SIZE), NODE_HEAP_SIZE));
         }
-        headroomBytes = parseHeapSize(HEAP_HEADROOM, remaining.getOrDefault(HEAP_HEADROOM, "30%"), heapBytes);
-        maxQueryMemoryPerNode = parseHeapSize(MAX_MEMORY_PER_NODE, remaining.getOrDefault(MAX_MEMORY_PER_NODE, "30%"), heapBytes);
+        headroomBytes = parseSizeOrShare(HEAP_HEADROOM, remaining.getOrDefault(HEAP_HEADROOM, "30%"), heapBytes);
+        maxQueryMemoryPerNode = parseSizeOrShare(MAX_MEMORY_PER_NODE, remaining.getOrDefault(MAX_MEMORY_PER_NODE, "30%"), heapBytes);
         maxQueryTotalMemoryPerNode = Optional.ofNullable(remaining.get(MAX_TOTAL_MEMORY_PER_NODE))
-                .map(value -> parseHeapSize(MAX_TOTAL_MEMORY_PER_NODE, value, heapBytes));
-        maxQueryMemory = parseBytes(MAX_MEMORY, remaining.getOrDefault(MAX_MEMORY, "20GB"));
+                .map(value -> parseSizeOrShare(MAX_TOTAL_MEMORY_PER_NODE, value, heapBytes));
+        maxQueryMemory = parseSize(MAX_MEMORY, remaining.getOrDefault(MAX_MEMORY, "20GB"));
         maxQueryTotalMemory = remaining.containsKey(MAX_TOTAL_MEMORY)
-                ? parseBytes(MAX_TOTAL_MEMORY, remaining.get(MAX_TOTAL_MEMORY))
+                ? parseSize(MAX_TOTAL_MEMORY, remaining.get(MAX_TOTAL_MEMORY))
                 : multiplyExactOrMax(maxQueryMemory, 2);
         killerDelay = parseDuration(KILLER_DELAY, remaining.getOrDefault(KILLER_DELAY, "0s"));
         revokingThreshold = parseRatio(REVOKING_THRESHOLD, remaining.getOrDefault(REVOKING_THRESHOLD, "0.9"));
@@ -89,8 +97,8 @@ public final class MemoryEngineConfig
         pollInterval = parseDuration(POLL_INTERVAL, remaining.getOrDefault(POLL_INTERVAL, "1s"));
         pluginDirExplicit = remaining.containsKey(PLUGIN_DIR);
         pluginDir = Path.of(remaining.getOrDefault(PLUGIN_DIR, "plugins"));
-        nodeCount = parsePositiveInt(NODE_COUNT, remaining.getOrDefault(NODE_COUNT, "1"));
-        reservationQuantum = parseBytes(RESERVATION_QUANTUM, remaining.getOrDefault(RESERVATION_QUANTUM, "0B"));
+        nodeCount = (int) parseLong(NODE_COUNT, remaining.getOrDefault(NODE_COUNT, "1"), 1, MAX_NODE_COUNT);
+        reservationQuantum = parseSize(RESERVATION_QUANTUM, remaining.getOrDefault(RESERVATION_QUANTUM, "0B"));
         if (reservationQuantum > MAX_RESERVATION_QUANTUM) {
             throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected 0B (every change reaches the pool) or a size up to 1GB such as 1MB",
                     properties.get(RESERVATION_QUANTUM), RESERVATION_QUANTUM));
@@ -102,8 +110,9 @@ public final class MemoryEngineConfig
                     "Invalid value '%s' for '%s': it must not be larger than '%s' (%s)",
                     revokingTarget, REVOKING_TARGET, REVOKING_THRESHOLD, revokingThreshold));
         }
-        if (pollInterval.isZero() || pollInterval.isNegative()) {
-            throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected a positive duration such as 1s", properties.get(POLL_INTERVAL), POLL_INTERVAL));
+        if (pollInterval.compareTo(MIN_POLL_INTERVAL) < 0 || pollInterval.compareTo(MAX_POLL_INTERVAL) > 0) {
+            throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected a duration between %s and %s such as 1s",
+                    properties.get(POLL_INTERVAL), POLL_INTERVAL, PolicyConfig.format(MIN_POLL_INTERVAL), PolicyConfig.format(MAX_POLL_INTERVAL)));
         }
         if (maxQueryMemoryPerNode + headroomBytes > heapBytes) {
             // Trino's start-up check, with the keys named so the operator knows what to change
@@ -124,41 +133,34 @@ public final class MemoryEngineConfig
                     properties.get(MAX_TOTAL_MEMORY), MAX_TOTAL_MEMORY, MAX_MEMORY, succinct(maxQueryMemory)));
         }
 
-        policies = new EnumMap<>(PolicyFamily.class);
-        explicitPolicies = java.util.EnumSet.noneOf(PolicyFamily.class);
-        for (PolicyFamily family : PolicyFamily.values()) {
+        this.families = List.copyOf(families);
+        explicitPolicies = new HashMap<>();
+        familyKeys = new HashMap<>();
+        for (PolicyFamily<?, ?, ?> family : this.families) {
+            familyKeys.put(family, new TreeMap<>());
             String selected = remaining.remove(family.policyKey());
             if (selected != null) {
                 selected = selected.trim();
                 if (selected.isEmpty()) {
                     throw new ConfigurationException(String.format("Invalid value '' for '%s': expected a policy name", family.policyKey()));
                 }
-                explicitPolicies.add(family);
+                explicitPolicies.put(family, selected);
             }
-            policies.put(family, selected == null ? family.defaultPolicy() : selected);
-        }
-
-        policyConfigs = new EnumMap<>(PolicyFamily.class);
-        for (PolicyFamily family : PolicyFamily.values()) {
-            policyConfigs.put(family, new HashMap<>());
         }
         for (Map.Entry<String, String> entry : remaining.entrySet()) {
             String key = entry.getKey();
-            PolicyFamily family = familyOf(key);
+            PolicyFamily<?, ?, ?> family = familyOf(key);
             if (family == null) {
-                throw new ConfigurationException(String.format("Unknown configuration key '%s' (value '%s'). Accepted keys: %s, %s, and '<family>.<policy>.*' keys for the selected policies",
-                        key, entry.getValue(), new TreeSet<>(SCALAR_KEYS), policyKeys()));
+                Set<String> accepted = new TreeSet<>(SCALAR_KEYS);
+                this.families.forEach(each -> accepted.add(each.policyKey()));
+                throw new ConfigurationException(PolicyConfig.unknownKey("", key, entry.getValue(), accepted).getMessage()
+                        + ", and '<family>.<policy>.*' keys for the selected policies");
             }
-            String selectedPrefix = family.configPrefix(policies.get(family));
-            if (!key.startsWith(selectedPrefix)) {
-                throw new ConfigurationException(String.format(
-                        "Configuration key '%s' does not configure the selected %s '%s' ('%s' = '%s'): keys for it start with '%s'",
-                        key, family.displayName(), policies.get(family), family.policyKey(), policies.get(family), selectedPrefix));
-            }
-            policyConfigs.get(family).put(key.substring(selectedPrefix.length()), entry.getValue());
+            familyKeys.get(family).put(key.substring(family.prefix().length() + 1), entry.getValue());
         }
     }
 
+    /** The engine's configuration, with memgov's own policy families. */
     public static MemoryEngineConfig fromProperties(Properties properties)
     {
         requireNonNull(properties, "properties is null");
@@ -166,29 +168,42 @@ public final class MemoryEngineConfig
         for (String name : properties.stringPropertyNames()) {
             map.put(name, properties.getProperty(name));
         }
-        return new MemoryEngineConfig(map);
+        return fromMap(map);
     }
 
+    /** The engine's configuration, with memgov's own policy families. */
     public static MemoryEngineConfig fromMap(Map<String, String> properties)
     {
-        return new MemoryEngineConfig(Map.copyOf(requireNonNull(properties, "properties is null")));
+        return fromMap(properties, PolicyFamily.values());
     }
 
-    private static PolicyFamily familyOf(String key)
+    /**
+     * The engine's configuration, with these policy families (memgov's own and a host's).
+     *
+     * @throws ConfigurationException naming the key, the bad value and what is accepted
+     */
+    public static MemoryEngineConfig fromMap(Map<String, String> properties, List<PolicyFamily<?, ?, ?>> families)
+    {
+        requireNonNull(properties, "properties is null");
+        requireNonNull(families, "families is null");
+        try {
+            return new MemoryEngineConfig(Map.copyOf(properties), families);
+        }
+        catch (PolicyConfigException e) {
+            throw new ConfigurationException(e.getMessage(), e);
+        }
+    }
+
+    private PolicyFamily<?, ?, ?> familyOf(String key)
     {
         // the longest prefix wins, so 'task.low-memory-killer.x' is never taken for the query killer
-        PolicyFamily best = null;
-        for (PolicyFamily family : PolicyFamily.values()) {
+        PolicyFamily<?, ?, ?> best = null;
+        for (PolicyFamily<?, ?, ?> family : families) {
             if (key.startsWith(family.prefix() + ".") && (best == null || family.prefix().length() > best.prefix().length())) {
                 best = family;
             }
         }
         return best;
-    }
-
-    private static List<String> policyKeys()
-    {
-        return java.util.Arrays.stream(PolicyFamily.values()).map(PolicyFamily::policyKey).toList();
     }
 
     private static long multiplyExactOrMax(long value, int factor)
@@ -284,21 +299,37 @@ public final class MemoryEngineConfig
         return reservationQuantum;
     }
 
-    /** The selected policy name of a family (the default when not set). */
-    public String policy(PolicyFamily family)
+    /** The policy families this configuration knows, in order. */
+    public List<PolicyFamily<?, ?, ?>> families()
     {
-        return policies.get(family);
+        return families;
     }
 
-    /** True when the family's policy key was set explicitly. */
-    public boolean isExplicit(PolicyFamily family)
+    /** The policy the family's key selects, if it was set. */
+    public Optional<String> explicitPolicy(PolicyFamily<?, ?, ?> family)
     {
-        return explicitPolicies.contains(family);
+        return Optional.ofNullable(explicitPolicies.get(requireNonNull(family, "family is null")));
     }
 
-    /** The selected policy's own keys, prefix stripped. */
-    public Map<String, String> policyConfig(PolicyFamily family)
+    /**
+     * Every key under the family's prefix except its policy key, with {@code <prefix>.} stripped (so
+     * {@code reserve-mode.reserve-size}); the selection checks that they all configure the selected policy.
+     */
+    public Map<String, String> familyKeys(PolicyFamily<?, ?, ?> family)
     {
-        return Map.copyOf(policyConfigs.get(family));
+        return Map.copyOf(familyKeys.getOrDefault(requireNonNull(family, "family is null"), Map.of()));
+    }
+
+    /** The keys of policy {@code name} of the family, prefix stripped, for its factory. */
+    public PolicyConfig policyConfig(PolicyFamily<?, ?, ?> family, String name)
+    {
+        String namePrefix = name + ".";
+        Map<String, String> keys = new TreeMap<>();
+        familyKeys(family).forEach((key, value) -> {
+            if (key.startsWith(namePrefix)) {
+                keys.put(key.substring(namePrefix.length()), value);
+            }
+        });
+        return PolicyConfig.of(family.configPrefix(name), keys);
     }
 }

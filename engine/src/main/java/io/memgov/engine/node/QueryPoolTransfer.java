@@ -35,10 +35,10 @@ final class QueryPoolTransfer
         List<Map.Entry<TaskId, Long>> taskBytes = ofQuery(queryId, info.taskMemoryReservations());
         List<Map.Entry<TaskId, Long>> taskRevocableBytes = ofQuery(queryId, info.taskRevocableMemoryReservations());
         List<MemoryAllocation> tags = info.queryMemoryAllocations().getOrDefault(queryId, List.of());
-        long user = info.queryReservation(queryId);
+        long user = info.queryReservedBytes(queryId);
         long byTask = taskBytes.stream().mapToLong(Map.Entry::getValue).sum();
         long byTag = tags.stream().mapToLong(MemoryAllocation::allocationBytes).sum();
-        long revocable = info.queryRevocableReservation(queryId);
+        long revocable = info.queryRevocableBytes(queryId);
         long revocableByTask = taskRevocableBytes.stream().mapToLong(Map.Entry::getValue).sum();
         if (byTask != user || byTag != user || revocableByTask != revocable) {
             throw new IllegalStateException(String.format(

@@ -1,7 +1,8 @@
 package io.memgov.engine.node;
 
-import io.memgov.engine.config.ConfigValues;
 import io.memgov.engine.config.ConfigurationException;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigException;
 import io.memgov.spi.query.RetryPolicy;
 
 import java.util.HashMap;
@@ -46,19 +47,22 @@ public final class QuerySession
                 throw new ConfigurationException(String.format("Unknown session property '%s' (value '%s'). Accepted: %s", key, properties.get(key), new TreeSet<>(PROPERTIES)));
             }
         }
-        maxMemory = size(properties, QUERY_MAX_MEMORY);
-        maxMemoryPerNode = size(properties, QUERY_MAX_MEMORY_PER_NODE);
-        maxTotalMemory = size(properties, QUERY_MAX_TOTAL_MEMORY);
-        maxTotalMemoryPerNode = size(properties, QUERY_MAX_TOTAL_MEMORY_PER_NODE);
-        resourceOvercommit = Optional.ofNullable(properties.get(RESOURCE_OVERCOMMIT))
-                .map(value -> ConfigValues.parseBoolean(RESOURCE_OVERCOMMIT, value))
-                .orElse(false);
+        PolicyConfig values = PolicyConfig.of("", properties);
+        try {
+            maxMemory = size(values, QUERY_MAX_MEMORY);
+            maxMemoryPerNode = size(values, QUERY_MAX_MEMORY_PER_NODE);
+            maxTotalMemory = size(values, QUERY_MAX_TOTAL_MEMORY);
+            maxTotalMemoryPerNode = size(values, QUERY_MAX_TOTAL_MEMORY_PER_NODE);
+            resourceOvercommit = values.bool(RESOURCE_OVERCOMMIT, false);
+        }
+        catch (PolicyConfigException e) {
+            throw new ConfigurationException(e.getMessage(), e);
+        }
     }
 
-    private static OptionalLong size(Map<String, String> properties, String key)
+    private static OptionalLong size(PolicyConfig values, String key)
     {
-        String value = properties.get(key);
-        return value == null ? OptionalLong.empty() : OptionalLong.of(ConfigValues.parseBytes(key, value));
+        return values.contains(key) ? OptionalLong.of(values.size(key, 0)) : OptionalLong.empty();
     }
 
     /** A session with defaults: no overrides, retry policy NONE, priority 0. */

@@ -1,45 +1,57 @@
 package io.memgov.engine.plugin;
 
 import io.memgov.engine.config.ConfigurationException;
-import io.memgov.engine.config.PolicyFamily;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.killer.KillerScope;
-import io.memgov.spi.killer.LowMemoryKillerFactory;
-import io.memgov.spi.leak.MemoryLeakDetectorFactory;
-import io.memgov.spi.pool.MemoryPoolFactory;
-import io.memgov.spi.spill.SpillStrategyFactory;
-import io.memgov.spi.tracker.MemoryTrackerFactory;
+import io.memgov.spi.PolicyFamily;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyContext;
+import io.memgov.spi.policy.PolicyFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.function.Function;
 
 import static java.util.Objects.requireNonNull;
 
 /**
  * Every factory offered by the loaded plugins, by family and name. Registration rejects a name offered twice in a
  * family, naming both plugins; look-up of a name nobody offers lists what is registered and where it came from.
+ * Typed by {@link PolicyFamily}: a family's factories are checked against its factory type when registered.
  * Not thread-safe: filled at start-up, read afterwards.
  */
 public final class PluginRegistry
 {
     private static final Logger log = LoggerFactory.getLogger(PluginRegistry.class);
 
-    private final Map<PolicyFamily, Map<String, RegisteredFactory<?>>> factories = new EnumMap<>(PolicyFamily.class);
+    private final Map<PolicyFamily<?, ?, ?>, Map<String, RegisteredFactory<?>>> factories = new LinkedHashMap<>();
     private final List<String> loadFailures = new ArrayList<>();
     private final List<String> warnings = new ArrayList<>();
 
+    /** A registry of memgov's own families. */
     public PluginRegistry()
     {
-        for (PolicyFamily family : PolicyFamily.values()) {
-            factories.put(family, new TreeMap<>());
+        this(PolicyFamily.values());
+    }
+
+    /** A registry of these families (memgov's own and a host's). */
+    public PluginRegistry(List<PolicyFamily<?, ?, ?>> families)
+    {
+        for (PolicyFamily<?, ?, ?> family : families) {
+            if (factories.putIfAbsent(family, new TreeMap<>()) != null) {
+                throw new IllegalArgumentException("family " + family + " is listed twice");
+            }
         }
+    }
+
+    /** The families this registry holds, in order. */
+    public List<PolicyFamily<?, ?, ?>> families()
+    {
+        return List.copyOf(factories.keySet());
     }
 
     /**
@@ -64,21 +76,14 @@ public final class PluginRegistry
         String pluginName = plugin.getClass().getSimpleName();
         List<Offer> offers = new ArrayList<>();
         try (ThreadContextClassLoader ignored = new ThreadContextClassLoader(source.classLoader())) {
-            for (MemoryPoolFactory factory : plugin.memoryPoolFactories()) {
-                offers.add(new Offer(PolicyFamily.POOL, factory.name(), factory, pluginName, source));
-            }
-            for (MemoryTrackerFactory factory : plugin.memoryTrackerFactories()) {
-                offers.add(new Offer(PolicyFamily.TRACKER, factory.name(), factory, pluginName, source));
-            }
-            for (LowMemoryKillerFactory factory : plugin.lowMemoryKillerFactories()) {
-                PolicyFamily family = factory.scope() == KillerScope.TASK ? PolicyFamily.TASK_KILLER : PolicyFamily.QUERY_KILLER;
-                offers.add(new Offer(family, factory.name(), factory, pluginName, source));
-            }
-            for (SpillStrategyFactory factory : plugin.spillStrategyFactories()) {
-                offers.add(new Offer(PolicyFamily.SPILL_STRATEGY, factory.name(), factory, pluginName, source));
-            }
-            for (MemoryLeakDetectorFactory factory : plugin.memoryLeakDetectorFactories()) {
-                offers.add(new Offer(PolicyFamily.LEAK_DETECTOR, factory.name(), factory, pluginName, source));
+            for (PolicyFamily<?, ?, ?> family : factories.keySet()) {
+                for (PolicyFactory<?, ?> factory : family.factoriesOf(plugin)) {
+                    if (!family.factoryType().isInstance(factory)) {
+                        throw new ConfigurationException(String.format("Plugin %s from %s offers %s as a %s factory, but it is not a %s",
+                                pluginName, source, factory, family.displayName(), family.factoryType().getName()));
+                    }
+                    offers.add(new Offer(family, factory.name(), factory, pluginName, source));
+                }
             }
         }
         catch (ConfigurationException e) {
@@ -139,7 +144,7 @@ public final class PluginRegistry
     }
 
     /** A factory a plugin offers, not yet registered. */
-    record Offer(PolicyFamily family, String name, Object factory, String pluginName, PluginSource source)
+    record Offer(PolicyFamily<?, ?, ?> family, String name, PolicyFactory<?, ?> factory, String pluginName, PluginSource source)
     {
         Offer
         {
@@ -148,19 +153,19 @@ public final class PluginRegistry
     }
 
     /** The factory registered under {@code name}, if any. */
-    @SuppressWarnings("unchecked")
-    public <F> Optional<RegisteredFactory<F>> find(PolicyFamily family, String name)
+    public <F extends PolicyFactory<C, P>, C extends PolicyContext, P> Optional<RegisteredFactory<F>> find(PolicyFamily<F, C, P> family, String name)
     {
-        return Optional.ofNullable((RegisteredFactory<F>) factories.get(family).get(name));
+        requireNonNull(name, "name is null");
+        return Optional.ofNullable(byName(family).get(name)).map(registration -> registration.as(family.factoryType()));
     }
 
     /** The factory registered under {@code name}; fails with the list of registered names and their origins. */
-    public <F> RegisteredFactory<F> require(PolicyFamily family, String name)
+    public <F extends PolicyFactory<C, P>, C extends PolicyContext, P> RegisteredFactory<F> require(PolicyFamily<F, C, P> family, String name)
     {
-        return this.<F>find(family, name).orElseThrow(() -> new ConfigurationException(notRegisteredMessage(family, name)));
+        return find(family, name).orElseThrow(() -> new ConfigurationException(notRegisteredMessage(family, name)));
     }
 
-    public String notRegisteredMessage(PolicyFamily family, String name)
+    public String notRegisteredMessage(PolicyFamily<?, ?, ?> family, String name)
     {
         StringBuilder message = new StringBuilder(String.format("%s '%s' is not registered ('%s'). Available: %s",
                 capitalize(family.displayName()), name, family.policyKey(), describe(family)));
@@ -171,40 +176,55 @@ public final class PluginRegistry
     }
 
     /** {@code [none (NonePlugin from class path), ...]}. */
-    public List<String> describe(PolicyFamily family)
+    public List<String> describe(PolicyFamily<?, ?, ?> family)
     {
-        return factories.get(family).values().stream()
+        return byName(family).values().stream()
                 .map(registration -> registration.name() + " (" + registration.origin() + ")")
                 .toList();
     }
 
     /** Every registration of every family, for {@code plugins} listings. */
-    public Map<PolicyFamily, List<RegisteredFactory<?>>> all()
+    public Map<PolicyFamily<?, ?, ?>, List<RegisteredFactory<?>>> all()
     {
-        Map<PolicyFamily, List<RegisteredFactory<?>>> result = new EnumMap<>(PolicyFamily.class);
+        Map<PolicyFamily<?, ?, ?>, List<RegisteredFactory<?>>> result = new LinkedHashMap<>();
         factories.forEach((family, byName) -> result.put(family, List.copyOf(byName.values())));
         return result;
     }
 
+    private Map<String, RegisteredFactory<?>> byName(PolicyFamily<?, ?, ?> family)
+    {
+        Map<String, RegisteredFactory<?>> byName = factories.get(requireNonNull(family, "family is null"));
+        if (byName == null) {
+            throw new IllegalArgumentException("family " + family + " is not known to this registry: " + factories.keySet());
+        }
+        return byName;
+    }
+
     /**
-     * Calls {@code create} on the factory with the plugin's context loader; a factory that throws fails start-up with
-     * a message naming the policy and the plugin.
+     * Calls {@code create} on the factory with the plugin's context loader; a factory that throws, or returns null,
+     * fails start-up with a message naming the policy and the plugin.
      *
      * <p>A policy whose plugin has a class loader of its own (a drop-in plugin, or one found through a class-path
-     * loader other than the engine's) is returned decorated, so that every later call into it also runs with the
-     * plugin's loader as context loader; {@code T} must therefore be the family's interface, not a class.
+     * loader other than the engine's) is returned wrapped, so that every later call into it also runs with the
+     * plugin's loader as context loader. Policies loaded by the engine's loader (built-ins and plugins on the engine's
+     * class path) are returned as they are: the wrapping would cost a reflective call on every reservation for nothing.
      */
-    @SuppressWarnings("unchecked")
-    public static <F, T> T create(PolicyFamily family, RegisteredFactory<F> registration, Function<F, T> create)
+    public static <F extends PolicyFactory<C, P>, C extends PolicyContext, P> SelectedPolicy<P> create(
+            PolicyFamily<F, C, P> family, RegisteredFactory<F> registration, PolicyConfig config, C context)
     {
         ClassLoader loader = registration.source().classLoader();
         try (ThreadContextClassLoader ignored = new ThreadContextClassLoader(loader)) {
-            T created = create.apply(registration.factory());
+            P created = registration.factory().create(config, context);
             if (created == null) {
                 throw new ConfigurationException(String.format("%s '%s' from %s returned null from create()",
                         capitalize(family.displayName()), registration.name(), registration.origin()));
             }
-            return (T) ContextLoaderPolicies.wrap(family, created, loader);
+            if (!family.productType().isInstance(created)) {
+                throw new ConfigurationException(String.format("%s '%s' from %s returned a %s from create(), not a %s",
+                        capitalize(family.displayName()), registration.name(), registration.origin(), created.getClass().getName(), family.productType().getName()));
+            }
+            P policy = loader == PluginRegistry.class.getClassLoader() ? created : family.wrap(created, ContextLoaderProxy.wrapperFor(loader));
+            return new SelectedPolicy<>(registration.name(), registration.origin(), policy);
         }
         catch (ConfigurationException e) {
             throw e;
@@ -215,7 +235,7 @@ public final class PluginRegistry
         }
     }
 
-    private static String capitalize(String text)
+    static String capitalize(String text)
     {
         return Character.toUpperCase(text.charAt(0)) + text.substring(1);
     }

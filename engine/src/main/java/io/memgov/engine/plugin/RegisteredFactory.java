@@ -20,4 +20,10 @@ public record RegisteredFactory<F>(String name, F factory, String pluginName, Pl
     {
         return pluginName + " from " + source;
     }
+
+    /** This registration typed as the family's factory type, which the registry checked when it registered it. */
+    <G> RegisteredFactory<G> as(Class<G> factoryType)
+    {
+        return new RegisteredFactory<>(name, factoryType.cast(factory), pluginName, source);
+    }
 }

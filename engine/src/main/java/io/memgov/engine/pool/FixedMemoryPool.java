@@ -3,6 +3,7 @@ package io.memgov.engine.pool;
 import io.memgov.spi.pool.MemoryAllocation;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.pool.ResizableMemoryPool;
 import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.pool.MemoryPoolListener;
 import io.memgov.spi.query.QueryId;
@@ -32,7 +33,7 @@ import static java.util.Objects.requireNonNull;
  * so that its hot path does no map look-up and allocates nothing.
  */
 public final class FixedMemoryPool
-        implements MemoryPool
+        implements ResizableMemoryPool
 {
     private static final Logger log = LoggerFactory.getLogger(FixedMemoryPool.class);
 

@@ -28,6 +28,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
 /**
  * The cluster loop's side of pool assignments: versions, delivery, and asking the assigner again only once every
  * node applied the previous decision (Presto's "all assignments have propagated").

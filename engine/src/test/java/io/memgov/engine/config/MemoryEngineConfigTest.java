@@ -1,5 +1,6 @@
 package io.memgov.engine.config;
 
+import io.memgov.spi.PolicyFamily;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -13,6 +14,10 @@ import java.util.Properties;
 import static java.util.Map.entry;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
+
+
 
 /**
  * The defaults of {@link MemoryEngineConfig} (DESIGN.md "Configuration", Trino's names and defaults) and a mapping of
@@ -43,15 +48,11 @@ final class MemoryEngineConfigTest
         assertThat(config.pluginDir()).isEqualTo(Path.of("plugins"));
         assertThat(config.pluginDirExplicit()).isFalse();
         assertThat(config.nodeCount()).isEqualTo(1);
-        assertThat(config.policy(PolicyFamily.POOL)).isEqualTo("fixed");
-        assertThat(config.policy(PolicyFamily.TRACKER)).isEqualTo("exact");
-        assertThat(config.policy(PolicyFamily.QUERY_KILLER)).isEqualTo("total-reservation-on-blocked-nodes");
-        assertThat(config.policy(PolicyFamily.TASK_KILLER)).isEqualTo("total-reservation-on-blocked-nodes");
-        assertThat(config.policy(PolicyFamily.SPILL_STRATEGY)).isEqualTo("threshold");
-        assertThat(config.policy(PolicyFamily.LEAK_DETECTOR)).isEqualTo("leak-detector");
-        for (PolicyFamily family : PolicyFamily.values()) {
-            assertThat(config.isExplicit(family)).as(family.name()).isFalse();
-            assertThat(config.policyConfig(family)).as(family.name()).isEmpty();
+        // the defaults themselves belong to the families (PolicyFamilyTest); the configuration selects nothing explicitly
+        assertThat(config.families()).isEqualTo(PolicyFamily.values());
+        for (PolicyFamily<?, ?, ?> family : PolicyFamily.values()) {
+            assertThat(config.explicitPolicy(family)).as(family.toString()).isEmpty();
+            assertThat(config.familyKeys(family)).as(family.toString()).isEmpty();
         }
     }
 
@@ -105,28 +106,26 @@ final class MemoryEngineConfigTest
         assertThat(config.pluginDir()).isEqualTo(Path.of("/opt/memgov/plugins"));
         assertThat(config.pluginDirExplicit()).isTrue();
         assertThat(config.nodeCount()).isEqualTo(3);
-        assertThat(config.policy(PolicyFamily.POOL)).isEqualTo("reserve-mode");
-        assertThat(config.policy(PolicyFamily.TRACKER)).isEqualTo("thread-batched");
-        assertThat(config.policy(PolicyFamily.QUERY_KILLER)).isEqualTo("total-reservation");
-        assertThat(config.policy(PolicyFamily.TASK_KILLER)).isEqualTo("least-waste");
-        assertThat(config.policy(PolicyFamily.SPILL_STRATEGY)).isEqualTo("oldest-first");
-        assertThat(config.policy(PolicyFamily.LEAK_DETECTOR)).isEqualTo("none");
-        for (PolicyFamily family : PolicyFamily.values()) {
-            assertThat(config.isExplicit(family)).as(family.name()).isTrue();
-        }
-        assertThat(config.policyConfig(PolicyFamily.POOL)).isEqualTo(Map.of("reserve", "1GB"));
-        assertThat(config.policyConfig(PolicyFamily.TRACKER)).isEqualTo(Map.of("batch-size", "4MB"));
+        assertThat(config.explicitPolicy(PolicyFamily.POOL)).contains("reserve-mode");
+        assertThat(config.explicitPolicy(PolicyFamily.TRACKER)).contains("thread-batched");
+        assertThat(config.explicitPolicy(PolicyFamily.QUERY_KILLER)).contains("total-reservation");
+        assertThat(config.explicitPolicy(PolicyFamily.TASK_KILLER)).contains("least-waste");
+        assertThat(config.explicitPolicy(PolicyFamily.SPILL_STRATEGY)).contains("oldest-first");
+        assertThat(config.explicitPolicy(PolicyFamily.LEAK_DETECTOR)).contains("none");
+        assertThat(config.policyConfig(PolicyFamily.POOL, "reserve-mode").asMap()).isEqualTo(Map.of("reserve", "1GB"));
+        assertThat(config.policyConfig(PolicyFamily.POOL, "reserve-mode").prefix()).isEqualTo("memory.pool.reserve-mode.");
+        assertThat(config.policyConfig(PolicyFamily.TRACKER, "thread-batched").asMap()).isEqualTo(Map.of("batch-size", "4MB"));
         // the task killer's keys must not be taken for the query killer's, though both end in 'low-memory-killer'
-        assertThat(config.policyConfig(PolicyFamily.QUERY_KILLER)).isEqualTo(Map.of("x", "1"));
-        assertThat(config.policyConfig(PolicyFamily.TASK_KILLER)).isEqualTo(Map.of("y", "2"));
-        assertThat(config.policyConfig(PolicyFamily.SPILL_STRATEGY)).isEqualTo(Map.of("z", "3"));
-        assertThat(config.policyConfig(PolicyFamily.LEAK_DETECTOR)).isEmpty();
+        assertThat(config.policyConfig(PolicyFamily.QUERY_KILLER, "total-reservation").asMap()).isEqualTo(Map.of("x", "1"));
+        assertThat(config.policyConfig(PolicyFamily.TASK_KILLER, "least-waste").asMap()).isEqualTo(Map.of("y", "2"));
+        assertThat(config.policyConfig(PolicyFamily.SPILL_STRATEGY, "oldest-first").asMap()).isEqualTo(Map.of("z", "3"));
+        assertThat(config.policyConfig(PolicyFamily.LEAK_DETECTOR, "none").asMap()).isEmpty();
 
         // a Properties object maps the same way
         Properties asProperties = new Properties();
         asProperties.putAll(properties);
         MemoryEngineConfig fromProperties = MemoryEngineConfig.fromProperties(asProperties);
-        assertThat(fromProperties.policyConfig(PolicyFamily.TASK_KILLER)).isEqualTo(Map.of("y", "2"));
+        assertThat(fromProperties.policyConfig(PolicyFamily.TASK_KILLER, "least-waste").asMap()).isEqualTo(Map.of("y", "2"));
         assertThat(fromProperties.maxQueryTotalMemory()).isEqualTo(60 * GB);
     }
 
@@ -159,24 +158,22 @@ final class MemoryEngineConfigTest
     }
 
     @Test
-    void valueParsersNameTheKeyAndTheValue()
+    void malformedValuesFailWithTheSpisMessages()
     {
-        // each parser is the single place where a malformed value gets its message
-        assertThatThrownBy(() -> ConfigValues.parseBytes("k", "12 parsecs"))
-                .hasMessage("Invalid value '12 parsecs' for 'k': expected a size such as 512MB, 4GB or a number of bytes");
-        assertThatThrownBy(() -> ConfigValues.parseHeapSize("k", "x%", 100))
-                .hasMessageStartingWith("Invalid value 'x%' for 'k'");
-        assertThatThrownBy(() -> ConfigValues.parseDuration("k", "later"))
-                .hasMessage("Invalid value 'later' for 'k': expected a duration such as 500ms, 1s or 5m");
-        assertThatThrownBy(() -> ConfigValues.parseRatio("k", "NaN"))
-                .hasMessage("Invalid value 'NaN' for 'k': expected a ratio between 0 and 1 such as 0.9");
-        assertThatThrownBy(() -> ConfigValues.parseBoolean("k", "yes"))
-                .hasMessage("Invalid value 'yes' for 'k': expected true or false");
-        assertThatThrownBy(() -> ConfigValues.parsePositiveInt("k", "-3"))
-                .hasMessage("Invalid value '-3' for 'k': expected a positive whole number");
-        assertThat(ConfigValues.parseBoolean("k", " TRUE ")).isTrue();
-        assertThat(ConfigValues.parseRatio("k", "1")).isEqualTo(1.0);
-        assertThat(ConfigValues.parseDuration("k", "1.5s")).isEqualTo(Duration.ofMillis(1500));
+        // one grammar for engine and plugins (PolicyConfig); the engine surfaces its messages as start-up errors
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("query.max-memory", "12 parsecs")))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Invalid value '12 parsecs' for 'query.max-memory': expected a size such as 512MB, 4GB or a number of bytes (units B, kB, MB, GB, TB, PB)");
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.heap-size", "1GB", "memory.heap-headroom-per-node", "x%")))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("Invalid value 'x%' for 'memory.heap-headroom-per-node'");
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("query.low-memory-killer.delay", "later")))
+                .hasMessage("Invalid value 'later' for 'query.low-memory-killer.delay': expected a duration such as 500ms, 1s or 5m");
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("memory-revoking-threshold", "NaN")))
+                .hasMessage("Invalid value 'NaN' for 'memory-revoking-threshold': expected a ratio between 0 and 1 such as 0.9, or a percentage such as 90%");
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("cluster.node-count", "-3")))
+                .hasMessage("Invalid value '-3' for 'cluster.node-count': expected a whole number between 1 and 100000");
+        assertThat(MemoryEngineConfig.fromMap(Map.of("memory-revoking-threshold", "95%", "memory-revoking-target", "0.5")).revokingThreshold()).isEqualTo(0.95);
     }
 
     @Test

@@ -19,6 +19,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+
+
+
+
 /**
  * A thread blocked on the pool's future wakes when another thread frees memory, and never before: not when more is
  * reserved, and not when a free leaves free bytes at or below zero (Trino's {@code TestMemoryBlocking}).

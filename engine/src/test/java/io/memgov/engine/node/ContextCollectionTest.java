@@ -6,6 +6,7 @@ import io.memgov.spi.leak.KnownQuery;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.QueryId;
@@ -33,6 +34,10 @@ import static io.memgov.spi.policy.DataSizes.succinct;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+
+
+
+
 
 /**
  * Contexts the host lets become unreachable without {@code close()} are released by the cleaner, logged and reported
@@ -700,7 +705,7 @@ final class ContextCollectionTest
                         }
 
                         @Override
-                        public MemoryLeakDetector create(Map<String, String> config, MemoryLeakDetectorContext context)
+                        public MemoryLeakDetector create(PolicyConfig config, MemoryLeakDetectorContext context)
                         {
                             return self;
                         }

@@ -3,6 +3,7 @@ package io.memgov.engine.node;
 import io.memgov.engine.MemoryEngine;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.assignment.MemoryPoolAssignment;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryAllocation;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
@@ -26,6 +27,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
+
+
 
 /**
  * Moving a query between the pools of a node, as an assignment from the cluster loop does (Presto's
@@ -55,13 +60,7 @@ final class QueryPoolMoveTest
                     }
 
                     @Override
-                    public MemoryPool create(Map<String, String> config, MemoryPoolContext context)
-                    {
-                        throw new UnsupportedOperationException("the engine calls createLayout");
-                    }
-
-                    @Override
-                    public MemoryPoolLayout createLayout(Map<String, String> config, MemoryPoolContext context)
+                    public MemoryPoolLayout create(PolicyConfig config, MemoryPoolContext context)
                     {
                         return MemoryPoolLayout.of(context.createStandardPool("general", generalBytes), context.createStandardPool("reserved", reservedBytes));
                     }

@@ -16,6 +16,10 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+
+
+
+
 /**
  * Session overrides (Trino's {@code TestMemorySessionProperties}): they may only lower the configured limits;
  * {@code resource_overcommit} lifts the per-node limit to the whole pool.

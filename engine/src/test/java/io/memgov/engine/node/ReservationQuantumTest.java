@@ -22,6 +22,10 @@ import static io.memgov.engine.node.NodeMemoryScenariosTest.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+
+
+
+
 /** {@code memory.reservation-quantum}: operators reserve in quanta (Velox) and changes inside a reservation stay local. */
 class ReservationQuantumTest
 {

@@ -7,10 +7,13 @@ import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.policy.PolicyConfig;
 
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
+
+
+
 
 /**
  * A plugin that fits in one class file, so that {@link PluginLoaderTest} can copy it into a jar and load it in its
@@ -34,7 +37,7 @@ public final class JarPlugin
     }
 
     @Override
-    public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+    public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
     {
         // records which loader the engine set as context loader while creating the killer
         contextLoaderName = Thread.currentThread().getContextClassLoader().getName();

@@ -2,11 +2,12 @@ package io.memgov.engine.plugin;
 
 import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.config.ConfigurationException;
-import io.memgov.engine.config.PolicyFamily;
 import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.policy.PolicyConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +26,12 @@ import java.util.logging.LogRecord;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
+
+
+
+
 
 /**
  * Discovery through a real {@link java.util.ServiceLoader}: on a class path (a {@link URLClassLoader} over a
@@ -56,7 +63,7 @@ final class PluginLoaderTest
     {
         PluginRegistry registry = loadFromClassPath(GoodPlugin.class.getName());
 
-        RegisteredFactory<LowMemoryKillerFactory> factory = registry.<LowMemoryKillerFactory>find(PolicyFamily.QUERY_KILLER, "good").orElseThrow();
+        RegisteredFactory<LowMemoryKillerFactory> factory = registry.find(PolicyFamily.QUERY_KILLER, "good").orElseThrow();
         assertThat(factory.pluginName()).isEqualTo("GoodPlugin");
         assertThat(factory.origin()).startsWith("GoodPlugin from class path (");
         assertThat(registry.describe(PolicyFamily.QUERY_KILLER)).hasSize(1);
@@ -139,7 +146,7 @@ final class PluginLoaderTest
 
         new PluginLoader(registry).loadFromDirectory(plugins, true);
 
-        RegisteredFactory<LowMemoryKillerFactory> registration = registry.<LowMemoryKillerFactory>find(PolicyFamily.QUERY_KILLER, "jar-killer").orElseThrow();
+        RegisteredFactory<LowMemoryKillerFactory> registration = registry.find(PolicyFamily.QUERY_KILLER, "jar-killer").orElseThrow();
         Object factory = registration.factory();
         assertThat(factory.getClass().getName()).isEqualTo(JarPlugin.class.getName());
         assertThat(factory.getClass()).isNotSameAs(JarPlugin.class);
@@ -148,7 +155,7 @@ final class PluginLoaderTest
         assertThat(registration.origin()).isEqualTo("JarPlugin from " + plugins.resolve("my-killer.jar"));
 
         // the engine creates it with the plugin's loader as the thread context loader
-        LowMemoryKiller killer = PluginRegistry.create(PolicyFamily.QUERY_KILLER, registration, created -> created.create(Map.of(), null));
+        LowMemoryKiller killer = PluginRegistry.create(PolicyFamily.QUERY_KILLER, registration, PolicyConfig.empty(), null).policy();
         assertThat(killer.chooseTargetToKill(List.of(), List.of())).isEmpty();
         assertThat(factory.getClass().getMethod("contextLoaderName").invoke(factory)).isEqualTo("my-killer.jar");
         ClassLoader loader = factory.getClass().getClassLoader();
@@ -499,7 +506,7 @@ final class PluginLoaderTest
             implements LowMemoryKillerFactory
     {
         @Override
-        public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+        public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
         {
             return (queries, nodes) -> Optional.empty();
         }

@@ -1,6 +1,8 @@
 package io.memgov.engine.plugin;
 
 import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.assignment.MemoryPoolAssigner;
+import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
@@ -8,6 +10,7 @@ import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolFactory;
+import io.memgov.spi.pool.MemoryPoolLayout;
 import io.memgov.spi.spill.SpillStrategy;
 import io.memgov.spi.spill.SpillStrategyFactory;
 import io.memgov.spi.tracker.MemoryTracker;
@@ -22,6 +25,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+
+
+
 
 /**
  * A plugin offering a policy named {@code probe} in every family, each a {@link Proxy} that records, for every call,
@@ -59,6 +65,12 @@ public final class ProbePlugin
     }
 
     @Override
+    public List<MemoryPoolAssignerFactory> memoryPoolAssignerFactories()
+    {
+        return List.of(proxy(MemoryPoolAssignerFactory.class, new Factory(MemoryPoolAssigner.class)));
+    }
+
+    @Override
     public List<MemoryLeakDetectorFactory> memoryLeakDetectorFactories()
     {
         return List.of(proxy(MemoryLeakDetectorFactory.class, new Factory(MemoryLeakDetector.class)));
@@ -89,7 +101,10 @@ public final class ProbePlugin
                 case "scope":
                     return KillerScope.QUERY;
                 case "create":
-                    return proxy(policyType, new Policy(policyType));
+                    // a pool factory creates a layout, a value holding the pools
+                    return policyType == MemoryPool.class
+                            ? MemoryPoolLayout.of(proxy(MemoryPool.class, new Policy(MemoryPool.class)))
+                            : proxy(policyType, new Policy(policyType));
                 case "hashCode":
                     return System.identityHashCode(proxy);
                 case "equals":

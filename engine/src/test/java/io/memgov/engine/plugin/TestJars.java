@@ -13,6 +13,9 @@ import java.util.TreeSet;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 
+
+
+
 /**
  * Builds plugin jars from compiled test classes, so that discovery runs against real jars in real class loaders.
  */

@@ -19,6 +19,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+
+
+
+
 /**
  * {@link FixedMemoryPool.Handle}, the cells the engine's hot path reserves in: the same counters, checks and snapshots
  * as the pool's own calls, and still right when the query's bookkeeping is forgotten under it.
@@ -48,8 +52,8 @@ final class FixedMemoryPoolHandleTest
 
         MemoryPoolInfo info = viaHandles.info();
         assertThat(info).isEqualTo(viaPool.info());
-        assertThat(info.queryReservation(Q1)).isEqualTo(400);
-        assertThat(info.queryRevocableReservation(Q1)).isEqualTo(70);
+        assertThat(info.queryReservedBytes(Q1)).isEqualTo(400);
+        assertThat(info.queryRevocableBytes(Q1)).isEqualTo(70);
         assertThat(info.taskMemoryReservations()).isEqualTo(Map.of(Q1T1, 200L, Q1T2, 200L));
         assertThat(info.queryMemoryAllocations().get(Q1)).containsExactlyInAnyOrder(new MemoryAllocation("HashAggregation", 200), new MemoryAllocation("OrderBy", 200));
         assertThat(viaHandles.queryReservedBytes(Q1)).isEqualTo(400);
@@ -130,9 +134,9 @@ final class FixedMemoryPoolHandleTest
         // a caller that kept the stale handle must not reserve into cells no snapshot reads
         handle.reserve(20);
         handle.reserveRevocable(3);
-        assertThat(pool.info().queryReservation(Q1)).isEqualTo(20);
+        assertThat(pool.info().queryReservedBytes(Q1)).isEqualTo(20);
         assertThat(pool.info().taskMemoryReservations()).isEqualTo(Map.of(Q1T1, 20L));
-        assertThat(pool.info().queryRevocableReservation(Q1)).isEqualTo(3);
+        assertThat(pool.info().queryRevocableBytes(Q1)).isEqualTo(3);
         handle.free(20);
         handle.freeRevocable(3);
         assertThat(pool.info().queryMemoryReservations()).isEmpty();
@@ -175,7 +179,7 @@ final class FixedMemoryPoolHandleTest
                 forgetter.get(30, TimeUnit.SECONDS);
 
                 assertThat(pool.reservedBytes()).isEqualTo(8);
-                assertThat(pool.info().queryReservation(Q1)).as("round %s", round).isEqualTo(8);
+                assertThat(pool.info().queryReservedBytes(Q1)).as("round %s", round).isEqualTo(8);
                 assertThat(pool.info().taskMemoryReservations()).isEqualTo(Map.of(Q1T1, 8L));
                 assertThat(pool.info().queryMemoryAllocations().get(Q1)).containsExactly(new MemoryAllocation("A", 8));
             }
@@ -221,7 +225,7 @@ final class FixedMemoryPoolHandleTest
         }
         MemoryPoolInfo info = pool.info();
         assertThat(pool.reservedBytes()).isEqualTo(threads);
-        assertThat(info.queryReservation(Q1)).isEqualTo(threads);
+        assertThat(info.queryReservedBytes(Q1)).isEqualTo(threads);
         assertThat(info.taskMemoryReservations()).isEqualTo(Map.of(Q1T1, 2L, Q1T2, 2L));
         assertThat(info.queryMemoryAllocations().get(Q1)).containsExactlyInAnyOrder(new MemoryAllocation("A", 2), new MemoryAllocation("B", 2));
     }

@@ -14,6 +14,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+
+
+
+
 /**
  * Scenarios 1-4 of trino-presto.md §5 (Trino's {@code TestMemoryPools}) against the built-in {@code fixed} pool.
  */

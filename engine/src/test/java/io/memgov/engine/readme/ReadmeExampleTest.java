@@ -15,6 +15,10 @@ import java.util.Properties;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
 /**
  * The embedding example of README.md, kept here so that it cannot rot. Keep the two in step.
  */

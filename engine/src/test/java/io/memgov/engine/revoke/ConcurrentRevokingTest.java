@@ -24,6 +24,10 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
 /**
  * The engine's revoking scheduler under real operator threads that reserve and free revocable memory at random and
  * spill when asked, on their own threads, as a real operator does.

@@ -32,6 +32,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+
+
+
+
 /**
  * Scenario 15 of trino-presto.md §5 (Trino's {@code TestMemoryRevokingScheduler}) and the scheduler's own rules, on
  * real node, query, task and operator contexts.

@@ -22,6 +22,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+
+
+
+
 /**
  * Scenario 16 of trino-presto.md §5 (Trino's {@code TestOperatorMemoryRevocation}) and scenario 5's "a revoke request
  * also unblocks it", on real operator contexts.

@@ -7,6 +7,7 @@ import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.pool.FixedMemoryPool;
 import io.memgov.engine.tracker.ExactMemoryTracker;
 import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.spill.RevocableConsumer;
 import io.memgov.spi.spill.RevocableConsumerInfo;
@@ -24,6 +25,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+
+
 
 /** Real nodes, a real strategy and recording consumers for the revoking tests. */
 final class RevokeTesting
@@ -82,7 +85,7 @@ final class RevokeTesting
                     }
 
                     @Override
-                    public SpillStrategy create(Map<String, String> config, SpillStrategyContext context)
+                    public SpillStrategy create(PolicyConfig config, SpillStrategyContext context)
                     {
                         return OLDEST_TASK_FIRST;
                     }

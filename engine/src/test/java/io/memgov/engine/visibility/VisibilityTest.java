@@ -12,6 +12,7 @@ import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
@@ -25,6 +26,10 @@ import javax.management.ObjectName;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
+
+
 
 /** JMX attributes read back through the platform MBean server, and the {@code /v1/memory} JSON read back with Jackson. */
 final class VisibilityTest
@@ -112,7 +117,7 @@ final class VisibilityTest
                 }
 
                 @Override
-                public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+                public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
                 {
                     return (queries, nodes) -> queries.stream()
                             .max(Comparator.comparingLong(RunningQueryInfo::totalReservationBytes))

@@ -3,10 +3,12 @@ package io.memgov.plugin.leakdetector;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
-
-import java.util.Map;
+import io.memgov.spi.policy.PolicyConfig;
 
 import static java.util.Objects.requireNonNull;
+
+
+
 
 /**
  * Creates the leak detector {@code leak-detector}. Accepts the keys of {@link LeakDetectorConfig}.
@@ -23,7 +25,7 @@ final class ClusterMemoryLeakDetectorFactory
     }
 
     @Override
-    public MemoryLeakDetector create(Map<String, String> config, MemoryLeakDetectorContext context)
+    public MemoryLeakDetector create(PolicyConfig config, MemoryLeakDetectorContext context)
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");

@@ -1,9 +1,12 @@
 package io.memgov.plugin.leakdetector;
 
 import io.memgov.spi.leak.MemoryLeakDetector;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.QueryState;
 import io.memgov.spi.query.TaskId;
+import io.memgov.testing.TestingClock;
+import io.memgov.testing.TestingMetrics;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -23,10 +26,20 @@ import static io.memgov.plugin.leakdetector.LeakFixtures.reservations;
 import static io.memgov.plugin.leakdetector.LeakFixtures.running;
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
+
+
+
+
+
+
 final class ClusterMemoryLeakDetectorTest
 {
-    private final LeakFixtures.TestingClock clock = new LeakFixtures.TestingClock();
-    private final LeakFixtures.RecordingMetrics metrics = new LeakFixtures.RecordingMetrics();
+    private final TestingClock clock = new TestingClock(LeakFixtures.NOW);
+    private final TestingMetrics metrics = new TestingMetrics();
 
     @Test
     void neverFlagsARunningQuery()
@@ -147,7 +160,7 @@ final class ClusterMemoryLeakDetectorTest
 
         assertThat(detector.numberOfLeakedQueries()).isEqualTo(2);
         assertThat(detector.leakedBytes()).isEqualTo(120);
-        assertThat(metrics.gauges()).containsEntry("leaked-queries", 2L).containsEntry("leaked-bytes", 120L);
+        assertThat(metrics.snapshot()).containsEntry("leaked-queries", 2L).containsEntry("leaked-bytes", 120L);
     }
 
     @Test
@@ -206,7 +219,7 @@ final class ClusterMemoryLeakDetectorTest
             assertThat(collected.tags()).containsExactly("HashAggregation", "OrderBy");
         });
         assertThat(detector.collectedContexts(query("q2"))).isEmpty();
-        assertThat(metrics.counters()).containsEntry("collected-contexts", 3L).containsEntry("collected-context-bytes", 150L);
+        assertThat(metrics.snapshot()).containsEntry("collected-contexts", 3L).containsEntry("collected-context-bytes", 150L);
 
         clock.advance(ClusterMemoryLeakDetector.COLLECTED_CONTEXTS_RETENTION.plusSeconds(1));
         assertThat(detector.collectedContexts(q1)).isEmpty();
@@ -224,6 +237,6 @@ final class ClusterMemoryLeakDetectorTest
 
     private MemoryLeakDetector detector(Map<String, String> config)
     {
-        return new ClusterMemoryLeakDetectorFactory().create(config, context(clock, metrics));
+        return new ClusterMemoryLeakDetectorFactory().create(PolicyConfig.of("memory.leak-detector.leak-detector.", config), context(clock, metrics));
     }
 }

@@ -3,21 +3,29 @@ package io.memgov.plugin.leakdetector;
 import io.memgov.spi.leak.KnownQuery;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.policy.MetricsSink;
+import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.QueryState;
+import io.memgov.testing.TestingClock;
+import io.memgov.testing.TestingScheduler;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 
 import static java.util.Objects.requireNonNull;
+
+
+
+
+
+
+
+
+
+
 
 /**
  * Builds leak-detector inputs from tables: {@code reservations(Map.of("q1", 1L))} says q1 holds one byte, and
@@ -71,69 +79,10 @@ final class LeakFixtures
     }
 
     /** A clock that starts at {@link #NOW} and moves only when told. */
-    static final class TestingClock
-            extends Clock
-    {
-        private volatile Instant instant = NOW;
-
-        void advance(Duration duration)
-        {
-            instant = instant.plus(duration);
-        }
-
-        @Override
-        public ZoneId getZone()
-        {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone)
-        {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Instant instant()
-        {
-            return instant;
-        }
-    }
-
-    /** Keeps the last value of every gauge and the sum of every counter. */
-    static final class RecordingMetrics
-            implements MetricsSink
-    {
-        private final Map<String, Long> gauges = new ConcurrentHashMap<>();
-        private final Map<String, Long> counters = new ConcurrentHashMap<>();
-
-        @Override
-        public void gauge(String name, long value)
-        {
-            gauges.put(name, value);
-        }
-
-        @Override
-        public void increment(String name, long delta)
-        {
-            counters.merge(name, delta, Long::sum);
-        }
-
-        Map<String, Long> gauges()
-        {
-            return Map.copyOf(gauges);
-        }
-
-        Map<String, Long> counters()
-        {
-            return Map.copyOf(counters);
-        }
-    }
-
-    /** A context over the given clock and metrics; its scheduler starts no thread unless something is scheduled. */
+    /** A context over the given clock and metrics; its scheduler runs nothing unless a test advances it. */
     static MemoryLeakDetectorContext context(Clock clock, MetricsSink metrics)
     {
-        ScheduledExecutorService scheduler = new ScheduledThreadPoolExecutor(0);
+        PolicyScheduler scheduler = new TestingScheduler(new TestingClock(NOW));
         return new MemoryLeakDetectorContext()
         {
             @Override
@@ -143,7 +92,7 @@ final class LeakFixtures
             }
 
             @Override
-            public ScheduledExecutorService scheduler()
+            public PolicyScheduler scheduler()
             {
                 return scheduler;
             }

@@ -4,10 +4,8 @@ import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
-import io.memgov.spi.policy.PolicyConfigKeys;
+import io.memgov.spi.policy.PolicyConfig;
 
-import java.util.Map;
-import java.util.Set;
 
 import static java.util.Objects.requireNonNull;
 
@@ -39,11 +37,11 @@ final class NoneLowMemoryKillerFactory
     }
 
     @Override
-    public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+    public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
-        PolicyConfigKeys.checkKnown(config, "low memory killer '" + NAME + "'", Set.of());
+        config.requireOnly();
         return NoneLowMemoryKiller.INSTANCE;
     }
 

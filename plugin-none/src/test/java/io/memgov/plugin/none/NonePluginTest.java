@@ -11,6 +11,14 @@ import java.util.ServiceLoader;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+
+
+
+
+
+
+
+
 final class NonePluginTest
 {
     @Test

@@ -1,31 +1,43 @@
 package io.memgov.plugin.reservemode;
 
+import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolContext;
+import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.pool.ResizableMemoryPool;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.TaskId;
+import io.memgov.testing.RealTimeScheduler;
+import io.memgov.testing.TestingClock;
+import io.memgov.testing.TestingNodeContext;
 
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
 import static java.util.Objects.requireNonNull;
 
+
+
+
+
+
+
+
+
+
+
+
+
 /**
- * The engine's side of a pool, as the tests need it: a controllable clock, a real scheduler, a {@link TestMemoryPool}
- * as the standard pool, and a {@code failQuery} that records the first failure of each query and, like the engine,
+ * The engine's side of a pool, as the tests need it: a controllable clock, a real scheduler, the engine's standard
+ * pool, and a {@code failQuery} that records the first failure of each query and, like the engine,
  * frees everything the query holds through the pool under test.
  */
 final class FakeMemoryPoolContext
@@ -34,16 +46,12 @@ final class FakeMemoryPoolContext
     static final NodeId NODE = NodeId.of("n1");
 
     private final long poolBytes;
-    private final MutableClock clock = new MutableClock();
-    private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1, runnable -> {
-        Thread thread = new Thread(runnable, "reserve-mode-test-scheduler");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final TestingClock clock = new TestingClock(Instant.ofEpochMilli(1_700_000_000_000L));
+    private final RealTimeScheduler scheduler = new RealTimeScheduler();
     private final List<Failure> failQueryCalls = new CopyOnWriteArrayList<>();
     private final Map<QueryId, Failure> failures = new ConcurrentHashMap<>();
     private volatile boolean releaseOnFail = true;
-    private volatile TestMemoryPool standardPool;
+    private volatile ResizableMemoryPool standardPool;
     private volatile MemoryPool poolUnderTest;
 
     FakeMemoryPoolContext(long poolBytes)
@@ -63,12 +71,12 @@ final class FakeMemoryPoolContext
         this.releaseOnFail = releaseOnFail;
     }
 
-    MutableClock mutableClock()
+    TestingClock mutableClock()
     {
         return clock;
     }
 
-    TestMemoryPool standardPool()
+    ResizableMemoryPool standardPool()
     {
         return standardPool;
     }
@@ -87,9 +95,16 @@ final class FakeMemoryPoolContext
     /** Releases everything the query holds, as the engine does when a query context closes. */
     void release(QueryId queryId)
     {
+        // the tests run one task per query (task(q)), so the pool's per-query tags are that task's
         MemoryPool pool = poolUnderTest;
-        standardPool.userHoldings(queryId).forEach((task, tags) -> tags.forEach((tag, bytes) -> freeTolerantly(() -> pool.free(task, tag, bytes))));
-        standardPool.revocableHoldings(queryId).forEach((task, bytes) -> freeTolerantly(() -> pool.freeRevocable(task, bytes)));
+        MemoryPoolInfo info = standardPool.info();
+        info.queryMemoryAllocations().getOrDefault(queryId, List.of())
+                .forEach(allocation -> freeTolerantly(() -> pool.free(task(queryId.id()), allocation.tag(), allocation.allocationBytes())));
+        info.taskRevocableMemoryReservations().forEach((task, bytes) -> {
+            if (task.queryId().equals(queryId)) {
+                freeTolerantly(() -> pool.freeRevocable(task, bytes));
+            }
+        });
     }
 
     @Override
@@ -123,9 +138,10 @@ final class FakeMemoryPoolContext
     }
 
     @Override
-    public MemoryPool createStandardPool(String poolId, long maxBytes)
+    public ResizableMemoryPool createStandardPool(String poolId, long maxBytes)
     {
-        TestMemoryPool pool = new TestMemoryPool(poolId, maxBytes);
+        // the real standard pool, as the engine hands it out
+        ResizableMemoryPool pool = TestingNodeContext.create().createStandardPool(poolId, maxBytes);
         standardPool = pool;
         return pool;
     }
@@ -137,7 +153,7 @@ final class FakeMemoryPoolContext
     }
 
     @Override
-    public ScheduledExecutorService scheduler()
+    public PolicyScheduler scheduler()
     {
         return scheduler;
     }
@@ -145,7 +161,7 @@ final class FakeMemoryPoolContext
     @Override
     public void close()
     {
-        scheduler.shutdownNow();
+        scheduler.close();
     }
 
     private static void freeTolerantly(Runnable free)
@@ -163,41 +179,5 @@ final class FakeMemoryPoolContext
     static TaskId task(String queryId)
     {
         return TaskId.of(QueryId.of(queryId), "0");
-    }
-
-    /** A clock that tests move by hand. */
-    static final class MutableClock
-            extends Clock
-    {
-        private final AtomicLong millis = new AtomicLong(1_700_000_000_000L);
-
-        void advance(Duration duration)
-        {
-            millis.addAndGet(duration.toMillis());
-        }
-
-        @Override
-        public ZoneId getZone()
-        {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone)
-        {
-            return this;
-        }
-
-        @Override
-        public long millis()
-        {
-            return millis.get();
-        }
-
-        @Override
-        public Instant instant()
-        {
-            return Instant.ofEpochMilli(millis.get());
-        }
     }
 }

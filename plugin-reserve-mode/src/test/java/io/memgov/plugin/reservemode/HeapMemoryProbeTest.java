@@ -6,6 +6,18 @@ import java.util.OptionalLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
+
+
+
+
+
+
+
+
 final class HeapMemoryProbeTest
 {
     @Test

@@ -25,6 +25,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+
+
+
+
+
+
+
+
+
+
+
+
 /**
  * Reserve mode inside a real embedded cluster: the probe's figure drops as if another process took memory, the
  * checker retires the largest query within two check intervals, the others go on, and every counter ends consistent.

@@ -1,10 +1,17 @@
 package io.memgov.plugin.reservemode;
 
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryPool;
 
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+
+
+
+
+
+
 
 /**
  * One node under test: a fake engine context, a controlled probe whose figures the test sets, and the factory.
@@ -29,7 +36,7 @@ final class ReserveModeFixture
     /** Creates the node's pool with the given keys; nothing else set, so the defaults apply. */
     MemoryPool create(Map<String, String> config)
     {
-        MemoryPool pool = factory.create(Map.copyOf(config), context);
+        MemoryPool pool = factory.create(PolicyConfig.of(ReserveModeConfig.PREFIX, config), context).generalPool();
         context.attach(pool);
         return pool;
     }

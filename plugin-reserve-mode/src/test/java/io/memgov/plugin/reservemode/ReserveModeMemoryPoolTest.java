@@ -1,5 +1,6 @@
 package io.memgov.plugin.reservemode;
 
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.MemoryLimitExceededException;
@@ -23,6 +24,18 @@ import static io.memgov.plugin.reservemode.ReserveModeFixture.GIB;
 import static io.memgov.plugin.reservemode.ReserveModeFixture.MIB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
+
+
+
+
+
+
+
+
+
+
 
 final class ReserveModeMemoryPoolTest
 {
@@ -228,8 +241,8 @@ final class ReserveModeMemoryPoolTest
             }
             return 2 * GIB;
         }, () -> 8 * GIB));
-        ReserveModeMemoryPool pool = (ReserveModeMemoryPool) factory.create(
-                Map.of("check-interval", "1h", "min-available-at-start", "0", "min-free-after-reserve", "0", "min-reserved-memory", "1GB"), node.context);
+        ReserveModeMemoryPool pool = (ReserveModeMemoryPool) factory.create(PolicyConfig.of(ReserveModeConfig.PREFIX,
+                Map.of("check-interval", "1h", "min-available-at-start", "0", "min-free-after-reserve", "0", "min-reserved-memory", "1GB")), node.context).generalPool();
         try (CapturedLog log = new CapturedLog(ReserveModeMemoryPool.class)) {
             pool.runCheck();
             pool.runCheck();
@@ -286,7 +299,7 @@ final class ReserveModeMemoryPoolTest
                     () -> physical - busy.context.standardPool().reservedBytes() - busy.context.standardPool().reservedRevocableBytes(), () -> physical));
             Map<String, String> config = Map.of("check-interval", "1ms", "min-available-at-start", "0", "min-free-after-reserve", "0",
                     "min-reserved-memory", "1GB", "single-query-max-memory", "400MB", "retire-grace-period", "5ms", "full-statistics", "true");
-            ReserveModeMemoryPool pool = (ReserveModeMemoryPool) factory.create(config, busy.context);
+            ReserveModeMemoryPool pool = (ReserveModeMemoryPool) factory.create(PolicyConfig.of(ReserveModeConfig.PREFIX, config), busy.context).generalPool();
             busy.context.attach(pool);
 
             int threads = 8;

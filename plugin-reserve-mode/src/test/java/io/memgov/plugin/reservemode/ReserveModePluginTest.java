@@ -9,6 +9,18 @@ import java.util.ServiceLoader;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
+
+
+
+
+
+
+
+
 final class ReserveModePluginTest
 {
     @Test

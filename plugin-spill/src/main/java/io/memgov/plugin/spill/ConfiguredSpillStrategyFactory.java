@@ -1,15 +1,17 @@
 package io.memgov.plugin.spill;
 
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.spill.SpillStrategy;
 import io.memgov.spi.spill.SpillStrategyContext;
 import io.memgov.spi.spill.SpillStrategyFactory;
 
 import java.util.List;
-import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * A factory that checks its config keys against the ones its strategy accepts before creating it, so that a typo
@@ -20,9 +22,9 @@ final class ConfiguredSpillStrategyFactory
 {
     private final String name;
     private final List<String> acceptedKeys;
-    private final Function<StrategyConfig, SpillStrategy> creator;
+    private final Function<PolicyConfig, SpillStrategy> creator;
 
-    ConfiguredSpillStrategyFactory(String name, List<String> acceptedKeys, Function<StrategyConfig, SpillStrategy> creator)
+    ConfiguredSpillStrategyFactory(String name, List<String> acceptedKeys, Function<PolicyConfig, SpillStrategy> creator)
     {
         this.name = requireNonNull(name, "name is null");
         this.acceptedKeys = List.copyOf(requireNonNull(acceptedKeys, "acceptedKeys is null"));
@@ -42,11 +44,12 @@ final class ConfiguredSpillStrategyFactory
     }
 
     @Override
-    public SpillStrategy create(Map<String, String> config, SpillStrategyContext context)
+    public SpillStrategy create(PolicyConfig config, SpillStrategyContext context)
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
-        return creator.apply(new StrategyConfig(name, acceptedKeys, config));
+        config.requireOnly(acceptedKeys);
+        return creator.apply(config);
     }
 
     @Override

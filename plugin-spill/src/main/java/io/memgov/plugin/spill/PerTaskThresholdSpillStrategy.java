@@ -1,5 +1,6 @@
 package io.memgov.plugin.spill;
 
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.query.TaskId;
 import io.memgov.spi.spill.RevocableConsumerInfo;
@@ -12,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * Presto's {@code TaskThresholdMemoryRevokingScheduler} ({@code PER_TASK_MEMORY_THRESHOLD}): every consumer of every
@@ -38,9 +41,9 @@ final class PerTaskThresholdSpillStrategy
         this.taskThresholdBytes = taskThresholdBytes;
     }
 
-    static PerTaskThresholdSpillStrategy create(StrategyConfig config)
+    static PerTaskThresholdSpillStrategy create(PolicyConfig config)
     {
-        return new PerTaskThresholdSpillStrategy(config.sizeBytes(TASK_THRESHOLD, DEFAULT_TASK_THRESHOLD_BYTES));
+        return new PerTaskThresholdSpillStrategy(config.size(TASK_THRESHOLD, DEFAULT_TASK_THRESHOLD_BYTES));
     }
 
     long taskThresholdBytes()

@@ -1,11 +1,11 @@
 package io.memgov.plugin.spill;
 
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.spill.RevocableConsumerInfo;
 import io.memgov.spi.spill.SpillStrategy;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-import java.util.Map;
 
 import static io.memgov.plugin.spill.SpillStrategyTesting.consumer;
 import static io.memgov.plugin.spill.SpillStrategyTesting.context;
@@ -13,9 +13,15 @@ import static io.memgov.plugin.spill.SpillStrategyTesting.ids;
 import static io.memgov.plugin.spill.SpillStrategyTesting.pool;
 import static org.assertj.core.api.Assertions.assertThat;
 
+
+
+
+
+
+
 final class LargestFirstSpillStrategyTest
 {
-    private final SpillStrategy strategy = SpillPluginTest.factory("largest-first").create(Map.of(), context());
+    private final SpillStrategy strategy = SpillPluginTest.factory("largest-first").create(PolicyConfig.empty(), context());
 
     @Test
     void revokesTheLargestConsumerFirstRegardlessOfAge()

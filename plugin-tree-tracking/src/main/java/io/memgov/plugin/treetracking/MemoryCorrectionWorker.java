@@ -7,6 +7,10 @@ import java.util.function.LongSupplier;
 
 import static java.util.Objects.requireNonNull;
 
+
+
+
+
 /**
  * ClickHouse's {@code MemoryWorker}: every {@code correction-interval} it reads what the process really uses and
  * publishes the drift of the node tracker from it. It overwrites the node total only when

@@ -1,5 +1,7 @@
 package io.memgov.plugin.treetracking;
 
+
+
 /**
  * What the overcommit killer decided for a request that hit a hard limit (ClickHouse's {@code OvercommitResult}).
  */

@@ -1,20 +1,23 @@
 package io.memgov.plugin.treetracking;
 
 import io.memgov.spi.policy.MetricsSink;
+import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.tracker.MemoryTrackerContext;
+import io.memgov.testing.RealTimeScheduler;
 
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+
+
+
 
 /** A node context for tests: records failed queries and metrics; closing it shuts the scheduler down. */
 final class FakeTrackerContext
@@ -24,11 +27,7 @@ final class FakeTrackerContext
 
     private final long heapBytes;
     private final long poolBytes;
-    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "fake-tracker-context-scheduler");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final RealTimeScheduler scheduler = new RealTimeScheduler();
     private final List<FailedQuery> failedQueries = new CopyOnWriteArrayList<>();
     private final Map<String, Long> gauges = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> counters = new ConcurrentHashMap<>();
@@ -98,7 +97,7 @@ final class FakeTrackerContext
     }
 
     @Override
-    public ScheduledExecutorService scheduler()
+    public PolicyScheduler scheduler()
     {
         return scheduler;
     }
@@ -125,6 +124,6 @@ final class FakeTrackerContext
     @Override
     public void close()
     {
-        scheduler.shutdownNow();
+        scheduler.close();
     }
 }

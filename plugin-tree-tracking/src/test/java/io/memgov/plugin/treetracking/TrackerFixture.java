@@ -1,11 +1,15 @@
 package io.memgov.plugin.treetracking;
 
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
 
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.LongSupplier;
+
+
+
 
 /** Builds a node tree for tests; correction is off unless a test turns it on. */
 final class TrackerFixture
@@ -27,7 +31,7 @@ final class TrackerFixture
         ThreadBatchedMemoryTrackerFactory factory = correctionSource == null
                 ? new ThreadBatchedMemoryTrackerFactory()
                 : new ThreadBatchedMemoryTrackerFactory(correctionSource);
-        root = factory.createRoot(effective, context);
+        root = factory.createRoot(PolicyConfig.of(ThreadBatchedConfig.PREFIX, effective), context);
     }
 
     static TrackerFixture tree(Map<String, String> config)

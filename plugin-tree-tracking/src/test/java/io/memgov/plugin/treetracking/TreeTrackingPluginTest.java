@@ -1,6 +1,7 @@
 package io.memgov.plugin.treetracking;
 
 import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.MemoryTrackerFactory;
 import io.memgov.spi.tracker.TrackerLevel;
@@ -13,6 +14,12 @@ import java.util.ServiceLoader;
 import static io.memgov.plugin.treetracking.TrackerFixture.GIB;
 import static io.memgov.plugin.treetracking.TrackerFixture.MIB;
 import static org.assertj.core.api.Assertions.assertThat;
+
+
+
+
+
+
 
 final class TreeTrackingPluginTest
 {
@@ -34,7 +41,7 @@ final class TreeTrackingPluginTest
     {
         MemoryTrackerFactory factory = new TreeTrackingPlugin().memoryTrackerFactories().get(0);
         try (FakeTrackerContext context = new FakeTrackerContext(2 * GIB, GIB)) {
-            MemoryTracker root = factory.create(Map.of("max-untracked-memory", "1MB", "correction-interval", "0"), context);
+            MemoryTracker root = factory.create(PolicyConfig.of(ThreadBatchedConfig.PREFIX, Map.of("max-untracked-memory", "1MB", "correction-interval", "0")), context);
             MemoryTracker user = root.newChild(TrackerLevel.USER, "alice", 0);
             MemoryTracker query = user.newChild(TrackerLevel.QUERY, "q1", 100 * MIB);
             query.allocate(3 * MIB);

@@ -9,7 +9,7 @@ import java.lang.annotation.Target;
 /**
  * Marks an SPI type or method that may still change incompatibly in a minor release.
  *
- * @since 0.1
+ * @since 1.0
  */
 @Documented
 @Retention(RetentionPolicy.CLASS)

@@ -17,7 +17,7 @@ import java.util.Map;
  * <p><b>Threads.</b> Every method is called only by the cluster loop, one round at a time, so implementations may
  * keep state without locking. None may block.
  *
- * @since 0.2
+ * @since 1.0
  */
 @Experimental
 public interface MemoryPoolAssigner

@@ -7,7 +7,7 @@ import io.memgov.spi.policy.PolicyContext;
  * What the engine offers a {@link MemoryPoolAssigner}: a clock, a scheduler and metrics. New services are added as
  * default methods.
  *
- * @since 0.2
+ * @since 1.0
  */
 @Experimental
 public interface MemoryPoolAssignerContext

@@ -15,7 +15,7 @@ import static java.util.Objects.requireNonNull;
  *
  * @param version non-negative; {@code 0} is the initial assignment, which places nothing
  * @param placements pool id by query, for queries that do not run in the general pool; never null
- * @since 0.2
+ * @since 1.0
  */
 @Experimental
 public record MemoryPoolAssignment(long version, Map<QueryId, String> placements)

@@ -16,7 +16,7 @@ import static java.util.Objects.requireNonNull;
  * @param nodeId never null
  * @param pools the node's pools, at least one, ids unique. The first is the <em>general</em> pool: the one the
  *        out-of-memory rule and the killers look at. Layouts with more pools (Presto's RESERVED) list them after it.
- * @since 0.1
+ * @since 1.0
  */
 public record NodeMemoryInfo(NodeId nodeId, List<MemoryPoolInfo> pools)
 {

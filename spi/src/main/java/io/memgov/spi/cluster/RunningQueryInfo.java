@@ -22,7 +22,7 @@ import static java.util.Objects.requireNonNull;
  * @param startTime when the query started; never null
  * @param executionTime how long it has run; never null or negative
  * @param resourceOvercommit true if the session set {@code resource_overcommit}
- * @since 0.1
+ * @since 1.0
  */
 public record RunningQueryInfo(
         QueryId queryId,

@@ -16,7 +16,7 @@ import static java.util.Objects.requireNonNull;
  * @param revocableBytes revocable bytes the task holds; non-negative
  * @param speculative true for speculative (optional) work, which task killers prefer to kill
  * @param executionTime scheduled plus blocked time so far, the work lost if the task is killed; never null or negative
- * @since 0.1
+ * @since 1.0
  */
 public record TaskMemoryInfo(TaskId taskId, NodeId nodeId, long reservedBytes, long revocableBytes, boolean speculative, Duration executionTime)
 {

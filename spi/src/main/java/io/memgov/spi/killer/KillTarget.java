@@ -10,7 +10,7 @@ import static java.util.Objects.requireNonNull;
 /**
  * What a {@link LowMemoryKiller} chose: a whole query or a set of tasks.
  *
- * @since 0.1
+ * @since 1.0
  */
 public sealed interface KillTarget
         permits KillTarget.WholeQuery, KillTarget.Tasks

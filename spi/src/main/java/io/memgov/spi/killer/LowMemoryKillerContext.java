@@ -5,7 +5,7 @@ import io.memgov.spi.policy.PolicyContext;
 /**
  * What the engine offers a low-memory killer: a clock, a scheduler and metrics.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface LowMemoryKillerContext
         extends PolicyContext

@@ -14,7 +14,7 @@ import static java.util.Objects.requireNonNull;
  * @param queryId never null
  * @param state never null
  * @param endTime when the query ended; null exactly when {@code state} is {@link QueryState#RUNNING}
- * @since 0.1
+ * @since 1.0
  */
 public record KnownQuery(QueryId queryId, QueryState state, Instant endTime)
 {

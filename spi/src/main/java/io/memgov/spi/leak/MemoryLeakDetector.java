@@ -13,7 +13,7 @@ import java.util.Set;
  * <p><b>Threads.</b> {@link #checkForLeaks} is called by the cluster loop, one call at a time, at the start of every
  * round. The other methods may be called from any thread (JMX, snapshots) and must be thread-safe.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface MemoryLeakDetector
 {

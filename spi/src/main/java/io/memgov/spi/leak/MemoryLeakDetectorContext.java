@@ -5,7 +5,7 @@ import io.memgov.spi.policy.PolicyContext;
 /**
  * What the engine offers a leak detector: a clock, a scheduler and metrics.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface MemoryLeakDetectorContext
         extends PolicyContext

@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * Formats byte counts for messages, the way the anchors print them. Pure functions; safe from any thread.
  *
- * @since 0.1
+ * @since 1.0
  */
 public final class DataSizes
 {

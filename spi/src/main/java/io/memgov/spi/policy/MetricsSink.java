@@ -4,7 +4,7 @@ package io.memgov.spi.policy;
  * Where a policy publishes its own numbers (drift, retired queries, kills). The engine exposes them through JMX
  * and the JSON snapshot. Implementations are thread-safe and cheap; policies may call them from any thread.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface MetricsSink
 {

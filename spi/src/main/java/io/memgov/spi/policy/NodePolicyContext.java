@@ -7,7 +7,7 @@ import io.memgov.spi.query.QueryId;
 /**
  * The context of a policy that governs one node: a pool, a tracker or a spill strategy.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface NodePolicyContext
         extends PolicyContext

@@ -17,7 +17,7 @@ import static java.util.Objects.requireNonNull;
  * assignment (see {@code io.memgov.spi.assignment.MemoryPoolAssigner}).
  *
  * @param pools at least one, ids unique, the general pool first; never null
- * @since 0.2
+ * @since 1.0
  */
 @Experimental
 public record MemoryPoolLayout(List<MemoryPool> pools)

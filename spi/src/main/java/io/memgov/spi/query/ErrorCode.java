@@ -6,7 +6,7 @@ import java.util.OptionalLong;
  * Why memgov failed a query. Names are stable and safe to match on; {@link #anchorCode()} is the number the
  * engine memgov copied the behaviour from uses for the same condition, where it has one.
  *
- * @since 0.1
+ * @since 1.0
  */
 public enum ErrorCode
 {

@@ -6,7 +6,7 @@ import static java.util.Objects.requireNonNull;
  * A failure decided by memory governance, carrying its {@link ErrorCode}. Hosts should fail the query (or task)
  * with this code and message.
  *
- * @since 0.1
+ * @since 1.0
  */
 public class MemoryGovernanceException
         extends RuntimeException

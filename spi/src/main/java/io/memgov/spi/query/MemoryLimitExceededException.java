@@ -9,7 +9,7 @@ package io.memgov.spi.query;
  * ClickHouse's {@code Memory limit (for query) exceeded: would use 10.50 MiB (attempt to allocate chunk of 2.00 MiB),
  * maximum: 10.00 MiB.}
  *
- * @since 0.1
+ * @since 1.0
  */
 public class MemoryLimitExceededException
         extends MemoryGovernanceException

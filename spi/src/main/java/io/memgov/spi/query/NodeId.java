@@ -4,7 +4,7 @@ package io.memgov.spi.query;
  * Identifies one memory domain: a worker JVM, or one of several nodes simulated in one JVM.
  *
  * @param id non-empty; letters, digits, {@code _} and {@code -} only
- * @since 0.1
+ * @since 1.0
  */
 public record NodeId(String id)
         implements Comparable<NodeId>

@@ -4,7 +4,7 @@ package io.memgov.spi.query;
  * Identifies one query across the cluster.
  *
  * @param id non-empty; letters, digits, {@code _} and {@code -} only (so that {@link TaskId} can use {@code .})
- * @since 0.1
+ * @since 1.0
  */
 public record QueryId(String id)
         implements Comparable<QueryId>

@@ -3,7 +3,7 @@ package io.memgov.spi.query;
 /**
  * What the host says about a query it knows.
  *
- * @since 0.1
+ * @since 1.0
  */
 public enum QueryState
 {

@@ -7,7 +7,7 @@ import static java.util.Objects.requireNonNull;
  *
  * @param queryId the query this task belongs to; never null
  * @param localId the task's id within its query; non-empty, letters, digits, {@code _}, {@code -} and {@code .}
- * @since 0.1
+ * @since 1.0
  */
 public record TaskId(QueryId queryId, String localId)
         implements Comparable<TaskId>

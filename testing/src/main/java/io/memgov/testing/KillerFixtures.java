@@ -1,19 +1,16 @@
-package io.memgov.spi.testing;
+package io.memgov.testing;
 
 import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.cluster.TaskMemoryInfo;
-import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.RetryPolicy;
 import io.memgov.spi.query.TaskId;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -22,14 +19,16 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+
+
+
 
 /**
- * Test fixtures shared by the killer plugins (published in the SPI's test-jar).
- * Builds killer inputs from tables: {@code queries(Map.of("q1", Map.of("n2", 8L)))} is query {@code q1} holding
+ * Killer inputs from tables, for tests of killers (and of anything else that reads the cluster view): {@code queries(Map.of("q1", Map.of("n2", 8L)))} is query {@code q1} holding
  * 8 bytes on node {@code n2} (as its single task {@code q1.n2}), and every node listed anywhere gets one general pool
  * of {@link #DEFAULT_POOL_BYTES} whose reservations are the table's sums.
+ *
+ * @since 1.0
  */
 public final class KillerFixtures
 {
@@ -74,25 +73,10 @@ public final class KillerFixtures
         return tasks;
     }
 
-    /** A context with a fixed clock and a scheduler that starts no thread unless something is scheduled. */
-    public static LowMemoryKillerContext context()
+    /** A context with a {@link TestingClock} at {@link TestingClock#START} and a {@link TestingScheduler} on it. */
+    public static TestingClusterContext context()
     {
-        Clock clock = Clock.fixed(Instant.parse("2024-01-01T00:00:00Z"), ZoneOffset.UTC);
-        ScheduledExecutorService scheduler = new ScheduledThreadPoolExecutor(0);
-        return new LowMemoryKillerContext()
-        {
-            @Override
-            public Clock clock()
-            {
-                return clock;
-            }
-
-            @Override
-            public ScheduledExecutorService scheduler()
-            {
-                return scheduler;
-            }
-        };
+        return new TestingClusterContext();
     }
 
     /** A cluster described by a table, plus the per-query and per-task facts the table does not carry. */
