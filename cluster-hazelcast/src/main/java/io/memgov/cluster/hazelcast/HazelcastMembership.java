@@ -171,6 +171,7 @@ public final class HazelcastMembership
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Thread eventThread;
     private volatile View view = View.EMPTY;
+    private volatile UUID lastLocalMemberId;
     private volatile boolean stoppedLogged;
 
     private HazelcastMembership(HazelcastSettings settings, Set<String> localNodeIds, Listener listener, Clock clock, MessageKeys keys,
@@ -185,6 +186,7 @@ public final class HazelcastMembership
         this.verifier = new MessageVerifier(keys, clock, settings.maxMessageAge());
         this.snapshotTopic = hazelcast.getTopic(SNAPSHOT_TOPIC);
         this.commandTopic = hazelcast.getTopic(COMMAND_TOPIC);
+        this.lastLocalMemberId = hazelcast.getCluster().getLocalMember().getUuid();
         this.events = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "memgov-hazelcast-" + hazelcast.getName());
             thread.setDaemon(true);
@@ -222,6 +224,7 @@ public final class HazelcastMembership
             checkNodeId(nodeId, "localNodeIds");
         }
         MessageKeys keys = MessageKeys.forSettings(settings);
+        routeHazelcastLoggingToSlf4j();
         if (!keys.fromSharedSecret()) {
             log.info("Cluster '{}' signs its messages with keys derived from the cluster name, because no shared secret is configured: "
                     + "this keeps apart clusters that meet by accident, not an attacker", settings.clusterName());
@@ -379,10 +382,21 @@ public final class HazelcastMembership
         return Collections.unmodifiableSet(unrouted);
     }
 
-    /** This member's current Hazelcast member id (it changes when the member rejoins after a split). */
+    /**
+     * This member's current Hazelcast member id. It changes when the member rejoins after a split; once the member
+     * has stopped (closed, or stopped by Hazelcast), it is the last id the member had.
+     */
     public UUID localMemberId()
     {
-        return hazelcast.getCluster().getLocalMember().getUuid();
+        if (!closed.get()) {
+            try {
+                lastLocalMemberId = hazelcast.getCluster().getLocalMember().getUuid();
+            }
+            catch (HazelcastInstanceNotActiveException e) {
+                // stopped under us: the last id stands
+            }
+        }
+        return lastLocalMemberId;
     }
 
     /** The nodes this member hosts, sorted. */
@@ -593,7 +607,7 @@ public final class HazelcastMembership
             log.debug("Refused a {} from {}: {} ({})", kind, sender, verdict.refusal().description(), verdict.detail());
             return;
         }
-        String key = (verdict.envelope() == null ? "publisher " + publishedBy : sender) + "/" + verdict.refusal();
+        String key = (verdict.envelope() == null ? "publisher " + publishedBy : sender) + "/" + kind + "/" + verdict.refusal();
         if (loggedRefusals.size() < MAX_LOGGED_REFUSALS) {
             if (loggedRefusals.add(key)) {
                 log.warn("Refused a {} from {} (published by {}) {}: {}. Further refusals of this kind from this sender are counted, not logged",
@@ -620,6 +634,18 @@ public final class HazelcastMembership
         if (nodeId == null || !NODE_ID.matcher(nodeId).matches()) {
             throw new IllegalArgumentException(String.format(
                     "Invalid node id '%s' in %s: expected 1 to 128 letters, digits, '_' or '-'", nodeId, name));
+        }
+    }
+
+    /**
+     * The instance's loggers follow the configuration property set in {@link #hazelcastConfig}, but Hazelcast's static
+     * loggers (used before and around an instance, e.g. for its warning about missing {@code --add-opens}) read the
+     * system property once, at their first use: set it unless the host chose a logging type itself.
+     */
+    private static void routeHazelcastLoggingToSlf4j()
+    {
+        if (System.getProperty("hazelcast.logging.type") == null && System.getProperty("hazelcast.logging.class") == null) {
+            System.setProperty("hazelcast.logging.type", "slf4j");
         }
     }
 
@@ -688,6 +714,8 @@ public final class HazelcastMembership
         config.setProperty("hazelcast.socket.server.bind.any", "false");
         config.setProperty("hazelcast.socket.client.bind.any", "false");
         config.setProperty("hazelcast.heartbeat.interval.seconds", "1");
+        // this member holds no partition data worth migrating: never let a graceful shutdown wait the default 600s
+        config.setProperty("hazelcast.graceful.shutdown.max.wait", "5");
         config.setProperty("hazelcast.max.no.heartbeat.seconds",
                 Integer.toString(HazelcastSettings.wholeSecondsRoundedUp(settings.failureDetectionTimeout())));
         config.getMemberAttributeConfig().setAttribute(MemberIdentity.ATTRIBUTE, identity);
