@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -68,7 +67,7 @@ import static java.util.Objects.requireNonNull;
  * @param failureDetectionTimeout in [2s, 1h]
  * @param maxMessageAge in [1s, 1h]
  * @param coordinatorQuorum at least 1
- * @param sharedSecretFile the secret's file, or empty to derive the message keys from the cluster name (loopback only)
+ * @param sharedSecretFile the secret's file, or null to derive the message keys from the cluster name (loopback only)
  * @since 0.1
  */
 public record HazelcastSettings(
@@ -82,7 +81,7 @@ public record HazelcastSettings(
         Duration failureDetectionTimeout,
         Duration maxMessageAge,
         int coordinatorQuorum,
-        Optional<Path> sharedSecretFile)
+        Path sharedSecretFile)
 {
     public static final String CLUSTER_NAME = "cluster-name";
     public static final String INTERFACE = "interface";
@@ -112,7 +111,6 @@ public record HazelcastSettings(
         requireNonNull(pollInterval, "pollInterval is null");
         requireNonNull(failureDetectionTimeout, "failureDetectionTimeout is null");
         requireNonNull(maxMessageAge, "maxMessageAge is null");
-        requireNonNull(sharedSecretFile, "sharedSecretFile is null");
         members = List.copyOf(requireNonNull(members, "members is null"));
         checkClusterName(clusterName);
         checkBindAddressForm(bindAddress);
@@ -132,7 +130,7 @@ public record HazelcastSettings(
             throw new IllegalArgumentException(String.format(
                     "Invalid value '%s' for '%s': expected a whole number of members from 1 to %s", coordinatorQuorum, COORDINATOR_QUORUM, MAX_QUORUM));
         }
-        if (!bindAddress.isLoopbackAddress() && sharedSecretFile.isEmpty()) {
+        if (!bindAddress.isLoopbackAddress() && sharedSecretFile == null) {
             throw new IllegalArgumentException(String.format(
                     "Invalid value '%s' for '%s': a member binding to a non-loopback address needs '%s' (Hazelcast's community edition "
                             + "lets anyone who reaches the port join, so every message must be signed with a secret). Accepted: a loopback "
@@ -185,7 +183,7 @@ public record HazelcastSettings(
                 ? parseMembers(properties.get(MEMBERS))
                 : expand(bindAddress.getHostAddress(), port, port + portCount - 1);
         int quorum = parseInt(properties, COORDINATOR_QUORUM, 1, "a whole number of members from 1 to " + MAX_QUORUM);
-        Optional<Path> secret = Optional.ofNullable(properties.get(SHARED_SECRET_FILE)).map(HazelcastSettings::parseSecretPath);
+        Path secret = properties.containsKey(SHARED_SECRET_FILE) ? parseSecretPath(properties.get(SHARED_SECRET_FILE)) : null;
         return new HazelcastSettings(
                 clusterName,
                 bindAddress,

@@ -58,10 +58,10 @@ final class MessageKeys
     /** Keys from the settings' secret file, or from the cluster name when no file is configured. */
     static MessageKeys forSettings(HazelcastSettings settings)
     {
-        if (settings.sharedSecretFile().isEmpty()) {
+        if (settings.sharedSecretFile() == null) {
             return fromClusterName(settings.clusterName());
         }
-        byte[] secret = readSecret(settings.sharedSecretFile().get());
+        byte[] secret = readSecret(settings.sharedSecretFile());
         try {
             return fromSharedSecret(secret, settings.clusterName());
         }

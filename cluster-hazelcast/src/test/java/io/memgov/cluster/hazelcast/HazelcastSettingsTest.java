@@ -12,7 +12,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -40,7 +39,7 @@ final class HazelcastSettingsTest
         assertThat(settings.failureDetectionTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(settings.maxMessageAge()).isEqualTo(Duration.ofSeconds(30));
         assertThat(settings.coordinatorQuorum()).isEqualTo(1);
-        assertThat(settings.sharedSecretFile()).isEmpty();
+        assertThat(settings.sharedSecretFile()).isNull();
     }
 
     @Test
@@ -69,7 +68,7 @@ final class HazelcastSettingsTest
         assertThat(settings.failureDetectionTimeout()).isEqualTo(Duration.ofMinutes(1));
         assertThat(settings.maxMessageAge()).isEqualTo(Duration.ofHours(1));
         assertThat(settings.coordinatorQuorum()).isEqualTo(2);
-        assertThat(settings.sharedSecretFile()).isEqualTo(Optional.of(Path.of("/etc/memgov/secret")));
+        assertThat(settings.sharedSecretFile()).isEqualTo(Path.of("/etc/memgov/secret"));
     }
 
     @Test

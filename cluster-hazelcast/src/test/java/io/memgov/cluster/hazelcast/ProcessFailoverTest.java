@@ -38,13 +38,17 @@ final class ProcessFailoverTest
     {
         List<Child> children = new ArrayList<>();
         try (TestCluster cluster = new TestCluster(Map.of("poll-interval", "1s"))) {
+            long launched = System.nanoTime();
             Child first = Child.start("p1", cluster.properties());
             children.add(first);
             first.awaitLine("READY", CHILD_START);
             first.awaitLine("COORDINATOR true", CHILD_START);
+            long firstReady = System.nanoTime();
             Child second = Child.start("p2", cluster.properties());
             children.add(second);
             second.awaitLine("READY", CHILD_START);
+            System.out.printf("[measure] child JVM (-Xmx96m) launched to member ready: first %d ms, second (joining) %d ms%n",
+                    TimeUnit.NANOSECONDS.toMillis(firstReady - launched), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - firstReady));
             RecordingListener listener = new RecordingListener();
             HazelcastMembership observer = cluster.start(Set.of("t1"), listener);
             observer.publishSnapshot("t1", "snapshot of t1".getBytes(StandardCharsets.UTF_8));
