@@ -11,6 +11,9 @@ import static java.util.Objects.requireNonNull;
  * ClickHouse's {@code MemoryWorker}: every {@code correction-interval} it reads what the process really uses and
  * publishes the drift of the node tracker from it. It overwrites the node total only when
  * {@code correct-tracker=true}, or when the total went negative (memory freed that was never tracked).
+ *
+ * <p>Runs on the engine's scheduler with a fixed delay. A tick that throws anything, an {@link Error} included, is
+ * logged and skipped, and the next tick runs as usual: a task that threw would never be scheduled again.
  */
 final class MemoryCorrectionWorker
         implements Runnable
@@ -48,11 +51,15 @@ final class MemoryCorrectionWorker
         try {
             tick();
         }
-        catch (RuntimeException e) {
-            // log once: a source that fails tends to fail every 100 ms
+        catch (Throwable e) {
+            // an Error too (NoClassDefFoundError from a source, StackOverflowError): one that escaped would cancel
+            // every later tick without a word. Log the first at WARNING: a source that fails tends to fail every tick
             if (!failureLogged) {
                 failureLogged = true;
-                LOG.log(Level.WARNING, "Memory correction of node tracker '" + root.description() + "' failed", e);
+                LOG.log(Level.WARNING, "Memory correction of node tracker '" + root.description() + "' failed; it runs again every interval", e);
+            }
+            else {
+                LOG.log(Level.DEBUG, "Memory correction of node tracker '" + root.description() + "' failed again", e);
             }
         }
     }
