@@ -46,7 +46,8 @@ public final class NodeMemoryManager
     private final long maxQueryMemoryPerNode;
     private final long maxQueryTotalMemoryPerNode;
     private final Map<QueryId, QueryMemoryContext> queries = new ConcurrentHashMap<>();
-    private final Map<String, MemoryTracker> userTrackers = new ConcurrentHashMap<>();
+    // a user's tracker lives while the user has queries here, as ClickHouse resets it when the user's last query ends
+    private final Map<String, UserTracker> userTrackers = new ConcurrentHashMap<>();
 
     private final ClusterQueries clusterQueries;
     // guards applying assignments against creating queries, so that a new query never misses the assignment in force
@@ -217,7 +218,9 @@ public final class NodeMemoryManager
             maxUser = QuerySession.lower(maxQueryMemoryPerNode, session.maxMemoryPerNode());
             maxTotal = QuerySession.lower(maxQueryTotalMemoryPerNode, session.maxTotalMemoryPerNode());
         }
-        MemoryTracker userTracker = userTrackers.computeIfAbsent(session.user(), user -> rootTracker.newChild(TrackerLevel.USER, user, 0));
+        MemoryTracker userTracker = userTrackers.compute(session.user(), (user, held) -> held == null
+                ? new UserTracker(rootTracker.newChild(TrackerLevel.USER, user, 0), 1)
+                : new UserTracker(held.tracker(), held.queries() + 1)).tracker();
         MemoryTracker queryTracker = userTracker.newChild(TrackerLevel.QUERY, queryId.toString(), 0);
         QueryMemoryContext handle;
         synchronized (assignmentLock) {
@@ -225,6 +228,7 @@ public final class NodeMemoryManager
             // on a collision would have its cleaner release the query of the same id that is already here
             if (queries.containsKey(queryId)) {
                 queryTracker.close();
+                userQueryEnded(session.user());
                 throw new IllegalArgumentException("query " + queryId + " already has a memory context on node " + nodeId);
             }
             MemoryPool initial = layout.pool(assignment.poolOf(queryId, pool.id())).orElse(pool);
@@ -281,11 +285,27 @@ public final class NodeMemoryManager
     // equal views of one query remove its entry; a newer query of the same id is a different state and stays
     void queryClosed(QueryMemoryContext query)
     {
-        queries.remove(query.queryId(), query);
+        if (queries.remove(query.queryId(), query)) {
+            userQueryEnded(query.session().user());
+        }
         for (MemoryPool each : layout.pools()) {
             each.forgetQuery(query.queryId());
         }
     }
+
+    // the user's last query here closes the user's tracker: what it still holds stays accounted at the node
+    private void userQueryEnded(String user)
+    {
+        userTrackers.computeIfPresent(user, (name, held) -> {
+            if (held.queries() > 1) {
+                return new UserTracker(held.tracker(), held.queries() - 1);
+            }
+            held.tracker().close();
+            return null;
+        });
+    }
+
+    private record UserTracker(MemoryTracker tracker, int queries) {}
 
     /**
      * Reports a context the cleaner released (called on the cleaner's thread). A detector that throws is logged: the

@@ -44,6 +44,12 @@ final class TrackerFixture
         return new TrackerFixture(config, correctionSource, GIB);
     }
 
+    /** A node whose pool is {@code poolBytes}: the automatic node limit is 90% of it. */
+    static TrackerFixture tree(Map<String, String> config, LongSupplier correctionSource, long poolBytes)
+    {
+        return new TrackerFixture(config, correctionSource, poolBytes);
+    }
+
     MemoryTracker user(String name)
     {
         return root.newChild(TrackerLevel.USER, name, 0);

@@ -3,13 +3,20 @@ package io.memgov.plugin.treetracking;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
 import static io.memgov.plugin.treetracking.TrackerFixture.GIB;
 import static io.memgov.plugin.treetracking.TrackerFixture.KIB;
@@ -218,6 +225,51 @@ final class TrackerTreeTest
             worker.run();
             worker.run();
             assertThat(worker.lastDriftBytes()).isEqualTo(-MIB);
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void workerScheduledOnTheSchedulerKeepsRunningAfterAnErrorAndLogsIt()
+            throws Exception
+    {
+        // issue #17, defect 1: an Error out of a scheduleWithFixedDelay task cancels it silently
+        AtomicInteger calls = new AtomicInteger();
+        CountDownLatch ranAfterTheError = new CountDownLatch(3);
+        List<LogRecord> records = new CopyOnWriteArrayList<>();
+        Handler handler = new Handler()
+        {
+            @Override
+            public void publish(LogRecord record)
+            {
+                records.add(record);
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        Logger logger = Logger.getLogger(MemoryCorrectionWorker.class.getName());
+        logger.addHandler(handler);
+        try (TrackerFixture fixture = tree(Map.of("correction-interval", "5ms"), () -> {
+            if (calls.incrementAndGet() == 1) {
+                // what a plugin linked against a class its loader cannot see throws
+                throw new NoClassDefFoundError("io/example/Missing");
+            }
+            ranAfterTheError.countDown();
+            return MIB;
+        })) {
+            assertThat(ranAfterTheError.await(20, TimeUnit.SECONDS)).as("ticks after the error").isTrue();
+            assertThat(fixture.treeState().correctionTask().isDone()).isFalse();
+            assertThat(records).anySatisfy(record -> {
+                assertThat(record.getLevel()).isEqualTo(java.util.logging.Level.WARNING);
+                assertThat(record.getThrown()).isInstanceOf(NoClassDefFoundError.class);
+            });
+        }
+        finally {
+            logger.removeHandler(handler);
         }
     }
 }
