@@ -24,6 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import static java.util.Objects.requireNonNull;
 
+
+
 /**
  * One node's accounting: its pools, its tracker tree and the queries running on it. Hosts create a
  * {@link QueryMemoryContext} per query on each node it runs on; the contexts enforce per-node limits and feed the pool.

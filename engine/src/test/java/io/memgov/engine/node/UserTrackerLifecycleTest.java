@@ -2,8 +2,8 @@ package io.memgov.engine.node;
 
 import io.memgov.engine.pool.FixedMemoryPool;
 import io.memgov.engine.tracker.ExactMemoryTracker;
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
 import org.junit.jupiter.api.Test;
@@ -15,6 +15,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
 
 /**
  * A user's tracker lives while the user has queries on the node (ClickHouse resets it when the last one ends): issue

@@ -26,6 +26,8 @@ import static java.util.Objects.requireNonNull;
 
 
 
+
+
 /**
  * One level of ClickHouse's tracker tree (thread, query, user or node), with per-thread batching.
  *

@@ -1,7 +1,7 @@
 package io.memgov.plugin.treetracking;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryLimitExceededException;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.tracker.MemoryTracker;
 import org.junit.jupiter.api.Test;
 
@@ -14,6 +14,8 @@ import static io.memgov.plugin.treetracking.TrackerFixture.query;
 import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
 
 /**
  * Issue #17, defect 4 in the tracker: a delta that would overflow any level's counter is refused, naming the bytes,

@@ -1,6 +1,6 @@
 package io.memgov.plugin.treetracking;
 
-import io.memgov.spi.MemoryLimitExceededException;
+import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
 import org.junit.jupiter.api.Timeout;
@@ -17,8 +17,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,6 +30,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import static io.memgov.plugin.treetracking.TrackerFixture.KIB;
 import static io.memgov.plugin.treetracking.TrackerFixture.MIB;
 import static org.assertj.core.api.Assertions.assertThat;
+
+
 
 /**
  * Issue #17's stress for {@code thread-batched}: {@value #THREADS} threads allocate and free at random on a few

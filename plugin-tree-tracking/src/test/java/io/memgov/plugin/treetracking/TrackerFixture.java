@@ -11,6 +11,7 @@ import java.util.function.LongSupplier;
 
 
 
+
 /** Builds a node tree for tests; correction is off unless a test turns it on. */
 final class TrackerFixture
         implements AutoCloseable

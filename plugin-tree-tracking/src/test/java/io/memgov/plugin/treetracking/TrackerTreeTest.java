@@ -7,10 +7,10 @@ import org.junit.jupiter.api.Timeout;
 
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,6 +25,8 @@ import static io.memgov.plugin.treetracking.TrackerFixture.query;
 import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
 
 
 
@@ -262,7 +264,7 @@ final class TrackerTreeTest
             return MIB;
         })) {
             assertThat(ranAfterTheError.await(20, TimeUnit.SECONDS)).as("ticks after the error").isTrue();
-            assertThat(fixture.treeState().correctionTask().isDone()).isFalse();
+            assertThat(fixture.treeState().correctionTask().isCancelled()).isFalse();
             assertThat(records).anySatisfy(record -> {
                 assertThat(record.getLevel()).isEqualTo(java.util.logging.Level.WARNING);
                 assertThat(record.getThrown()).isInstanceOf(NoClassDefFoundError.class);
