@@ -120,6 +120,7 @@ final class RunCommand
                 DataSizes.succinct(totals.spilledBytes()), DataSizes.succinct(totals.reservedBytesAfterRun()), totals.spillFilesLeft(), totals.wallMillis());
         if (!totals.clean()) {
             out.println("FAILED: " + (totals.wrongResults() > 0 ? "wrong results; " : "") + (totals.jvmOutOfMemoryErrors() > 0 ? "JVM OutOfMemoryError; " : "")
+                    + (totals.internalErrors() > 0 ? "the lab failed running a query (INTERNAL_ERROR); " : "")
                     + (totals.reservedBytesAfterRun() > 0 ? "memory still reserved after the run; " : "")
                     + (totals.spillFilesLeft() > 0 ? "spill files left after the run" : ""));
         }
