@@ -104,9 +104,9 @@ final class ExitCodeTest
         LabRunner.Result duration = execute("run", "--workload", write("arrival.yaml", "queries:\n  - operator: sort\n    rows: 10\n    arrival: soon\n").toString());
 
         assertThat(range.exitCode()).isEqualTo(2);
-        assertThat(range.err()).contains("'10..5'", "'rows'", "5000..45000");
+        assertThat(range.err()).contains("'10..5'", "'queries[0].rows'", "5000..45000");
         assertThat(duration.exitCode()).isEqualTo(2);
-        assertThat(duration.err()).contains("'soon'", "'arrival'", "500ms");
+        assertThat(duration.err()).contains("'soon'", "'queries[0].arrival'", "500ms");
     }
 
     @Test
