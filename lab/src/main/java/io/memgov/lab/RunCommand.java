@@ -58,8 +58,9 @@ final class RunCommand
         RunResult result;
         try (MemoryEngine engine = LabConfig.engine(config, chosen.properties()).build();
                 MemoryHttpServer server = http == null ? null : MemoryHttpServer.start(engine, http)) {
-            out.printf("memgov lab: workload '%s', %d queries on %d nodes; pool %s per node; killers: task '%s', query '%s'%n",
-                    chosen.name(), chosen.expand().size(), engine.nodes().size(), DataSizes.succinct(engine.node(0).pool().maxBytes()),
+            out.printf("memgov lab: workload '%s', %s on %s; pool %s per node; killers: task '%s', query '%s'%n",
+                    chosen.name(), count(chosen.expand().size(), "query", "queries"), count(engine.nodes().size(), "node", "nodes"),
+                    DataSizes.succinct(engine.node(0).pool().maxBytes()),
                     engine.config().policy(io.memgov.engine.config.PolicyFamily.TASK_KILLER),
                     engine.config().policy(io.memgov.engine.config.PolicyFamily.QUERY_KILLER));
             if (server != null) {
@@ -124,6 +125,12 @@ final class RunCommand
                     + (totals.reservedBytesAfterRun() > 0 ? "memory still reserved after the run; " : "")
                     + (totals.spillFilesLeft() > 0 ? "spill files left after the run" : ""));
         }
+    }
+
+    /** {@code 1 query}, {@code 2 queries}. */
+    static String count(long count, String singular, String plural)
+    {
+        return count + " " + (count == 1 ? singular : plural);
     }
 
     /** Fails before the run, not after it, when an output cannot be written. */

@@ -168,6 +168,18 @@ final class ExitCodeTest
         assertThat(result.out()).contains("finished 2, killed 0, failed 0, wrong results 0");
     }
 
+    @Test
+    void oneQueryOnOneNodeIsSaidInTheSingular()
+            throws IOException
+    {
+        Path workload = write("one.yaml", "properties:\n  cluster.node-count: 1\nqueries:\n  - operator: sort\n    rows: 1000\n");
+
+        LabRunner.Result result = execute("run", "--workload", workload.toString());
+
+        assertThat(result.exitCode()).as(result.out() + result.err()).isZero();
+        assertThat(result.out()).contains("workload 'workload', 1 query on 1 node; pool");
+    }
+
     private Path write(String name, String content)
             throws IOException
     {
