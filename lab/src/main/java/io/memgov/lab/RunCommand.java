@@ -33,7 +33,7 @@ final class RunCommand
     @Option(names = "--queries", paramLabel = "N", description = "Queries of the default workload (default: 12). Not with --workload.")
     Integer queries;
 
-    @Option(names = "--rows", paramLabel = "N", description = "Rows per task of the default workload (default: 300000). Not with --workload.")
+    @Option(names = "--rows", paramLabel = "N", description = "Rows per task of the default workload (default: 600000). Not with --workload.")
     Integer rows;
 
     @Option(names = "--seed", paramLabel = "N", description = "Seed for sizes and data, replacing the workload's.")
@@ -94,7 +94,7 @@ final class RunCommand
         }
         else {
             try {
-                chosen = Workload.defaultWorkload(queries == null ? 12 : queries, rows == null ? 300_000 : rows);
+                chosen = Workload.defaultWorkload(queries == null ? 12 : queries, rows == null ? 600_000 : rows);
             }
             catch (IllegalArgumentException e) {
                 throw new BadInputException(e.getMessage());

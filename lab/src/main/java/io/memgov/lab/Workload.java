@@ -443,7 +443,7 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
     /**
      * The workload {@code run} uses when none is given: {@code queries} hash aggregations of {@code rows} rows per
      * task, a third of them (user {@code analyst}) needing most of a node's pool, which oversubscribes the lab's
-     * default cluster so that the killers have work. The same as {@code etc/workloads/default.yaml} for 12 and 300000.
+     * default cluster so that the killers have work. The same as {@code etc/workloads/default.yaml} for 12 and 600000.
      */
     static Workload defaultWorkload(int queries, int rows)
     {
@@ -455,7 +455,7 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
         }
         int large = (queries + 2) / 3;
         List<QueryGroup> groups = new ArrayList<>();
-        groups.add(new QueryGroup(large, "analyst", OperatorKind.HASH_AGGREGATION, new Range(rows, rows), new Range(250_000, 350_000),
+        groups.add(new QueryGroup(large, "analyst", OperatorKind.HASH_AGGREGATION, new Range(rows, rows), new Range(500_000, 700_000),
                 Duration.ZERO, Duration.ZERO, false, Map.of()));
         if (queries > large) {
             groups.add(new QueryGroup(queries - large, "dashboard", OperatorKind.HASH_AGGREGATION, new Range(rows, rows), new Range(5_000, 45_000),
