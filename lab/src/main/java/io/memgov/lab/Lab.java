@@ -1,8 +1,8 @@
 package io.memgov.lab;
 
 import io.memgov.engine.config.ConfigurationException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * memgov's main job. {@code plugins} lists what the engine discovers; {@code run} runs a workload of concurrent
@@ -37,16 +37,47 @@ public final class Lab
     /** Runs the command line and returns its exit code: 0 ran, 1 a wrong result or leftovers, 2 bad input. */
     public static int execute(String... args)
     {
-        return new CommandLine(new Lab())
-                .setExecutionExceptionHandler((exception, commandLine, parseResult) -> {
+        CommandLine commandLine = new CommandLine(new Lab())
+                .setExecutionExceptionHandler((exception, command, parseResult) -> {
                     if (exception instanceof BadInputException || exception instanceof ConfigurationException) {
-                        commandLine.getErr().println("memgov-lab: " + exception.getMessage());
+                        command.getErr().println("memgov-lab: " + exception.getMessage());
                         return BAD_INPUT;
                     }
-                    commandLine.getErr().println("memgov-lab: internal error: " + exception);
-                    exception.printStackTrace(commandLine.getErr());
+                    OutOfMemoryError outOfMemory = outOfMemoryIn(exception);
+                    if (outOfMemory != null) {
+                        return outOfMemory(command, outOfMemory);
+                    }
+                    command.getErr().println("memgov-lab: internal error: " + exception);
+                    exception.printStackTrace(command.getErr());
                     return FAILED;
-                })
-                .execute(args);
+                });
+        try {
+            return commandLine.execute(args);
+        }
+        catch (OutOfMemoryError e) {
+            // picocli hands errors on; a query's own OutOfMemoryError never gets here (the run reports it)
+            return outOfMemory(commandLine, e);
+        }
+    }
+
+    private static int outOfMemory(CommandLine commandLine, OutOfMemoryError error)
+    {
+        commandLine.getErr().println("memgov-lab: the JVM ran out of heap outside the queries (" + error + "), the run was abandoned. "
+                + "Give the JVM more heap (-Xmx) or the nodes less (node.heap-size)");
+        return FAILED;
+    }
+
+    // also under the IllegalArgumentException try-with-resources throws when the JVM's preallocated error is thrown twice
+    private static OutOfMemoryError outOfMemoryIn(Throwable exception)
+    {
+        for (Throwable cause = exception; cause != null; cause = cause.getCause()) {
+            if (cause instanceof OutOfMemoryError outOfMemory) {
+                return outOfMemory;
+            }
+            if (cause.getCause() == cause) {
+                break;
+            }
+        }
+        return null;
     }
 }

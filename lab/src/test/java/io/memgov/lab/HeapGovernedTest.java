@@ -15,6 +15,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 
 
+
+
 /**
  * The lab's promise: in a real JVM of 256MB, a workload asking for over 4x the governed pool ends with no
  * OutOfMemoryError, nothing reserved, no spill file left and every finished query verified.
@@ -53,7 +55,7 @@ final class HeapGovernedTest
             // what each of the two tasks would hold without governance
             demand += 2 * switch (query.operator()) {
                 case SORT -> 4L * query.rows();
-                case HASH_AGGREGATION -> HashAggregation.BYTES_PER_GROUP * query.groups();
+                case HASH_AGGREGATION -> HashAggregation.tableBytes(query.groups());
                 // the build rows in chunks, without the hash index
                 case JOIN_BUILD -> 2L * Long.BYTES * query.rows();
             };

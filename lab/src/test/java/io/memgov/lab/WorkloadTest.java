@@ -17,13 +17,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 
 
+
+
 final class WorkloadTest
 {
     @Test
     void defaultWorkloadFileIsTheBuiltInDefault()
     {
         // the README points at etc/workloads/default.yaml as what `run` does without --workload
-        assertThat(Workload.read(LabRunner.exampleWorkload("default.yaml"))).isEqualTo(Workload.defaultWorkload(12, 300_000));
+        assertThat(Workload.read(LabRunner.exampleWorkload("default.yaml"))).isEqualTo(Workload.defaultWorkload(12, 600_000));
     }
 
     @Test
