@@ -1,11 +1,15 @@
 package io.memgov.engine;
 
+import io.memgov.engine.cluster.EmbeddedClusterTransport;
 import io.memgov.engine.pool.FixedMemoryPool;
 import io.memgov.engine.tracker.ExactMemoryTracker;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.assignment.MemoryPoolAssignerContext;
 import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
+import io.memgov.spi.cluster.ClusterTransport;
+import io.memgov.spi.cluster.ClusterTransportContext;
+import io.memgov.spi.cluster.ClusterTransportFactory;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
@@ -22,9 +26,12 @@ import io.memgov.spi.tracker.MemoryTrackerFactory;
 
 import java.util.List;
 
+
+
 /**
- * The defaults that ship inside the engine: pool {@code fixed}, tracker {@code exact}, and the {@code none} spill
- * strategy, leak detector and pool assigner that switch those families off. Registered like any plugin, so names
+ * The defaults that ship inside the engine: pool {@code fixed}, tracker {@code exact}, cluster transport
+ * {@code embedded}, and the {@code none} spill strategy, leak detector and pool assigner that switch those families
+ * off. Registered like any plugin, so names
  * stay unique.
  */
 final class BuiltInPlugin
@@ -108,6 +115,26 @@ final class BuiltInPlugin
             {
                 config.requireOnly();
                 return MemoryLeakDetector.NONE;
+            }
+        });
+    }
+
+    @Override
+    public List<ClusterTransportFactory> clusterTransportFactories()
+    {
+        return List.of(new ClusterTransportFactory()
+        {
+            @Override
+            public String name()
+            {
+                return "embedded";
+            }
+
+            @Override
+            public ClusterTransport create(PolicyConfig config, ClusterTransportContext context)
+            {
+                config.requireOnly();
+                return new EmbeddedClusterTransport();
             }
         });
     }

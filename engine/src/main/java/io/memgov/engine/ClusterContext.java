@@ -1,14 +1,16 @@
 package io.memgov.engine;
 
+import io.memgov.spi.assignment.MemoryPoolAssignerContext;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.policy.MetricsSink;
-
-import java.time.Clock;
-import io.memgov.spi.assignment.MemoryPoolAssignerContext;
 import io.memgov.spi.policy.PolicyScheduler;
 
+import java.time.Clock;
+
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * What the engine hands cluster-level policies (killers, leak detectors, pool assigners).

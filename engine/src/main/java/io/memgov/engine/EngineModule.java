@@ -4,10 +4,8 @@ import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import com.google.inject.Singleton;
 import io.memgov.engine.cluster.ClusterMemoryManager;
-import io.memgov.engine.cluster.ClusterTransport;
 import io.memgov.engine.config.ConfigurationException;
 import io.memgov.engine.config.MemoryEngineConfig;
-import io.memgov.engine.node.ClusterQueries;
 import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.plugin.PluginLoader;
 import io.memgov.engine.plugin.PluginRegistry;
@@ -19,6 +17,10 @@ import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.assignment.MemoryPoolAssignerContext;
 import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
+import io.memgov.spi.cluster.ClusterTransport;
+import io.memgov.spi.cluster.ClusterTransportContext;
+import io.memgov.spi.cluster.ClusterTransportFactory;
+import io.memgov.spi.cluster.NodeSnapshot;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
@@ -41,8 +43,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.function.Supplier;
 
 import static java.util.Objects.requireNonNull;
+
+
+
+
 
 /**
  * Wires the engine: discovers plugins, selects one policy per family and creates each with its context. Policies
@@ -105,13 +112,6 @@ final class EngineModule
 
     @Provides
     @Singleton
-    ClusterQueries clusterQueries()
-    {
-        return new ClusterQueries(clock);
-    }
-
-    @Provides
-    @Singleton
     EngineScheduler scheduler()
     {
         return new EngineScheduler();
@@ -119,7 +119,7 @@ final class EngineModule
 
     @Provides
     @Singleton
-    EngineNodes engineNodes(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, QueryFailures failures, ClusterQueries clusterQueries,
+    EngineNodes engineNodes(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, QueryFailures failures,
             SelectedPolicy<MemoryLeakDetector> leakDetector)
     {
         List<NodeMemoryManager> nodes = new ArrayList<>();
@@ -137,7 +137,7 @@ final class EngineModule
                         root.name(), root.origin(), root.policy().level()));
             }
             long maxTotal = config.maxQueryTotalMemoryPerNode().orElse(Long.MAX_VALUE);
-            nodes.add(new NodeMemoryManager(nodeId, layout, root.policy(), clock, config.maxQueryMemoryPerNode(), maxTotal, clusterQueries, leakDetector.policy(),
+            nodes.add(new NodeMemoryManager(nodeId, layout, root.policy(), clock, config.maxQueryMemoryPerNode(), maxTotal, leakDetector.policy(),
                     config.reservationQuantum()));
             spillStrategies.put(nodeId, policies.create(PolicyFamily.SPILL_STRATEGY, context));
         }
@@ -174,17 +174,30 @@ final class EngineModule
 
     @Provides
     @Singleton
-    ClusterMemoryManager clusterMemoryManager(EngineNodes nodes, ClusterQueries queries, QueryFailures failures, PolicySelector policies, EngineScheduler scheduler,
+    EngineTransport clusterTransport(EngineNodes nodes, QueryFailures failures, PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics)
+    {
+        PolicyFamily<ClusterTransportFactory, ClusterTransportContext, ClusterTransport> family = PolicyFamily.CLUSTER_TRANSPORT;
+        List<NodeId> localNodes = nodes.nodes().stream().map(NodeMemoryManager::nodeId).toList();
+        TransportContext context = new TransportContext(localNodes, config.pollInterval(), failures, clock, scheduler.forOwner(family.displayName()),
+                metrics.sink(family.policyKey()));
+        return new EngineTransport(policies.create(family, context), context);
+    }
+
+    @Provides
+    @Singleton
+    ClusterMemoryManager clusterMemoryManager(EngineNodes nodes, EngineTransport transport, PolicySelector policies, EngineScheduler scheduler,
             @Named("task") LowMemoryKiller taskKiller, @Named("query") LowMemoryKiller queryKiller, SelectedPolicy<MemoryLeakDetector> leakDetector, EngineMetrics metrics)
     {
-        ClusterTransport transport = new EmbeddedClusterTransport(nodes.nodes(), queries, failures, clock);
+        List<NodeMemoryManager> local = nodes.nodes();
+        Supplier<List<NodeSnapshot>> localSnapshots = () -> local.stream().map(NodeMemoryManager::snapshot).toList();
         PolicyFamily<MemoryPoolAssignerFactory, MemoryPoolAssignerContext, MemoryPoolAssigner> family = PolicyFamily.POOL_ASSIGNER;
         SelectedPolicy<MemoryPoolAssigner> assigner = policies.create(family,
                 new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink("memory-pool-assigner")));
         if (assigner.policy() != MemoryPoolAssigner.NONE) {
             log.info("Memory pool assigner '{}' from {} assigns queries to pools on the cluster loop", assigner.name(), assigner.origin());
         }
-        return new ClusterMemoryManager(config, transport, queries, taskKiller, queryKiller, leakDetector.policy(), clock, metrics.sink("cluster"), assigner.policy());
+        return new ClusterMemoryManager(config, transport.policy(), localSnapshots, taskKiller, queryKiller, leakDetector.policy(), clock, metrics.sink("cluster"),
+                assigner.policy());
     }
 
     @Provides

@@ -10,6 +10,8 @@ import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
 
+
+
 /**
  * The nodes of the engine with their per-node policies, built together because each node's policies are created
  * through that node's context.

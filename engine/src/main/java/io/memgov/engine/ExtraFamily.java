@@ -8,6 +8,7 @@ import io.memgov.spi.policy.PolicyFactory;
 
 import static java.util.Objects.requireNonNull;
 
+
 /** A host's own policy family, kept with its type so that its policy is created without a cast. */
 record ExtraFamily<F extends PolicyFactory<PolicyContext, P>, P>(PolicyFamily<F, PolicyContext, P> family)
 {

@@ -7,27 +7,24 @@ import com.google.inject.ProvisionException;
 import io.memgov.engine.cluster.ClusterMemoryManager;
 import io.memgov.engine.config.ConfigurationException;
 import io.memgov.engine.config.MemoryEngineConfig;
-import io.memgov.engine.node.ClusterQueries;
 import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.plugin.PluginRegistry;
 import io.memgov.engine.plugin.PolicySelector;
 import io.memgov.engine.plugin.SelectedPolicy;
-import io.memgov.spi.PolicyFamily;
-import io.memgov.spi.policy.PolicyContext;
-import io.memgov.spi.policy.PolicyFactory;
 import io.memgov.engine.revoke.MemoryRevokingScheduler;
 import io.memgov.engine.visibility.ClusterMemorySnapshot;
 import io.memgov.engine.visibility.ClusterMemoryStats;
 import io.memgov.engine.visibility.JmxExporter;
-import io.memgov.engine.visibility.MemorySnapshotJson;
 import io.memgov.engine.visibility.NodeMemorySnapshot;
 import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.leak.MemoryLeakDetector;
+import io.memgov.spi.policy.PolicyContext;
+import io.memgov.spi.policy.PolicyFactory;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.QueryId;
-import io.memgov.spi.query.QueryState;
 import io.memgov.spi.spill.SpillStrategy;
 import jakarta.inject.Inject;
 import jakarta.inject.Named;
@@ -40,7 +37,6 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,9 +44,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 import static java.util.Objects.requireNonNull;
+
+
+
+
 
 /**
  * The memgov engine: the nodes of an embedded cluster (one, for a plain worker), each with its pool and tracker, and
@@ -82,10 +81,10 @@ public final class MemoryEngine
     private final MemoryLeakDetector leakDetector;
     private final EngineMetrics metrics;
     private final QueryFailures failures;
-    private final ClusterQueries clusterQueries;
     private final ClusterMemoryManager clusterMemoryManager;
     private final Map<PolicyFamily<?, ?, ?>, SelectedPolicy<?>> extraPolicies;
     private final PolicySelector policies;
+    private final EngineTransport transport;
     // one per node, started by the builder and stopped by close()
     private final Map<NodeId, MemoryRevokingScheduler> revokingSchedulers = new java.util.concurrent.ConcurrentHashMap<>();
     // set once by the builder after construction; null when JMX export is off
@@ -103,14 +102,14 @@ public final class MemoryEngine
             SelectedPolicy<MemoryLeakDetector> leakDetector,
             EngineMetrics metrics,
             QueryFailures failures,
-            ClusterQueries clusterQueries,
             ClusterMemoryManager clusterMemoryManager,
             Map<PolicyFamily<?, ?, ?>, SelectedPolicy<?>> extraPolicies,
-            PolicySelector policies)
+            PolicySelector policies,
+            EngineTransport transport)
     {
+        this.transport = requireNonNull(transport, "transport is null");
         this.policies = requireNonNull(policies, "policies is null");
         this.extraPolicies = Map.copyOf(requireNonNull(extraPolicies, "extraPolicies is null"));
-        this.clusterQueries = requireNonNull(clusterQueries, "clusterQueries is null");
         this.clusterMemoryManager = requireNonNull(clusterMemoryManager, "clusterMemoryManager is null");
         this.config = requireNonNull(config, "config is null");
         this.registry = requireNonNull(registry, "registry is null");
@@ -233,21 +232,6 @@ public final class MemoryEngine
         return clusterMemoryManager;
     }
 
-    /** The queries the host knows: running ones and recently ended ones. */
-    public ClusterQueries queries()
-    {
-        return clusterQueries;
-    }
-
-    /**
-     * The host reports that a query ended, so that the loop stops enforcing its limits and the leak detector judges
-     * any memory it still holds after the grace period.
-     */
-    public void queryFinished(QueryId queryId, QueryState state, Instant endTime)
-    {
-        clusterQueries.finished(queryId, state, endTime);
-    }
-
     ScheduledExecutorService scheduler()
     {
         return scheduler.executor();
@@ -263,18 +247,6 @@ public final class MemoryEngine
     public ClusterMemorySnapshot clusterMemorySnapshot()
     {
         return ClusterMemorySnapshot.of(nodes.stream().map(NodeMemoryManager::info).toList(), new ClusterMemoryStats(clusterMemoryManager));
-    }
-
-    /** {@link #nodeMemorySnapshot(int)} as JSON: the data Trino serves at {@code /v1/memory}. */
-    public String nodeMemoryJson(int nodeIndex)
-    {
-        return MemorySnapshotJson.toJson(nodeMemorySnapshot(nodeIndex));
-    }
-
-    /** {@link #clusterMemorySnapshot()} as JSON: the data Trino serves at {@code /v1/cluster/memory}. */
-    public String clusterMemoryJson()
-    {
-        return MemorySnapshotJson.toJson(clusterMemorySnapshot());
     }
 
     /**
@@ -308,6 +280,12 @@ public final class MemoryEngine
     {
         revokingSchedulers.values().forEach(MemoryRevokingScheduler::close);
         clusterMemoryManager.close();
+        try {
+            transport.policy().close();
+        }
+        catch (RuntimeException e) {
+            log.warn("Cluster transport '{}' failed to close", transport.transport().name(), e);
+        }
         JmxExporter exporter = jmx;
         if (exporter != null) {
             exporter.close();
@@ -439,6 +417,7 @@ public final class MemoryEngine
                 if (jmxExport) {
                     engine.jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), jmxName, engine.nodes, engine.clusterMemoryManager);
                 }
+                engine.transport.start();
                 engine.clusterMemoryManager.start(engine.scheduler.executor());
                 engine.startRevoking();
                 return engine;

@@ -2,8 +2,9 @@ package io.memgov.engine;
 
 import io.memgov.engine.pool.FixedMemoryPool;
 import io.memgov.spi.policy.MetricsSink;
-import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.pool.MemoryPoolContext;
+import io.memgov.spi.pool.ResizableMemoryPool;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.QueryId;
@@ -12,10 +13,10 @@ import io.memgov.spi.tracker.MemoryTrackerContext;
 
 import java.time.Clock;
 import java.util.OptionalLong;
-import io.memgov.spi.policy.PolicyScheduler;
-import io.memgov.spi.pool.ResizableMemoryPool;
 
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * What the engine hands node-level policies. Failing a query goes through the engine, so that the query is failed on

@@ -1,6 +1,7 @@
 package io.memgov.engine;
 
 import io.memgov.engine.node.NodeMemoryManager;
+import io.memgov.spi.cluster.ClusterCommand;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.TaskId;
@@ -13,6 +14,8 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * Fails queries on every node and tells the host's listeners. Node policies (a reserve-mode pool, an overcommit
@@ -54,6 +57,40 @@ final class QueryFailures
             notifyListeners(queryId, Set.of(), errorCode, message);
         }
         return failed;
+    }
+
+    /**
+     * Applies a command of the cluster loop to this engine's nodes; a command applied twice changes nothing the second
+     * time. Called by the cluster transport, on any thread.
+     */
+    void apply(ClusterCommand command)
+    {
+        requireNonNull(command, "command is null");
+        if (command instanceof ClusterCommand.KillQuery kill) {
+            fail(kill.queryId(), kill.errorCode(), kill.message());
+        }
+        else if (command instanceof ClusterCommand.KillTasks kill) {
+            for (TaskId taskId : kill.taskIds()) {
+                boolean killedHere = false;
+                for (NodeMemoryManager node : nodes) {
+                    killedHere |= node.failTask(taskId, kill.errorCode(), kill.message());
+                }
+                if (killedHere) {
+                    notifyListeners(taskId.queryId(), Set.of(taskId), kill.errorCode(), kill.message());
+                }
+            }
+        }
+        else if (command instanceof ClusterCommand.AssignPools assign) {
+            for (NodeMemoryManager node : nodes) {
+                try {
+                    node.applyAssignment(assign.assignment());
+                }
+                catch (RuntimeException e) {
+                    // like an unreachable worker: the node keeps its version and the loop delivers it again next round
+                    log.error("Node {} failed to apply memory pool assignment version {}", node.nodeId(), assign.assignment().version(), e);
+                }
+            }
+        }
     }
 
     void notifyListeners(QueryId queryId, Set<TaskId> tasks, ErrorCode errorCode, String message)

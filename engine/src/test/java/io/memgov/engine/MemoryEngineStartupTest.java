@@ -34,6 +34,8 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 
 
+
+
 /**
  * Every start-up error of {@link MemoryEngine.Builder#build()} (DESIGN.md "Bootstrap"), asserted on its message: each
  * one must name the key or plugin, the bad value and what is accepted. Also scenario 10 of trino-presto.md §5.

@@ -27,6 +27,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 
 
+
+
 /**
  * The kill path: {@link MemoryEngine#failQuery} and {@link NodeMemoryManager#failQuery} release everything the
  * query holds, later calls of the query fail with the code, the first failure is kept and listeners hear it once.

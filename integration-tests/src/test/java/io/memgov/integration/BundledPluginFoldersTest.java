@@ -25,6 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 
 
+
+
 /**
  * Each bundled plugin module packages {@code target/plugin/<artifactId>/}: its jar and its own dependencies, without
  * the SPI. Copied as they are into a plugin directory, the folders give an engine with no plugin on its class path

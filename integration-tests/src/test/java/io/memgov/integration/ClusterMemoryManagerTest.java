@@ -36,14 +36,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 
 
+
+
 /**
  * The cluster loop on the embedded cluster, with the killers discovered from their plugin jars on the class path.
  */
-final class ClusterMemoryManagerTest
+class ClusterMemoryManagerTest
 {
     private static final long MB = 1024 * 1024;
 
-    private static MemoryEngine.Builder cluster(int nodes)
+    MemoryEngine.Builder cluster(int nodes)
     {
         // 10MB pools; the loop runs only when the test calls process()
         return MemoryEngine.builder()
@@ -208,7 +210,7 @@ final class ClusterMemoryManagerTest
             assertThat(engine.clusterMemoryManager().lastKillTarget()).contains(KillTarget.wholeQuery(QueryId.of("first")));
 
             // the host finished the first query long ago: the leak detector flags it and the killer may run again
-            engine.queryFinished(QueryId.of("first"), QueryState.FAILED, clock.instant());
+            first.contexts()[0].close(QueryState.FAILED);
             clock.advance(Duration.ofMinutes(2));
             engine.clusterMemoryManager().process();
             assertThat(engine.clusterMemoryManager().numberOfLeakedQueries()).isEqualTo(1);

@@ -35,6 +35,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 
 
+
+
 /**
  * A plugin compiled against, and shipped with, Caffeine 2.9.3 while the engine runs Caffeine 3.1.8: in its own folder
  * of {@code plugin.dir} it loads, sees its own 2.x classes, and kills through a 2.x cache on the embedded cluster.

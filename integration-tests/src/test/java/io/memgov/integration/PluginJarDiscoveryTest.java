@@ -20,6 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 
 
+
+
 /**
  * The built plugin-none jar is a real plugin: a fresh class loader that sees only that jar (and the SPI through its
  * parent) finds it with ServiceLoader.

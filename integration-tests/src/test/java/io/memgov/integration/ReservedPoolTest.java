@@ -6,7 +6,7 @@ import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QueryMemoryContext;
 import io.memgov.engine.node.QuerySession;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.assignment.MemoryPoolAssignment;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
 import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.killer.KillTarget;
@@ -23,7 +23,6 @@ import io.memgov.spi.query.QueryState;
 import org.junit.jupiter.api.Test;
 
 import java.lang.ref.Reference;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -32,6 +31,10 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
+
+
 
 
 
@@ -113,9 +116,8 @@ final class ReservedPoolTest
             for (int node = 0; node < 2; node++) {
                 // the rest of the query's work: it grows once more, then ends
                 assertThat(query.operators[node].userMemory().setBytes(finalBytes)).isDone();
-                query.contexts[node].close();
+                query.contexts[node].close(QueryState.FINISHED);
             }
-            engine.queryFinished(query.queryId, QueryState.FINISHED, Instant.now());
             events.add(query.queryId + " finished");
         }, "driver-" + query.queryId);
         thread.start();
@@ -262,7 +264,9 @@ final class ReservedPoolTest
             assertThat(c.isBlocked()).isFalse();
 
             // RESERVED still holds big, but GENERAL has room now (7MB of 10MB): not out of memory, nobody else is killed
-            engine.queryFinished(a.queryId, QueryState.FAILED, Instant.now());
+            for (QueryMemoryContext context : a.contexts) {
+                context.close(QueryState.FAILED);
+            }
             engine.clusterMemoryManager().process();
             assertThat(nodesSeen).hasSize(1);
             assertThat(engine.clusterMemoryManager().queriesKilledDueToOutOfMemory()).isEqualTo(1);

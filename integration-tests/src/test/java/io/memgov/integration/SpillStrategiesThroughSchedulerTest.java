@@ -27,6 +27,8 @@ import static org.awaitility.Awaitility.await;
 
 
 
+
+
 /**
  * others.md §4 scenarios 17 (Spark's victim order, strategy {@code smallest-sufficient}) and 14 (DataFusion's fair
  * share, strategy {@code fair-share}) end to end: the strategies come from the plugin-spill jar on the class path, and

@@ -41,6 +41,8 @@ import static org.awaitility.Awaitility.await;
 
 
 
+
+
 /**
  * A real spilling operator ({@link SpillingHashAggregation}) under the engine's revoking scheduler and the spill-file
  * manager: with a pool too small for its groups it spills and still returns exactly the answer; encrypted runs do not

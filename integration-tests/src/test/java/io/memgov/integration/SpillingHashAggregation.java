@@ -32,6 +32,8 @@ import static java.util.Objects.requireNonNull;
 
 
 
+
+
 /**
  * {@code SELECT key, sum(value), count(*) GROUP BY key} over (key, value) rows, holding its groups as revocable
  * memory. When the engine's revoking scheduler asks, the operator's own thread writes the groups, sorted by key, to a

@@ -29,6 +29,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 
 
+
+
 /**
  * The example killer of {@code examples/third-party-killer}, built as a jar by the reactor, run on the embedded cluster
  * the way a user would run it: dropped into a plugin directory and selected by property, and, the same jar, from the

@@ -3,6 +3,7 @@ package io.memgov.lab;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.memgov.engine.MemoryEngine;
+import io.memgov.json.MemoryJson;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -52,8 +53,8 @@ final class MemoryHttpServer
         catch (IOException e) {
             throw new BadInputException("cannot serve on 127.0.0.1:" + port + " (--http): " + e.getMessage());
         }
-        server.createContext("/v1/memory", exchange -> serve(exchange, () -> engine.nodeMemoryJson(nodeIndex(exchange.getRequestURI(), engine.nodes().size()))));
-        server.createContext("/v1/cluster/memory", exchange -> serve(exchange, engine::clusterMemoryJson));
+        server.createContext("/v1/memory", exchange -> serve(exchange, () -> MemoryJson.toJson(engine.nodeMemorySnapshot(nodeIndex(exchange.getRequestURI(), engine.nodes().size())))));
+        server.createContext("/v1/cluster/memory", exchange -> serve(exchange, () -> MemoryJson.toJson(engine.clusterMemorySnapshot())));
         // every other path: the JDK's own answer would be an HTML page
         server.createContext("/", exchange -> {
             try (exchange) {

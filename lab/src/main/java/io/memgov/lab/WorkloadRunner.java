@@ -51,6 +51,8 @@ import static java.util.Objects.requireNonNull;
 
 
 
+
+
 /**
  * Runs a workload on an engine: each query gets one task per node, each task one operator on its own thread (as a
  * driver on a worker); queries arrive at their arrival times. Samples pool use while it runs, records every kill,
@@ -335,9 +337,10 @@ final class WorkloadRunner
         }
         finally {
             stopAndJoin(run, threads);
-            contexts.forEach(QueryMemoryContext::close);
+            // one lifecycle step: closing each node's context with the query's final state reports its end
+            QueryState finalState = status == Status.FINISHED ? QueryState.FINISHED : QueryState.FAILED;
+            contexts.forEach(context -> context.close(finalState));
             spillFiles.forEach(manager -> manager.releaseQuery(queryId));
-            engine.queryFinished(queryId, status == Status.FINISHED ? QueryState.FINISHED : QueryState.FAILED, engine.clock().instant());
         }
         if (unexpected.get() != null) {
             unexpected.get().printStackTrace();

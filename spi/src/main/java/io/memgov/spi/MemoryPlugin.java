@@ -1,6 +1,7 @@
 package io.memgov.spi;
 
 import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
+import io.memgov.spi.cluster.ClusterTransportFactory;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
 import io.memgov.spi.pool.MemoryPoolFactory;
@@ -51,6 +52,11 @@ public interface MemoryPlugin
     }
 
     default List<MemoryPoolAssignerFactory> memoryPoolAssignerFactories()
+    {
+        return List.of();
+    }
+
+    default List<ClusterTransportFactory> clusterTransportFactories()
     {
         return List.of();
     }

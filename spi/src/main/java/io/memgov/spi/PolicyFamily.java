@@ -3,6 +3,9 @@ package io.memgov.spi;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.assignment.MemoryPoolAssignerContext;
 import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
+import io.memgov.spi.cluster.ClusterTransport;
+import io.memgov.spi.cluster.ClusterTransportContext;
+import io.memgov.spi.cluster.ClusterTransportFactory;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
@@ -116,7 +119,17 @@ public final class PolicyFamily<F extends PolicyFactory<C, P>, C extends PolicyC
                     .fallback(MemoryPoolAssigner.NONE)
                     .build();
 
-    private static final List<PolicyFamily<?, ?, ?>> BUILT_IN = List.of(POOL, TRACKER, QUERY_KILLER, TASK_KILLER, SPILL_STRATEGY, LEAK_DETECTOR, POOL_ASSIGNER);
+    /**
+     * How the nodes of a cluster reach the coordinator ({@code cluster.transport.policy}, default {@code embedded}: the
+     * nodes of one engine in one JVM); created once per engine.
+     */
+    public static final PolicyFamily<ClusterTransportFactory, ClusterTransportContext, ClusterTransport> CLUSTER_TRANSPORT =
+            builder("cluster transport", "cluster.transport", ClusterTransportFactory.class, ClusterTransport.class, MemoryPlugin::clusterTransportFactories)
+                    .defaultPolicy("embedded")
+                    .build();
+
+    private static final List<PolicyFamily<?, ?, ?>> BUILT_IN = List.of(POOL, TRACKER, QUERY_KILLER, TASK_KILLER, SPILL_STRATEGY, LEAK_DETECTOR, POOL_ASSIGNER,
+            CLUSTER_TRANSPORT);
 
     private final String displayName;
     private final String prefix;

@@ -1,11 +1,14 @@
 package io.memgov.engine.cluster;
 
 import io.memgov.engine.config.MemoryEngineConfig;
-import io.memgov.engine.node.ClusterQueries;
-import io.memgov.engine.node.QuerySession;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
-import io.memgov.spi.assignment.MemoryPoolAssignment;
+import io.memgov.spi.cluster.ClusterCommand;
+import io.memgov.spi.cluster.ClusterTransport;
+import io.memgov.spi.cluster.CoordinatorState;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
 import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.NodeSnapshot;
+import io.memgov.spi.cluster.QuerySnapshot;
 import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
@@ -24,19 +27,28 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
+
+
+
+
+
+
 
 /**
  * The cluster enforcement loop (Trino's {@code ClusterMemoryManager.process}). Every poll interval, and whenever a
@@ -65,7 +77,7 @@ public final class ClusterMemoryManager
 
     private final MemoryEngineConfig config;
     private final ClusterTransport transport;
-    private final ClusterQueries queries;
+    private final Supplier<List<NodeSnapshot>> localSnapshots;
     private final LowMemoryKiller taskKiller;
     private final LowMemoryKiller queryKiller;
     private final MemoryLeakDetector leakDetector;
@@ -81,30 +93,21 @@ public final class ClusterMemoryManager
     private volatile List<NodeMemoryInfo> lastNodes = List.of();
 
     // touched only by process(), which is synchronized
-    private KillTarget lastKillTarget;
-    private Instant outOfMemorySince;
+    private CoordinatorState state = CoordinatorState.initial();
+    private boolean coordinator;
     private ScheduledFuture<?> loop;
     private volatile MemoryPoolAssignment assignment = MemoryPoolAssignment.initial();
-    // the version each node reported as applied; touched only by process()
-    private final Map<NodeId, Long> appliedVersions = new HashMap<>();
+    // the nodes of the last round, to tell which left: touched only by process()
+    private Map<NodeId, NodeSnapshot> lastSeen = Map.of();
 
+    /**
+     * @param transport carries snapshots and commands; the loop reads nothing else
+     * @param localSnapshots the snapshots of this process's nodes, published at the start of every round
+     */
     public ClusterMemoryManager(
             MemoryEngineConfig config,
             ClusterTransport transport,
-            ClusterQueries queries,
-            LowMemoryKiller taskKiller,
-            LowMemoryKiller queryKiller,
-            MemoryLeakDetector leakDetector,
-            Clock clock,
-            MetricsSink metrics)
-    {
-        this(config, transport, queries, taskKiller, queryKiller, leakDetector, clock, metrics, MemoryPoolAssigner.NONE);
-    }
-
-    public ClusterMemoryManager(
-            MemoryEngineConfig config,
-            ClusterTransport transport,
-            ClusterQueries queries,
+            Supplier<List<NodeSnapshot>> localSnapshots,
             LowMemoryKiller taskKiller,
             LowMemoryKiller queryKiller,
             MemoryLeakDetector leakDetector,
@@ -115,7 +118,7 @@ public final class ClusterMemoryManager
         this.assigner = requireNonNull(assigner, "assigner is null");
         this.config = requireNonNull(config, "config is null");
         this.transport = requireNonNull(transport, "transport is null");
-        this.queries = requireNonNull(queries, "queries is null");
+        this.localSnapshots = requireNonNull(localSnapshots, "localSnapshots is null");
         this.taskKiller = requireNonNull(taskKiller, "taskKiller is null");
         this.queryKiller = requireNonNull(queryKiller, "queryKiller is null");
         this.leakDetector = requireNonNull(leakDetector, "leakDetector is null");
@@ -144,84 +147,117 @@ public final class ClusterMemoryManager
         }
     }
 
-    /** One round of the loop. Hosts and tests may call it at any time; rounds never overlap. */
+    /**
+     * One round: publishes this process's node snapshots and, if this process holds the coordinator role, runs the loop
+     * over every node's snapshot. Hosts and tests may call it at any time; rounds never overlap.
+     */
     public synchronized void process()
     {
-        List<NodeMemoryInfo> nodes = transport.readNodes();
+        transport.publish(localSnapshots.get());
+        if (!transport.isCoordinator()) {
+            coordinator = false;
+            return;
+        }
+        if (!coordinator) {
+            // the role moved here (or this is the first round): carry on from where the last coordinator stopped
+            state = transport.loadCoordinatorState().orElse(state);
+            assignment = state.assignment();
+            coordinator = true;
+        }
+        CoordinatorState before = state;
+        Instant now = clock.instant();
+        ClusterView view = new ClusterView(transport.clusterSnapshots(), now);
+        List<NodeMemoryInfo> nodes = view.nodes();
         lastNodes = nodes;
 
-        Map<QueryId, Long> userReservations = new HashMap<>();
-        Map<QueryId, Long> totalReservations = new HashMap<>();
         int blocked = 0;
         long clusterUser = 0;
         long clusterTotal = 0;
         for (NodeMemoryInfo node : nodes) {
-            MemoryPoolInfo pool = node.generalPool();
-            if (pool.isBlocked()) {
+            if (node.generalPool().isBlocked()) {
                 blocked++;
             }
             for (MemoryPoolInfo anyPool : node.pools()) {
                 clusterUser += anyPool.reservedBytes();
                 clusterTotal += anyPool.reservedBytes() + anyPool.reservedRevocableBytes();
-                anyPool.queryMemoryReservations().forEach((query, bytes) -> {
-                    userReservations.merge(query, bytes, Long::sum);
-                    totalReservations.merge(query, bytes, Long::sum);
-                });
-                anyPool.queryMemoryRevocableReservations().forEach((query, bytes) -> totalReservations.merge(query, bytes, Long::sum));
             }
         }
         blockedNodes = blocked;
         clusterUserMemoryReservation = clusterUser;
         clusterTotalMemoryReservation = clusterTotal;
 
-        Set<QueryId> leaked = leakDetector.checkForLeaks(queries.known(), Map.copyOf(totalReservations));
+        failQueriesOfLostNodes(view);
 
-        MemoryPoolAssignment current = withoutEndedQueries(assignment);
+        Set<QueryId> leaked = leakDetector.checkForLeaks(view.known(), Map.copyOf(view.totalReservations()));
+
+        MemoryPoolAssignment current = withoutEndedQueries(state.assignment(), view);
         boolean outOfMemory = isOutOfMemory(nodes, current, blocked);
-        Instant now = clock.instant();
-        if (!outOfMemory) {
-            outOfMemorySince = null;
-        }
-        else if (outOfMemorySince == null) {
-            outOfMemorySince = now;
-        }
+        Instant outOfMemorySince = !outOfMemory ? null : state.outOfMemory().orElse(now);
 
         boolean queryKilled = false;
-        for (ClusterQueries.QueryRecord query : queries.running().values()) {
-            QuerySession session = query.session();
+        for (ClusterView.QueryFacts query : view.running().values()) {
+            QuerySnapshot session = query.session();
             if (session.retryPolicy() == RetryPolicy.TASK) {
                 // with task retries only the pools and the killers apply, as in Trino
                 continue;
             }
-            long user = userReservations.getOrDefault(query.queryId(), 0L);
-            long total = totalReservations.getOrDefault(query.queryId(), 0L);
+            long user = view.userReservations().getOrDefault(session.queryId(), 0L);
+            long total = view.totalReservations().getOrDefault(session.queryId(), 0L);
             if (session.resourceOvercommit() && outOfMemory) {
-                queryKilled |= kill(query.queryId(), ErrorCode.CLUSTER_OUT_OF_MEMORY, String.format(
+                queryKilled |= kill(session.queryId(), ErrorCode.CLUSTER_OUT_OF_MEMORY, String.format(
                         "The cluster is out of memory and resource_overcommit=true, so this query was killed. It was using %s of memory", succinct(total)));
                 continue;
             }
             if (session.resourceOvercommit()) {
                 continue;
             }
-            long userLimit = lower(config.maxQueryMemory(), session.maxMemory().orElse(Long.MAX_VALUE));
-            long totalLimit = lower(config.maxQueryTotalMemory(), session.maxTotalMemory().orElse(Long.MAX_VALUE));
+            long userLimit = lower(config.maxQueryMemory(), session.maxMemoryBytes());
+            long totalLimit = lower(config.maxQueryTotalMemory(), session.maxTotalMemoryBytes());
             if (user > userLimit) {
-                queryKilled |= kill(query.queryId(), ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT, "Query exceeded distributed user memory limit of " + succinct(userLimit));
+                queryKilled |= kill(session.queryId(), ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT, "Query exceeded distributed user memory limit of " + succinct(userLimit));
             }
             else if (total > totalLimit) {
-                queryKilled |= kill(query.queryId(), ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT, "Query exceeded distributed total memory limit of " + succinct(totalLimit));
+                queryKilled |= kill(session.queryId(), ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT, "Query exceeded distributed total memory limit of " + succinct(totalLimit));
             }
         }
 
-        if (outOfMemory && !queryKilled && isLastKillTargetGone(nodes, leaked) && delayPassed(now)) {
-            callOomKiller(nodes, current);
+        state = new CoordinatorState(state.killedQueries(), state.killedTasks(), state.killedAt(), outOfMemorySince, current);
+        if (outOfMemory && !queryKilled && isLastKillTargetGone(view, leaked) && delayPassed(now)) {
+            callOomKiller(view, current, now);
         }
         if (assigner != MemoryPoolAssigner.NONE) {
-            updateAssignment(nodes, current);
+            updateAssignment(view, state.assignment());
+        }
+        if (!state.equals(before)) {
+            transport.saveCoordinatorState(state);
         }
         metrics.gauge("blocked-nodes", blocked);
         metrics.gauge("cluster-user-memory-reservation", clusterUser);
         metrics.gauge("cluster-total-memory-reservation", clusterTotal);
+    }
+
+    /**
+     * The queries that ran on a node that left the cluster cannot finish: they fail on the nodes that remain, once.
+     * A node that leaves is one the transport stops listing.
+     */
+    private void failQueriesOfLostNodes(ClusterView view)
+    {
+        Map<NodeId, NodeSnapshot> seen = new LinkedHashMap<>();
+        view.snapshots().forEach(node -> seen.put(node.nodeId(), node));
+        for (NodeSnapshot lost : lastSeen.values()) {
+            if (seen.containsKey(lost.nodeId())) {
+                continue;
+            }
+            Set<QueryId> queriesThere = ClusterView.runningOn(lost);
+            log.warn("Node {} left the cluster; failing the {} queries that ran on it: {}", lost.nodeId(), queriesThere.size(), new TreeSet<>(queriesThere));
+            for (QueryId queryId : queriesThere) {
+                if (view.running().containsKey(queryId)) {
+                    transport.send(new ClusterCommand.KillQuery(queryId, ErrorCode.NODE_LOST,
+                            "Query failed because node " + lost.nodeId() + ", on which it ran, left the cluster"));
+                }
+            }
+        }
+        lastSeen = seen;
     }
 
     private boolean isOutOfMemory(List<NodeMemoryInfo> nodes, MemoryPoolAssignment current, int blocked)
@@ -235,9 +271,9 @@ public final class ClusterMemoryManager
         }
     }
 
-    private MemoryPoolAssignment withoutEndedQueries(MemoryPoolAssignment assignment)
+    private static MemoryPoolAssignment withoutEndedQueries(MemoryPoolAssignment assignment, ClusterView view)
     {
-        Map<QueryId, ClusterQueries.QueryRecord> running = queries.running();
+        Map<QueryId, ClusterView.QueryFacts> running = view.running();
         if (running.keySet().containsAll(assignment.placements().keySet())) {
             return assignment;
         }
@@ -249,21 +285,21 @@ public final class ClusterMemoryManager
 
     /**
      * Asks the assigner for the next placements once every node applied the current version (Presto's
-     * {@code updateAssignments}), then delivers the version in force to the nodes that have not applied it, again
-     * every round until they have.
+     * {@code updateAssignments}), then delivers the version in force, again every round until every node's snapshot
+     * says it applied it.
      */
-    private void updateAssignment(List<NodeMemoryInfo> nodes, MemoryPoolAssignment current)
+    private void updateAssignment(ClusterView view, MemoryPoolAssignment current)
     {
-        boolean everyNodeApplied = nodes.stream().allMatch(node -> appliedVersions.getOrDefault(node.nodeId(), 0L) >= current.version());
+        boolean everyNodeApplied = view.snapshots().stream().allMatch(node -> node.assignmentVersion() >= current.version());
         MemoryPoolAssignment next = current;
         if (everyNodeApplied) {
             try {
-                Map<QueryId, String> placements = assigner.assign(nodes, transport.runningQueries(nodes), current);
+                Map<QueryId, String> placements = assigner.assign(view.nodes(), view.runningQueries(), current);
                 if (!placements.equals(current.placements())) {
                     next = new MemoryPoolAssignment(current.version() + 1, placements);
                     if (log.isInfoEnabled()) {
                         log.info("Memory pool assignment version {}: {} (was {}). {}", next.version(), new TreeMap<>(placements),
-                                new TreeMap<>(current.placements()), new NodesSummary(nodes));
+                                new TreeMap<>(current.placements()), new NodesSummary(view.nodes()));
                     }
                 }
             }
@@ -272,64 +308,60 @@ public final class ClusterMemoryManager
             }
         }
         assignment = next;
+        state = new CoordinatorState(state.killedQueries(), state.killedTasks(), state.killedAt(), state.outOfMemorySince(), next);
         MemoryPoolAssignment toDeliver = next;
-        if (nodes.stream().anyMatch(node -> appliedVersions.getOrDefault(node.nodeId(), 0L) < toDeliver.version())) {
-            appliedVersions.putAll(transport.assignPools(toDeliver));
+        if (view.snapshots().stream().anyMatch(node -> node.assignmentVersion() < toDeliver.version())) {
+            transport.send(new ClusterCommand.AssignPools(toDeliver));
         }
         metrics.gauge("memory-pool-assignment-version", next.version());
     }
 
     private boolean delayPassed(Instant now)
     {
-        return outOfMemorySince != null && !now.isBefore(outOfMemorySince.plus(config.killerDelay()));
+        return state.outOfMemory().map(since -> !now.isBefore(since.plus(config.killerDelay()))).orElse(false);
     }
 
     private boolean kill(QueryId queryId, ErrorCode errorCode, String message)
     {
-        boolean killed = transport.killQuery(queryId, errorCode, message);
-        if (killed) {
-            log.info("Killed query {} with {}: {}", queryId, errorCode, message);
-        }
-        return killed;
+        transport.send(new ClusterCommand.KillQuery(queryId, errorCode, message));
+        log.info("Killed query {} with {}: {}", queryId, errorCode, message);
+        return true;
     }
 
-    private boolean isLastKillTargetGone(List<NodeMemoryInfo> nodes, Set<QueryId> leaked)
+    /**
+     * The cascade guard: nothing else is killed while a victim of the last kill still holds memory, unless it was
+     * flagged as leaked (Trino's rule). The victims are part of the coordinator's state, so the guard holds across a
+     * move of the coordinator role too.
+     */
+    private boolean isLastKillTargetGone(ClusterView view, Set<QueryId> leaked)
     {
-        KillTarget target = lastKillTarget;
-        if (target == null) {
+        if (state.lastKill().isEmpty()) {
             return true;
         }
-        if (target instanceof KillTarget.WholeQuery wholeQuery) {
-            if (leaked.contains(wholeQuery.queryId())) {
-                log.info("Last kill target {} still holds memory but was flagged as leaked; the killer may run again", wholeQuery.queryId());
-                lastKillTarget = null;
-                return true;
+        for (QueryId victim : state.killedQueries()) {
+            if (leaked.contains(victim)) {
+                log.info("Last kill target {} still holds memory but was flagged as leaked; the killer may run again", victim);
+                continue;
             }
-            boolean holdsMemory = nodes.stream()
-                    .flatMap(node -> node.pools().stream())
-                    .anyMatch(pool -> pool.queryMemoryReservations().containsKey(wholeQuery.queryId())
-                            || pool.queryMemoryRevocableReservations().containsKey(wholeQuery.queryId()));
-            if (!holdsMemory) {
-                lastKillTarget = null;
+            if (view.holdsMemory(victim)) {
+                return false;
             }
-            return !holdsMemory;
         }
-        Set<TaskId> tasks = ((KillTarget.Tasks) target).taskIds();
-        boolean holdsMemory = nodes.stream()
-                .flatMap(node -> node.pools().stream())
-                .anyMatch(pool -> tasks.stream().anyMatch(task -> pool.taskMemoryReservations().containsKey(task)
-                        || pool.taskRevocableMemoryReservations().containsKey(task)));
-        if (!holdsMemory) {
-            lastKillTarget = null;
+        for (TaskId victim : state.killedTasks()) {
+            if (view.holdsMemory(victim)) {
+                return false;
+            }
         }
-        return !holdsMemory;
+        state = new CoordinatorState(Set.of(), Set.of(), null, state.outOfMemorySince(), state.assignment());
+        return true;
     }
 
-    private void callOomKiller(List<NodeMemoryInfo> allNodes, MemoryPoolAssignment current)
+    private void callOomKiller(ClusterView view, MemoryPoolAssignment current, Instant now)
     {
+        List<NodeMemoryInfo> allNodes = view.nodes();
         List<NodeMemoryInfo> nodes = visibleToKillers(allNodes);
         String generalPoolId = allNodes.isEmpty() ? "" : allNodes.get(0).generalPool().poolId();
-        List<RunningQueryInfo> running = transport.runningQueries(allNodes);
+        List<RunningQueryInfo> running = view.runningQueries();
         if (assigner != MemoryPoolAssigner.NONE) {
             running = running.stream()
                     .filter(query -> isVisibleToKillers(current.poolOf(query.queryId(), generalPoolId), generalPoolId))
@@ -337,9 +369,7 @@ public final class ClusterMemoryManager
         }
         Map<QueryId, RunningQueryInfo> runningById = new HashMap<>();
         for (RunningQueryInfo query : running) {
-            if (runningById.put(query.queryId(), query) != null) {
-                throw new IllegalStateException("transport listed query " + query.queryId() + " twice as running");
-            }
+            runningById.put(query.queryId(), query);
         }
         // rendered only if a line is actually logged: at 1,000 nodes the full maps would be megabytes per round
         NodesSummary summary = new NodesSummary(nodes);
@@ -362,11 +392,10 @@ public final class ClusterMemoryManager
                     continue;
                 }
                 logDecision(killer, target, summary);
-                if (transport.killQuery(wholeQuery.queryId(), ErrorCode.CLUSTER_OUT_OF_MEMORY, QUERY_KILLED_MESSAGE)) {
-                    queriesKilledDueToOutOfMemory.incrementAndGet();
-                    metrics.increment("queries-killed-due-to-out-of-memory", 1);
-                    lastKillTarget = target;
-                }
+                transport.send(new ClusterCommand.KillQuery(wholeQuery.queryId(), ErrorCode.CLUSTER_OUT_OF_MEMORY, QUERY_KILLED_MESSAGE));
+                queriesKilledDueToOutOfMemory.incrementAndGet();
+                metrics.increment("queries-killed-due-to-out-of-memory", 1);
+                state = new CoordinatorState(Set.of(wholeQuery.queryId()), Set.of(), now, state.outOfMemorySince(), state.assignment());
                 return;
             }
             Set<TaskId> tasks = ((KillTarget.Tasks) target).taskIds();
@@ -378,11 +407,10 @@ public final class ClusterMemoryManager
                 continue;
             }
             logDecision(killer, target, summary);
-            if (transport.killTasks(tasks, ErrorCode.CLUSTER_OUT_OF_MEMORY, TASK_KILLED_MESSAGE)) {
-                tasksKilledDueToOutOfMemory.addAndGet(tasks.size());
-                metrics.increment("tasks-killed-due-to-out-of-memory", tasks.size());
-                lastKillTarget = target;
-            }
+            transport.send(new ClusterCommand.KillTasks(tasks, ErrorCode.CLUSTER_OUT_OF_MEMORY, TASK_KILLED_MESSAGE));
+            tasksKilledDueToOutOfMemory.addAndGet(tasks.size());
+            metrics.increment("tasks-killed-due-to-out-of-memory", tasks.size());
+            state = new CoordinatorState(Set.of(), tasks, now, state.outOfMemorySince(), state.assignment());
             return;
         }
         log.debug("Cluster is out of memory but no killer chose a target. {}", summary);
@@ -537,10 +565,19 @@ public final class ClusterMemoryManager
         return lastNodes;
     }
 
-    /** The target of the last kill while it still holds memory. */
+    /** The target of the last kill while it may still hold memory. */
     public synchronized Optional<KillTarget> lastKillTarget()
     {
-        return Optional.ofNullable(lastKillTarget);
+        if (!state.killedQueries().isEmpty()) {
+            return Optional.of(KillTarget.wholeQuery(state.killedQueries().iterator().next()));
+        }
+        return state.killedTasks().isEmpty() ? Optional.empty() : Optional.of(KillTarget.tasks(state.killedTasks()));
+    }
+
+    /** What this coordinator carries from round to round, and hands to the next coordinator. */
+    public synchronized CoordinatorState coordinatorState()
+    {
+        return state;
     }
 
     @Override

@@ -1,13 +1,19 @@
 package io.memgov.engine.node;
 
-import io.memgov.spi.assignment.MemoryPoolAssignment;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
 import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.NodeSnapshot;
+import io.memgov.spi.cluster.QuerySnapshot;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.pool.MemoryPoolLayout;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
 import io.memgov.spi.query.RetryPolicy;
 import io.memgov.spi.query.TaskId;
 import io.memgov.spi.tracker.MemoryTracker;
@@ -16,13 +22,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static java.util.Objects.requireNonNull;
+
+
+
+
 
 
 
@@ -39,6 +52,8 @@ import static java.util.Objects.requireNonNull;
 public final class NodeMemoryManager
 {
     private static final Logger log = LoggerFactory.getLogger(NodeMemoryManager.class);
+    /** How long a node remembers a query whose end its host reported. */
+    public static final Duration ENDED_QUERY_RETENTION = Duration.ofMinutes(15);
 
     private final NodeId nodeId;
     private final MemoryPoolLayout layout;
@@ -51,7 +66,13 @@ public final class NodeMemoryManager
     // a user's tracker lives while the user has queries here, as ClickHouse resets it when the user's last query ends
     private final Map<String, UserTracker> userTrackers = new ConcurrentHashMap<>();
 
-    private final ClusterQueries clusterQueries;
+    // queries whose host reported their end here, kept for the cluster loop's leak check (Trino keeps ended queries a
+    // while for the same purpose); bounded, so a host that ends queries faster than they expire cannot grow it
+    private final Cache<QueryId, QuerySnapshot> endedQueries = Caffeine.newBuilder()
+            .expireAfterWrite(ENDED_QUERY_RETENTION)
+            .maximumSize(100_000)
+            .build();
+    private final AtomicLong snapshotSequence = new AtomicLong();
     // guards applying assignments against creating queries, so that a new query never misses the assignment in force
     private final Object assignmentLock = new Object();
     private volatile MemoryPoolAssignment assignment = MemoryPoolAssignment.initial();
@@ -59,31 +80,31 @@ public final class NodeMemoryManager
     private final MemoryLeakDetector leakDetector;
     private final long reservationQuantum;
 
-    public NodeMemoryManager(NodeId nodeId, MemoryPool pool, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries)
+    public NodeMemoryManager(NodeId nodeId, MemoryPool pool, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode)
     {
-        this(nodeId, MemoryPoolLayout.of(pool), rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, clusterQueries);
+        this(nodeId, MemoryPoolLayout.of(pool), rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode);
     }
 
-    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries)
+    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode)
     {
-        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, clusterQueries, null);
+        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, null);
     }
 
     /**
      * @param leakDetector told about every operator, task and query context of this node that was garbage-collected without
      *        {@code close()}; null for none (the contexts are still released and logged)
      */
-    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries,
+    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode,
             MemoryLeakDetector leakDetector)
     {
-        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, clusterQueries, leakDetector, 0);
+        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, leakDetector, 0);
     }
 
     /**
      * @param reservationQuantum granularity, in bytes, of each operator context's reservation
      *        ({@code memory.reservation-quantum}); 0 carries every change up as it is made
      */
-    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode, ClusterQueries clusterQueries,
+    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode,
             MemoryLeakDetector leakDetector, long reservationQuantum)
     {
         if (reservationQuantum < 0) {
@@ -91,7 +112,6 @@ public final class NodeMemoryManager
         }
         this.reservationQuantum = reservationQuantum;
         this.leakDetector = leakDetector;
-        this.clusterQueries = requireNonNull(clusterQueries, "clusterQueries is null");
         this.nodeId = requireNonNull(nodeId, "nodeId is null");
         this.layout = requireNonNull(layout, "layout is null");
         this.pool = layout.generalPool();
@@ -239,7 +259,7 @@ public final class NodeMemoryManager
             handle = view.hostHandle();
             queries.put(queryId, view);
         }
-        clusterQueries.started(queryId, session);
+        endedQueries.invalidate(queryId);
         return handle;
     }
 
@@ -347,6 +367,31 @@ public final class NodeMemoryManager
             String context = taskId == null ? queryId + " (query)" : taskId + " " + (tag == null ? "(task)" : tag);
             log.warn("Leak detector {} failed on the collected context {} of node {}", leakDetector, context, nodeId, e);
         }
+    }
+
+    /** Records a query whose host reported its end here; called by the query's close, before it leaves the node. */
+    void queryEnded(QuerySnapshot ended)
+    {
+        endedQueries.put(ended.queryId(), ended);
+    }
+
+    /**
+     * Everything the cluster loop reads of this node: its pools, its queries (running, failed, and recently ended) and
+     * the assignment it applied. The running queries are read before the ended ones, and a query is recorded as ended
+     * before it leaves the running ones, so a query ending meanwhile is listed at least once.
+     */
+    public NodeSnapshot snapshot()
+    {
+        long nowNanos = System.nanoTime();
+        Map<QueryId, QuerySnapshot> listed = new LinkedHashMap<>();
+        for (QueryMemoryContext query : queries.values()) {
+            // a query being closed is listed until it leaves, so that one closing with a final state is never missed
+            listed.put(query.queryId(), query.state().snapshot(QueryState.RUNNING, null, nowNanos));
+        }
+        // an ended query overrides its running entry: the end was reported while the snapshot was being taken
+        listed.putAll(endedQueries.asMap());
+        List<MemoryPoolInfo> pools = layout.pools().stream().map(MemoryPool::info).toList();
+        return new NodeSnapshot(nodeId, snapshotSequence.incrementAndGet(), clock.instant(), pools, assignment.version(), List.copyOf(listed.values()));
     }
 
     /** The node's snapshot for the cluster loop and {@code /v1/memory}. */

@@ -2,12 +2,15 @@ package io.memgov.engine.node;
 
 import io.memgov.engine.pool.FixedMemoryPool;
 import io.memgov.engine.tracker.ExactMemoryTracker;
+import io.memgov.spi.cluster.QuerySnapshot;
+import io.memgov.spi.cluster.TaskSnapshot;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.QueryKilledException;
+import io.memgov.spi.query.QueryState;
 import io.memgov.spi.query.TaskId;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
@@ -33,6 +36,8 @@ import java.util.stream.Collectors;
 
 import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * The accounting state of a query on one node, shared by its {@link QueryMemoryContext} views: the node's own view
@@ -598,6 +603,26 @@ final class QueryContextState
         return closed.get();
     }
 
+    /**
+     * The query as its node's snapshot shows it.
+     *
+     * @param state {@code RUNNING}, or the final state the host reported
+     * @param endTime null while running
+     */
+    QuerySnapshot snapshot(QueryState state, Instant endTime, long nowNanos)
+    {
+        List<TaskSnapshot> taskSnapshots = new ArrayList<>(tasks.size());
+        for (TaskMemoryContext task : tasks.values()) {
+            taskSnapshots.add(task.state().snapshot(nowNanos));
+        }
+        QueryKilledException killed = failure.get();
+        return new QuerySnapshot(queryId, session.user(), session.retryPolicy(), session.priority(), session.resourceOvercommit(),
+                session.maxMemory().orElse(Long.MAX_VALUE), session.maxTotalMemory().orElse(Long.MAX_VALUE),
+                startTime, state, endTime,
+                killed == null ? null : killed.errorCode(), killed == null ? null : killed.getMessage(),
+                Math.max(0, userBytes.get()), Math.max(0, systemBytes.get()), Math.max(0, revocableBytes.get()), taskSnapshots);
+    }
+
     void taskClosed(TaskMemoryContext task)
     {
         tasks.remove(task.taskId(), task);
@@ -617,6 +642,22 @@ final class QueryContextState
      */
     boolean close()
     {
+        return close(null);
+    }
+
+    /**
+     * Closes every task, releasing everything the query holds on this node, and, with a final state, records the
+     * query's end for the cluster loop. Idempotent.
+     *
+     * @param finalState {@code FINISHED} or {@code FAILED} when the host reports the query's end; null when only this
+     *        node's part of the query is done
+     * @return true if this call closed the query
+     */
+    boolean close(QueryState finalState)
+    {
+        if (finalState == QueryState.RUNNING) {
+            throw new IllegalArgumentException("a query cannot be closed as RUNNING: " + queryId);
+        }
         if (!closed.compareAndSet(false, true)) {
             return false;
         }
@@ -624,6 +665,10 @@ final class QueryContextState
             task.close();
         }
         tracker.close();
+        if (finalState != null) {
+            // recorded before the query leaves the node's running queries, so that a snapshot never misses it
+            node.queryEnded(snapshot(finalState, node.clock().instant(), System.nanoTime()));
+        }
         node.queryClosed(view);
         return true;
     }

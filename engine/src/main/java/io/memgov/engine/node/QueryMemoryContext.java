@@ -4,6 +4,7 @@ import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.QueryKilledException;
+import io.memgov.spi.query.QueryState;
 import io.memgov.spi.query.TaskId;
 import io.memgov.spi.tracker.MemoryTracker;
 
@@ -12,6 +13,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+
+import static java.util.Objects.requireNonNull;
 
 /**
  * A query on one node: enforces its per-node limits, carries its deltas through the tracker into the pool, and
@@ -218,7 +221,28 @@ public final class QueryMemoryContext
     @Override
     public void close()
     {
-        state.close();
+        closeQuery(null);
+    }
+
+    /**
+     * Closes the query on this node, releasing everything it holds here, and reports that the query ended with
+     * {@code finalState}: the cluster loop stops enforcing its limits and offering it to killers, and the leak
+     * detector judges any memory it still holds anywhere after its grace period. Call it once per query, on the
+     * context closed last (or on every node: the first end reported counts); {@link #close()} closes this node's
+     * part only. Idempotent: a context already closed stays closed and reports nothing.
+     *
+     * @param finalState {@link QueryState#FINISHED} or {@link QueryState#FAILED}
+     * @throws IllegalArgumentException if {@code finalState} is {@link QueryState#RUNNING}
+     */
+    public void close(QueryState finalState)
+    {
+        requireNonNull(finalState, "finalState is null");
+        closeQuery(finalState);
+    }
+
+    private void closeQuery(QueryState finalState)
+    {
+        state.close(finalState);
         if (cleanable != null) {
             // runs the cleaner's action now, which finds the query closed, and drops the registration
             cleanable.clean();

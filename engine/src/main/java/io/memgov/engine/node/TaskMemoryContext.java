@@ -67,6 +67,11 @@ public final class TaskMemoryContext
         return new TaskMemoryContext(state, query);
     }
 
+    TaskState state()
+    {
+        return state;
+    }
+
     public TaskId taskId()
     {
         return state.taskId;

@@ -1,5 +1,6 @@
 package io.memgov.engine.node;
 
+import io.memgov.spi.cluster.TaskSnapshot;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.QueryKilledException;
@@ -8,6 +9,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.ref.WeakReference;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +22,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * The accounting state of one task, shared by its {@link TaskMemoryContext} views: the query's own view (which the
@@ -173,6 +177,17 @@ final class TaskState
         }
         forceRelease();
         return true;
+    }
+
+    /** The task as its node's snapshot shows it. */
+    TaskSnapshot snapshot(long nowNanos)
+    {
+        QueryKilledException killed = failure.get();
+        if (killed == null) {
+            killed = query.failure().orElse(null);
+        }
+        return new TaskSnapshot(taskId, speculative, Duration.ofNanos(Math.max(0, nowNanos - createNanos)),
+                Math.max(0, userBytes.get()), Math.max(0, systemBytes.get()), Math.max(0, revocableBytes.get()), killed == null ? null : killed.errorCode());
     }
 
     boolean isFailed()

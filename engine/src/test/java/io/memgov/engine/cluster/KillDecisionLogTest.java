@@ -18,6 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 
 
+
+
 /**
  * The nodes part of the kill decision's log line: Trino's per-node MaxBytes, FreeBytes, Queries and Tasks, summarised
  * to the blocked nodes and their largest consumers so that a round at 1,000 nodes does not format megabytes.

@@ -1,24 +1,24 @@
 package io.memgov.engine.cluster;
 
 import io.memgov.engine.config.MemoryEngineConfig;
-import io.memgov.engine.node.ClusterQueries;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
-import io.memgov.spi.assignment.MemoryPoolAssignment;
-import io.memgov.spi.cluster.NodeMemoryInfo;
-import io.memgov.spi.cluster.RunningQueryInfo;
+import io.memgov.spi.cluster.ClusterCommand;
+import io.memgov.spi.cluster.ClusterTransport;
+import io.memgov.spi.cluster.ClusterTransportContext;
+import io.memgov.spi.cluster.CoordinatorState;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
+import io.memgov.spi.cluster.NodeSnapshot;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.policy.MetricsSink;
 import io.memgov.spi.pool.MemoryPoolInfo;
-import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.QueryId;
-import io.memgov.spi.query.TaskId;
 import org.junit.jupiter.api.Test;
 
 import java.time.Clock;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,6 +27,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
+
+
+
 
 
 
@@ -48,49 +52,58 @@ final class MemoryPoolAssignmentDeliveryTest
         final Set<NodeId> unreachable = new HashSet<>();
         final Map<NodeId, Long> applied = new HashMap<>(Map.of(N0, 0L, N1, 0L));
         final List<Long> deliveries = new CopyOnWriteArrayList<>();
+        private long sequence;
 
         @Override
-        public List<NodeMemoryInfo> readNodes()
+        public void start(ClusterTransportContext context) {}
+
+        @Override
+        public void publish(List<NodeSnapshot> localNodes) {}
+
+        @Override
+        public boolean isCoordinator()
+        {
+            return true;
+        }
+
+        @Override
+        public List<NodeSnapshot> clusterSnapshots()
         {
             return List.of(node(N0), node(N1));
         }
 
-        private static NodeMemoryInfo node(NodeId nodeId)
+        private NodeSnapshot node(NodeId nodeId)
         {
-            return new NodeMemoryInfo(nodeId, List.of(MemoryPoolInfo.empty("general", 100), MemoryPoolInfo.empty("reserved", 50)));
+            return new NodeSnapshot(nodeId, ++sequence, Instant.EPOCH, List.of(MemoryPoolInfo.empty("general", 100), MemoryPoolInfo.empty("reserved", 50)),
+                    applied.get(nodeId), List.of());
         }
 
         @Override
-        public List<RunningQueryInfo> runningQueries(List<NodeMemoryInfo> nodes)
+        public void send(ClusterCommand command)
         {
-            return List.of();
-        }
-
-        @Override
-        public boolean killQuery(QueryId queryId, ErrorCode errorCode, String message)
-        {
-            return false;
-        }
-
-        @Override
-        public boolean killTasks(Set<TaskId> taskIds, ErrorCode errorCode, String message)
-        {
-            return false;
-        }
-
-        @Override
-        public Map<NodeId, Long> assignPools(MemoryPoolAssignment assignment)
-        {
+            if (!(command instanceof ClusterCommand.AssignPools assign)) {
+                throw new AssertionError("unexpected command " + command);
+            }
+            MemoryPoolAssignment assignment = assign.assignment();
             deliveries.add(assignment.version());
-            Map<NodeId, Long> reached = new LinkedHashMap<>();
             for (NodeId node : List.of(N0, N1)) {
                 if (!unreachable.contains(node)) {
                     applied.merge(node, assignment.version(), Math::max);
-                    reached.put(node, applied.get(node));
                 }
             }
-            return reached;
         }
+
+        @Override
+        public void saveCoordinatorState(CoordinatorState state) {}
+
+        @Override
+        public Optional<CoordinatorState> loadCoordinatorState()
+        {
+            return Optional.empty();
+        }
+
+        @Override
+        public void close() {}
     }
 
     private static final MemoryLeakDetector NO_LEAKS = MemoryLeakDetector.NONE;
@@ -102,7 +115,7 @@ final class MemoryPoolAssignmentDeliveryTest
         AtomicInteger asked = new AtomicInteger();
         // decides something new every time it is asked, so each question makes a version
         MemoryPoolAssigner assigner = (nodes, running, current) -> Map.of(QueryId.of("q" + asked.incrementAndGet()), "reserved");
-        ClusterMemoryManager manager = new ClusterMemoryManager(MemoryEngineConfig.fromMap(Map.of()), transport, new ClusterQueries(Clock.systemUTC()),
+        ClusterMemoryManager manager = new ClusterMemoryManager(MemoryEngineConfig.fromMap(Map.of()), transport, List::of,
                 (queries, nodes) -> Optional.empty(), (queries, nodes) -> Optional.empty(), NO_LEAKS, Clock.systemUTC(), MetricsSink.NONE, assigner);
 
         transport.unreachable.add(N1);
@@ -134,12 +147,12 @@ final class MemoryPoolAssignmentDeliveryTest
     void neverAssignsWithoutAnAssignerAndKeepsTrinosOutOfMemoryRule()
     {
         ScriptedTransport transport = new ScriptedTransport();
-        ClusterMemoryManager manager = new ClusterMemoryManager(MemoryEngineConfig.fromMap(Map.of()), transport, new ClusterQueries(Clock.systemUTC()),
-                (queries, nodes) -> Optional.empty(), (queries, nodes) -> Optional.empty(), NO_LEAKS, Clock.systemUTC(), MetricsSink.NONE);
+        ClusterMemoryManager manager = new ClusterMemoryManager(MemoryEngineConfig.fromMap(Map.of()), transport, List::of,
+                (queries, nodes) -> Optional.empty(), (queries, nodes) -> Optional.empty(), NO_LEAKS, Clock.systemUTC(), MetricsSink.NONE, MemoryPoolAssigner.NONE);
 
         manager.process();
 
-        // single-pool transports need not implement assignPools: the loop never calls it
+        // without an assigner the loop never sends an assignment
         assertThat(transport.deliveries).isEmpty();
         assertThat(manager.assignment()).isEqualTo(MemoryPoolAssignment.initial());
     }

@@ -19,6 +19,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 
 
+
+
 /**
  * The defaults of {@link MemoryEngineConfig} (DESIGN.md "Configuration", Trino's names and defaults) and a mapping of
  * every key.

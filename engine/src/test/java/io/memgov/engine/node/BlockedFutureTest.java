@@ -23,6 +23,8 @@ import static org.awaitility.Awaitility.await;
 
 
 
+
+
 /**
  * A thread blocked on the pool's future wakes when another thread frees memory, and never before: not when more is
  * reserved, and not when a free leaves free bytes at or below zero (Trino's {@code TestMemoryBlocking}).

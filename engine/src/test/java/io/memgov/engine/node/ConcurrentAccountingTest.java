@@ -28,6 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 
 
+
+
 /**
  * Many threads changing operators of shared queries and tasks on one node: the lock-free counters must add up at
  * every level (operator, task, query, tracker, pool per task / query / tag / total) once the threads stop, never go

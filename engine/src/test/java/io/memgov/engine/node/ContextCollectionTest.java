@@ -39,6 +39,8 @@ import static org.awaitility.Awaitility.await;
 
 
 
+
+
 /**
  * Contexts the host lets become unreachable without {@code close()} are released by the cleaner, logged and reported
  * to the node's leak detector; closed or still referenced contexts are not. Every test runs real garbage collections.

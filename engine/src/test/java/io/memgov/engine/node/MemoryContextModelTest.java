@@ -26,6 +26,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 
 
+
+
 /**
  * A random sequence of operations on one thread against a simple model of the contract: which calls throw, which
  * try calls are refused, which futures are done, and what every counter holds afterwards.

@@ -22,6 +22,8 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 
 
+
+
 /**
  * Scenarios 5-9 of trino-presto.md §5, through the engine's query / task / operator contexts (Trino's
  * {@code TestMemoryBlocking}, {@code TestMemoryContexts}, {@code TestQueryContext}). Each test builds a real engine

@@ -16,6 +16,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 
 
+
+
 /**
  * The operator's cached pool cells ({@link PoolSlot}): reservations made through them are the pool's per-query,
  * per-task and per-tag reservations in every snapshot, and a slot follows its query when the pool forgets it.

@@ -2,7 +2,7 @@ package io.memgov.engine.node;
 
 import io.memgov.engine.MemoryEngine;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.assignment.MemoryPoolAssignment;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryAllocation;
 import io.memgov.spi.pool.MemoryFuture;
@@ -27,6 +27,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
+
+
 
 
 

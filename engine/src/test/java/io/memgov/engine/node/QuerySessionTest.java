@@ -20,6 +20,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 
 
+
+
 /**
  * Session overrides (Trino's {@code TestMemorySessionProperties}): they may only lower the configured limits;
  * {@code resource_overcommit} lifts the per-node limit to the whole pool.

@@ -26,6 +26,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 
 
+
+
 /** {@code memory.reservation-quantum}: operators reserve in quanta (Velox) and changes inside a reservation stay local. */
 class ReservationQuantumTest
 {

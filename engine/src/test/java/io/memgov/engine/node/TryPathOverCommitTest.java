@@ -21,6 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 
 
+
+
 /**
  * The try path never over-commits the pool, even when many threads race for the last free bytes: only calls that
  * were allowed to block (setBytes) may take free bytes below zero.

@@ -18,6 +18,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 
 
+
+
 /**
  * A user's tracker lives while the user has queries on the node (ClickHouse resets it when the last one ends): issue
  * #17, defect 3, where a closed user's level kept what the batching tracker had mis-carried and refused the user's
@@ -60,8 +62,7 @@ final class UserTrackerLifecycleTest
     private static NodeMemoryManager node(MemoryTracker root)
     {
         Clock clock = Clock.systemUTC();
-        return new NodeMemoryManager(NodeId.of("node-test"), new FixedMemoryPool("general", 64L << 20), root, clock, Long.MAX_VALUE, Long.MAX_VALUE,
-                new ClusterQueries(clock));
+        return new NodeMemoryManager(NodeId.of("node-test"), new FixedMemoryPool("general", 64L << 20), root, clock, Long.MAX_VALUE, Long.MAX_VALUE);
     }
 
     /** Delegates to an exact tracker and records the children it makes and whether it was closed. */

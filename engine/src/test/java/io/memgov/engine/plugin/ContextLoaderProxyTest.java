@@ -30,6 +30,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 
 
+
+
 /**
  * Every call into a drop-in plugin's policy, not only the factory's {@code create}, runs with the plugin's class loader
  * as thread context loader: the policies of {@link ProbePlugin}, loaded from a jar, record the loader of each call.

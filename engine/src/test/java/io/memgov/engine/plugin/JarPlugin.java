@@ -15,6 +15,7 @@ import java.util.Optional;
 
 
 
+
 /**
  * A plugin that fits in one class file, so that {@link PluginLoaderTest} can copy it into a jar and load it in its
  * own {@link PluginClassLoader}. It must use nothing but the JDK and the SPI (no lambdas, no other test classes).

@@ -9,6 +9,7 @@ import io.memgov.spi.widget.WidgetPlugin;
 
 import java.util.List;
 
+
 /**
  * A drop-in plugin of the test-only widget family, in one class file so that {@link TestJars} can put it in a jar.
  * Its widget greets with the configured greeting and names the context class loader of the call.

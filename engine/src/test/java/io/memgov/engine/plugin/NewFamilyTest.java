@@ -14,6 +14,8 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+
+
 /**
  * A family the engine has no code for ({@link Widget}, defined in this test tree as one SPI package and one constant)
  * is discovered in a drop-in plugin, selected by its key, configured under its prefix, wrapped for the plugin's class

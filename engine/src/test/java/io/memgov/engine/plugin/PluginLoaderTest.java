@@ -33,6 +33,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 
 
+
+
 /**
  * Discovery through a real {@link java.util.ServiceLoader}: on a class path (a {@link URLClassLoader} over a
  * directory holding {@code META-INF/services/io.memgov.spi.MemoryPlugin}) and in a plugin directory (a jar built

@@ -3,6 +3,8 @@ package io.memgov.engine.plugin;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
+import io.memgov.spi.cluster.ClusterTransport;
+import io.memgov.spi.cluster.ClusterTransportFactory;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
@@ -25,6 +27,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+
 
 
 
@@ -68,6 +71,12 @@ public final class ProbePlugin
     public List<MemoryPoolAssignerFactory> memoryPoolAssignerFactories()
     {
         return List.of(proxy(MemoryPoolAssignerFactory.class, new Factory(MemoryPoolAssigner.class)));
+    }
+
+    @Override
+    public List<ClusterTransportFactory> clusterTransportFactories()
+    {
+        return List.of(proxy(ClusterTransportFactory.class, new Factory(ClusterTransport.class)));
     }
 
     @Override

@@ -16,6 +16,7 @@ import java.util.jar.JarOutputStream;
 
 
 
+
 /**
  * Builds plugin jars from compiled test classes, so that discovery runs against real jars in real class loaders.
  */

@@ -23,6 +23,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 
 
+
+
 /**
  * {@link FixedMemoryPool.Handle}, the cells the engine's hot path reserves in: the same counters, checks and snapshots
  * as the pool's own calls, and still right when the query's bookkeeping is forgotten under it.

@@ -18,6 +18,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 
 
+
+
 /**
  * Scenarios 1-4 of trino-presto.md §5 (Trino's {@code TestMemoryPools}) against the built-in {@code fixed} pool.
  */

@@ -10,10 +10,11 @@ import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.QueryState;
 import org.junit.jupiter.api.Test;
 
-import java.time.Instant;
 import java.util.Properties;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
+
 
 
 
@@ -44,8 +45,7 @@ final class ReadmeExampleTest
             }
             assertThat(node.pool().reservedBytes()).isEqualTo(64 * 1024 * 1024);
             aggregation.userMemory().setBytes(0);
-            query.close();
-            engine.queryFinished(QueryId.of("q1"), QueryState.FINISHED, Instant.now());
+            query.close(QueryState.FINISHED);
             assertThat(node.pool().freeBytes()).isEqualTo(node.pool().maxBytes());
         }
     }

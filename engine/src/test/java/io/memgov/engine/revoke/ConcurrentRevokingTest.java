@@ -28,6 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 
 
+
+
 /**
  * The engine's revoking scheduler under real operator threads that reserve and free revocable memory at random and
  * spill when asked, on their own threads, as a real operator does.

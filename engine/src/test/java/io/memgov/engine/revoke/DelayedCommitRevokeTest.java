@@ -20,6 +20,8 @@ import static org.awaitility.Awaitility.await;
 
 
 
+
+
 /**
  * The pool tells its listeners before the operator commits its new bytes. A reserving thread that is preempted (or
  * paused by a GC) between the two must not make the listener-triggered revoke get lost: with no periodic tick, the

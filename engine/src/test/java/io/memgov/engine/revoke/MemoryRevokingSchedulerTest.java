@@ -36,6 +36,8 @@ import static org.awaitility.Awaitility.await;
 
 
 
+
+
 /**
  * Scenario 15 of trino-presto.md §5 (Trino's {@code TestMemoryRevokingScheduler}) and the scheduler's own rules, on
  * real node, query, task and operator contexts.

@@ -26,6 +26,8 @@ import static org.awaitility.Awaitility.await;
 
 
 
+
+
 /**
  * Scenario 16 of trino-presto.md §5 (Trino's {@code TestOperatorMemoryRevocation}) and scenario 5's "a revoke request
  * also unblocks it", on real operator contexts.

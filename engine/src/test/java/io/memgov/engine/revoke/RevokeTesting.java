@@ -1,7 +1,6 @@
 package io.memgov.engine.revoke;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.ClusterQueries;
 import io.memgov.engine.node.NodeMemoryManager;
 import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.pool.FixedMemoryPool;
@@ -28,6 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 
 
+
 /** Real nodes, a real strategy and recording consumers for the revoking tests. */
 final class RevokeTesting
 {
@@ -40,7 +40,7 @@ final class RevokeTesting
     {
         Clock clock = Clock.systemUTC();
         return new NodeMemoryManager(NodeId.of("node-test"), new FixedMemoryPool("general", poolBytes), ExactMemoryTracker.root("node-test", 0),
-                clock, Long.MAX_VALUE, Long.MAX_VALUE, new ClusterQueries(clock));
+                clock, Long.MAX_VALUE, Long.MAX_VALUE);
     }
 
     /**

@@ -11,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 
 
+
 /**
  * The built-in {@code exact} tracker: deltas reach the root at once, a level over its limit rolls the whole chain
  * back, and the message is ClickHouse's.

@@ -6,6 +6,7 @@ import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.node.OperatorMemoryContext;
 import io.memgov.engine.node.QuerySession;
 import io.memgov.engine.node.TaskMemoryContext;
+import io.memgov.json.MemoryJson;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.killer.KillTarget;
@@ -26,6 +27,10 @@ import javax.management.ObjectName;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
+
+
 
 
 
@@ -177,7 +182,7 @@ final class VisibilityTest
             held.get(3).userMemory().setBytes(6 * MB);
 
             ObjectMapper mapper = new ObjectMapper();
-            JsonNode node = mapper.readTree(engine.nodeMemoryJson(0));
+            JsonNode node = mapper.readTree(MemoryJson.toJson(engine.nodeMemorySnapshot(0)));
             assertThat(node.get("nodeId").asText()).isEqualTo("node-0");
             JsonNode general = node.get("pools").get("general");
             assertThat(general.get("maxBytes").asLong()).isEqualTo(20 * MB);
@@ -189,7 +194,7 @@ final class VisibilityTest
             assertThat(general.get("taskMemoryReservations").get("q1.3").asLong()).isEqualTo(5 * MB);
             assertThat(general.get("queryMemoryAllocations").get("q1").findValuesAsText("tag")).containsExactlyInAnyOrder("HashAggregation", "OrderBy");
 
-            JsonNode cluster = mapper.readTree(engine.clusterMemoryJson());
+            JsonNode cluster = mapper.readTree(MemoryJson.toJson(engine.clusterMemorySnapshot()));
             JsonNode pool = cluster.get("pools").get("general");
             assertThat(pool.get("totalDistributedBytes").asLong()).isEqualTo(40 * MB);
             assertThat(pool.get("reservedDistributedBytes").asLong()).isEqualTo(11 * MB);
@@ -199,7 +204,7 @@ final class VisibilityTest
             assertThat(cluster.get("nodes").get(1).get("pools").get("general").get("queryMemoryReservations").get("q2").asLong()).isEqualTo(6 * MB);
 
             engine.failQuery(QueryId.of("q1"), ErrorCode.CLUSTER_OUT_OF_MEMORY, "killed");
-            assertThat(mapper.readTree(engine.nodeMemoryJson(0)).get("pools").get("general").get("reservedBytes").asLong()).isZero();
+            assertThat(mapper.readTree(MemoryJson.toJson(engine.nodeMemorySnapshot(0))).get("pools").get("general").get("reservedBytes").asLong()).isZero();
             java.lang.ref.Reference.reachabilityFence(held);
         }
     }

@@ -1,6 +1,6 @@
 package io.memgov.plugin.reservedpool;
 
-import io.memgov.spi.assignment.MemoryPoolAssignment;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
 import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.pool.MemoryPoolInfo;
@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
+
 
 
 

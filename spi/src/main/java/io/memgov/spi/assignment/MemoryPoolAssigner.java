@@ -1,12 +1,14 @@
 package io.memgov.spi.assignment;
 
 import io.memgov.spi.annotation.Experimental;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
 import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.query.QueryId;
 
 import java.util.List;
 import java.util.Map;
+
 
 /**
  * The cluster-side half of a pool layout with several pools per node: decides which pool each query runs in, when

@@ -26,6 +26,11 @@ public enum ErrorCode
     MEMORY_LIMIT_EXCEEDED(241L, "ClickHouse"),
     /** The overcommit tracker chose this query as the victim to free memory for another one. */
     KILLED_BY_OVERCOMMIT(null, "ClickHouse"),
+    /**
+     * A node the query ran on left the cluster (its process died or was cut off), so the query cannot finish; Trino
+     * fails such queries with {@code REMOTE_HOST_GONE}.
+     */
+    NODE_LOST(null, "memgov"),
     /** Memory governance failed the query for a reason not listed above. */
     GENERIC_MEMORY_ERROR(null, "memgov");
 

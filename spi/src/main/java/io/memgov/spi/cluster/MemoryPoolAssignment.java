@@ -1,4 +1,4 @@
-package io.memgov.spi.assignment;
+package io.memgov.spi.cluster;
 
 import io.memgov.spi.annotation.Experimental;
 import io.memgov.spi.query.QueryId;
@@ -6,6 +6,8 @@ import io.memgov.spi.query.QueryId;
 import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * Which pool each query runs in, cluster-wide, as one numbered version. The cluster loop sends every new version to

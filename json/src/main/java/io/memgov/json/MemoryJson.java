@@ -1,4 +1,4 @@
-package io.memgov.engine.visibility;
+package io.memgov.json;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -6,14 +6,21 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 
 import java.io.UncheckedIOException;
 
-/** Writes snapshots as JSON with Jackson; one shared mapper, which is thread-safe once configured. */
-public final class MemorySnapshotJson
+/**
+ * Writes the engine's memory snapshots ({@code engine.nodeMemorySnapshot(i)}, {@code engine.clusterMemorySnapshot()})
+ * as the JSON Trino serves at {@code /v1/memory} and {@code /v1/cluster/memory}: what a host serves over HTTP. The
+ * snapshots are plain records of strings, numbers, lists and maps. One shared mapper; thread-safe.
+ *
+ * @since 1.0
+ */
+public final class MemoryJson
 {
     private static final ObjectMapper MAPPER = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT);
 
-    private MemorySnapshotJson() {}
+    private MemoryJson() {}
 
+    /** The snapshot as indented JSON. */
     public static String toJson(Object snapshot)
     {
         try {
