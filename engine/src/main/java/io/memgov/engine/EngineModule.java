@@ -1,8 +1,8 @@
 package io.memgov.engine;
 
-import com.google.inject.AbstractModule;
-import com.google.inject.Provides;
-import com.google.inject.Singleton;
+import dagger.Lazy;
+import dagger.Module;
+import dagger.Provides;
 import io.memgov.engine.cluster.ClusterMemoryManager;
 import io.memgov.engine.config.ConfigurationException;
 import io.memgov.engine.config.MemoryEngineConfig;
@@ -12,6 +12,7 @@ import io.memgov.engine.plugin.PluginRegistry;
 import io.memgov.engine.plugin.PluginSource;
 import io.memgov.engine.plugin.PolicySelector;
 import io.memgov.engine.plugin.SelectedPolicy;
+import io.memgov.engine.revoke.MemoryRevokingScheduler;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
@@ -27,77 +28,56 @@ import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
-import io.memgov.spi.policy.MetricsSink;
 import io.memgov.spi.pool.MemoryPoolLayout;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.spill.SpillStrategy;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
 import jakarta.inject.Named;
+import jakarta.inject.Singleton;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.function.Supplier;
 
-import static java.util.Objects.requireNonNull;
-
-
-
-
 
 /**
- * Wires the engine: discovers plugins, selects one policy per family and creates each with its context. Policies
- * themselves are never built by the injector; they come from their factories (plugins reach engine services only
- * through their context).
+ * The engine's wiring, top to bottom: configuration → plugin registry → policy selection → scheduler and metrics →
+ * per-node policies and nodes → cluster policies (leak detector, killers, pool assigner) → transport → cluster loop →
+ * revoking schedulers. Dagger generates the graph from these methods at compile time; each is called once. Policies
+ * are never built by the graph: they come from their factories, with their contexts (plugins reach engine services
+ * only through those). Nothing here starts a thread or registers anything: {@link MemoryEngine#start()} does.
  */
+@Module
 final class EngineModule
-        extends AbstractModule
 {
     private static final Logger log = LoggerFactory.getLogger(EngineModule.class);
 
-    private final MemoryEngineConfig config;
-    private final List<MemoryPlugin> programmaticPlugins;
-    private final ClassLoader classPathLoader;
-    private final Clock clock;
+    private EngineModule() {}
 
-    private final List<ExtraFamily<?, ?>> extraFamilies;
-
-    EngineModule(MemoryEngineConfig config, List<MemoryPlugin> programmaticPlugins, ClassLoader classPathLoader, Clock clock, List<ExtraFamily<?, ?>> extraFamilies)
+    @Provides
+    static Clock clock(EngineSetup setup)
     {
-        this.extraFamilies = List.copyOf(extraFamilies);
-        this.config = requireNonNull(config, "config is null");
-        this.programmaticPlugins = List.copyOf(programmaticPlugins);
-        this.classPathLoader = classPathLoader;
-        this.clock = requireNonNull(clock, "clock is null");
-    }
-
-    @Override
-    protected void configure()
-    {
-        bind(MemoryEngineConfig.class).toInstance(config);
-        bind(Clock.class).toInstance(clock);
-        bind(EngineMetrics.class).in(Singleton.class);
-        bind(QueryFailures.class).in(Singleton.class);
+        return setup.clock();
     }
 
     @Provides
     @Singleton
-    PluginRegistry pluginRegistry()
+    static PluginRegistry pluginRegistry(MemoryEngineConfig config, EngineSetup setup)
     {
         PluginRegistry registry = new PluginRegistry(config.families());
         registry.register(new BuiltInPlugin(), new PluginSource("engine (built in)", BuiltInPlugin.class.getClassLoader()));
         PluginLoader loader = new PluginLoader(registry);
-        if (classPathLoader != null) {
-            loader.loadFromClassPath(classPathLoader);
-        }
+        setup.classPathLoader().ifPresent(loader::loadFromClassPath);
         loader.loadFromDirectory(config.pluginDir(), config.pluginDirExplicit());
-        for (MemoryPlugin plugin : programmaticPlugins) {
+        for (MemoryPlugin plugin : setup.plugins()) {
             registry.register(plugin, new PluginSource("registered programmatically", plugin.getClass().getClassLoader()));
         }
         return registry;
@@ -105,30 +85,50 @@ final class EngineModule
 
     @Provides
     @Singleton
-    PolicySelector policySelector(PluginRegistry registry)
+    static PolicySelector policySelector(PluginRegistry registry, MemoryEngineConfig config)
     {
         return new PolicySelector(registry, config);
     }
 
     @Provides
     @Singleton
-    EngineScheduler scheduler()
+    static EngineScheduler scheduler()
     {
         return new EngineScheduler();
     }
 
     @Provides
     @Singleton
-    EngineNodes engineNodes(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, QueryFailures failures,
-            SelectedPolicy<MemoryLeakDetector> leakDetector)
+    static EngineMetrics metrics()
     {
+        return new EngineMetrics();
+    }
+
+    @Provides
+    @Singleton
+    static SelectedPolicy<MemoryLeakDetector> leakDetector(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, Clock clock)
+    {
+        PolicyFamily<MemoryLeakDetectorFactory, MemoryLeakDetectorContext, MemoryLeakDetector> family = PolicyFamily.LEAK_DETECTOR;
+        return policies.create(family, new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink(family.policyKey())));
+    }
+
+    /**
+     * The nodes with their per-node policies. A node's policies fail queries through the engine (so the query fails on
+     * every node and the host hears once), which is built from the nodes: they reach it through a provider.
+     */
+    @Provides
+    @Singleton
+    static EngineNodes engineNodes(MemoryEngineConfig config, PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, Clock clock,
+            Lazy<QueryFailures> failures, SelectedPolicy<MemoryLeakDetector> leakDetector)
+    {
+        QueryFailer failer = (queryId, errorCode, message) -> failures.get().fail(queryId, errorCode, message);
+        OptionalLong maxTotalPerNode = config.maxQueryTotalMemoryPerNode().map(OptionalLong::of).orElseGet(OptionalLong::empty);
         List<NodeMemoryManager> nodes = new ArrayList<>();
         Map<NodeId, SelectedPolicy<SpillStrategy>> spillStrategies = new HashMap<>();
         for (int i = 0; i < config.nodeCount(); i++) {
             NodeId nodeId = NodeId.of("node-" + i);
-            MetricsSink sink = metrics.sink(nodeId.toString());
-            NodeContext context = new NodeContext(nodeId, config.heapBytes(), config.poolBytes(), clock, scheduler.forOwner("node " + nodeId), sink, failures,
-                    config.maxQueryTotalMemoryPerNode().map(OptionalLong::of).orElseGet(OptionalLong::empty));
+            NodeContext context = new NodeContext(nodeId, config.heapBytes(), config.poolBytes(), clock, scheduler.forOwner("node " + nodeId),
+                    metrics.sink(nodeId.toString()), failer, maxTotalPerNode);
             MemoryPoolLayout layout = policies.create(PolicyFamily.POOL, context).policy();
             SelectedPolicy<MemoryTracker> root = policies.create(PolicyFamily.TRACKER, context);
             if (root.policy().level() != TrackerLevel.NODE) {
@@ -143,29 +143,34 @@ final class EngineModule
         }
         log.info("Started {} node(s): heap {} each, headroom {}, pool {} ('{}'), per-query per-node limit {}",
                 nodes.size(), config.heapBytes(), config.headroomBytes(), config.poolBytes(), policies.selectedName(PolicyFamily.POOL), config.maxQueryMemoryPerNode());
-        EngineNodes engineNodes = new EngineNodes(nodes, spillStrategies);
-        failures.attach(engineNodes.nodes());
-        return engineNodes;
+        return new EngineNodes(nodes, spillStrategies);
     }
 
     @Provides
     @Singleton
-    @Named("query")
-    LowMemoryKiller queryKiller(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics)
+    static QueryFailures queryFailures(EngineNodes nodes)
     {
-        return killer(policies, PolicyFamily.QUERY_KILLER, scheduler, metrics);
+        return new QueryFailures(nodes.nodes());
     }
 
     @Provides
     @Singleton
     @Named("task")
-    LowMemoryKiller taskKiller(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics)
+    static LowMemoryKiller taskKiller(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, Clock clock)
     {
-        return killer(policies, PolicyFamily.TASK_KILLER, scheduler, metrics);
+        return killer(policies, PolicyFamily.TASK_KILLER, scheduler, metrics, clock);
     }
 
-    private LowMemoryKiller killer(PolicySelector policies, PolicyFamily<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller> family, EngineScheduler scheduler,
-            EngineMetrics metrics)
+    @Provides
+    @Singleton
+    @Named("query")
+    static LowMemoryKiller queryKiller(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, Clock clock)
+    {
+        return killer(policies, PolicyFamily.QUERY_KILLER, scheduler, metrics, clock);
+    }
+
+    private static LowMemoryKiller killer(PolicySelector policies, PolicyFamily<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller> family,
+            EngineScheduler scheduler, EngineMetrics metrics, Clock clock)
     {
         LowMemoryKillerContext context = new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink(family.policyKey()));
         SelectedPolicy<LowMemoryKiller> killer = policies.create(family, context);
@@ -174,7 +179,21 @@ final class EngineModule
 
     @Provides
     @Singleton
-    EngineTransport clusterTransport(EngineNodes nodes, QueryFailures failures, PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics)
+    static SelectedPolicy<MemoryPoolAssigner> poolAssigner(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, Clock clock)
+    {
+        PolicyFamily<MemoryPoolAssignerFactory, MemoryPoolAssignerContext, MemoryPoolAssigner> family = PolicyFamily.POOL_ASSIGNER;
+        SelectedPolicy<MemoryPoolAssigner> assigner = policies.create(family, new ClusterContext(clock, scheduler.forOwner(family.displayName()),
+                metrics.sink("memory-pool-assigner")));
+        if (assigner.policy() != MemoryPoolAssigner.NONE) {
+            log.info("Memory pool assigner '{}' from {} assigns queries to pools on the cluster loop", assigner.name(), assigner.origin());
+        }
+        return assigner;
+    }
+
+    @Provides
+    @Singleton
+    static EngineTransport clusterTransport(MemoryEngineConfig config, EngineNodes nodes, QueryFailures failures, PolicySelector policies, EngineScheduler scheduler,
+            EngineMetrics metrics, Clock clock)
     {
         PolicyFamily<ClusterTransportFactory, ClusterTransportContext, ClusterTransport> family = PolicyFamily.CLUSTER_TRANSPORT;
         List<NodeId> localNodes = nodes.nodes().stream().map(NodeMemoryManager::nodeId).toList();
@@ -185,38 +204,41 @@ final class EngineModule
 
     @Provides
     @Singleton
-    ClusterMemoryManager clusterMemoryManager(EngineNodes nodes, EngineTransport transport, PolicySelector policies, EngineScheduler scheduler,
-            @Named("task") LowMemoryKiller taskKiller, @Named("query") LowMemoryKiller queryKiller, SelectedPolicy<MemoryLeakDetector> leakDetector, EngineMetrics metrics)
+    static ClusterMemoryManager clusterMemoryManager(MemoryEngineConfig config, EngineNodes nodes, EngineTransport transport, @Named("task") LowMemoryKiller taskKiller,
+            @Named("query") LowMemoryKiller queryKiller, SelectedPolicy<MemoryLeakDetector> leakDetector, SelectedPolicy<MemoryPoolAssigner> assigner,
+            EngineMetrics metrics, Clock clock)
     {
         List<NodeMemoryManager> local = nodes.nodes();
         Supplier<List<NodeSnapshot>> localSnapshots = () -> local.stream().map(NodeMemoryManager::snapshot).toList();
-        PolicyFamily<MemoryPoolAssignerFactory, MemoryPoolAssignerContext, MemoryPoolAssigner> family = PolicyFamily.POOL_ASSIGNER;
-        SelectedPolicy<MemoryPoolAssigner> assigner = policies.create(family,
-                new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink("memory-pool-assigner")));
-        if (assigner.policy() != MemoryPoolAssigner.NONE) {
-            log.info("Memory pool assigner '{}' from {} assigns queries to pools on the cluster loop", assigner.name(), assigner.origin());
-        }
         return new ClusterMemoryManager(config, transport.policy(), localSnapshots, taskKiller, queryKiller, leakDetector.policy(), clock, metrics.sink("cluster"),
                 assigner.policy());
     }
 
     @Provides
     @Singleton
-    Map<PolicyFamily<?, ?, ?>, SelectedPolicy<?>> extraPolicies(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics)
+    static RevokingSchedulers revokingSchedulers(MemoryEngineConfig config, EngineNodes nodes, QueryFailures failures, EngineScheduler scheduler)
     {
-        Map<PolicyFamily<?, ?, ?>, SelectedPolicy<?>> created = new HashMap<>();
-        for (ExtraFamily<?, ?> extra : extraFamilies) {
-            PolicyFamily<?, ?, ?> family = extra.family();
-            created.put(family, extra.create(policies, new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink(family.policyKey()))));
+        Map<NodeId, MemoryRevokingScheduler> schedulers = new LinkedHashMap<>();
+        for (NodeMemoryManager node : nodes.nodes()) {
+            SelectedPolicy<SpillStrategy> strategy = nodes.spillStrategies().get(node.nodeId());
+            if (strategy.policy() == SpillStrategy.NONE) {
+                continue;
+            }
+            schedulers.put(node.nodeId(), new MemoryRevokingScheduler(node, new NamedSpillStrategy(strategy.policy(), strategy.name()), config.revokingThreshold(),
+                    config.revokingTarget(), scheduler.executor(), MemoryRevokingScheduler.DEFAULT_CHECK_INTERVAL, failures::fail));
         }
-        return created;
+        return new RevokingSchedulers(schedulers);
     }
 
     @Provides
     @Singleton
-    SelectedPolicy<MemoryLeakDetector> leakDetector(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics)
+    static ExtraPolicies extraPolicies(EngineSetup setup, PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, Clock clock)
     {
-        PolicyFamily<MemoryLeakDetectorFactory, MemoryLeakDetectorContext, MemoryLeakDetector> family = PolicyFamily.LEAK_DETECTOR;
-        return policies.create(family, new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink(family.policyKey())));
+        Map<PolicyFamily<?, ?, ?>, SelectedPolicy<?>> created = new HashMap<>();
+        for (ExtraFamily<?, ?> extra : setup.extraFamilies()) {
+            PolicyFamily<?, ?, ?> family = extra.family();
+            created.put(family, extra.create(policies, new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink(family.policyKey()))));
+        }
+        return new ExtraPolicies(created);
     }
 }

@@ -1,9 +1,5 @@
 package io.memgov.engine;
 
-import com.google.inject.CreationException;
-import com.google.inject.Guice;
-import com.google.inject.Injector;
-import com.google.inject.ProvisionException;
 import io.memgov.engine.cluster.ClusterMemoryManager;
 import io.memgov.engine.config.ConfigurationException;
 import io.memgov.engine.config.MemoryEngineConfig;
@@ -51,6 +47,8 @@ import static java.util.Objects.requireNonNull;
 
 
 
+
+
 /**
  * The memgov engine: the nodes of an embedded cluster (one, for a plain worker), each with its pool and tracker, and
  * the selected killers, leak detector and spill strategies. Built from properties by {@link #builder()}:
@@ -71,57 +69,70 @@ public final class MemoryEngine
     private static final Logger log = LoggerFactory.getLogger(MemoryEngine.class);
 
     private final MemoryEngineConfig config;
+    private final EngineSetup setup;
     private final PluginRegistry registry;
-    private final Clock clock;
+    private final PolicySelector policies;
     private final EngineScheduler scheduler;
+    private final EngineMetrics metrics;
     private final List<NodeMemoryManager> nodes;
     private final Map<NodeId, SelectedPolicy<SpillStrategy>> spillStrategies;
-    private final LowMemoryKiller queryKiller;
-    private final LowMemoryKiller taskKiller;
     private final MemoryLeakDetector leakDetector;
-    private final EngineMetrics metrics;
+    private final LowMemoryKiller taskKiller;
+    private final LowMemoryKiller queryKiller;
     private final QueryFailures failures;
-    private final ClusterMemoryManager clusterMemoryManager;
-    private final Map<PolicyFamily<?, ?, ?>, SelectedPolicy<?>> extraPolicies;
-    private final PolicySelector policies;
     private final EngineTransport transport;
-    // one per node, started by the builder and stopped by close()
-    private final Map<NodeId, MemoryRevokingScheduler> revokingSchedulers = new java.util.concurrent.ConcurrentHashMap<>();
-    // set once by the builder after construction; null when JMX export is off
+    private final ClusterMemoryManager clusterMemoryManager;
+    private final RevokingSchedulers revokingSchedulers;
+    private final ExtraPolicies extraPolicies;
+    // registered by start(); null until then, and when JMX export is off
     private volatile JmxExporter jmx;
 
     @Inject
     MemoryEngine(
             MemoryEngineConfig config,
+            EngineSetup setup,
             PluginRegistry registry,
-            Clock clock,
-            EngineScheduler scheduler,
-            EngineNodes engineNodes,
-            @Named("query") LowMemoryKiller queryKiller,
-            @Named("task") LowMemoryKiller taskKiller,
-            SelectedPolicy<MemoryLeakDetector> leakDetector,
-            EngineMetrics metrics,
-            QueryFailures failures,
-            ClusterMemoryManager clusterMemoryManager,
-            Map<PolicyFamily<?, ?, ?>, SelectedPolicy<?>> extraPolicies,
             PolicySelector policies,
-            EngineTransport transport)
+            EngineScheduler scheduler,
+            EngineMetrics metrics,
+            EngineNodes engineNodes,
+            SelectedPolicy<MemoryLeakDetector> leakDetector,
+            @Named("task") LowMemoryKiller taskKiller,
+            @Named("query") LowMemoryKiller queryKiller,
+            QueryFailures failures,
+            EngineTransport transport,
+            ClusterMemoryManager clusterMemoryManager,
+            RevokingSchedulers revokingSchedulers,
+            ExtraPolicies extraPolicies)
     {
-        this.transport = requireNonNull(transport, "transport is null");
-        this.policies = requireNonNull(policies, "policies is null");
-        this.extraPolicies = Map.copyOf(requireNonNull(extraPolicies, "extraPolicies is null"));
-        this.clusterMemoryManager = requireNonNull(clusterMemoryManager, "clusterMemoryManager is null");
         this.config = requireNonNull(config, "config is null");
+        this.setup = requireNonNull(setup, "setup is null");
         this.registry = requireNonNull(registry, "registry is null");
-        this.clock = requireNonNull(clock, "clock is null");
+        this.policies = requireNonNull(policies, "policies is null");
         this.scheduler = requireNonNull(scheduler, "scheduler is null");
+        this.metrics = requireNonNull(metrics, "metrics is null");
         this.nodes = engineNodes.nodes();
         this.spillStrategies = engineNodes.spillStrategies();
-        this.queryKiller = requireNonNull(queryKiller, "queryKiller is null");
-        this.taskKiller = requireNonNull(taskKiller, "taskKiller is null");
         this.leakDetector = requireNonNull(leakDetector, "leakDetector is null").policy();
-        this.metrics = requireNonNull(metrics, "metrics is null");
+        this.taskKiller = requireNonNull(taskKiller, "taskKiller is null");
+        this.queryKiller = requireNonNull(queryKiller, "queryKiller is null");
         this.failures = requireNonNull(failures, "failures is null");
+        this.transport = requireNonNull(transport, "transport is null");
+        this.clusterMemoryManager = requireNonNull(clusterMemoryManager, "clusterMemoryManager is null");
+        this.revokingSchedulers = requireNonNull(revokingSchedulers, "revokingSchedulers is null");
+        this.extraPolicies = requireNonNull(extraPolicies, "extraPolicies is null");
+    }
+
+    /**
+     * Starts what needs a running engine, in order: the cluster transport, the MBeans, the cluster loop and each
+     * node's revoking scheduler. Called once, by the builder.
+     */
+    private void start()
+    {
+        transport.start();
+        setup.jmxName().ifPresent(name -> jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), name, nodes, clusterMemoryManager));
+        clusterMemoryManager.start(scheduler.executor());
+        revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::start);
     }
 
     public static Builder builder()
@@ -142,7 +153,7 @@ public final class MemoryEngine
 
     public Clock clock()
     {
-        return clock;
+        return setup.clock();
     }
 
     /** The nodes, in order ({@code node-0}, {@code node-1}, ...). */
@@ -165,21 +176,7 @@ public final class MemoryEngine
     /** The node's revoking scheduler, which asks its operators to give back revocable memory when its pool fills. */
     public Optional<MemoryRevokingScheduler> revokingScheduler(NodeId nodeId)
     {
-        return Optional.ofNullable(revokingSchedulers.get(nodeId));
-    }
-
-    private void startRevoking()
-    {
-        for (NodeMemoryManager node : nodes) {
-            SelectedPolicy<SpillStrategy> strategy = spillStrategies.get(node.nodeId());
-            if (strategy.policy() == SpillStrategy.NONE) {
-                continue;
-            }
-            MemoryRevokingScheduler revoking = new MemoryRevokingScheduler(node, new NamedSpillStrategy(strategy.policy(), strategy.name()), config.revokingThreshold(),
-                    config.revokingTarget(), scheduler.executor(), MemoryRevokingScheduler.DEFAULT_CHECK_INTERVAL, failures::fail);
-            revokingSchedulers.put(node.nodeId(), revoking);
-            revoking.start();
-        }
+        return Optional.ofNullable(revokingSchedulers.byNode().get(nodeId));
     }
 
     /**
@@ -199,7 +196,7 @@ public final class MemoryEngine
      */
     public <P> SelectedPolicy<P> policy(PolicyFamily<?, ?, P> family)
     {
-        SelectedPolicy<?> selected = extraPolicies.get(requireNonNull(family, "family is null"));
+        SelectedPolicy<?> selected = extraPolicies.byFamily().get(requireNonNull(family, "family is null"));
         if (selected == null) {
             throw new IllegalArgumentException("family " + family + " was not added to this engine");
         }
@@ -278,7 +275,7 @@ public final class MemoryEngine
     @Override
     public void close()
     {
-        revokingSchedulers.values().forEach(MemoryRevokingScheduler::close);
+        revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::close);
         clusterMemoryManager.close();
         try {
             transport.policy().close();
@@ -295,7 +292,7 @@ public final class MemoryEngine
 
     /**
      * Builds an engine: reads the configuration, discovers plugins on the class path and in {@code plugin.dir},
-     * adds the ones registered programmatically, selects one policy per family and wires everything with Guice.
+     * adds the ones registered programmatically, selects one policy per family and wires everything ({@code EngineComponent}).
      */
     public static final class Builder
     {
@@ -405,32 +402,27 @@ public final class MemoryEngine
             return this;
         }
 
+        /**
+         * Reads the configuration, wires the engine and starts it.
+         *
+         * @throws ConfigurationException naming the key, the bad value and what is accepted, or the plugin at fault
+         */
         public MemoryEngine build()
         {
             List<PolicyFamily<?, ?, ?>> families = new ArrayList<>(PolicyFamily.values());
             extraFamilies.forEach(extra -> families.add(extra.family()));
             MemoryEngineConfig config = MemoryEngineConfig.fromMap(properties, families);
-            EngineModule module = new EngineModule(config, plugins, classPathDiscovery ? classPathLoader : null, clock, extraFamilies);
+            EngineSetup setup = new EngineSetup(plugins, classPathDiscovery ? Optional.of(classPathLoader) : Optional.empty(), clock, extraFamilies,
+                    jmxExport ? Optional.of(jmxName) : Optional.empty());
+            MemoryEngine engine = DaggerEngineComponent.factory().create(config, setup).engine();
             try {
-                Injector injector = Guice.createInjector(module);
-                MemoryEngine engine = injector.getInstance(MemoryEngine.class);
-                if (jmxExport) {
-                    engine.jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), jmxName, engine.nodes, engine.clusterMemoryManager);
-                }
-                engine.transport.start();
-                engine.clusterMemoryManager.start(engine.scheduler.executor());
-                engine.startRevoking();
-                return engine;
+                engine.start();
             }
-            catch (ProvisionException | CreationException e) {
-                // Guice wraps what our providers throw; a start-up error should read as the error itself
-                for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-                    if (cause instanceof ConfigurationException configurationException) {
-                        throw configurationException;
-                    }
-                }
+            catch (RuntimeException | Error e) {
+                engine.close();
                 throw e;
             }
+            return engine;
         }
     }
 }

@@ -5,7 +5,6 @@ import io.memgov.spi.cluster.ClusterCommand;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.TaskId;
-import jakarta.inject.Inject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,6 +13,8 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import static java.util.Objects.requireNonNull;
+
+
 
 
 
@@ -27,12 +28,9 @@ final class QueryFailures
     private static final Logger log = LoggerFactory.getLogger(QueryFailures.class);
 
     private final List<QueryFailureListener> listeners = new CopyOnWriteArrayList<>();
-    private volatile List<NodeMemoryManager> nodes = List.of();
+    private final List<NodeMemoryManager> nodes;
 
-    @Inject
-    QueryFailures() {}
-
-    void attach(List<NodeMemoryManager> nodes)
+    QueryFailures(List<NodeMemoryManager> nodes)
     {
         this.nodes = List.copyOf(nodes);
     }
