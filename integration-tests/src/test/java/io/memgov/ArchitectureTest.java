@@ -11,8 +11,6 @@ import com.tngtech.archunit.library.dependencies.SliceIdentifier;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
-
-
 /**
  * DESIGN.md's dependency rules, checked over every module's main classes (they are all on this module's class path).
  */
@@ -50,6 +48,11 @@ final class ArchitectureTest
     @ArchTest
     static final ArchRule pluginsNeverDependOnTheEngine = noClasses().that().resideInAPackage("io.memgov.plugin..")
             .should().dependOnClassesThat().resideInAPackage("io.memgov.engine..");
+
+    // hosts, plugins and the other modules see the engine's host API (io.memgov.engine) only
+    @ArchTest
+    static final ArchRule nothingOutsideTheEngineUsesItsInternals = noClasses().that().resideOutsideOfPackage("io.memgov.engine..")
+            .should().dependOnClassesThat().resideInAPackage("io.memgov.engine.internal..");
 
     // the engine knows policies only through the SPI and the registry
     @ArchTest

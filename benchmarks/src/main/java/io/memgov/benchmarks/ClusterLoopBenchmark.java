@@ -1,7 +1,7 @@
 package io.memgov.benchmarks;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.cluster.ClusterMemoryManager;
+import io.memgov.engine.internal.cluster.ClusterMemoryManager;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.cluster.ClusterCommand;
 import io.memgov.spi.cluster.ClusterTransport;
@@ -40,8 +40,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-
-
 
 /**
  * One round of the cluster loop (issue #3): the engine's real {@link ClusterMemoryManager#process()} with the real

@@ -2,8 +2,8 @@ package io.memgov.benchmarks;
 
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
-import io.memgov.engine.node.LocalMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
+import io.memgov.engine.LocalMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.TaskId;
@@ -29,7 +29,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-
 
 /**
  * The accounting hot path (issues #10 and #7): what one operator pays to report a changed size, in memgov and in the

@@ -1,7 +1,7 @@
 package io.memgov.benchmarks;
 
-import io.memgov.engine.node.LocalMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
+import io.memgov.engine.LocalMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.query.TaskId;
@@ -20,7 +20,6 @@ import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
 
 /**
  * What a reservation costs through the {@code reserve-mode} pool against the {@code fixed} pool it decorates

@@ -35,7 +35,6 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-
 /**
  * Spill throughput (issue #5): one operation writes {@link #BYTES_PER_OPERATION} in {@link #BLOCK_BYTES} blocks to a
  * new file, reads every block back into a fresh array, and deletes the file. {@code spillFileManager} goes through

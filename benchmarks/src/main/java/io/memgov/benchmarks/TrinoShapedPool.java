@@ -16,8 +16,6 @@ import java.util.function.Consumer;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * The work Trino's worker does for one reservation below its memory-context library, written for this benchmark
  * from the behaviour described in {@code research/trino-presto.md} §1.1 and §1.3: a pool whose reservation path holds

@@ -1,8 +1,8 @@
 package io.memgov.engine;
 
-import io.memgov.engine.cluster.EmbeddedClusterTransport;
-import io.memgov.engine.pool.FixedMemoryPool;
-import io.memgov.engine.tracker.ExactMemoryTracker;
+import io.memgov.engine.internal.cluster.EmbeddedClusterTransport;
+import io.memgov.engine.internal.pool.FixedMemoryPool;
+import io.memgov.engine.internal.tracker.ExactMemoryTracker;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.assignment.MemoryPoolAssignerContext;
@@ -25,8 +25,6 @@ import io.memgov.spi.tracker.MemoryTrackerContext;
 import io.memgov.spi.tracker.MemoryTrackerFactory;
 
 import java.util.List;
-
-
 
 /**
  * The defaults that ship inside the engine: pool {@code fixed}, tracker {@code exact}, cluster transport

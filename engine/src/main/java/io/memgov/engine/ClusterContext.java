@@ -10,8 +10,6 @@ import java.time.Clock;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * What the engine hands cluster-level policies (killers, leak detectors, pool assigners).
  */

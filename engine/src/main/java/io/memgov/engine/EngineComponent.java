@@ -2,7 +2,7 @@ package io.memgov.engine;
 
 import dagger.BindsInstance;
 import dagger.Component;
-import io.memgov.engine.config.MemoryEngineConfig;
+import io.memgov.engine.MemoryEngineConfig;
 import jakarta.inject.Singleton;
 
 /**

@@ -9,8 +9,6 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * The metrics policies publish, kept per policy under {@code <scope>.<name>} and shown in snapshots and JMX.
  */

@@ -3,16 +3,16 @@ package io.memgov.engine;
 import dagger.Lazy;
 import dagger.Module;
 import dagger.Provides;
-import io.memgov.engine.cluster.ClusterMemoryManager;
-import io.memgov.engine.config.ConfigurationException;
-import io.memgov.engine.config.MemoryEngineConfig;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.plugin.PluginLoader;
-import io.memgov.engine.plugin.PluginRegistry;
-import io.memgov.engine.plugin.PluginSource;
-import io.memgov.engine.plugin.PolicySelector;
-import io.memgov.engine.plugin.SelectedPolicy;
-import io.memgov.engine.revoke.MemoryRevokingScheduler;
+import io.memgov.engine.ConfigurationException;
+import io.memgov.engine.SelectedPolicy;
+import io.memgov.engine.internal.cluster.ClusterMemoryManager;
+import io.memgov.engine.MemoryEngineConfig;
+import io.memgov.engine.internal.node.NodeMemoryManager;
+import io.memgov.engine.internal.plugin.PluginLoader;
+import io.memgov.engine.internal.plugin.PluginRegistry;
+import io.memgov.engine.internal.plugin.PluginSource;
+import io.memgov.engine.internal.plugin.PolicySelector;
+import io.memgov.engine.internal.revoke.MemoryRevokingScheduler;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
@@ -46,7 +46,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.function.Supplier;
-
 
 /**
  * The engine's wiring, top to bottom: configuration → plugin registry → policy selection → scheduler and metrics →

@@ -1,7 +1,7 @@
 package io.memgov.engine;
 
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.plugin.SelectedPolicy;
+import io.memgov.engine.SelectedPolicy;
+import io.memgov.engine.internal.node.NodeMemoryManager;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.spill.SpillStrategy;
 
@@ -9,8 +9,6 @@ import java.util.List;
 import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
-
-
 
 /**
  * The nodes of the engine with their per-node policies, built together because each node's policies are created

@@ -13,8 +13,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * The engine's scheduler threads, and the narrow {@link PolicyScheduler} each policy gets of them. Every task runs
  * guarded: whatever it throws, an {@link Error} included, is logged with its owner's name and a periodic task runs

@@ -1,6 +1,6 @@
 package io.memgov.engine;
 
-import io.memgov.engine.plugin.SelectedPolicy;
+import io.memgov.engine.SelectedPolicy;
 import io.memgov.spi.cluster.ClusterTransport;
 
 import static java.util.Objects.requireNonNull;

@@ -1,13 +1,12 @@
 package io.memgov.engine;
 
-import io.memgov.engine.plugin.PolicySelector;
-import io.memgov.engine.plugin.SelectedPolicy;
+import io.memgov.engine.SelectedPolicy;
+import io.memgov.engine.internal.plugin.PolicySelector;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.policy.PolicyContext;
 import io.memgov.spi.policy.PolicyFactory;
 
 import static java.util.Objects.requireNonNull;
-
 
 /** A host's own policy family, kept with its type so that its policy is created without a cast. */
 record ExtraFamily<F extends PolicyFactory<PolicyContext, P>, P>(PolicyFamily<F, PolicyContext, P> family)

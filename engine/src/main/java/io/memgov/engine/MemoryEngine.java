@@ -1,17 +1,18 @@
 package io.memgov.engine;
 
-import io.memgov.engine.cluster.ClusterMemoryManager;
-import io.memgov.engine.config.ConfigurationException;
-import io.memgov.engine.config.MemoryEngineConfig;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.plugin.PluginRegistry;
-import io.memgov.engine.plugin.PolicySelector;
-import io.memgov.engine.plugin.SelectedPolicy;
-import io.memgov.engine.revoke.MemoryRevokingScheduler;
-import io.memgov.engine.visibility.ClusterMemorySnapshot;
-import io.memgov.engine.visibility.ClusterMemoryStats;
-import io.memgov.engine.visibility.JmxExporter;
-import io.memgov.engine.visibility.NodeMemorySnapshot;
+import io.memgov.engine.ClusterMemorySnapshot;
+import io.memgov.engine.ConfigurationException;
+import io.memgov.engine.MemoryEngineConfig;
+import io.memgov.engine.NodeMemorySnapshot;
+import io.memgov.engine.SelectedPolicy;
+import io.memgov.engine.internal.cluster.ClusterMemoryManager;
+import io.memgov.engine.internal.node.NodeMemoryManager;
+import io.memgov.engine.internal.plugin.PluginRegistry;
+import io.memgov.engine.internal.plugin.PolicySelector;
+import io.memgov.engine.internal.plugin.RegistryListing;
+import io.memgov.engine.internal.revoke.MemoryRevokingScheduler;
+import io.memgov.engine.internal.visibility.ClusterMemoryStats;
+import io.memgov.engine.internal.visibility.JmxExporter;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.killer.LowMemoryKiller;
@@ -42,12 +43,6 @@ import java.util.Properties;
 import java.util.concurrent.ScheduledExecutorService;
 
 import static java.util.Objects.requireNonNull;
-
-
-
-
-
-
 
 /**
  * The memgov engine: the nodes of an embedded cluster (one, for a plain worker), each with its pool and tracker, and
@@ -145,10 +140,10 @@ public final class MemoryEngine
         return config;
     }
 
-    /** Every registered factory, by family, with where it came from. */
-    public PluginRegistry plugins()
+    /** Every policy the plugins offered, by family, with where it came from. */
+    public PluginListing plugins()
     {
-        return registry;
+        return new RegistryListing(registry);
     }
 
     public Clock clock()
@@ -157,12 +152,12 @@ public final class MemoryEngine
     }
 
     /** The nodes, in order ({@code node-0}, {@code node-1}, ...). */
-    public List<NodeMemoryManager> nodes()
+    public List<NodeMemory> nodes()
     {
-        return nodes;
+        return List.copyOf(nodes);
     }
 
-    public NodeMemoryManager node(int index)
+    public NodeMemory node(int index)
     {
         return nodes.get(index);
     }
@@ -174,7 +169,7 @@ public final class MemoryEngine
     }
 
     /** The node's revoking scheduler, which asks its operators to give back revocable memory when its pool fills. */
-    public Optional<MemoryRevokingScheduler> revokingScheduler(NodeId nodeId)
+    public Optional<MemoryRevoker> revokingScheduler(NodeId nodeId)
     {
         return Optional.ofNullable(revokingSchedulers.byNode().get(nodeId));
     }
@@ -223,8 +218,8 @@ public final class MemoryEngine
         return metrics;
     }
 
-    /** The cluster loop; {@link ClusterMemoryManager#process()} runs one round on demand. */
-    public ClusterMemoryManager clusterMemoryManager()
+    /** The cluster loop: its counters and last decisions, and {@link ClusterMemory#process()} to run a round now. */
+    public ClusterMemory cluster()
     {
         return clusterMemoryManager;
     }

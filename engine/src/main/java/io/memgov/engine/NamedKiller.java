@@ -10,8 +10,6 @@ import java.util.Optional;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * A killer that reads as its policy name in the loop's log lines and in {@code MemoryEngine.queryKiller()}. The thread
  * context class loader of a drop-in killer is already set by the wrapper {@code PluginRegistry.create} returns.

@@ -9,8 +9,6 @@ import java.util.List;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /** A spill strategy that reads as its policy name in the revoking scheduler's log lines. */
 record NamedSpillStrategy(SpillStrategy delegate, String name)
         implements SpillStrategy

@@ -1,6 +1,6 @@
 package io.memgov.engine;
 
-import io.memgov.engine.pool.FixedMemoryPool;
+import io.memgov.engine.internal.pool.FixedMemoryPool;
 import io.memgov.spi.policy.MetricsSink;
 import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.pool.MemoryPoolContext;
@@ -15,8 +15,6 @@ import java.time.Clock;
 import java.util.OptionalLong;
 
 import static java.util.Objects.requireNonNull;
-
-
 
 /**
  * What the engine hands node-level policies. Failing a query goes through the engine, so that the query is failed on

@@ -6,7 +6,6 @@ import io.memgov.spi.query.TaskId;
 
 import java.util.Set;
 
-
 /**
  * Tells the host that memory governance failed one of its queries, or some of its tasks, and why. Called on the
  * thread that decided it (the cluster loop, a pool's checker, a tracker's caller) after the memory was released;

@@ -1,6 +1,6 @@
 package io.memgov.engine;
 
-import io.memgov.engine.node.NodeMemoryManager;
+import io.memgov.engine.internal.node.NodeMemoryManager;
 import io.memgov.spi.cluster.ClusterCommand;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.QueryId;
@@ -13,10 +13,6 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import static java.util.Objects.requireNonNull;
-
-
-
-
 
 /**
  * Fails queries on every node and tells the host's listeners. Node policies (a reserve-mode pool, an overcommit

@@ -1,6 +1,6 @@
 package io.memgov.engine;
 
-import io.memgov.engine.revoke.MemoryRevokingScheduler;
+import io.memgov.engine.internal.revoke.MemoryRevokingScheduler;
 import io.memgov.spi.query.NodeId;
 
 import java.util.Map;

@@ -12,8 +12,6 @@ import java.util.List;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /** What the engine hands its cluster transport: its nodes, the poll interval, and the way to apply commands. */
 record TransportContext(List<NodeId> localNodes, Duration pollInterval, QueryFailures commands, Clock clock, PolicyScheduler scheduler, MetricsSink metrics)
         implements ClusterTransportContext

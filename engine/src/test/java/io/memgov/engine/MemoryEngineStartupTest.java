@@ -1,6 +1,6 @@
 package io.memgov.engine;
 
-import io.memgov.engine.config.ConfigurationException;
+import io.memgov.engine.ConfigurationException;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.killer.KillerScope;
@@ -29,12 +29,6 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
-
-
-
-
-
-
 
 /**
  * Every start-up error of {@link MemoryEngine.Builder#build()} (DESIGN.md "Bootstrap"), asserted on its message: each

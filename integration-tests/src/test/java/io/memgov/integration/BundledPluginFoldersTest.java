@@ -1,9 +1,9 @@
 package io.memgov.integration;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
@@ -18,14 +18,6 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
-
-
-
-
-
-
-
 
 /**
  * Each bundled plugin module packages {@code target/plugin/<artifactId>/}: its jar and its own dependencies, without
@@ -92,7 +84,7 @@ final class BundledPluginFoldersTest
             OperatorMemoryContext operator = query.addTask("0").addOperator("HashAggregation");
             assertThat(operator.userMemory().setBytes(4 * 1024 * 1024)).isDone();
             assertThat(engine.node(0).pool().reservedBytes()).isEqualTo(4 * 1024 * 1024);
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(query.failure()).isEmpty();
             assertThat(engine.leakDetector().numberOfLeakedQueries()).isZero();
             operator.userMemory().setBytes(0);

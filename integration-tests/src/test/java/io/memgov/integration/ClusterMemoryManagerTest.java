@@ -1,10 +1,10 @@
 package io.memgov.integration;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.NodeMemory;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
@@ -29,14 +29,6 @@ import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
-
-
-
-
-
-
-
 
 /**
  * The cluster loop on the embedded cluster, with the killers discovered from their plugin jars on the class path.
@@ -88,25 +80,25 @@ class ClusterMemoryManagerTest
                 assertThat(engine.node(i).info().isBlocked()).isTrue();
             }
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             // total-reservation kills the largest query cluster-wide; its memory is released on every node at once
             assertThat(told).containsExactly("big CLUSTER_OUT_OF_MEMORY Query killed because the cluster is out of memory. Please try again in a few minutes.");
             assertThat(smallBlocked).allSatisfy(future -> assertThat(future).isDone());
             assertThatThrownBy(() -> big.operators()[0].userMemory().setBytes(7 * MB))
                     .isInstanceOfSatisfying(QueryKilledException.class, e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.CLUSTER_OUT_OF_MEMORY));
-            assertThat(engine.clusterMemoryManager().queriesKilledDueToOutOfMemory()).isEqualTo(1);
+            assertThat(engine.cluster().queriesKilledDueToOutOfMemory()).isEqualTo(1);
 
             for (Held query : List.of(small, big)) {
                 for (QueryMemoryContext context : query.contexts()) {
                     context.close();
                 }
             }
-            engine.clusterMemoryManager().process();
-            for (NodeMemoryManager node : engine.nodes()) {
+            engine.cluster().process();
+            for (NodeMemory node : engine.nodes()) {
                 assertThat(node.pool().freeBytes()).isEqualTo(node.pool().maxBytes());
             }
-            assertThat(engine.clusterMemoryManager().queriesKilledDueToOutOfMemory()).isEqualTo(1);
+            assertThat(engine.cluster().queriesKilledDueToOutOfMemory()).isEqualTo(1);
         }
     }
 
@@ -118,7 +110,7 @@ class ClusterMemoryManagerTest
             query.operators()[0].userMemory().setBytes(600);
             query.operators()[1].userMemory().setBytes(600);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             assertThatThrownBy(() -> query.operators()[0].userMemory().setBytes(700))
                     .isInstanceOf(QueryKilledException.class)
@@ -135,7 +127,7 @@ class ClusterMemoryManagerTest
             query.operators()[0].userMemory().setBytes(1000);
             query.operators()[0].revocableMemory().setBytes(1100);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             assertThat(query.contexts()[0].failure()).hasValueSatisfying(failure -> {
                 assertThat(failure.errorCode()).isEqualTo(ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT);
@@ -156,7 +148,7 @@ class ClusterMemoryManagerTest
             OperatorMemoryContext loweredSort = lowered.addTask("0").addOperator("Sort");
             loweredSort.userMemory().setBytes(150);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             assertThat(raised.failure()).hasValueSatisfying(failure -> assertThat(failure.getMessage()).endsWith("limit of 1kB"));
             assertThat(lowered.failure()).hasValueSatisfying(failure -> assertThat(failure.getMessage()).endsWith("limit of 100B"));
@@ -177,7 +169,7 @@ class ClusterMemoryManagerTest
             Held big = startQuery(engine, "big", "bob");
             big.operators()[0].userMemory().setBytes(9 * MB);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             // the overcommitting query goes, not the larger one the killer would have chosen
             assertThat(overcommit.failure()).hasValueSatisfying(failure -> assertThat(failure.getMessage())
@@ -192,7 +184,7 @@ class ClusterMemoryManagerTest
     {
         MutableClock clock = new MutableClock();
         try (MemoryEngine engine = cluster(1).clock(clock).property("query.low-memory-killer.policy", "total-reservation").build()) {
-            NodeMemoryManager node = engine.node(0);
+            NodeMemory node = engine.node(0);
             Held first = startQuery(engine, "first", "alice");
             Held second = startQuery(engine, "second", "bob");
             first.operators()[0].userMemory().setBytes(6 * MB);
@@ -200,20 +192,20 @@ class ClusterMemoryManagerTest
             // memory the first query holds outside its contexts, so killing it cannot release it
             node.pool().reserve(TaskId.of(QueryId.of("first"), "stray"), "Exchange", 6 * MB);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(first.contexts()[0].failure()).isPresent();
             assertThat(node.info().isBlocked()).isTrue();
 
             // still out of memory, but the last target still holds 6MB: the cascade guard kills nothing more
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(second.contexts()[0].failure()).isEmpty();
-            assertThat(engine.clusterMemoryManager().lastKillTarget()).contains(KillTarget.wholeQuery(QueryId.of("first")));
+            assertThat(engine.cluster().lastKillTarget()).contains(KillTarget.wholeQuery(QueryId.of("first")));
 
             // the host finished the first query long ago: the leak detector flags it and the killer may run again
             first.contexts()[0].close(QueryState.FAILED);
             clock.advance(Duration.ofMinutes(2));
-            engine.clusterMemoryManager().process();
-            assertThat(engine.clusterMemoryManager().numberOfLeakedQueries()).isEqualTo(1);
+            engine.cluster().process();
+            assertThat(engine.cluster().numberOfLeakedQueries()).isEqualTo(1);
             assertThat(second.contexts()[0].failure()).hasValueSatisfying(failure -> assertThat(failure.errorCode()).isEqualTo(ErrorCode.CLUSTER_OUT_OF_MEMORY));
         }
     }
@@ -256,11 +248,11 @@ class ClusterMemoryManagerTest
             Held bystander = startQuery(engine, "bystander", "bob");
             bystander.operators()[0].userMemory().setBytes(5 * MB);
 
-            engine.clusterMemoryManager().process();
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
+            engine.cluster().process();
             assertThat(victim.contexts()[0].failure()).isEmpty();
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(calls).hasValue(3);
             assertThat(victim.contexts()[0].failure()).isPresent();
             Reference.reachabilityFence(bystander);
@@ -280,14 +272,14 @@ class ClusterMemoryManagerTest
             Held other = startQuery(engine, "other", "bob");
             other.operators()[0].userMemory().setBytes(4 * MB);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             // the default task killer takes the largest task of a TASK-retry query on the blocked node
             assertThatThrownBy(() -> large.userMemory().setBytes(1)).isInstanceOf(QueryKilledException.class)
                     .hasMessage("Task killed because the cluster is out of memory.");
             assertThat(small.userMemory().setBytes(3 * MB + 1)).isNotNull();
             assertThat(other.contexts()[0].failure()).isEmpty();
-            assertThat(engine.clusterMemoryManager().tasksKilledDueToOutOfMemory()).isEqualTo(1);
+            assertThat(engine.cluster().tasksKilledDueToOutOfMemory()).isEqualTo(1);
         }
     }
 

@@ -2,9 +2,9 @@ package io.memgov.integration;
 
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.query.QueryId;
@@ -28,14 +28,6 @@ import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
-
-
-
-
-
-
-
 
 /**
  * A plugin compiled against, and shipped with, Caffeine 2.9.3 while the engine runs Caffeine 3.1.8: in its own folder
@@ -149,7 +141,7 @@ final class ConflictingLibraryPluginTest
             OperatorMemoryContext smallAggregation = small.addTask("0").addOperator("HashAggregation");
             smallAggregation.userMemory().setBytes(4 * 1024 * 1024);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             assertThat(told).containsExactly("big CLUSTER_OUT_OF_MEMORY");
             assertThat(pluginClass.getField("contextLoaderWhileChoosing").get(null)).isEqualTo("recent-victims");

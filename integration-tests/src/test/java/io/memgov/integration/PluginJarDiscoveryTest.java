@@ -14,14 +14,6 @@ import java.util.ServiceLoader;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
-
-
 /**
  * The built plugin-none jar is a real plugin: a fresh class loader that sees only that jar (and the SPI through its
  * parent) finds it with ServiceLoader.

@@ -1,10 +1,11 @@
 package io.memgov.integration;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.NodeMemory;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.internal.node.NodeMemoryManager;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.cluster.MemoryPoolAssignment;
 import io.memgov.spi.cluster.NodeMemoryInfo;
@@ -31,16 +32,6 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
-
-
-
-
-
-
-
-
-
 
 /**
  * Presto's RESERVED pool (policy {@code reserved-pool}, discovered from its jar on the class path) on a two-node
@@ -124,7 +115,7 @@ final class ReservedPoolTest
         return thread;
     }
 
-    private static MemoryPool reserved(NodeMemoryManager node)
+    private static MemoryPool reserved(NodeMemory node)
     {
         return node.pool("reserved").orElseThrow();
     }
@@ -158,14 +149,14 @@ final class ReservedPoolTest
                     worker(engine, b, events, othersWoken, othersMayFinish, 3584 * KB),
                     worker(engine, c, events, othersWoken, othersMayFinish, 3584 * KB));
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             // the largest query (10MB cluster-wide) moved to RESERVED on both nodes and its drivers were woken
             assertThat(bigWoken.await(10, TimeUnit.SECONDS)).isTrue();
-            assertThat(engine.clusterMemoryManager().assignment()).isEqualTo(new MemoryPoolAssignment(1, Map.of(big.queryId, "reserved")));
-            assertThat(engine.clusterMemoryManager().assignedQueries("reserved")).isEqualTo(1);
-            for (NodeMemoryManager node : engine.nodes()) {
-                assertThat(node.assignmentVersion()).isEqualTo(1);
+            assertThat(engine.cluster().assignment()).isEqualTo(new MemoryPoolAssignment(1, Map.of(big.queryId, "reserved")));
+            assertThat(engine.cluster().assignedQueries("reserved")).isEqualTo(1);
+            for (NodeMemory node : engine.nodes()) {
+                assertThat(node.snapshot().assignmentVersion()).isEqualTo(1);
                 assertThat(reserved(node).info().queryMemoryReservations()).isEqualTo(Map.of(big.queryId, 5 * MB));
                 assertThat(node.pool().queryReservedBytes(big.queryId)).isZero();
                 // GENERAL keeps 11MB of 10MB: still blocked
@@ -177,28 +168,28 @@ final class ReservedPoolTest
             bigDriver.join(10_000);
             assertThat(events).containsExactly("big woken", "big finished");
             assertThat(List.of(a, b, c)).allSatisfy(query -> assertThat(query.isBlocked()).isTrue());
-            for (NodeMemoryManager node : engine.nodes()) {
+            for (NodeMemory node : engine.nodes()) {
                 assertThat(reserved(node).info()).isEqualTo(MemoryPoolInfo.empty("reserved", 6 * MB));
             }
 
             // RESERVED is empty again and GENERAL still blocked: the next largest (a, 8MB) is promoted, which frees
             // enough of GENERAL for b and c
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(othersWoken.await(10, TimeUnit.SECONDS)).isTrue();
             for (Thread driver : otherDrivers) {
                 driver.join(10_000);
             }
-            assertThat(engine.clusterMemoryManager().assignment()).isEqualTo(new MemoryPoolAssignment(2, Map.of(a.queryId, "reserved")));
+            assertThat(engine.cluster().assignment()).isEqualTo(new MemoryPoolAssignment(2, Map.of(a.queryId, "reserved")));
             assertThat(events).hasSize(8).containsSubsequence("big woken", "big finished", "a finished")
                     .contains("b finished", "c finished");
-            assertThat(engine.clusterMemoryManager().queriesKilledDueToOutOfMemory()).isZero();
-            for (NodeMemoryManager node : engine.nodes()) {
+            assertThat(engine.cluster().queriesKilledDueToOutOfMemory()).isZero();
+            for (NodeMemory node : engine.nodes()) {
                 for (MemoryPool pool : node.pools()) {
                     assertThat(pool.freeBytes()).isEqualTo(pool.maxBytes());
                 }
             }
-            engine.clusterMemoryManager().process();
-            assertThat(engine.clusterMemoryManager().assignment().placements()).isEmpty();
+            engine.cluster().process();
+            assertThat(engine.cluster().assignment().placements()).isEmpty();
         }
     }
 
@@ -245,12 +236,12 @@ final class ReservedPoolTest
             a.set(4 * MB);
 
             // GENERAL blocked but RESERVED empty: not out of memory, the cure is a promotion
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(nodesSeen).isEmpty();
-            assertThat(engine.clusterMemoryManager().assignment().placements()).isEqualTo(Map.of(big.queryId, "reserved"));
+            assertThat(engine.cluster().assignment().placements()).isEqualTo(Map.of(big.queryId, "reserved"));
 
             // RESERVED holds big and GENERAL is still blocked: out of memory, and the killer is shown GENERAL only
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(nodesSeen).hasSize(1);
             assertThat(nodesSeen.get(0)).allSatisfy(node -> {
                 assertThat(node.pools()).extracting(MemoryPoolInfo::poolId).containsExactly("general");
@@ -267,9 +258,9 @@ final class ReservedPoolTest
             for (QueryMemoryContext context : a.contexts) {
                 context.close(QueryState.FAILED);
             }
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(nodesSeen).hasSize(1);
-            assertThat(engine.clusterMemoryManager().queriesKilledDueToOutOfMemory()).isEqualTo(1);
+            assertThat(engine.cluster().queriesKilledDueToOutOfMemory()).isEqualTo(1);
             assertThat(big.isBlocked()).isFalse();
             // held to the end: their operators' bytes are part of GENERAL in every round above
             Reference.reachabilityFence(b);
@@ -286,13 +277,13 @@ final class ReservedPoolTest
             // kept: its operators' bytes help block GENERAL, and a dropped handle is released by the cleaner when a GC runs
             Query b = new Query(engine, "b").set(3584 * KB);
             big.set(5 * MB);
-            engine.clusterMemoryManager().process();
-            NodeMemoryManager node = engine.node(1);
-            assertThat(node.assignmentVersion()).isEqualTo(1);
+            engine.cluster().process();
+            NodeMemory node = engine.node(1);
+            assertThat(node.snapshot().assignmentVersion()).isEqualTo(1);
 
             // a delivery of version 1 that arrives late, after version 1 moved big: it must not undo anything, nor move a
-            assertThat(node.applyAssignment(new MemoryPoolAssignment(1, Map.of(a.queryId, "reserved")))).isFalse();
-            assertThat(node.applyAssignment(new MemoryPoolAssignment(0, Map.of()))).isFalse();
+            assertThat(((NodeMemoryManager) node).applyAssignment(new MemoryPoolAssignment(1, Map.of(a.queryId, "reserved")))).isFalse();
+            assertThat(((NodeMemoryManager) node).applyAssignment(new MemoryPoolAssignment(0, Map.of()))).isFalse();
             assertThat(big.contexts[1].pool().id()).isEqualTo("reserved");
             assertThat(a.contexts[1].pool().id()).isEqualTo("general");
             assertThat(reserved(node).info().queryMemoryReservations()).isEqualTo(Map.of(big.queryId, 5 * MB));

@@ -1,9 +1,9 @@
 package io.memgov.integration;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.engine.node.TaskMemoryContext;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.TaskMemoryContext;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.spill.RevocableConsumer;
 import org.junit.jupiter.api.Test;
@@ -20,14 +20,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-
-
-
-
-
-
-
-
 
 /**
  * others.md §4 scenarios 17 (Spark's victim order, strategy {@code smallest-sufficient}) and 14 (DataFusion's fair

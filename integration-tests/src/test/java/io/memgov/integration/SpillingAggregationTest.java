@@ -1,8 +1,8 @@
 package io.memgov.integration;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
 import io.memgov.integration.SpillingHashAggregation.Group;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.MemoryGovernanceException;
@@ -34,14 +34,6 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
-
-
-
-
-
-
-
-
 
 /**
  * A real spilling operator ({@link SpillingHashAggregation}) under the engine's revoking scheduler and the spill-file

@@ -1,6 +1,6 @@
 package io.memgov.integration;
 
-import io.memgov.engine.node.OperatorMemoryContext;
+import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.query.TaskId;
 import io.memgov.spi.spill.RevocableConsumer;
@@ -25,14 +25,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static java.util.Objects.requireNonNull;
-
-
-
-
-
-
-
-
 
 /**
  * {@code SELECT key, sum(value), count(*) GROUP BY key} over (key, value) rows, holding its groups as revocable

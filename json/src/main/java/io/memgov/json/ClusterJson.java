@@ -36,8 +36,6 @@ import java.util.function.Function;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * The wire form of what a cluster transport carries: {@link NodeSnapshot}s, {@link ClusterCommand}s and the
  * {@link CoordinatorState}, as JSON. Every document is an object with {@code "version": 1} and a {@code "type"}

@@ -25,8 +25,6 @@ import java.util.Set;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
 final class ClusterJsonTest
 {
     private static final QueryId Q1 = QueryId.of("q1");

@@ -1,6 +1,6 @@
 package io.memgov.lab;
 
-import io.memgov.engine.node.OperatorMemoryContext;
+import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.spill.SpillFile;
 import io.memgov.spill.SpillFileManager;
 import io.memgov.spill.SpillFileReader;
@@ -12,7 +12,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
-
 
 /**
  * A real hash aggregation: {@code SELECT key, sum(value) GROUP BY key} over generated rows, holding a real hash

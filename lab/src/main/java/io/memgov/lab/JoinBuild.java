@@ -1,6 +1,6 @@
 package io.memgov.lab;
 
-import io.memgov.engine.node.OperatorMemoryContext;
+import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.spill.SpillFile;
 import io.memgov.spill.SpillFileManager;
 import io.memgov.spill.SpillFileReader;
@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-
 
 /**
  * A real hash join: {@code SELECT ... FROM probe JOIN build USING (key)} over generated rows, folded into a checksum

@@ -1,6 +1,6 @@
 package io.memgov.lab;
 
-import io.memgov.engine.config.ConfigurationException;
+import io.memgov.engine.ConfigurationException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine;
 

@@ -16,8 +16,6 @@ import java.util.function.Supplier;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * Serves the engine's memory snapshots while a run lasts, as Trino does: {@code /v1/memory} (one node's pools; the
  * first node unless {@code ?node=N}) and {@code /v1/cluster/memory} (the cluster view), to GET and HEAD; any other

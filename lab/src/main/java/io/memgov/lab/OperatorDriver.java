@@ -1,6 +1,6 @@
 package io.memgov.lab;
 
-import io.memgov.engine.node.LocalMemoryContext;
+import io.memgov.engine.LocalMemoryContext;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.query.MemoryGovernanceException;
 

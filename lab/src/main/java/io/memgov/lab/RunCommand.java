@@ -14,10 +14,6 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-
-
-
-
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {
                 "Runs a workload of concurrent queries (hash aggregations and sorts doing real work on generated data) on the embedded cluster, "

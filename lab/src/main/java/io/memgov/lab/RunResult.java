@@ -4,7 +4,6 @@ import java.util.List;
 
 import static java.util.Objects.requireNonNull;
 
-
 /**
  * What one run of a workload did; written by {@code run --json} as is.
  *

@@ -1,14 +1,13 @@
 package io.memgov.lab;
 
-import io.memgov.engine.node.LocalMemoryContext;
-import io.memgov.engine.node.OperatorMemoryContext;
+import io.memgov.engine.LocalMemoryContext;
+import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.spi.query.TaskId;
 import io.memgov.spi.spill.RevocableConsumer;
 import io.memgov.spill.SpillFile;
 import io.memgov.spill.SpillFileManager;
 
 import static java.util.Objects.requireNonNull;
-
 
 /**
  * What the lab's spilling operators share: generated input ({@code rows} rows from {@code seed}), the memory context

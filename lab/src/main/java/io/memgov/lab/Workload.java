@@ -16,7 +16,7 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.QuerySession;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.policy.PolicyConfigException;
 
@@ -38,10 +38,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import static java.util.Objects.requireNonNull;
-
-
-
-
 
 /**
  * A workload: engine properties it needs (nodes and their memory) and groups of queries. Read from YAML or JSON
@@ -629,7 +625,6 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
             return "?";
         }
     }
-
 
     /** @throws FieldException naming {@code field}, the value and the accepted form, also when it is over a day */
     static Duration parseDuration(String field, String value)

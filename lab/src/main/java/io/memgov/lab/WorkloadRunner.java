@@ -1,11 +1,11 @@
 package io.memgov.lab;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.engine.node.TaskMemoryContext;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.TaskMemoryContext;
+import io.memgov.engine.NodeMemory;
 import io.memgov.lab.RunResult.Kill;
 import io.memgov.lab.RunResult.QueryResult;
 import io.memgov.lab.RunResult.Sample;
@@ -46,12 +46,6 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 import static java.util.Objects.requireNonNull;
-
-
-
-
-
-
 
 /**
  * Runs a workload on an engine: each query gets one task per node, each task one operator on its own thread (as a
@@ -128,7 +122,7 @@ final class WorkloadRunner
         List<QuerySpec> specs = workload.expand();
         Map<String, QueryRun> runs = new ConcurrentHashMap<>();
         specs.forEach(spec -> runs.put(spec.id(), new QueryRun(spec)));
-        List<NodeMemoryManager> nodes = engine.nodes();
+        List<NodeMemory> nodes = engine.nodes();
         List<String> nodeIds = nodes.stream().map(node -> node.nodeId().toString()).toList();
         List<Kill> kills = new CopyOnWriteArrayList<>();
         List<Sample> timeline = new ArrayList<>();
@@ -220,7 +214,7 @@ final class WorkloadRunner
             }
             long wallMillis = millisSince(start);
             // one more round of the cluster loop, so that the leak detector and killers see the end state
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             List<QueryResult> results = specs.stream()
                     .map(spec -> resultOf(runs.get(spec.id()), wallMillis))
                     .sorted(Comparator.comparingInt(result -> Integer.parseInt(result.id().substring(1))))
@@ -467,7 +461,7 @@ final class WorkloadRunner
         }
     }
 
-    private static Sample sample(List<NodeMemoryManager> nodes, long millis)
+    private static Sample sample(List<NodeMemory> nodes, long millis)
     {
         long[] reserved = new long[nodes.size()];
         long[] revocable = new long[nodes.size()];
@@ -478,7 +472,7 @@ final class WorkloadRunner
         return new Sample(millis, reserved, revocable);
     }
 
-    private static Progress progress(java.util.Collection<QueryRun> runs, List<NodeMemoryManager> nodes, List<String> nodeIds, long millis)
+    private static Progress progress(java.util.Collection<QueryRun> runs, List<NodeMemory> nodes, List<String> nodeIds, long millis)
     {
         int waiting = 0;
         int running = 0;

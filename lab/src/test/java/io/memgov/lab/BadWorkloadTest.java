@@ -15,8 +15,6 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
-
-
 /**
  * Every bad workload file stops {@code run} with exit code 2 and one line naming the file, the field, the bad value and
  * what is accepted: no stack trace, no Java type names, nothing run (issue #17, defect 8).

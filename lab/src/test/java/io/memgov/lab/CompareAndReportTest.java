@@ -12,10 +12,6 @@ import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
 final class CompareAndReportTest
 {
     @TempDir

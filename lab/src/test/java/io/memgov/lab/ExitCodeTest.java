@@ -10,12 +10,6 @@ import java.nio.file.Path;
 import static io.memgov.lab.LabRunner.execute;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
 final class ExitCodeTest
 {
     @TempDir

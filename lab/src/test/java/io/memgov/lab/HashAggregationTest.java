@@ -1,9 +1,9 @@
 package io.memgov.lab;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spill.SpillConfig;
 import io.memgov.spill.SpillFileManager;
@@ -13,12 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
-
-
-
-
-
 
 final class HashAggregationTest
 {

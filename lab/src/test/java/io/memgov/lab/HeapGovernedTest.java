@@ -11,12 +11,6 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
 /**
  * The lab's promise: in a real JVM of 256MB, a workload asking for over 4x the governed pool ends with no
  * OutOfMemoryError, nothing reserved, no spill file left and every finished query verified.

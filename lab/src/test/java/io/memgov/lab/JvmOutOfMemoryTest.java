@@ -12,8 +12,6 @@ import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
 /**
  * A JVM {@code OutOfMemoryError} on a query's own thread (not one of its task threads) fails that query with
  * {@code JVM_OUT_OF_MEMORY}; the run goes on, the summary is printed, the lab exits with 1 and leaves no spill

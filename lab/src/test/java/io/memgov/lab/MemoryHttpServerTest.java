@@ -2,8 +2,8 @@ package io.memgov.lab;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
 import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 
@@ -16,12 +16,6 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
 final class MemoryHttpServerTest
 {
     @Test
@@ -33,8 +27,8 @@ final class MemoryHttpServerTest
                 MemoryHttpServer server = MemoryHttpServer.start(engine, 0)) {
             QueryMemoryContext query = engine.node(1).createQuery(QueryId.of("q7"), QuerySession.of("alice"));
             // the handles stay reachable until closed: the engine's cleaner releases a task or operator it finds unreachable
-            io.memgov.engine.node.TaskMemoryContext task = query.addTask("0");
-            io.memgov.engine.node.OperatorMemoryContext operator = task.addOperator("HashAggregation");
+            io.memgov.engine.TaskMemoryContext task = query.addTask("0");
+            io.memgov.engine.OperatorMemoryContext operator = task.addOperator("HashAggregation");
             operator.userMemory().setBytes(3_000_000);
             HttpClient client = HttpClient.newHttpClient();
 

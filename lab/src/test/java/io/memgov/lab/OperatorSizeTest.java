@@ -1,10 +1,10 @@
 package io.memgov.lab;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.engine.node.TaskMemoryContext;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.TaskMemoryContext;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.MemoryGovernanceException;
 import io.memgov.spi.query.QueryId;
@@ -23,8 +23,6 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-
-
 
 /**
  * What each operator reserves is what it really holds (issue #18, item 5): its retained heap, measured with JOL's

@@ -13,12 +13,6 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
 final class WorkloadTest
 {
     @Test

@@ -11,7 +11,6 @@ import java.util.Set;
 
 import static java.util.Objects.requireNonNull;
 
-
 /**
  * How a {@link SpillFileManager} spills: where, how much, and how blocks are stored. Immutable; Trino's names and
  * defaults ({@code NodeSpillConfig}, {@code FeaturesConfig}).

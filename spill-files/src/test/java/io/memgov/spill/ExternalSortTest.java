@@ -19,10 +19,6 @@ import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
 final class ExternalSortTest
 {
     private static final int ROWS = 200_000;

@@ -9,10 +9,6 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
 final class SpillConfigTest
 {
     private static final long GB = 1024L * 1024 * 1024;

@@ -15,10 +15,6 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
 /** {@link SpillFileManager#queryFailed}: a killed query leaves no file behind, even if it tries to spill again. */
 final class SpillFileManagerFailureTest
 {

@@ -28,10 +28,6 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
 final class SpillFileManagerTest
 {
     // a 300-byte block stored raw takes 4 (length) + 1 (codec) + 4 (raw length) + 300 bytes

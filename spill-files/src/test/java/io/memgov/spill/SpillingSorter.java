@@ -10,10 +10,6 @@ import java.util.PriorityQueue;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
 /**
  * An ORDER BY over (key, value) rows that holds at most {@code budgetRows} rows in memory: when the buffer is full it
  * sorts it and spills it as a run, and at the end merges the runs (and what is still buffered) back. The operator

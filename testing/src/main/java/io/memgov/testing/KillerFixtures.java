@@ -20,9 +20,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
-
-
-
 /**
  * Killer inputs from tables, for tests of killers (and of anything else that reads the cluster view): {@code queries(Map.of("q1", Map.of("n2", 8L)))} is query {@code q1} holding
  * 8 bytes on node {@code n2} (as its single task {@code q1.n2}), and every node listed anywhere gets one general pool

@@ -9,8 +9,6 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * A clock that moves only when a test says so. Starts at {@link #START} unless given another instant. Thread-safe:
  * policies may read it from any thread while the test advances it.

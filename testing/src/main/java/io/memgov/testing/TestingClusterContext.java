@@ -10,10 +10,6 @@ import java.time.Clock;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
 /**
  * What the engine hands a cluster-level policy (killer, leak detector, pool assigner), for tests: a
  * {@link TestingClock}, a {@link TestingScheduler} on it and a {@link TestingMetrics}.

@@ -9,10 +9,6 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
 /**
  * A {@link MetricsSink} that remembers what a policy published, for assertions. Thread-safe.
  *

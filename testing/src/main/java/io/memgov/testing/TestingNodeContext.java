@@ -1,6 +1,6 @@
 package io.memgov.testing;
 
-import io.memgov.engine.pool.FixedMemoryPool;
+import io.memgov.engine.StandardMemoryPools;
 import io.memgov.spi.policy.MetricsSink;
 import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.pool.MemoryPoolContext;
@@ -19,10 +19,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import static java.util.Objects.requireNonNull;
-
-
-
-
 
 /**
  * What the engine hands a node-level policy (pool, tracker, spill strategy), for tests. {@link #createStandardPool}
@@ -153,7 +149,7 @@ public final class TestingNodeContext
     @Override
     public ResizableMemoryPool createStandardPool(String poolId, long maxBytes)
     {
-        return new FixedMemoryPool(poolId, maxBytes);
+        return StandardMemoryPools.create(poolId, maxBytes);
     }
 
     /** A {@link #failQuery} call. */

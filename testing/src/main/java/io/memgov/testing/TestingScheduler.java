@@ -11,10 +11,6 @@ import java.util.PriorityQueue;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
 /**
  * A {@link PolicyScheduler} whose tasks run only when the test advances its {@link TestingClock}, on the test's
  * thread, in the order they are due (ties in the order they were scheduled). Like the engine's scheduler, a task that

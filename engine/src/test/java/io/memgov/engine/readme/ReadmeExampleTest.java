@@ -1,10 +1,10 @@
 package io.memgov.engine.readme;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.NodeMemory;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.QueryState;
@@ -13,12 +13,6 @@ import org.junit.jupiter.api.Test;
 import java.util.Properties;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
-
-
-
-
-
 
 /**
  * The embedding example of README.md, kept here so that it cannot rot. Keep the two in step.
@@ -34,7 +28,7 @@ final class ReadmeExampleTest
         // not in the README: make the example independent of the test JVM's heap
         properties.setProperty("node.heap-size", "4GB");
         try (MemoryEngine engine = MemoryEngine.builder().properties(properties).build()) {
-            NodeMemoryManager node = engine.node(0);
+            NodeMemory node = engine.node(0);
             QueryMemoryContext query = node.createQuery(QueryId.of("q1"), QuerySession.of("alice"));
             OperatorMemoryContext aggregation = query.addTask("0").addOperator("HashAggregation");
 

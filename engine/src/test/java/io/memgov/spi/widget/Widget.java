@@ -1,6 +1,5 @@
 package io.memgov.spi.widget;
 
-
 /**
  * A policy family that exists only in the engine's tests, added the way a new family is added to the SPI: one package
  * (this one: the role, its factory, how plugins offer it) and one {@link #FAMILY} constant. It proves that the engine

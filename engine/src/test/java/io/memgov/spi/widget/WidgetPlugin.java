@@ -4,7 +4,6 @@ import io.memgov.spi.MemoryPlugin;
 
 import java.util.List;
 
-
 /** What a plugin of the test family implements beside {@link MemoryPlugin}: the stand-in for a default method on it. */
 public interface WidgetPlugin
 {

@@ -15,14 +15,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
 
-
-
-
-
-
-
-
-
 final class BlockedNodesPluginTest
 {
     @Test

@@ -13,14 +13,6 @@ import static io.memgov.testing.KillerFixtures.taskSet;
 import static io.memgov.testing.KillerFixtures.tasks;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
-
-
 final class LeastWasteTaskLowMemoryKillerTest
 {
     private final LowMemoryKiller killer = new LeastWasteTaskLowMemoryKiller();

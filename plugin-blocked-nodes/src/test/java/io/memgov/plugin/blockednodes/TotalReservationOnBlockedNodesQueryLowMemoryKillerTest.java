@@ -12,14 +12,6 @@ import static io.memgov.testing.KillerFixtures.queries;
 import static io.memgov.testing.KillerFixtures.query;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
-
-
 final class TotalReservationOnBlockedNodesQueryLowMemoryKillerTest
 {
     // research scenario 11: a 12-byte pool on each of five nodes; only n2 is blocked (8 + 5 = 13)

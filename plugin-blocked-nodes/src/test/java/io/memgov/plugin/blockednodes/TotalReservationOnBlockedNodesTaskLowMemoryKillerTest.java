@@ -12,14 +12,6 @@ import static io.memgov.testing.KillerFixtures.taskSet;
 import static io.memgov.testing.KillerFixtures.tasks;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
-
-
 final class TotalReservationOnBlockedNodesTaskLowMemoryKillerTest
 {
     private final LowMemoryKiller killer = new TotalReservationOnBlockedNodesTaskLowMemoryKiller();

@@ -23,10 +23,6 @@ import java.util.concurrent.TimeUnit;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
 /**
  * Leak detector {@code leak-detector}, Trino's {@code ClusterMemoryLeakDetector} with Presto's leaked-bytes count
  * and warning. A query that holds memory (more than zero bytes, user plus revocable) is judged leaked when

@@ -7,9 +7,6 @@ import io.memgov.spi.policy.PolicyConfig;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
 /**
  * Creates the leak detector {@code leak-detector}. Accepts the keys of {@link LeakDetectorConfig}.
  */

@@ -9,10 +9,6 @@ import java.util.TreeSet;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
 /**
  * What the engine reported, through {@code contextCollected}, about one query's memory contexts that were
  * garbage-collected without being closed: a sign that the host forgets to close its contexts.

@@ -7,9 +7,6 @@ import java.util.Set;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
 /**
  * The settings of {@code leak-detector}, read from the keys under {@code memory.leak-detector.leak-detector.}.
  *

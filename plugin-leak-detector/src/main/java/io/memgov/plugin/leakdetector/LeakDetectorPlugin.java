@@ -5,8 +5,6 @@ import io.memgov.spi.leak.MemoryLeakDetectorFactory;
 
 import java.util.List;
 
-
-
 /**
  * Offers the leak detector {@code leak-detector} (the engine's default), Trino's {@code ClusterMemoryLeakDetector}
  * with a configurable grace period: it flags reservations still held by queries the host no longer runs, so that a

@@ -26,16 +26,6 @@ import static io.memgov.plugin.leakdetector.LeakFixtures.reservations;
 import static io.memgov.plugin.leakdetector.LeakFixtures.running;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
-
-
-
-
 final class ClusterMemoryLeakDetectorTest
 {
     private final TestingClock clock = new TestingClock(LeakFixtures.NOW);

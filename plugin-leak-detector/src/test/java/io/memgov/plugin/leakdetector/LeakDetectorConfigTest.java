@@ -11,16 +11,6 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
-
-
-
-
-
-
 final class LeakDetectorConfigTest
 {
     private static final String PREFIX = "memory.leak-detector.leak-detector.";

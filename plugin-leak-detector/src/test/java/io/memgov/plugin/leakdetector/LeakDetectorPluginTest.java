@@ -13,16 +13,6 @@ import java.util.ServiceLoader;
 import static io.memgov.plugin.leakdetector.LeakFixtures.context;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
-
-
-
-
 final class LeakDetectorPluginTest
 {
     @Test

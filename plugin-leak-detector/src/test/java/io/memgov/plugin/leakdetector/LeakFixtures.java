@@ -17,16 +17,6 @@ import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
-
-
-
-
-
-
 /**
  * Builds leak-detector inputs from tables: {@code reservations(Map.of("q1", 1L))} says q1 holds one byte, and
  * {@code known(Map.of("q1", ended(QueryState.FINISHED, Duration.ofHours(1))))} says the host knows q1 as finished an

@@ -6,7 +6,6 @@ import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.policy.PolicyConfig;
 
-
 import static java.util.Objects.requireNonNull;
 
 /**

@@ -13,14 +13,6 @@ import static io.memgov.testing.KillerFixtures.queries;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
-
-
-
-
 final class NoneLowMemoryKillerTest
 {
     @Test

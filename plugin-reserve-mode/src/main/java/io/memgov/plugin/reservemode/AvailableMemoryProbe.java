@@ -1,6 +1,5 @@
 package io.memgov.plugin.reservemode;
 
-
 /**
  * Reads how much memory is available right now. Called by the pool's checker thread every check interval, and
  * once at start-up; never on the reservation path. Implementations need not be thread-safe beyond that.

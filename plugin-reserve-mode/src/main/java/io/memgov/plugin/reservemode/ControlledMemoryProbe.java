@@ -4,7 +4,6 @@ import java.util.function.LongSupplier;
 
 import static java.util.Objects.requireNonNull;
 
-
 /**
  * A probe whose figures come from suppliers: tests drive scenarios with it, and hosts that know their own
  * available memory better than the JVM (for example from an allocator) can plug it in the same way.

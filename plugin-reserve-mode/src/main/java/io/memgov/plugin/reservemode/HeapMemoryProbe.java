@@ -13,7 +13,6 @@ import java.util.OptionalLong;
 
 import static java.util.Objects.requireNonNull;
 
-
 /**
  * Available heap: the JVM's maximum heap minus what is in use. "In use" prefers the old generation's usage after the
  * last collection ({@link MemoryPoolMXBean#getCollectionUsage()} of the tenured pool, once a collector that manages

@@ -1,6 +1,5 @@
 package io.memgov.plugin.reservemode;
 
-
 /**
  * Where the reserve-mode pool reads available memory from, chosen by {@code memory.pool.reserve-mode.source}.
  */

@@ -8,8 +8,6 @@ import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * Full statistics of one query on one node: per tag, counts and bytes of reservations, refusals and releases.
  * Taken while the query runs, or at its end ({@code forgetQuery}) to check that what was reserved was released.

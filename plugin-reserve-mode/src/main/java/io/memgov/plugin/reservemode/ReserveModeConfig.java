@@ -9,7 +9,6 @@ import java.util.Set;
 
 import static java.util.Objects.requireNonNull;
 
-
 /**
  * The settings of the {@code reserve-mode} pool, parsed from the keys under {@code memory.pool.reserve-mode.}
  * (prefix stripped). TDengine's names, in memgov's kebab-case:

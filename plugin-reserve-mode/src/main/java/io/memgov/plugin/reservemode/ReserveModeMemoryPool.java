@@ -34,8 +34,6 @@ import java.util.stream.Collectors;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * TDengine's reserve mode as a decorator over the engine's standard pool. The standard pool keeps the bookkeeping and
  * Trino's semantics against its budget, which is {@link MemoryPoolContext#poolBytes()} (the heap budget the engine

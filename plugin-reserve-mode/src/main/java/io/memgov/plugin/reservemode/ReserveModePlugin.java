@@ -5,7 +5,6 @@ import io.memgov.spi.pool.MemoryPoolFactory;
 
 import java.util.List;
 
-
 /**
  * TDengine's reserve mode for memgov: offers the pool policy {@code reserve-mode}
  * ({@code memory.pool.policy=reserve-mode}), which keeps a reserve of available memory free, caps each query on a

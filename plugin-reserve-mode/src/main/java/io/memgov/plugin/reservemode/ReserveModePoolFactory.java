@@ -13,8 +13,6 @@ import java.util.function.Function;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * Creates the {@code reserve-mode} pool of a node: the engine's standard pool named {@code general} with a budget of
  * {@link MemoryPoolContext#poolBytes()}, decorated by {@link ReserveModeMemoryPool}.

@@ -11,7 +11,6 @@ import java.util.OptionalLong;
 
 import static java.util.Objects.requireNonNull;
 
-
 /**
  * System available memory as TDengine's {@code taosGetSysAvailMemory} reads it, made cgroup-aware: {@code MemAvailable}
  * from {@code /proc/meminfo}, capped by what the process's memory cgroup still allows.

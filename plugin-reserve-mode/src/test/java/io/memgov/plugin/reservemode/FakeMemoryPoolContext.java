@@ -23,18 +23,6 @@ import java.util.stream.Collectors;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
-
-
-
-
-
-
-
-
 /**
  * The engine's side of a pool, as the tests need it: a controllable clock, a real scheduler, the engine's standard
  * pool, and a {@code failQuery} that records the first failure of each query and, like the engine,

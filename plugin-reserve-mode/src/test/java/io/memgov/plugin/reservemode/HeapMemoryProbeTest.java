@@ -6,18 +6,6 @@ import java.util.OptionalLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
-
-
-
-
-
-
 final class HeapMemoryProbeTest
 {
     @Test

@@ -12,18 +12,6 @@ import static io.memgov.plugin.reservemode.ReserveModeFixture.MIB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
-
-
-
-
-
-
-
-
 final class ReserveModeConfigTest
 {
     @Test

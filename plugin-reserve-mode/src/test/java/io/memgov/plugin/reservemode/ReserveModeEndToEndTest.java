@@ -1,10 +1,10 @@
 package io.memgov.plugin.reservemode;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.NodeMemory;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolFactory;
@@ -25,18 +25,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-
-
-
-
-
-
-
-
-
-
-
-
 /**
  * Reserve mode inside a real embedded cluster: the probe's figure drops as if another process took memory, the
  * checker retires the largest query within two check intervals, the others go on, and every counter ends consistent.
@@ -54,11 +42,11 @@ final class ReserveModeEndToEndTest
 
     /** Memory as the probe sees it: what is physically there, minus another process, minus what the engine holds. */
     private final AtomicLong otherProcess = new AtomicLong();
-    private final List<NodeMemoryManager> nodes = new ArrayList<>();
+    private final List<NodeMemory> nodes = new ArrayList<>();
 
     private long available()
     {
-        long held = nodes.stream().map(NodeMemoryManager::pool).mapToLong(pool -> pool.reservedBytes() + pool.reservedRevocableBytes()).sum();
+        long held = nodes.stream().map(NodeMemory::pool).mapToLong(pool -> pool.reservedBytes() + pool.reservedRevocableBytes()).sum();
         return PHYSICAL - otherProcess.get() - held;
     }
 
@@ -106,7 +94,7 @@ final class ReserveModeEndToEndTest
             Map<QueryId, List<OperatorMemoryContext>> operators = new ConcurrentHashMap<>();
             for (QueryId queryId : List.of(SMALL, MEDIUM, LARGE)) {
                 long bytes = queryId == SMALL ? 8 * MIB : queryId == MEDIUM ? 16 * MIB : 32 * MIB;
-                for (NodeMemoryManager node : engine.nodes()) {
+                for (NodeMemory node : engine.nodes()) {
                     OperatorMemoryContext operator = node.createQuery(queryId, QuerySession.of("alice")).addTask(node.nodeId().toString()).addOperator("HashAggregation");
                     assertThat(operator.userMemory().setBytes(bytes).isDone()).isTrue();
                     operators.computeIfAbsent(queryId, id -> new ArrayList<>()).add(operator);
@@ -122,7 +110,7 @@ final class ReserveModeEndToEndTest
             assertThat(failedWith).containsExactly(Map.entry(LARGE, ErrorCode.QUERY_MEMORY_EXHAUSTED));
 
             // the retired query released everything on both nodes; its next call fails with the code
-            for (NodeMemoryManager node : engine.nodes()) {
+            for (NodeMemory node : engine.nodes()) {
                 assertThat(node.pool().queryReservedBytes(LARGE)).isZero();
                 assertThat(node.pool().reservedBytes()).isEqualTo(24 * MIB);
             }
@@ -143,13 +131,13 @@ final class ReserveModeEndToEndTest
             sleep(CHECK_INTERVAL.multipliedBy(3));
             assertThat(failedWith).containsOnlyKeys(LARGE);
             for (QueryId queryId : List.of(SMALL, MEDIUM, LARGE)) {
-                for (NodeMemoryManager node : engine.nodes()) {
+                for (NodeMemory node : engine.nodes()) {
                     node.query(queryId).ifPresent(QueryMemoryContext::close);
                 }
             }
             // the operators' handles are held until their queries closed: the engine's cleaner releases forgotten ones
             Reference.reachabilityFence(operators);
-            for (NodeMemoryManager node : engine.nodes()) {
+            for (NodeMemory node : engine.nodes()) {
                 MemoryPool pool = node.pool();
                 assertThat(pool.reservedBytes()).isZero();
                 assertThat(pool.reservedRevocableBytes()).isZero();

@@ -7,12 +7,6 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
-
-
-
-
-
-
 /**
  * One node under test: a fake engine context, a controlled probe whose figures the test sets, and the factory.
  */

@@ -25,18 +25,6 @@ import static io.memgov.plugin.reservemode.ReserveModeFixture.MIB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
-
-
-
-
-
-
-
-
 final class ReserveModeMemoryPoolTest
 {
     private static final QueryId Q1 = QueryId.of("q1");

@@ -9,18 +9,6 @@ import java.util.ServiceLoader;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
-
-
-
-
-
-
 final class ReserveModePluginTest
 {
     @Test

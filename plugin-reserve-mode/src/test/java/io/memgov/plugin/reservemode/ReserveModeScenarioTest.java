@@ -16,18 +16,6 @@ import static io.memgov.plugin.reservemode.ReserveModeFixture.MIB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
-
-
-
-
-
-
-
-
 /**
  * Scenarios 8 to 11 of {@code research/others.md} section 4: TDengine's reserve mode, driven by a controlled probe.
  */

@@ -14,18 +14,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-
-
-
-
-
-
-
-
-
-
-
-
 /**
  * Fixture directories under {@code src/test/resources/fixtures/<case>/} hold a {@code proc/} and a
  * {@code sys/fs/cgroup/} tree; every fixture's meminfo says MemTotal 16GiB and MemAvailable 8GiB.

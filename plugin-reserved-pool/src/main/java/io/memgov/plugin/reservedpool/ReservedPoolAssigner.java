@@ -15,12 +15,6 @@ import java.util.Optional;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
-
-
 /**
  * Presto's promotion rule ({@code ClusterMemoryManager.updateAssignments}): when GENERAL is blocked on some node and
  * RESERVED is empty everywhere, the largest query by cluster-wide reservation that did not ask for

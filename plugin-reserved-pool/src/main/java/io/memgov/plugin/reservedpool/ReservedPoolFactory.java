@@ -9,10 +9,6 @@ import java.util.OptionalLong;
 
 import static io.memgov.spi.policy.DataSizes.succinct;
 
-
-
-
-
 /**
  * Pool policy {@code reserved-pool}: per node a GENERAL pool (heap minus headroom minus the reserved size) where every
  * query starts, and a RESERVED pool of {@code query.max-total-memory-per-node} that the cluster loop fills with the

@@ -6,8 +6,6 @@ import io.memgov.spi.pool.MemoryPoolFactory;
 
 import java.util.List;
 
-
-
 /**
  * Presto's RESERVED pool as a plugin: pool policy {@code reserved-pool} and its pool assigner of the same name. Listed in
  * {@code META-INF/services/io.memgov.spi.MemoryPlugin}.

@@ -19,14 +19,6 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
-
-
 /**
  * Presto's promotion and out-of-memory rules on tables of node state: pools of 10 bytes (GENERAL) and 6 (RESERVED).
  */

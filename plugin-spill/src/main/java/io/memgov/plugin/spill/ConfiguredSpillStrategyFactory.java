@@ -11,8 +11,6 @@ import java.util.function.Supplier;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * A factory that checks its config keys against the ones its strategy accepts before creating it, so that a typo
  * fails start-up instead of being ignored.

@@ -10,7 +10,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-
 /** Orderings and selection rules shared by the strategies. */
 final class Consumers
 {

@@ -10,8 +10,6 @@ import java.util.List;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * DataFusion's {@code FairSpillPool} as a revoking rule. Each spilling consumer is entitled to
  * {@code share = (pool.maxBytes - pool.reservedBytes) / spillers} bytes, where

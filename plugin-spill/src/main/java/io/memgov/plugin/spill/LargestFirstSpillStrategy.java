@@ -9,8 +9,6 @@ import java.util.List;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * Presto's {@code ORDER_BY_REVOCABLE_BYTES}: the consumer holding the most revocable bytes first (ties: older task,
  * then registration order), until {@code bytesToRevoke} is covered. Frees the memory with the fewest spills, at the

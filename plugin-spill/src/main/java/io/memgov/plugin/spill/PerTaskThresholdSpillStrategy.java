@@ -14,8 +14,6 @@ import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * Presto's {@code TaskThresholdMemoryRevokingScheduler} ({@code PER_TASK_MEMORY_THRESHOLD}): every consumer of every
  * task whose revocable bytes add up to more than {@code task-threshold} is revoked, whatever {@code bytesToRevoke}

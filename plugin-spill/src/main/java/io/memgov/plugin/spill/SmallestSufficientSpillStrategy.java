@@ -10,8 +10,6 @@ import java.util.List;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * Spark's {@code TaskMemoryManager.acquireExecutionMemory}: among the consumers other than the requester, revoke the
  * smallest one that alone covers the remaining need; if none does, the largest; repeat with what is still needed.

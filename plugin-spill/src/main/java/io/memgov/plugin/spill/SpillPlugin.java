@@ -5,7 +5,6 @@ import io.memgov.spi.spill.SpillStrategyFactory;
 
 import java.util.List;
 
-
 /**
  * Offers the spill strategies of the anchors, selected with {@code memory.spill-strategy.policy}:
  * <ul>

@@ -9,8 +9,6 @@ import java.util.List;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * Trino's {@code MemoryRevokingScheduler} order: tasks oldest first by creation time, each task's operators in
  * registration order, until the revocable bytes asked for add up to {@code bytesToRevoke}. The last consumer taken

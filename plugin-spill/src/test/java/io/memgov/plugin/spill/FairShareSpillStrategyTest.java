@@ -13,12 +13,6 @@ import static io.memgov.plugin.spill.SpillStrategyTesting.ids;
 import static io.memgov.plugin.spill.SpillStrategyTesting.pool;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
 final class FairShareSpillStrategyTest
 {
     private final SpillStrategy strategy = SpillPluginTest.factory("fair-share").create(PolicyConfig.empty(), context());

@@ -16,12 +16,6 @@ import static io.memgov.plugin.spill.SpillStrategyTesting.pool;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
-
-
 final class PerTaskThresholdSpillStrategyTest
 {
     @Test

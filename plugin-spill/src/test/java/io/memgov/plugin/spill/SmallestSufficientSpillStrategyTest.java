@@ -15,12 +15,6 @@ import static io.memgov.plugin.spill.SpillStrategyTesting.pool;
 import static io.memgov.plugin.spill.SpillStrategyTesting.requester;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
 final class SmallestSufficientSpillStrategyTest
 {
     private final SpillStrategy strategy = SpillPluginTest.factory("smallest-sufficient").create(PolicyConfig.empty(), context());

@@ -10,9 +10,6 @@ import io.memgov.testing.TestingNodeContext;
 import java.time.Instant;
 import java.util.List;
 
-
-
-
 /** Tables for strategy tests: consumers are written {@code consumer(id, task, bytes, taskCreatedAtSecond, order)}. */
 final class SpillStrategyTesting
 {

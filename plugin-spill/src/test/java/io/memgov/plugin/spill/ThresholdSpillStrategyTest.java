@@ -14,12 +14,6 @@ import static io.memgov.plugin.spill.SpillStrategyTesting.ids;
 import static io.memgov.plugin.spill.SpillStrategyTesting.pool;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
 final class ThresholdSpillStrategyTest
 {
     private final SpillStrategy strategy = SpillPluginTest.factory("threshold").create(PolicyConfig.empty(), context());

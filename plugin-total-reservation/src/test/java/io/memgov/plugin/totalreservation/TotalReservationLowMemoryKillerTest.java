@@ -19,14 +19,6 @@ import static io.memgov.testing.KillerFixtures.query;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
-
-
-
-
 final class TotalReservationLowMemoryKillerTest
 {
     // research scenario 11: a 12-byte pool on each of five nodes; only n2 is blocked (8 + 5 = 13)

@@ -11,14 +11,6 @@ import java.util.ServiceLoader;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
-
-
-
-
-
-
-
-
 final class TotalReservationPluginTest
 {
     @Test

@@ -13,8 +13,6 @@ import java.util.stream.Collectors;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 
-
-
 /**
  * Where the correction worker reads what the process really uses ({@code correction-source}).
  */

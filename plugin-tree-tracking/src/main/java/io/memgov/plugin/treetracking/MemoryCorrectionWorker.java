@@ -7,12 +7,6 @@ import java.util.function.LongSupplier;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
-
-
 /**
  * ClickHouse's {@code MemoryWorker}: every {@code correction-interval} it reads what the process really uses and
  * publishes the drift of the node tracker's exact sum from it. With {@code correct-tracker=true} it also sets the node's

@@ -4,8 +4,6 @@ import io.memgov.spi.tracker.MemoryTracker;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * Lets the calling thread allocate past the limits of {@code thread-batched} trackers, like ClickHouse's
  * {@code LockMemoryExceptionInThread} and {@code allocNoThrow}. Inside the scope a limit that would be passed is not

@@ -1,7 +1,5 @@
 package io.memgov.plugin.treetracking;
 
-
-
 /**
  * What the overcommit killer decided for a request that hit a hard limit (ClickHouse's {@code OvercommitResult}).
  */

@@ -12,10 +12,6 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
 /**
  * The overcommit killer {@code overcommit-ratio} of one user or node tracker (ClickHouse's {@code UserOvercommitTracker}
  * and {@code GlobalOvercommitTracker}). When a request passes the tracker's hard limit, it fails the query with the

@@ -8,8 +8,6 @@ import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * The keys under {@code memory.tracker.thread-batched.}, named after ClickHouse's settings (dashes for underscores).
  * Sizes are 1024-based whatever the suffix ({@code 4MB} = 4 MiB, as ClickHouse and Trino read them).

@@ -22,12 +22,6 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
-
-
 /**
  * One level of ClickHouse's tracker tree (thread, query, user or node), with per-thread batching.
  *

@@ -12,10 +12,6 @@ import java.util.function.LongSupplier;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
 /**
  * Tracker policy {@code thread-batched}: ClickHouse's tracker tree with thread-local batching, limits at every level,
  * the overcommit killer {@code overcommit-ratio} and the correction worker.

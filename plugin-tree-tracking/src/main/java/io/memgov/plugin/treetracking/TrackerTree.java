@@ -9,10 +9,6 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import static java.util.Objects.requireNonNull;
 
-
-
-
-
 /**
  * What every tracker of one node's tree shares: the configuration, the engine's services, node-wide counters and
  * the correction worker.

@@ -5,8 +5,6 @@ import io.memgov.spi.tracker.MemoryTrackerFactory;
 
 import java.util.List;
 
-
-
 /**
  * ClickHouse's memory tracking for memgov: the tracker policy {@code thread-batched}
  * ({@code memory.tracker.policy=thread-batched}).

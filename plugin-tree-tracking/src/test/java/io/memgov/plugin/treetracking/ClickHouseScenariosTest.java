@@ -16,14 +16,6 @@ import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
-
-
-
-
 /** Scenarios 1-4 and 7 of research/others.md §4 (5 and 6 are in {@link OvercommitTest}). */
 final class ClickHouseScenariosTest
 {

@@ -24,12 +24,6 @@ import static io.memgov.plugin.treetracking.TrackerFixture.query;
 import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
 /** Many threads allocating and freeing under batching: bounded overrun while running, exact totals at the end. */
 final class ConcurrentBatchingTest
 {

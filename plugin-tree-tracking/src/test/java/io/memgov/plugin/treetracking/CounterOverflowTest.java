@@ -15,8 +15,6 @@ import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
 /**
  * Issue #17, defect 4 in the tracker: a delta that would overflow any level's counter is refused, naming the bytes,
  * and changes nothing at any level or in the calling thread's batch.

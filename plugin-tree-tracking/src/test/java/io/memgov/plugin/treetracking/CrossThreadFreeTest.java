@@ -18,8 +18,6 @@ import static io.memgov.plugin.treetracking.TrackerFixture.query;
 import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
 /**
  * Issue #17, defect 3: memory allocated on two driver threads and freed on a third, as an engine's operators do. The
  * free passes {@code -max-untracked-memory} and is carried while the allocations still sit in the drivers' cells, so

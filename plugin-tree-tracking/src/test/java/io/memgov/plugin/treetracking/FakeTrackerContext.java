@@ -16,9 +16,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
-
-
-
 /** A node context for tests: records failed queries and metrics; closing it shuts the scheduler down. */
 final class FakeTrackerContext
         implements MemoryTrackerContext, AutoCloseable

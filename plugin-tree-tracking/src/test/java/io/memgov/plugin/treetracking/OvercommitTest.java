@@ -22,12 +22,6 @@ import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
-
-
 /**
  * Scenarios 5 and 6 of research/others.md §4, scaled from GB to MiB: a node limit of 8 MiB, soft limits of 1 MiB,
  * query A (alice) at 6 MiB and query B (bob) at 2 MiB, with real threads.

@@ -31,8 +31,6 @@ import static io.memgov.plugin.treetracking.TrackerFixture.KIB;
 import static io.memgov.plugin.treetracking.TrackerFixture.MIB;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
 /**
  * Issue #17's stress for {@code thread-batched}: {@value #THREADS} threads allocate and free at random on a few
  * queries of a few users, each free usually on another thread than its allocation; queries are closed at random and

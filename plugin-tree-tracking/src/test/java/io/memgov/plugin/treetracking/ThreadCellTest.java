@@ -10,12 +10,6 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
 /** The owner writes its cell without atomics while other threads take from it: no byte is lost or taken twice. */
 class ThreadCellTest
 {

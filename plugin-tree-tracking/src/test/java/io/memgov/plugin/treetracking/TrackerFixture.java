@@ -8,10 +8,6 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.function.LongSupplier;
 
-
-
-
-
 /** Builds a node tree for tests; correction is off unless a test turns it on. */
 final class TrackerFixture
         implements AutoCloseable

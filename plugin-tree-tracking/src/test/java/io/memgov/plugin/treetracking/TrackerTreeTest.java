@@ -26,14 +26,6 @@ import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
-
-
-
-
 /** The tree's shape, limits per level, close and the correction worker's schedule. */
 final class TrackerTreeTest
 {

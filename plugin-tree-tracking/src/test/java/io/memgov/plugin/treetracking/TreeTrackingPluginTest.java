@@ -15,12 +15,6 @@ import static io.memgov.plugin.treetracking.TrackerFixture.GIB;
 import static io.memgov.plugin.treetracking.TrackerFixture.MIB;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
-
-
-
-
-
 final class TreeTrackingPluginTest
 {
     @Test

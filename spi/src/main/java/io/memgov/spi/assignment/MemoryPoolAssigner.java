@@ -9,7 +9,6 @@ import io.memgov.spi.query.QueryId;
 import java.util.List;
 import java.util.Map;
 
-
 /**
  * The cluster-side half of a pool layout with several pools per node: decides which pool each query runs in, when
  * the cluster is out of memory, and which pools the low-memory killers are shown. Created once per engine by a

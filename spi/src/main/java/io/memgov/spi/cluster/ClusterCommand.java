@@ -9,8 +9,6 @@ import java.util.Set;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * What the cluster loop sends to the nodes: the only thing that crosses from the coordinator to a node. Applying a
  * command twice has the effect of applying it once (a query is failed once; an assignment not newer than the one a

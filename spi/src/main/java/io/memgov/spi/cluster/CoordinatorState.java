@@ -10,8 +10,6 @@ import java.util.Set;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * What the coordinator role carries from one round to the next, and from one coordinator to the next when the role
  * moves: the victims of the last kill (nothing else is killed while they still hold memory), when the cluster ran out

@@ -7,8 +7,6 @@ import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * Which pool each query runs in, cluster-wide, as one numbered version. The cluster loop sends every new version to
  * every node; a node applies a version only if it is newer than the one it applied last, so a late or repeated

@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
-
 /**
  * Kills the running query with the most tasks on blocked nodes: the query whose death unblocks the most nodes at once.
  * A task counts when it runs on a blocked node and holds at least {@code minTaskBytes} there (user plus revocable).

@@ -8,8 +8,6 @@ import io.memgov.spi.policy.PolicyConfig;
 
 import static java.util.Objects.requireNonNull;
 
-
-
 /**
  * Creates the query killer {@code most-tasks-on-blocked-nodes}. Accepts one key, {@code min-task-bytes}: a size of at
  * least one byte, such as {@code 1048576}, {@code 512kB} or {@code 1MB} (the SPI's {@code PolicyConfig} grammar). Any

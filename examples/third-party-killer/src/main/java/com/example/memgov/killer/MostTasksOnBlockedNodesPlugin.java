@@ -5,7 +5,6 @@ import io.memgov.spi.killer.LowMemoryKillerFactory;
 
 import java.util.List;
 
-
 /**
  * The plugin's entry point: offers the query killer {@code most-tasks-on-blocked-nodes}.
  *

@@ -20,10 +20,6 @@ import static io.memgov.testing.KillerFixtures.query;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-
-
-
-
 /**
  * The choice of {@code most-tasks-on-blocked-nodes}, on tables of query → node → bytes. Every node's pool holds
  * {@value io.memgov.testing.KillerFixtures#DEFAULT_POOL_BYTES} bytes, so a node is blocked when its column sums to
