@@ -74,7 +74,7 @@ public final class HeapObserver
     private final List<Subscriber> listeners = new CopyOnWriteArrayList<>();
     private final NotificationListener notificationListener = this::onNotification;
     private final AtomicBoolean closed = new AtomicBoolean();
-    // uptime less the JVM's GC clock, which starts a few tens of ms later; the least seen (receipt lag included)
+    // guarded by lock: uptime less the JVM's GC clock, which starts a few tens of ms later; the least seen (receipt lag included)
     private long clockOffsetMillis = Long.MAX_VALUE;
 
     private HeapObserver(List<GarbageCollectorMXBean> collectors, List<MemoryPoolMXBean> pools, long maxHeapBytes,

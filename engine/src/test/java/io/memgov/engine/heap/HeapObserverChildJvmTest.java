@@ -28,7 +28,8 @@ final class HeapObserverChildJvmTest
     @Timeout(60)
     @CsvSource(delimiter = '|', textBlock = """
             # collector | full collector        | growth may fall short by, over by (% of what was retained)
-            G1         | G1_Old_Generation     | 3 | 3
+            # G1 counts the tail of each 1MB region that no further 16KB array fits in: about 1.5% here
+            G1         | G1_Old_Generation     | 3 | 5
             Serial     | MarkSweepCompact      | 3 | 3
             Parallel   | PS_MarkSweep          | 3 | 3
             # ZGC counts heap in use by page (2MB for small objects): 30MB of arrays occupy a little more

@@ -65,8 +65,10 @@ final class HeapObserverTest
             assertThat(snapshot.maxHeapBytes()).isEqualTo(Runtime.getRuntime().maxMemory());
             assertThat(snapshot.gcTimeWindow()).isEqualTo(HeapObserver.DEFAULT_GC_TIME_WINDOW);
 
-            // a later snapshot still holds the collection
-            assertThat(observer.snapshot().fullCollections()).isGreaterThanOrEqualTo(snapshot.fullCollections());
+            // a later snapshot still holds the collection, and reads the time on the collections' clock
+            HeapSnapshot later = observer.snapshot();
+            assertThat(later.fullCollections()).isGreaterThanOrEqualTo(snapshot.fullCollections());
+            assertThat(later.uptimeMillis()).isBetween(collection.endUptimeMillis(), collection.endUptimeMillis() + 10_000);
         }
     }
 
