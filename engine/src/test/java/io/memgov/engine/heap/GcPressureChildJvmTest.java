@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Child JVMs under {@code -Xmx64m} that retain most of their heap and churn: their GC-pressure detector must say so,
- * within seconds; one that retains a quarter and churns the same way must not. The window is 2 s, for time; the
+ * within seconds; one with a quarter of a 256MB heap retained, churning the same way, must not. The window is 2 s, for time; the
  * thresholds are the defaults unless a test says otherwise.
  */
 final class GcPressureChildJvmTest
@@ -68,12 +68,14 @@ final class GcPressureChildJvmTest
 
     @Test
     @Timeout(60)
-    void aHeapAQuarterFullIsNotPressure()
+    void aHeapWithRoomToSpareIsNotPressure()
             throws Exception
     {
-        // the same churn over 25% of the heap: GC takes 25-35% of the time, and the live heap stays near a third
-        Map<String, String> figures = ChildJvm.run(directory, List.of("-Xmx64m", "-XX:+UseG1GC"), "pressure", "0.25", "2000", "3");
-        System.out.println("G1, 25%: " + figures);
+        // the same churn over a quarter of a 256MB heap: a loop that does nothing but allocate still spends 20-25% of its
+        // time in GC (30-43% under 64MB, too close to the threshold for a test on a busy machine), and the live heap
+        // stays near a third
+        Map<String, String> figures = ChildJvm.run(directory, List.of("-Xmx256m", "-XX:+UseG1GC"), "pressure", "0.25", "2000", "3");
+        System.out.println("G1, 25% of 256MB: " + figures);
 
         assertThat(figures.get("pressure")).isEqualTo("false");
         assertThat(Double.parseDouble(figures.get("highestGcTime"))).isLessThanOrEqualTo(0.5);
