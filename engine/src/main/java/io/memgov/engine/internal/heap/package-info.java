@@ -3,13 +3,13 @@
  *
  * <h2>Parts</h2>
  * <ul>
- * <li>{@link io.memgov.engine.heap.HeapObserver}, one per JVM, turns the JVM's GC notifications into
- * {@link io.memgov.engine.heap.HeapCollection}s and keeps a {@link io.memgov.engine.heap.HeapSnapshot}; its
- * {@link io.memgov.engine.heap.HeapListener}s are told after each collection, on the JVM's notification thread.</li>
- * <li>{@link io.memgov.engine.heap.UntrackedMemory} turns each collection's live figure and the nodes' tracked bytes
+ * <li>{@link io.memgov.engine.internal.heap.HeapObserver}, one per JVM, turns the JVM's GC notifications into
+ * {@link io.memgov.engine.internal.heap.HeapCollection}s and keeps a {@link io.memgov.engine.internal.heap.HeapSnapshot}; its
+ * {@link io.memgov.engine.internal.heap.HeapListener}s are told after each collection, on the JVM's notification thread.</li>
+ * <li>{@link io.memgov.engine.internal.heap.UntrackedMemory} turns each collection's live figure and the nodes' tracked bytes
  * into the untracked memory and each node's effective pool maximum.</li>
- * <li>{@link io.memgov.engine.heap.GcPressureDetector} turns a snapshot into a
- * {@link io.memgov.engine.heap.GcPressure} decision with the figures for its message.</li>
+ * <li>{@link io.memgov.engine.internal.heap.GcPressureDetector} turns a snapshot into a
+ * {@link io.memgov.engine.internal.heap.GcPressure} decision with the figures for its message.</li>
  * </ul>
  * The observer is the only part that touches the JVM; the rest is arithmetic, tested on tables of numbers.
  *
@@ -64,4 +64,4 @@
  * Nothing here runs a thread. The JVM delivers GC notifications on one thread of its own (HotSpot's {@code
  * Notification Thread}), which updates the observer and calls its listeners; listeners must return quickly.
  */
-package io.memgov.engine.heap;
+package io.memgov.engine.internal.heap;

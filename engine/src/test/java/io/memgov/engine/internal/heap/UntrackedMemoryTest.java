@@ -1,7 +1,7 @@
-package io.memgov.engine.heap;
+package io.memgov.engine.internal.heap;
 
-import io.memgov.engine.heap.UntrackedMemory.Estimate;
-import io.memgov.engine.heap.UntrackedMemory.Node;
+import io.memgov.engine.internal.heap.UntrackedMemory.Estimate;
+import io.memgov.engine.internal.heap.UntrackedMemory.Node;
 import io.memgov.spi.query.NodeId;
 import org.junit.jupiter.api.Test;
 
@@ -10,8 +10,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
-import static io.memgov.engine.heap.SyntheticCollections.MB;
-import static io.memgov.engine.heap.SyntheticCollections.pause;
+import static io.memgov.engine.internal.heap.SyntheticCollections.MB;
+import static io.memgov.engine.internal.heap.SyntheticCollections.pause;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;

@@ -1,6 +1,6 @@
-package io.memgov.engine.heap;
+package io.memgov.engine.internal.heap;
 
-import io.memgov.engine.heap.CollectorNames.Role;
+import io.memgov.engine.internal.heap.CollectorNames.Role;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 

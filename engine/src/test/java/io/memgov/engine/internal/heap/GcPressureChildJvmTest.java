@@ -1,4 +1,4 @@
-package io.memgov.engine.heap;
+package io.memgov.engine.internal.heap;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

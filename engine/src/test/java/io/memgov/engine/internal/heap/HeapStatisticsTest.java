@@ -1,15 +1,15 @@
-package io.memgov.engine.heap;
+package io.memgov.engine.internal.heap;
 
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.Arrays;
 
-import static io.memgov.engine.heap.SyntheticCollections.MB;
-import static io.memgov.engine.heap.SyntheticCollections.concurrentCycle;
-import static io.memgov.engine.heap.SyntheticCollections.full;
-import static io.memgov.engine.heap.SyntheticCollections.pause;
-import static io.memgov.engine.heap.SyntheticCollections.young;
+import static io.memgov.engine.internal.heap.SyntheticCollections.MB;
+import static io.memgov.engine.internal.heap.SyntheticCollections.concurrentCycle;
+import static io.memgov.engine.internal.heap.SyntheticCollections.full;
+import static io.memgov.engine.internal.heap.SyntheticCollections.pause;
+import static io.memgov.engine.internal.heap.SyntheticCollections.young;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;

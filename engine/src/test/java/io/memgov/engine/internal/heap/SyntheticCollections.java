@@ -1,4 +1,4 @@
-package io.memgov.engine.heap;
+package io.memgov.engine.internal.heap;
 
 /**
  * Synthetic collections for the pure tests: times in ms of JVM uptime, sizes in MB.

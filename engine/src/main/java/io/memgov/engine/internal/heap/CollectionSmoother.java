@@ -1,4 +1,4 @@
-package io.memgov.engine.heap;
+package io.memgov.engine.internal.heap;
 
 /**
  * Smooths a per-collection figure (the live heap, or untracked memory): a full collection measures it, so the

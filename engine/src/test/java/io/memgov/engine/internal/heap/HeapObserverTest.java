@@ -1,4 +1,4 @@
-package io.memgov.engine.heap;
+package io.memgov.engine.internal.heap;
 
 import com.sun.management.GarbageCollectionNotificationInfo;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.memgov.engine.heap;
+package io.memgov.engine.internal.heap;
 
 /**
  * What one garbage collection covered, which decides what its after-GC heap figure says about the live heap.

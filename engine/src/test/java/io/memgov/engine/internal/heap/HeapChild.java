@@ -1,4 +1,4 @@
-package io.memgov.engine.heap;
+package io.memgov.engine.internal.heap;
 
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;

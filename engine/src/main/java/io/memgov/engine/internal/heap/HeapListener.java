@@ -1,4 +1,4 @@
-package io.memgov.engine.heap;
+package io.memgov.engine.internal.heap;
 
 /**
  * Told after each garbage collection the {@link HeapObserver} sees.

@@ -1,10 +1,10 @@
-package io.memgov.engine.heap;
+package io.memgov.engine.internal.heap;
 
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 
-import static io.memgov.engine.heap.SyntheticCollections.MB;
+import static io.memgov.engine.internal.heap.SyntheticCollections.MB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
