@@ -1,16 +1,24 @@
 package io.memgov.testing;
 
 import io.memgov.engine.pool.FixedMemoryPool;
+import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
+import io.memgov.spi.killer.LowMemoryKillerContext;
+import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.pool.MemoryPoolListener;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.TaskId;
+import io.memgov.spi.tracker.MemoryTracker;
+import io.memgov.spi.tracker.TrackerLevel;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ConditionEvaluationResult;
@@ -22,7 +30,9 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static java.util.Objects.requireNonNull;
 
@@ -144,6 +154,149 @@ final class BrokenFixtures
                         .max(Map.Entry.comparingByValue())
                         .map(largest -> KillTarget.wholeQuery(largest.getKey()));
             };
+        }
+    }
+
+    /** Offers a killer whose factory ignores the keys it does not know, so a typo in a property file goes unnoticed. */
+    @ExtendWith(OnlyWhenAskedFor.class)
+    static final class IgnoresUnknownKeysPluginContract
+            extends MemoryPluginContract
+    {
+        @Override
+        protected MemoryPlugin plugin()
+        {
+            return new MemoryPlugin()
+            {
+                @Override
+                public List<LowMemoryKillerFactory> lowMemoryKillerFactories()
+                {
+                    return List.of(new LowMemoryKillerFactory()
+                    {
+                        @Override
+                        public String name()
+                        {
+                            return "lenient";
+                        }
+
+                        @Override
+                        public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
+                        {
+                            return LowMemoryKiller.NONE;
+                        }
+                    });
+                }
+            };
+        }
+
+        @Override
+        protected boolean isListedForTheServiceLoader()
+        {
+            return false;
+        }
+    }
+
+    /** A tracker whose refused allocation is taken back only at the level that refused, not at the levels below it. */
+    @ExtendWith(OnlyWhenAskedFor.class)
+    static final class NoRollbackTrackerContract
+            extends MemoryTrackerContract
+    {
+        @Override
+        protected MemoryTracker newRoot(long hardLimitBytes)
+        {
+            return new NoRollbackTracker(TrackerLevel.NODE, "node-0", null, hardLimitBytes);
+        }
+    }
+
+    private static final class NoRollbackTracker
+            implements MemoryTracker
+    {
+        private final TrackerLevel level;
+        private final String description;
+        private final NoRollbackTracker parent;
+        private final long hardLimitBytes;
+        private final AtomicLong used = new AtomicLong();
+        private final AtomicLong peak = new AtomicLong();
+
+        NoRollbackTracker(TrackerLevel level, String description, NoRollbackTracker parent, long hardLimitBytes)
+        {
+            this.level = level;
+            this.description = description;
+            this.parent = parent;
+            this.hardLimitBytes = hardLimitBytes;
+        }
+
+        @Override
+        public TrackerLevel level()
+        {
+            return level;
+        }
+
+        @Override
+        public String description()
+        {
+            return description;
+        }
+
+        @Override
+        public Optional<MemoryTracker> parent()
+        {
+            return Optional.ofNullable(parent);
+        }
+
+        @Override
+        public long usedBytes()
+        {
+            return used.get();
+        }
+
+        @Override
+        public long peakBytes()
+        {
+            return peak.get();
+        }
+
+        @Override
+        public long hardLimitBytes()
+        {
+            return hardLimitBytes;
+        }
+
+        @Override
+        public void allocate(long bytes)
+        {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("bytes is negative: " + bytes);
+            }
+            long now = used.addAndGet(bytes);
+            if (hardLimitBytes > 0 && now > hardLimitBytes) {
+                used.addAndGet(-bytes);
+                throw new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, "Memory limit (" + level.description() + ") exceeded");
+            }
+            peak.accumulateAndGet(now, Math::max);
+            if (parent != null) {
+                // the defect: a parent's refusal leaves this level's bytes in place
+                parent.allocate(bytes);
+            }
+        }
+
+        @Override
+        public void free(long bytes)
+        {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("bytes is negative: " + bytes);
+            }
+            for (NoRollbackTracker tracker = this; tracker != null; tracker = tracker.parent) {
+                tracker.used.addAndGet(-bytes);
+            }
+        }
+
+        @Override
+        public MemoryTracker newChild(TrackerLevel level, String description, long hardLimitBytes)
+        {
+            if (level.ordinal() >= this.level.ordinal()) {
+                throw new IllegalArgumentException(level + " is not below " + this.level);
+            }
+            return new NoRollbackTracker(level, description, this, hardLimitBytes);
         }
     }
 

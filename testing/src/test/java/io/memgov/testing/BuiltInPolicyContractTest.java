@@ -1,37 +1,36 @@
 package io.memgov.testing;
 
 import io.memgov.engine.MemoryEngine;
+import io.memgov.engine.plugin.PluginRegistry;
+import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
-import io.memgov.spi.assignment.MemoryPoolAssignerContext;
 import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
 import io.memgov.spi.killer.LowMemoryKiller;
+import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.leak.MemoryLeakDetector;
-import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.policy.PolicyContext;
 import io.memgov.spi.policy.PolicyFactory;
-import io.memgov.spi.pool.MemoryPoolContext;
 import io.memgov.spi.pool.MemoryPoolFactory;
-import io.memgov.spi.pool.MemoryPoolLayout;
 import io.memgov.spi.spill.SpillStrategy;
-import io.memgov.spi.spill.SpillStrategyContext;
 import io.memgov.spi.spill.SpillStrategyFactory;
-import io.memgov.spi.tracker.MemoryTracker;
-import io.memgov.spi.tracker.MemoryTrackerContext;
 import io.memgov.spi.tracker.MemoryTrackerFactory;
 import org.junit.jupiter.api.Nested;
 
 import java.util.List;
 
 /**
- * The policies built into the engine (as its registry hands them out) and the SPI's own {@code NONE}s, against their
- * families' contracts. They run here because the engine's own tests cannot depend on the kit, which depends on the
- * engine.
+ * The policies built into the engine and the SPI's own {@code NONE}s against their families' contracts, and the
+ * engine's built-in plugin (as its registry holds it) against the plugin contract. They run here because the engine's
+ * own tests cannot depend on the kit, which depends on the engine. The pool {@code fixed} and the tracker
+ * {@code exact} have classes of their own.
  */
 final class BuiltInPolicyContractTest
 {
+    private static final String BUILT_IN_PLUGIN = "BuiltInPlugin";
+
     /** The factory the engine registered under {@code name}, read from a started engine's registry. */
     static <F extends PolicyFactory<C, P>, C extends PolicyContext, P> F builtIn(PolicyFamily<F, C, P> family, String name)
     {
@@ -40,118 +39,81 @@ final class BuiltInPolicyContractTest
         }
     }
 
-    @Nested
-    final class FixedPoolFactory
-            extends PolicyFactoryContract<MemoryPoolFactory, MemoryPoolContext, MemoryPoolLayout>
+    /** The engine's built-in plugin as its registry holds it: every factory the engine registers itself. */
+    private static MemoryPlugin builtInPlugin()
     {
-        @Override
-        protected PolicyFamily<MemoryPoolFactory, MemoryPoolContext, MemoryPoolLayout> family()
-        {
-            return PolicyFamily.POOL;
-        }
+        try (MemoryEngine engine = MemoryEngine.builder().withoutClassPathDiscovery().build()) {
+            PluginRegistry registry = engine.plugins();
+            List<MemoryPoolFactory> pools = builtIns(registry, PolicyFamily.POOL);
+            List<MemoryTrackerFactory> trackers = builtIns(registry, PolicyFamily.TRACKER);
+            List<LowMemoryKillerFactory> killers = builtIns(registry, PolicyFamily.QUERY_KILLER);
+            List<SpillStrategyFactory> spillStrategies = builtIns(registry, PolicyFamily.SPILL_STRATEGY);
+            List<MemoryLeakDetectorFactory> leakDetectors = builtIns(registry, PolicyFamily.LEAK_DETECTOR);
+            List<MemoryPoolAssignerFactory> assigners = builtIns(registry, PolicyFamily.POOL_ASSIGNER);
+            return new MemoryPlugin()
+            {
+                @Override
+                public List<MemoryPoolFactory> memoryPoolFactories()
+                {
+                    return pools;
+                }
 
-        @Override
-        protected MemoryPoolFactory factory()
-        {
-            return builtIn(PolicyFamily.POOL, "fixed");
-        }
+                @Override
+                public List<MemoryTrackerFactory> memoryTrackerFactories()
+                {
+                    return trackers;
+                }
 
-        @Override
-        protected MemoryPoolContext context()
-        {
-            return TestingNodeContext.create();
+                @Override
+                public List<LowMemoryKillerFactory> lowMemoryKillerFactories()
+                {
+                    return killers;
+                }
+
+                @Override
+                public List<SpillStrategyFactory> spillStrategyFactories()
+                {
+                    return spillStrategies;
+                }
+
+                @Override
+                public List<MemoryLeakDetectorFactory> memoryLeakDetectorFactories()
+                {
+                    return leakDetectors;
+                }
+
+                @Override
+                public List<MemoryPoolAssignerFactory> memoryPoolAssignerFactories()
+                {
+                    return assigners;
+                }
+            };
         }
     }
 
-    @Nested
-    final class ExactTrackerFactory
-            extends PolicyFactoryContract<MemoryTrackerFactory, MemoryTrackerContext, MemoryTracker>
+    private static <F extends PolicyFactory<C, P>, C extends PolicyContext, P> List<F> builtIns(PluginRegistry registry, PolicyFamily<F, C, P> family)
     {
-        @Override
-        protected PolicyFamily<MemoryTrackerFactory, MemoryTrackerContext, MemoryTracker> family()
-        {
-            return PolicyFamily.TRACKER;
-        }
-
-        @Override
-        protected MemoryTrackerFactory factory()
-        {
-            return builtIn(PolicyFamily.TRACKER, "exact");
-        }
-
-        @Override
-        protected MemoryTrackerContext context()
-        {
-            return TestingNodeContext.create();
-        }
+        return registry.all().getOrDefault(family, List.of()).stream()
+                .filter(registration -> registration.pluginName().equals(BUILT_IN_PLUGIN))
+                .map(registration -> family.factoryType().cast(registration.factory()))
+                .toList();
     }
 
     @Nested
-    final class NoneSpillStrategyFactory
-            extends PolicyFactoryContract<SpillStrategyFactory, SpillStrategyContext, SpillStrategy>
+    final class BuiltInPlugin
+            extends MemoryPluginContract
     {
         @Override
-        protected PolicyFamily<SpillStrategyFactory, SpillStrategyContext, SpillStrategy> family()
+        protected MemoryPlugin plugin()
         {
-            return PolicyFamily.SPILL_STRATEGY;
+            return builtInPlugin();
         }
 
+        // the engine registers it itself
         @Override
-        protected SpillStrategyFactory factory()
+        protected boolean isListedForTheServiceLoader()
         {
-            return builtIn(PolicyFamily.SPILL_STRATEGY, "none");
-        }
-
-        @Override
-        protected SpillStrategyContext context()
-        {
-            return TestingNodeContext.create();
-        }
-    }
-
-    @Nested
-    final class NoneLeakDetectorFactory
-            extends PolicyFactoryContract<MemoryLeakDetectorFactory, MemoryLeakDetectorContext, MemoryLeakDetector>
-    {
-        @Override
-        protected PolicyFamily<MemoryLeakDetectorFactory, MemoryLeakDetectorContext, MemoryLeakDetector> family()
-        {
-            return PolicyFamily.LEAK_DETECTOR;
-        }
-
-        @Override
-        protected MemoryLeakDetectorFactory factory()
-        {
-            return builtIn(PolicyFamily.LEAK_DETECTOR, "none");
-        }
-
-        @Override
-        protected MemoryLeakDetectorContext context()
-        {
-            return new TestingClusterContext();
-        }
-    }
-
-    @Nested
-    final class NoneAssignerFactory
-            extends PolicyFactoryContract<MemoryPoolAssignerFactory, MemoryPoolAssignerContext, MemoryPoolAssigner>
-    {
-        @Override
-        protected PolicyFamily<MemoryPoolAssignerFactory, MemoryPoolAssignerContext, MemoryPoolAssigner> family()
-        {
-            return PolicyFamily.POOL_ASSIGNER;
-        }
-
-        @Override
-        protected MemoryPoolAssignerFactory factory()
-        {
-            return builtIn(PolicyFamily.POOL_ASSIGNER, "none");
-        }
-
-        @Override
-        protected MemoryPoolAssignerContext context()
-        {
-            return new TestingClusterContext();
+            return false;
         }
     }
 
@@ -162,7 +124,7 @@ final class BuiltInPolicyContractTest
         @Override
         protected MemoryPoolAssigner newAssigner()
         {
-            return MemoryPoolAssigner.NONE;
+            return builtIn(PolicyFamily.POOL_ASSIGNER, "none").create(PolicyConfig.empty(), new TestingClusterContext());
         }
     }
 

@@ -11,7 +11,9 @@ import org.junit.platform.launcher.core.LauncherFactory;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
@@ -59,7 +61,34 @@ final class ContractSuitesCatchBrokenPoliciesTest
         assertThat(results).hasSizeGreaterThan(5);
     }
 
-    /** Runs the class's tests; the result of each test method by name (a parameterized method counts once, failed if any case failed). */
+    @Test
+    void theTrackerSuiteFailsATrackerThatDoesNotRollBackTheLevelsBelowARefusal()
+    {
+        Map<String, TestExecutionResult.Status> results = run(BrokenFixtures.NoRollbackTrackerContract.class);
+
+        assertThat(failed(results)).containsExactlyInAnyOrder(
+                "aRefusedAllocationChangesNothingAtAnyLevel",
+                "aRefusedAllocationLeavesThePeaksAsTheyWere",
+                "aLevelMayBeFilledUpToItsLimitExactly",
+                "aLimitAppliesToWhatTheWholeSubtreeHolds",
+                // the refusals at alice's limit leave bytes at her queries
+                "concurrentCallsAreExactOnceEveryThreadFlushed");
+        assertThat(results).hasSizeGreaterThan(10);
+    }
+
+    @Test
+    void thePluginSuiteFailsAFactoryThatIgnoresUnknownKeys()
+    {
+        Map<String, TestExecutionResult.Status> results = run(BrokenFixtures.IgnoresUnknownKeysPluginContract.class);
+
+        assertThat(failed(results)).containsExactly("everyFactoryRefusesAnUnknownKeyNamingTheFullKey");
+        assertThat(results).hasSizeGreaterThan(4);
+    }
+
+    /**
+     * Runs the class's tests; the result of each test method by name. A parameterized method, or a test factory's
+     * dynamic tests, count once: failed if any case failed.
+     */
     private static Map<String, TestExecutionResult.Status> run(Class<?> testClass)
     {
         LauncherDiscoveryRequest request = request()
@@ -67,15 +96,25 @@ final class ContractSuitesCatchBrokenPoliciesTest
                 .configurationParameter(BrokenFixtures.RUN_BROKEN_FIXTURES, "true")
                 .build();
         Map<String, TestExecutionResult.Status> results = new TreeMap<>();
+        // dynamic tests have no source of their own: they are filed under their factory method
+        Map<String, String> methods = new ConcurrentHashMap<>();
         Launcher launcher = LauncherFactory.create();
         launcher.execute(request, new TestExecutionListener()
         {
             @Override
-            public void executionFinished(TestIdentifier test, TestExecutionResult result)
+            public void executionStarted(TestIdentifier test)
             {
                 test.getSource()
                         .filter(MethodSource.class::isInstance)
                         .map(source -> ((MethodSource) source).getMethodName())
+                        .or(() -> test.getParentId().map(methods::get))
+                        .ifPresent(method -> methods.put(test.getUniqueId(), method));
+            }
+
+            @Override
+            public void executionFinished(TestIdentifier test, TestExecutionResult result)
+            {
+                Optional.ofNullable(methods.get(test.getUniqueId()))
                         .ifPresent(method -> results.merge(method, result.getStatus(), (first, second) -> first == TestExecutionResult.Status.FAILED ? first : second));
             }
         });

@@ -1,23 +1,20 @@
 package io.memgov.plugin.blockednodes;
 
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
-import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.testing.KillerFixtures;
 import io.memgov.testing.LowMemoryKillerContract;
-import io.memgov.testing.PolicyFactoryContract;
+import io.memgov.testing.MemoryPluginContract;
 import org.junit.jupiter.api.Nested;
 
-import java.util.Optional;
 
 import static io.memgov.plugin.blockednodes.BlockedNodesPlugin.LEAST_WASTE;
 import static io.memgov.plugin.blockednodes.BlockedNodesPlugin.TOTAL_RESERVATION_ON_BLOCKED_NODES;
 
-/** The plugin's three killers, as it offers them, against the killer and factory contracts. */
+/** The plugin's three killers, as it offers them, against the killer contract, and the plugin against the plugin contract. */
 final class BlockedNodesContractTest
 {
     private static LowMemoryKillerFactory factory(String name, KillerScope scope)
@@ -79,69 +76,13 @@ final class BlockedNodesContractTest
     }
 
     @Nested
-    final class TotalReservationOnBlockedNodesQueryKillerFactory
-            extends KillerFactoryContract
+    final class Plugin
+            extends MemoryPluginContract
     {
-        TotalReservationOnBlockedNodesQueryKillerFactory()
-        {
-            super(TOTAL_RESERVATION_ON_BLOCKED_NODES, KillerScope.QUERY);
-        }
-    }
-
-    @Nested
-    final class TotalReservationOnBlockedNodesTaskKillerFactory
-            extends KillerFactoryContract
-    {
-        TotalReservationOnBlockedNodesTaskKillerFactory()
-        {
-            super(TOTAL_RESERVATION_ON_BLOCKED_NODES, KillerScope.TASK);
-        }
-    }
-
-    @Nested
-    final class LeastWasteTaskKillerFactory
-            extends KillerFactoryContract
-    {
-        LeastWasteTaskKillerFactory()
-        {
-            super(LEAST_WASTE, KillerScope.TASK);
-        }
-    }
-
-    private abstract static class KillerFactoryContract
-            extends PolicyFactoryContract<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller>
-    {
-        private final String name;
-        private final KillerScope scope;
-
-        KillerFactoryContract(String name, KillerScope scope)
-        {
-            this.name = name;
-            this.scope = scope;
-        }
-
         @Override
-        protected PolicyFamily<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller> family()
+        protected MemoryPlugin plugin()
         {
-            return scope == KillerScope.QUERY ? PolicyFamily.QUERY_KILLER : PolicyFamily.TASK_KILLER;
-        }
-
-        @Override
-        protected LowMemoryKillerFactory factory()
-        {
-            return BlockedNodesContractTest.factory(name, scope);
-        }
-
-        @Override
-        protected LowMemoryKillerContext context()
-        {
-            return KillerFixtures.context();
-        }
-
-        @Override
-        protected Optional<MemoryPlugin> plugin()
-        {
-            return Optional.of(new BlockedNodesPlugin());
+            return new BlockedNodesPlugin();
         }
     }
 }

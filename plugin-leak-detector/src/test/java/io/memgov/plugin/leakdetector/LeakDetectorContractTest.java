@@ -3,22 +3,19 @@ package io.memgov.plugin.leakdetector;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.leak.MemoryLeakDetector;
-import io.memgov.spi.leak.MemoryLeakDetectorContext;
-import io.memgov.spi.leak.MemoryLeakDetectorFactory;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.testing.MemoryLeakDetectorContract;
-import io.memgov.testing.PolicyFactoryContract;
+import io.memgov.testing.MemoryPluginContract;
 import io.memgov.testing.TestingClusterContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 
 import java.util.Map;
-import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
-/** The {@code leak-detector} policy, as the plugin offers it, against the leak-detector and factory contracts. */
+/** The {@code leak-detector} policy, as the plugin offers it, against the leak-detector contract, and the plugin against the plugin contract. */
 final class LeakDetectorContractTest
 {
     private static final String PREFIX = PolicyFamily.LEAK_DETECTOR.configPrefix(ClusterMemoryLeakDetectorFactory.NAME);
@@ -64,31 +61,13 @@ final class LeakDetectorContractTest
     }
 
     @Nested
-    final class Factory
-            extends PolicyFactoryContract<MemoryLeakDetectorFactory, MemoryLeakDetectorContext, MemoryLeakDetector>
+    final class Plugin
+            extends MemoryPluginContract
     {
         @Override
-        protected PolicyFamily<MemoryLeakDetectorFactory, MemoryLeakDetectorContext, MemoryLeakDetector> family()
+        protected MemoryPlugin plugin()
         {
-            return PolicyFamily.LEAK_DETECTOR;
-        }
-
-        @Override
-        protected MemoryLeakDetectorFactory factory()
-        {
-            return new LeakDetectorPlugin().memoryLeakDetectorFactories().get(0);
-        }
-
-        @Override
-        protected MemoryLeakDetectorContext context()
-        {
-            return new TestingClusterContext();
-        }
-
-        @Override
-        protected Optional<MemoryPlugin> plugin()
-        {
-            return Optional.of(new LeakDetectorPlugin());
+            return new LeakDetectorPlugin();
         }
     }
 }

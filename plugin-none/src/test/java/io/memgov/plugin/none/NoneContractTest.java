@@ -1,20 +1,17 @@
 package io.memgov.plugin.none;
 
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
-import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.testing.KillerFixtures;
 import io.memgov.testing.LowMemoryKillerContract;
-import io.memgov.testing.PolicyFactoryContract;
+import io.memgov.testing.MemoryPluginContract;
 import org.junit.jupiter.api.Nested;
 
-import java.util.Optional;
 
-/** The {@code none} killers, as the plugin offers them, against the killer and factory contracts, in both scopes. */
+/** The {@code none} killers, as the plugin offers them, against the killer contract in both scopes, and the plugin against the plugin contract. */
 final class NoneContractTest
 {
     private static LowMemoryKillerFactory factory(KillerScope scope)
@@ -51,60 +48,13 @@ final class NoneContractTest
     }
 
     @Nested
-    final class QueryKillerFactory
-            extends PolicyFactoryContract<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller>
+    final class Plugin
+            extends MemoryPluginContract
     {
         @Override
-        protected PolicyFamily<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller> family()
+        protected MemoryPlugin plugin()
         {
-            return PolicyFamily.QUERY_KILLER;
-        }
-
-        @Override
-        protected LowMemoryKillerFactory factory()
-        {
-            return NoneContractTest.factory(KillerScope.QUERY);
-        }
-
-        @Override
-        protected LowMemoryKillerContext context()
-        {
-            return KillerFixtures.context();
-        }
-
-        @Override
-        protected Optional<MemoryPlugin> plugin()
-        {
-            return Optional.of(new NonePlugin());
-        }
-    }
-
-    @Nested
-    final class TaskKillerFactory
-            extends PolicyFactoryContract<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller>
-    {
-        @Override
-        protected PolicyFamily<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller> family()
-        {
-            return PolicyFamily.TASK_KILLER;
-        }
-
-        @Override
-        protected LowMemoryKillerFactory factory()
-        {
-            return NoneContractTest.factory(KillerScope.TASK);
-        }
-
-        @Override
-        protected LowMemoryKillerContext context()
-        {
-            return KillerFixtures.context();
-        }
-
-        @Override
-        protected Optional<MemoryPlugin> plugin()
-        {
-            return Optional.of(new NonePlugin());
+            return new NonePlugin();
         }
     }
 }

@@ -1,14 +1,9 @@
 package io.memgov.plugin.reservemode;
 
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.pool.MemoryPool;
-import io.memgov.spi.pool.MemoryPoolContext;
-import io.memgov.spi.pool.MemoryPoolFactory;
-import io.memgov.spi.pool.MemoryPoolLayout;
+import io.memgov.testing.MemoryPluginContract;
 import io.memgov.testing.MemoryPoolContract;
-import io.memgov.testing.PolicyFactoryContract;
-import io.memgov.testing.TestingNodeContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Nested;
@@ -17,12 +12,11 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import static io.memgov.plugin.reservemode.ReserveModeFixture.GIB;
 
 /**
- * The {@code reserve-mode} pool against the pool and factory contracts. With plenty of available memory its admission
+ * The {@code reserve-mode} pool against the pool contract, and the plugin against the plugin contract. With plenty of available memory its admission
  * rules let everything within the budget through, so every promise of a pool applies to it as it is.
  */
 final class ReserveModeContractTest
@@ -61,33 +55,13 @@ final class ReserveModeContractTest
     }
 
     @Nested
-    final class Factory
-            extends PolicyFactoryContract<MemoryPoolFactory, MemoryPoolContext, MemoryPoolLayout>
+    final class Plugin
+            extends MemoryPluginContract
     {
         @Override
-        protected PolicyFamily<MemoryPoolFactory, MemoryPoolContext, MemoryPoolLayout> family()
+        protected MemoryPlugin plugin()
         {
-            return PolicyFamily.POOL;
-        }
-
-        @Override
-        protected MemoryPoolFactory factory()
-        {
-            return new ReserveModePlugin().memoryPoolFactories().get(0);
-        }
-
-        @Override
-        protected MemoryPoolContext context()
-        {
-            // the real probe reads this machine's memory: the start-up rule may stand reserve mode down, which still
-            // creates a pool; the checker's scheduler runs nothing unless the clock is advanced
-            return TestingNodeContext.create();
-        }
-
-        @Override
-        protected Optional<MemoryPlugin> plugin()
-        {
-            return Optional.of(new ReserveModePlugin());
+            return new ReserveModePlugin();
         }
     }
 }

@@ -3,16 +3,14 @@ package io.memgov.plugin.reservedpool;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
-import io.memgov.spi.assignment.MemoryPoolAssignerContext;
-import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyContext;
 import io.memgov.spi.pool.MemoryPool;
-import io.memgov.spi.pool.MemoryPoolContext;
 import io.memgov.spi.pool.MemoryPoolFactory;
 import io.memgov.spi.pool.MemoryPoolLayout;
+import io.memgov.testing.MemoryPluginContract;
 import io.memgov.testing.MemoryPoolAssignerContract;
 import io.memgov.testing.MemoryPoolContract;
-import io.memgov.testing.PolicyFactoryContract;
 import io.memgov.testing.TestingClusterContext;
 import io.memgov.testing.TestingNodeContext;
 import org.junit.jupiter.api.Disabled;
@@ -21,11 +19,10 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * The {@code reserved-pool} policy, as the plugin offers it, against the contracts: both pools of its layout against
- * the pool contract, its assigner against the assigner contract, and both factories against the factory contract.
+ * the pool contract, its assigner against the assigner contract, and the plugin against the plugin contract.
  */
 final class ReservedPoolContractTest
 {
@@ -113,61 +110,20 @@ final class ReservedPoolContractTest
     }
 
     @Nested
-    final class PoolFactory
-            extends PolicyFactoryContract<MemoryPoolFactory, MemoryPoolContext, MemoryPoolLayout>
+    final class Plugin
+            extends MemoryPluginContract
     {
         @Override
-        protected PolicyFamily<MemoryPoolFactory, MemoryPoolContext, MemoryPoolLayout> family()
+        protected MemoryPlugin plugin()
         {
-            return PolicyFamily.POOL;
+            return new ReservedPoolPlugin();
         }
 
+        // the RESERVED pool is sized by query.max-total-memory-per-node, which the node's context carries
         @Override
-        protected MemoryPoolFactory factory()
+        protected PolicyContext context(PolicyFamily<?, ?, ?> family)
         {
-            return new ReservedPoolPlugin().memoryPoolFactories().get(0);
-        }
-
-        @Override
-        protected MemoryPoolContext context()
-        {
-            // the RESERVED pool is sized by query.max-total-memory-per-node, which the context carries
-            return TestingNodeContext.builder().maxQueryTotalMemoryPerNodeBytes(100L << 20).build();
-        }
-
-        @Override
-        protected Optional<MemoryPlugin> plugin()
-        {
-            return Optional.of(new ReservedPoolPlugin());
-        }
-    }
-
-    @Nested
-    final class AssignerFactory
-            extends PolicyFactoryContract<MemoryPoolAssignerFactory, MemoryPoolAssignerContext, MemoryPoolAssigner>
-    {
-        @Override
-        protected PolicyFamily<MemoryPoolAssignerFactory, MemoryPoolAssignerContext, MemoryPoolAssigner> family()
-        {
-            return PolicyFamily.POOL_ASSIGNER;
-        }
-
-        @Override
-        protected MemoryPoolAssignerFactory factory()
-        {
-            return new ReservedPoolPlugin().memoryPoolAssignerFactories().get(0);
-        }
-
-        @Override
-        protected MemoryPoolAssignerContext context()
-        {
-            return new TestingClusterContext();
-        }
-
-        @Override
-        protected Optional<MemoryPlugin> plugin()
-        {
-            return Optional.of(new ReservedPoolPlugin());
+            return family == PolicyFamily.POOL ? TestingNodeContext.builder().maxQueryTotalMemoryPerNodeBytes(100L << 20).build() : super.context(family);
         }
     }
 }

@@ -4,17 +4,14 @@ import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.spill.SpillStrategy;
-import io.memgov.spi.spill.SpillStrategyContext;
-import io.memgov.spi.spill.SpillStrategyFactory;
-import io.memgov.testing.PolicyFactoryContract;
+import io.memgov.testing.MemoryPluginContract;
 import io.memgov.testing.SpillStrategyContract;
 import io.memgov.testing.TestingNodeContext;
 import org.junit.jupiter.api.Nested;
 
 import java.util.Map;
-import java.util.Optional;
 
-/** Every strategy the plugin offers, as it offers them, against the spill-strategy and factory contracts. */
+/** Every strategy the plugin offers, as it offers them, against the spill-strategy contract, and the plugin against the plugin contract. */
 final class SpillContractTest
 {
     private static SpillStrategy strategy(String name, Map<String, String> config)
@@ -90,87 +87,13 @@ final class SpillContractTest
     }
 
     @Nested
-    final class ThresholdFactory
-            extends SpillFactoryContract
+    final class Plugin
+            extends MemoryPluginContract
     {
-        ThresholdFactory()
-        {
-            super("threshold");
-        }
-    }
-
-    @Nested
-    final class LargestFirstFactory
-            extends SpillFactoryContract
-    {
-        LargestFirstFactory()
-        {
-            super("largest-first");
-        }
-    }
-
-    @Nested
-    final class SmallestSufficientFactory
-            extends SpillFactoryContract
-    {
-        SmallestSufficientFactory()
-        {
-            super("smallest-sufficient");
-        }
-    }
-
-    @Nested
-    final class FairShareFactory
-            extends SpillFactoryContract
-    {
-        FairShareFactory()
-        {
-            super("fair-share");
-        }
-    }
-
-    @Nested
-    final class PerTaskThresholdFactory
-            extends SpillFactoryContract
-    {
-        PerTaskThresholdFactory()
-        {
-            super("per-task-threshold");
-        }
-    }
-
-    private abstract static class SpillFactoryContract
-            extends PolicyFactoryContract<SpillStrategyFactory, SpillStrategyContext, SpillStrategy>
-    {
-        private final String name;
-
-        SpillFactoryContract(String name)
-        {
-            this.name = name;
-        }
-
         @Override
-        protected PolicyFamily<SpillStrategyFactory, SpillStrategyContext, SpillStrategy> family()
+        protected MemoryPlugin plugin()
         {
-            return PolicyFamily.SPILL_STRATEGY;
-        }
-
-        @Override
-        protected SpillStrategyFactory factory()
-        {
-            return SpillPluginTest.factory(name);
-        }
-
-        @Override
-        protected SpillStrategyContext context()
-        {
-            return TestingNodeContext.create();
-        }
-
-        @Override
-        protected Optional<MemoryPlugin> plugin()
-        {
-            return Optional.of(new SpillPlugin());
+            return new SpillPlugin();
         }
     }
 }

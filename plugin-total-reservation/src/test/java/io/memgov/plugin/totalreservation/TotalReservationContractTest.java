@@ -1,19 +1,16 @@
 package io.memgov.plugin.totalreservation;
 
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.killer.LowMemoryKiller;
-import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.testing.KillerFixtures;
 import io.memgov.testing.LowMemoryKillerContract;
-import io.memgov.testing.PolicyFactoryContract;
+import io.memgov.testing.MemoryPluginContract;
 import org.junit.jupiter.api.Nested;
 
-import java.util.Optional;
 
-/** The {@code total-reservation} query killer, as the plugin offers it, against the killer and factory contracts. */
+/** The {@code total-reservation} query killer, as the plugin offers it, against the killer contract, and the plugin against the plugin contract. */
 final class TotalReservationContractTest
 {
     private static LowMemoryKillerFactory factory()
@@ -33,31 +30,13 @@ final class TotalReservationContractTest
     }
 
     @Nested
-    final class Factory
-            extends PolicyFactoryContract<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller>
+    final class Plugin
+            extends MemoryPluginContract
     {
         @Override
-        protected PolicyFamily<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller> family()
+        protected MemoryPlugin plugin()
         {
-            return PolicyFamily.QUERY_KILLER;
-        }
-
-        @Override
-        protected LowMemoryKillerFactory factory()
-        {
-            return TotalReservationContractTest.factory();
-        }
-
-        @Override
-        protected LowMemoryKillerContext context()
-        {
-            return KillerFixtures.context();
-        }
-
-        @Override
-        protected Optional<MemoryPlugin> plugin()
-        {
-            return Optional.of(new TotalReservationPlugin());
+            return new TotalReservationPlugin();
         }
     }
 }

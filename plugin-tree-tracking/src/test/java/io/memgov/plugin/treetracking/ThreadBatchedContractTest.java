@@ -4,18 +4,16 @@ import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.tracker.MemoryTracker;
-import io.memgov.spi.tracker.MemoryTrackerContext;
 import io.memgov.spi.tracker.MemoryTrackerFactory;
+import io.memgov.testing.MemoryPluginContract;
 import io.memgov.testing.MemoryTrackerContract;
-import io.memgov.testing.PolicyFactoryContract;
 import io.memgov.testing.TestingNodeContext;
 import org.junit.jupiter.api.Nested;
 
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Optional;
 
-/** The {@code thread-batched} tracker, as the plugin offers it, against the tracker and factory contracts. */
+/** The {@code thread-batched} tracker, as the plugin offers it, against the tracker contract, and the plugin against the plugin contract. */
 final class ThreadBatchedContractTest
 {
     private static final String PREFIX = PolicyFamily.TRACKER.configPrefix(ThreadBatchedMemoryTrackerFactory.NAME);
@@ -70,31 +68,13 @@ final class ThreadBatchedContractTest
     }
 
     @Nested
-    final class Factory
-            extends PolicyFactoryContract<MemoryTrackerFactory, MemoryTrackerContext, MemoryTracker>
+    final class Plugin
+            extends MemoryPluginContract
     {
         @Override
-        protected PolicyFamily<MemoryTrackerFactory, MemoryTrackerContext, MemoryTracker> family()
+        protected MemoryPlugin plugin()
         {
-            return PolicyFamily.TRACKER;
-        }
-
-        @Override
-        protected MemoryTrackerFactory factory()
-        {
-            return ThreadBatchedContractTest.factory();
-        }
-
-        @Override
-        protected MemoryTrackerContext context()
-        {
-            return TestingNodeContext.create();
-        }
-
-        @Override
-        protected Optional<MemoryPlugin> plugin()
-        {
-            return Optional.of(new TreeTrackingPlugin());
+            return new TreeTrackingPlugin();
         }
     }
 }

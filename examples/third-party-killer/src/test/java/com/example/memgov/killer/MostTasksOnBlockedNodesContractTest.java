@@ -3,20 +3,17 @@ package com.example.memgov.killer;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.killer.LowMemoryKiller;
-import io.memgov.spi.killer.LowMemoryKillerContext;
-import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.testing.KillerFixtures;
 import io.memgov.testing.LowMemoryKillerContract;
-import io.memgov.testing.PolicyFactoryContract;
+import io.memgov.testing.MemoryPluginContract;
 import org.junit.jupiter.api.Nested;
 
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * What a third party writes to get memgov's contract suites: one small subclass per suite. The killer runs the whole
- * killer contract with its default and with a larger {@code min-task-bytes}; its factory runs the factory contract.
+ * killer contract with its default and with a larger {@code min-task-bytes}; its plugin runs the plugin contract.
  */
 final class MostTasksOnBlockedNodesContractTest
 {
@@ -45,31 +42,13 @@ final class MostTasksOnBlockedNodesContractTest
     }
 
     @Nested
-    final class Factory
-            extends PolicyFactoryContract<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller>
+    final class Plugin
+            extends MemoryPluginContract
     {
         @Override
-        protected PolicyFamily<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller> family()
+        protected MemoryPlugin plugin()
         {
-            return PolicyFamily.QUERY_KILLER;
-        }
-
-        @Override
-        protected LowMemoryKillerFactory factory()
-        {
-            return new MostTasksOnBlockedNodesLowMemoryKillerFactory();
-        }
-
-        @Override
-        protected LowMemoryKillerContext context()
-        {
-            return KillerFixtures.context();
-        }
-
-        @Override
-        protected Optional<MemoryPlugin> plugin()
-        {
-            return Optional.of(new MostTasksOnBlockedNodesPlugin());
+            return new MostTasksOnBlockedNodesPlugin();
         }
     }
 }
