@@ -42,46 +42,22 @@ final class ReservedPoolContractTest
 
     @Nested
     final class GeneralPool
-            extends MemoryPoolContract
+            extends LayoutPoolContract
     {
-        @Override
-        protected MemoryPool newPool(long maxBytes)
+        GeneralPool()
         {
-            return layout(maxBytes, 1000).pool(ReservedPoolFactory.GENERAL).orElseThrow();
+            super(ReservedPoolFactory.GENERAL);
         }
-
-        @Override
-        protected boolean isResizable()
-        {
-            return true;
-        }
-
-        @Test
-        @Disabled(RACE)
-        @Override
-        public void racingTriesNeverOverCommit() {}
     }
 
     @Nested
     final class ReservedPool
-            extends MemoryPoolContract
+            extends LayoutPoolContract
     {
-        @Override
-        protected MemoryPool newPool(long maxBytes)
+        ReservedPool()
         {
-            return layout(1000, maxBytes).pool(ReservedPoolFactory.RESERVED).orElseThrow();
+            super(ReservedPoolFactory.RESERVED);
         }
-
-        @Override
-        protected boolean isResizable()
-        {
-            return true;
-        }
-
-        @Test
-        @Disabled(RACE)
-        @Override
-        public void racingTriesNeverOverCommit() {}
     }
 
     @Nested
@@ -125,5 +101,35 @@ final class ReservedPoolContractTest
         {
             return family == PolicyFamily.POOL ? TestingNodeContext.builder().maxQueryTotalMemoryPerNodeBytes(100L << 20).build() : super.context(family);
         }
+    }
+
+    /** One pool of the layout, sized by the suite; the other gets 1000 bytes. Both are the engine's standard pool, resizable. */
+    private abstract static class LayoutPoolContract
+            extends MemoryPoolContract
+    {
+        private final String poolId;
+
+        LayoutPoolContract(String poolId)
+        {
+            this.poolId = poolId;
+        }
+
+        @Override
+        protected MemoryPool newPool(long maxBytes)
+        {
+            boolean general = poolId.equals(ReservedPoolFactory.GENERAL);
+            return layout(general ? maxBytes : 1000, general ? 1000 : maxBytes).pool(poolId).orElseThrow();
+        }
+
+        @Override
+        protected boolean isResizable()
+        {
+            return true;
+        }
+
+        @Test
+        @Disabled(RACE)
+        @Override
+        public void racingTriesNeverOverCommit() {}
     }
 }
