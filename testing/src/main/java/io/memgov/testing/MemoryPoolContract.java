@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -666,7 +667,7 @@ public abstract class MemoryPoolContract
         return (ResizableMemoryPool) newPool(maxBytes);
     }
 
-    private static void assertRefusedAndUnchanged(MemoryPool pool, java.util.function.BooleanSupplier tryCall)
+    private static void assertRefusedAndUnchanged(MemoryPool pool, BooleanSupplier tryCall)
     {
         PoolState before = PoolState.of(pool);
         assertThat(tryCall.getAsBoolean()).as("the try was refused").isFalse();

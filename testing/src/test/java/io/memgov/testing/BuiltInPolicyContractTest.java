@@ -103,10 +103,12 @@ final class BuiltInPolicyContractTest
     final class BuiltInPlugin
             extends MemoryPluginContract
     {
+        private final MemoryPlugin plugin = builtInPlugin();
+
         @Override
         protected MemoryPlugin plugin()
         {
-            return builtInPlugin();
+            return plugin;
         }
 
         // the engine registers it itself

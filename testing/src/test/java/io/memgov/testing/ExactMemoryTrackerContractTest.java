@@ -3,6 +3,7 @@ package io.memgov.testing;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.tracker.MemoryTracker;
+import io.memgov.spi.tracker.MemoryTrackerFactory;
 import io.memgov.spi.tracker.TrackerLevel;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,11 +20,14 @@ import static io.memgov.testing.BuiltInPolicyContractTest.builtIn;
 final class ExactMemoryTrackerContractTest
         extends MemoryTrackerContract
 {
+    // factories are stateless: one engine start for the whole class
+    private static final MemoryTrackerFactory EXACT = builtIn(PolicyFamily.TRACKER, "exact");
+
     @Override
     protected MemoryTracker newRoot(long hardLimitBytes)
     {
         PolicyConfig config = PolicyConfig.of(PolicyFamily.TRACKER.configPrefix("exact"), Map.of("max-server-memory-usage", Long.toString(hardLimitBytes)));
-        return builtIn(PolicyFamily.TRACKER, "exact").create(config, TestingNodeContext.create());
+        return EXACT.create(config, TestingNodeContext.create());
     }
 
     @ParameterizedTest

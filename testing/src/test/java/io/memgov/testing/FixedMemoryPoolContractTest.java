@@ -3,6 +3,7 @@ package io.memgov.testing;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.pool.MemoryPoolFactory;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
@@ -19,11 +20,14 @@ final class FixedMemoryPoolContractTest
             + "outside its compare-and-set, so a tryReserve and a tryReserveRevocable racing for the last bytes can both pass "
             + "(about one race in eight over-commits), against tryReserveRevocable's javadoc";
 
+    // factories are stateless: one engine start for the whole class
+    private static final MemoryPoolFactory FIXED = builtIn(PolicyFamily.POOL, "fixed");
+
     @Override
     protected MemoryPool newPool(long maxBytes)
     {
         TestingNodeContext context = TestingNodeContext.builder().heapBytes(maxBytes).poolBytes(maxBytes).build();
-        return builtIn(PolicyFamily.POOL, "fixed").create(PolicyConfig.empty(), context).generalPool();
+        return FIXED.create(PolicyConfig.empty(), context).generalPool();
     }
 
     @Override
