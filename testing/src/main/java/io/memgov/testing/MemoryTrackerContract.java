@@ -174,15 +174,9 @@ public abstract class MemoryTrackerContract
     public void aRefusedAllocationChangesNothingAtAnyLevel(TrackerLevel limited)
     {
         // ClickHouse's rollback: the levels below the one that refused must give the bytes back too
-        long unit = unit();
-        Tree tree = Tree.limitedAt(this, limited, 10 * unit);
-        tree.thread.allocate(6 * unit);
-        tree.flush();
+        Tree tree = sixHeldThenFiveRefused(limited);
 
-        assertThatThrownBy(() -> tree.thread.allocate(5 * unit)).isInstanceOf(MemoryLimitExceededException.class);
-        tree.flush();
-
-        assertThat(tree.used()).containsExactly(6 * unit, 6 * unit, 6 * unit, 6 * unit);
+        assertThat(tree.used()).containsExactly(6 * unit(), 6 * unit(), 6 * unit(), 6 * unit());
     }
 
     @ParameterizedTest
@@ -190,6 +184,14 @@ public abstract class MemoryTrackerContract
     public void aRefusedAllocationLeavesThePeaksAsTheyWere(TrackerLevel limited)
     {
         // the peak is what a level really held: bytes that were refused were never held anywhere
+        Tree tree = sixHeldThenFiveRefused(limited);
+
+        assertThat(tree.peaks()).containsExactly(6 * unit(), 6 * unit(), 6 * unit(), 6 * unit());
+    }
+
+    /** A tree whose {@code limited} level allows 10 units, 6 held by the thread, then 5 more refused; flushed. */
+    private Tree sixHeldThenFiveRefused(TrackerLevel limited)
+    {
         long unit = unit();
         Tree tree = Tree.limitedAt(this, limited, 10 * unit);
         tree.thread.allocate(6 * unit);
@@ -197,8 +199,7 @@ public abstract class MemoryTrackerContract
 
         assertThatThrownBy(() -> tree.thread.allocate(5 * unit)).isInstanceOf(MemoryLimitExceededException.class);
         tree.flush();
-
-        assertThat(tree.peaks()).containsExactly(6 * unit, 6 * unit, 6 * unit, 6 * unit);
+        return tree;
     }
 
     @ParameterizedTest
