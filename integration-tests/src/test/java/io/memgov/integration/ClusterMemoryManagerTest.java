@@ -17,10 +17,12 @@ import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.QueryKilledException;
 import io.memgov.spi.query.QueryState;
 import io.memgov.spi.query.TaskId;
+import io.memgov.testing.TestingClock;
 import org.junit.jupiter.api.Test;
 
 import java.lang.ref.Reference;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -182,7 +184,7 @@ class ClusterMemoryManagerTest
     @Test
     void killsNothingElseWhileThePreviousTargetStillHoldsMemoryUnlessItLeaked()
     {
-        MutableClock clock = new MutableClock();
+        TestingClock clock = new TestingClock(Instant.parse("2026-11-21T10:00:00Z"));
         try (MemoryEngine engine = cluster(1).clock(clock).property("query.low-memory-killer.policy", "total-reservation").build()) {
             NodeMemory node = engine.node(0);
             Held first = startQuery(engine, "first", "alice");

@@ -181,11 +181,11 @@ final class TrackerTreeTest
         TrackerFixture fixture = tree(Map.of("correction-interval", "10ms"), actual::get);
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (fixture.context.gauge(MemoryCorrectionWorker.ACTUAL_GAUGE) == null && System.nanoTime() < deadline) {
+            while (fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.ACTUAL_GAUGE).isEmpty() && System.nanoTime() < deadline) {
                 Thread.sleep(5);
             }
-            assertThat(fixture.context.gauge(MemoryCorrectionWorker.ACTUAL_GAUGE)).isEqualTo(7 * MIB);
-            assertThat(fixture.context.gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).isEqualTo(-7 * MIB);
+            assertThat(fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.ACTUAL_GAUGE)).hasValue(7 * MIB);
+            assertThat(fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).hasValue(-7 * MIB);
             assertThat(fixture.treeState().correctionTask().isCancelled()).isFalse();
 
             fixture.root.close();
