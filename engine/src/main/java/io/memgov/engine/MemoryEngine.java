@@ -6,6 +6,7 @@ import io.memgov.engine.MemoryEngineConfig;
 import io.memgov.engine.NodeMemorySnapshot;
 import io.memgov.engine.SelectedPolicy;
 import io.memgov.engine.internal.cluster.ClusterMemoryManager;
+import io.memgov.engine.internal.guard.PolicyCallGuard;
 import io.memgov.engine.internal.node.NodeMemoryManager;
 import io.memgov.engine.internal.plugin.PluginRegistry;
 import io.memgov.engine.internal.plugin.PolicySelector;
@@ -79,6 +80,7 @@ public final class MemoryEngine
     private final ClusterMemoryManager clusterMemoryManager;
     private final RevokingSchedulers revokingSchedulers;
     private final ExtraPolicies extraPolicies;
+    private final PolicyCallGuard guard;
     // registered by start(); null until then, and when JMX export is off
     private volatile JmxExporter jmx;
 
@@ -98,7 +100,8 @@ public final class MemoryEngine
             EngineTransport transport,
             ClusterMemoryManager clusterMemoryManager,
             RevokingSchedulers revokingSchedulers,
-            ExtraPolicies extraPolicies)
+            ExtraPolicies extraPolicies,
+            PolicyCallGuard guard)
     {
         this.config = requireNonNull(config, "config is null");
         this.setup = requireNonNull(setup, "setup is null");
@@ -116,6 +119,7 @@ public final class MemoryEngine
         this.clusterMemoryManager = requireNonNull(clusterMemoryManager, "clusterMemoryManager is null");
         this.revokingSchedulers = requireNonNull(revokingSchedulers, "revokingSchedulers is null");
         this.extraPolicies = requireNonNull(extraPolicies, "extraPolicies is null");
+        this.guard = requireNonNull(guard, "guard is null");
     }
 
     /**
@@ -272,17 +276,14 @@ public final class MemoryEngine
     {
         revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::close);
         clusterMemoryManager.close();
-        try {
-            transport.policy().close();
-        }
-        catch (RuntimeException e) {
-            log.warn("Cluster transport '{}' failed to close", transport.transport().name(), e);
-        }
+        // a transport that blocks in close() must not keep the host from stopping
+        guard.run("cluster transport '" + transport.transport().name() + "'", "it is left as it is", transport.policy()::close);
         JmxExporter exporter = jmx;
         if (exporter != null) {
             exporter.close();
         }
         scheduler.close();
+        guard.close();
     }
 
     /**

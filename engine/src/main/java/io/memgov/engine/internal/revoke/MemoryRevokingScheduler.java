@@ -1,6 +1,7 @@
 package io.memgov.engine.internal.revoke;
 
 import io.memgov.engine.MemoryRevoker;
+import io.memgov.engine.internal.guard.PolicyCallGuard;
 import io.memgov.engine.internal.node.NodeMemoryManager;
 import io.memgov.engine.internal.node.OperatorContext;
 import io.memgov.engine.internal.node.QueryContext;
@@ -84,6 +85,8 @@ public final class MemoryRevokingScheduler
     private final ScheduledExecutorService executor;
     private final Duration checkInterval;
     private final QueryFailer queryFailer;
+    private final PolicyCallGuard guard;
+    private final String strategyName;
 
     private final AtomicBoolean checkPending = new AtomicBoolean();
     // set while a deferred check waits to look again: pool events then join it instead of starting more checks
@@ -94,9 +97,22 @@ public final class MemoryRevokingScheduler
     private volatile boolean closed;
     private volatile ScheduledFuture<?> tick;
 
+    /** A scheduler that calls its strategy on the checking thread, catching whatever it throws (tests). */
     public MemoryRevokingScheduler(NodeMemoryManager node, SpillStrategy strategy, double threshold, double target,
             ScheduledExecutorService executor, Duration checkInterval, QueryFailer queryFailer)
     {
+        this(node, strategy, threshold, target, executor, checkInterval, queryFailer, new PolicyCallGuard(Duration.ZERO), "spill strategy " + strategy);
+    }
+
+    /**
+     * @param guard bounds each call of the strategy ({@code policy.call-timeout})
+     * @param strategyName names the strategy in logs
+     */
+    public MemoryRevokingScheduler(NodeMemoryManager node, SpillStrategy strategy, double threshold, double target,
+            ScheduledExecutorService executor, Duration checkInterval, QueryFailer queryFailer, PolicyCallGuard guard, String strategyName)
+    {
+        this.guard = requireNonNull(guard, "guard is null");
+        this.strategyName = requireNonNull(strategyName, "strategyName is null");
         this.node = requireNonNull(node, "node is null");
         this.strategy = requireNonNull(strategy, "strategy is null");
         this.executor = requireNonNull(executor, "executor is null");
@@ -221,7 +237,8 @@ public final class MemoryRevokingScheduler
         catch (RejectedExecutionException e) {
             log.debug("Revoking check on {} not rescheduled: the engine's scheduler is shut down", node.nodeId());
         }
-        catch (RuntimeException e) {
+        catch (Throwable e) {
+            // an Error included: the periodic check and the listener path must survive anything one check throws
             log.warn("Memory revoking check on {} failed", node.nodeId(), e);
         }
         finally {
@@ -292,13 +309,14 @@ public final class MemoryRevokingScheduler
                     task.createTime(), operator.id(), operator == latestGrower));
         }
 
-        List<RevokeRequest> requests;
-        try {
-            requests = requireNonNull(strategy.chooseConsumersToRevoke(snapshot, List.copyOf(consumers), bytesToRevoke),
-                    "spill strategy returned null");
-        }
-        catch (RuntimeException e) {
-            log.warn("Spill strategy {} failed on {}; no revoke this round", strategy, node.nodeId(), e);
+        List<RevocableConsumerInfo> offered = List.copyOf(consumers);
+        List<RevokeRequest> requests = guard.call(strategyName, "no revoke this round",
+                () -> {
+                    List<RevokeRequest> chosen = strategy.chooseConsumersToRevoke(snapshot, offered, bytesToRevoke);
+                    // copied so that it cannot change under the check; null stays null for the guard to report
+                    return chosen == null ? null : List.copyOf(chosen);
+                }, null);
+        if (requests == null) {
             return true;
         }
         List<String> asked = new ArrayList<>();
