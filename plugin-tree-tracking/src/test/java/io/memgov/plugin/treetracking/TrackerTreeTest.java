@@ -5,6 +5,7 @@ import io.memgov.spi.tracker.TrackerLevel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -25,6 +26,7 @@ import static io.memgov.plugin.treetracking.TrackerFixture.query;
 import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 
 
@@ -188,10 +190,7 @@ final class TrackerTreeTest
         AtomicLong actual = new AtomicLong(7 * MIB);
         TrackerFixture fixture = tree(Map.of("correction-interval", "10ms"), actual::get);
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (fixture.context.gauge(MemoryCorrectionWorker.ACTUAL_GAUGE) == null && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> fixture.context.gauge(MemoryCorrectionWorker.ACTUAL_GAUGE) != null);
             assertThat(fixture.context.gauge(MemoryCorrectionWorker.ACTUAL_GAUGE)).isEqualTo(7 * MIB);
             assertThat(fixture.context.gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).isEqualTo(-7 * MIB);
             assertThat(fixture.treeState().correctionTask().isCancelled()).isFalse();
