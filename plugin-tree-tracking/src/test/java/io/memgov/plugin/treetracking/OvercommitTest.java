@@ -8,6 +8,7 @@ import io.memgov.testing.TestingNodeContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -22,6 +23,7 @@ import static io.memgov.plugin.treetracking.TrackerFixture.query;
 import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Scenarios 5 and 6 of research/others.md §4, scaled from GB to MiB: a node limit of 8 MiB, soft limits of 1 MiB,
@@ -71,8 +73,8 @@ final class OvercommitTest
             });
             // B waits while A still holds its memory
             awaitWaiters(fixture, 1);
-            Thread.sleep(100);
-            assertThat(request.isDone()).isFalse();
+            await().during(Duration.ofMillis(100)).atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+                    .untilAsserted(() -> assertThat(request.isDone()).as("B's request, while A holds its memory").isFalse());
 
             // A's operator thread releases its memory, as the engine does for a failed query
             executor.submit(() -> {
@@ -291,12 +293,8 @@ final class OvercommitTest
     }
 
     private static void awaitWaiters(TrackerFixture fixture, int waiters)
-            throws InterruptedException
     {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
-        while (fixture.root.overcommit().waiters() < waiters && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(5)).until(() -> fixture.root.overcommit().waiters() >= waiters);
         assertThat(fixture.root.overcommit().waiters()).isEqualTo(waiters);
     }
 

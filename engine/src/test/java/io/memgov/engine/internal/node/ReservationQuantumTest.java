@@ -227,6 +227,7 @@ class ReservationQuantumTest
             }
             threads.forEach(Thread::start);
             start.countDown();
+            // not a wait for an event: how long the threads race
             Thread.sleep(700);
             stop.set(true);
             for (Thread thread : threads) {
