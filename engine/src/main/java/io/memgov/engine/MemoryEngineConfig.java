@@ -16,6 +16,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import static io.memgov.spi.policy.DataSizes.succinct;
 import static io.memgov.spi.policy.PolicyConfig.parseDuration;
+import static io.memgov.spi.policy.PolicyConfig.parseBoolean;
 import static io.memgov.spi.policy.PolicyConfig.parseLong;
 import static io.memgov.spi.policy.PolicyConfig.parseRatio;
 import static io.memgov.spi.policy.PolicyConfig.parseSize;
@@ -68,6 +69,7 @@ public final class MemoryEngineConfig
     private final Optional<NodeId> nodeId;
     private final long jvmMaxHeapBytes;
     private final Duration policyCallTimeout;
+    private final HeapSettings heapSettings;
     private final long headroomBytes;
     private final long maxQueryMemoryPerNode;
     private final Optional<Long> maxQueryTotalMemoryPerNode;
@@ -134,7 +136,9 @@ public final class MemoryEngineConfig
                     "Invalid value '%s' for '%s': expected 0 (policies are called on the engine's own threads, unbounded) or a duration between %s and %s such as 5s",
                     properties.get(POLICY_CALL_TIMEOUT), POLICY_CALL_TIMEOUT, PolicyConfig.format(MIN_CALL_TIMEOUT), PolicyConfig.format(MAX_CALL_TIMEOUT)));
         }
+        heapSettings = HeapSettings.parse(remaining);
         SCALAR_KEYS.forEach(remaining::remove);
+        HeapSettings.KEYS.forEach(remaining::remove);
 
         if (revokingTarget > revokingThreshold) {
             throw new ConfigurationException(String.format(
@@ -263,15 +267,6 @@ public final class MemoryEngineConfig
         }
     }
 
-    private static boolean parseBoolean(String key, String value)
-    {
-        return switch (value.trim()) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected true or false", value, key));
-        };
-    }
-
     private PolicyFamily<?, ?, ?> familyOf(String key)
     {
         // the longest prefix wins, so 'task.low-memory-killer.x' is never taken for the query killer
@@ -323,6 +318,12 @@ public final class MemoryEngineConfig
             throw new IllegalArgumentException("node index " + index + " is not in [0, " + nodeCount + ")");
         }
         return nodeId.orElseGet(() -> NodeId.of("node-" + index));
+    }
+
+    /** How the nodes follow the real heap: the heap observer's window, the GC-pressure thresholds, the floor. */
+    public HeapSettings heapSettings()
+    {
+        return heapSettings;
     }
 
     /** The JVM's max heap ({@link Runtime#maxMemory()}) as this configuration read it. */
