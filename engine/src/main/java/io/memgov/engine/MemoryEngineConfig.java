@@ -149,12 +149,6 @@ public final class MemoryEngineConfig
             throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected a duration between %s and %s such as 1s",
                     properties.get(POLL_INTERVAL), POLL_INTERVAL, PolicyConfig.format(MIN_POLL_INTERVAL), PolicyConfig.format(MAX_POLL_INTERVAL)));
         }
-        if (maxQueryMemoryPerNode + headroomBytes > heapBytes) {
-            // Trino's start-up check, with the keys named so the operator knows what to change
-            throw new ConfigurationException(String.format(
-                    "Invalid memory configuration. The sum of max query memory per node (%s, '%s') and heap headroom (%s, '%s') cannot be larger than the available heap memory (%s)",
-                    succinct(maxQueryMemoryPerNode), MAX_MEMORY_PER_NODE, succinct(headroomBytes), HEAP_HEADROOM, succinct(heapBytes)));
-        }
         maxQueryTotalMemoryPerNode.ifPresent(total -> {
             if (total < maxQueryMemoryPerNode) {
                 throw new ConfigurationException(String.format(
@@ -162,6 +156,16 @@ public final class MemoryEngineConfig
                         properties.get(MAX_TOTAL_MEMORY_PER_NODE), MAX_TOTAL_MEMORY_PER_NODE, MAX_MEMORY_PER_NODE, succinct(maxQueryMemoryPerNode)));
             }
         });
+        // Presto's start-up check compares the per-node total limit with the heap where one is set (it bounds user and
+        // system memory together), Trino's the per-node limit; the message names the key at fault
+        long perNode = maxQueryTotalMemoryPerNode.orElse(maxQueryMemoryPerNode);
+        if (perNode + headroomBytes > heapBytes) {
+            boolean total = maxQueryTotalMemoryPerNode.isPresent();
+            throw new ConfigurationException(String.format(
+                    "Invalid memory configuration. The sum of max %squery memory per node (%s, '%s') and heap headroom (%s, '%s') cannot be larger than the available heap memory (%s)",
+                    total ? "total " : "", succinct(perNode), total ? MAX_TOTAL_MEMORY_PER_NODE : MAX_MEMORY_PER_NODE, succinct(headroomBytes), HEAP_HEADROOM,
+                    succinct(heapBytes)));
+        }
         if (maxQueryTotalMemory < maxQueryMemory) {
             throw new ConfigurationException(String.format(
                     "Invalid value '%s' for '%s': it must be at least '%s' (%s)",
