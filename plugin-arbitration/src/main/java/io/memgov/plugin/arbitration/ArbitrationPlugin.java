@@ -5,6 +5,7 @@ import io.memgov.spi.arbitration.MemoryArbitrator;
 import io.memgov.spi.arbitration.MemoryArbitratorContext;
 import io.memgov.spi.arbitration.MemoryArbitratorFactory;
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 
 import java.util.List;
 import java.util.function.Function;
@@ -34,7 +35,7 @@ public final class ArbitrationPlugin
                 factory(PauseArbitrator.NAME, PauseArbitrator.KEYS, PauseArbitrator::create));
     }
 
-    private static MemoryArbitratorFactory factory(String name, List<String> keys, Function<PolicyConfig, MemoryArbitrator> creator)
+    private static MemoryArbitratorFactory factory(String name, List<PolicyConfigKey> keys, Function<PolicyConfig, MemoryArbitrator> creator)
     {
         return new MemoryArbitratorFactory()
         {
@@ -50,8 +51,14 @@ public final class ArbitrationPlugin
                 requireNonNull(config, "config is null");
                 requireNonNull(context, "context is null");
                 // a typo fails start-up instead of being ignored
-                config.requireOnly(keys);
+                config.requireOnly(keys.stream().map(PolicyConfigKey::name).toList());
                 return creator.apply(config);
+            }
+
+            @Override
+            public List<PolicyConfigKey> configKeys()
+            {
+                return keys;
             }
 
             @Override

@@ -5,6 +5,7 @@ import io.memgov.spi.arbitration.ArbitrationRequest;
 import io.memgov.spi.arbitration.ArbitrationStep;
 import io.memgov.spi.arbitration.MemoryArbitrator;
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,7 +27,9 @@ final class PauseArbitrator
     static final String NAME = "pause";
     static final String PAUSE_TIMEOUT = "pause-timeout";
     static final String REVOKE_TIMEOUT = "revoke-timeout";
-    static final List<String> KEYS = List.of(PAUSE_TIMEOUT, REVOKE_TIMEOUT);
+    static final List<PolicyConfigKey> KEYS = List.of(
+            new PolicyConfigKey(PAUSE_TIMEOUT, "30s", "how long the requester is paused waiting for memory before it fails"),
+            new PolicyConfigKey(REVOKE_TIMEOUT, "5s", "how long the other queries' consumers may take to spill before the pause"));
 
     private final Duration pauseTimeout;
     private final Duration revokeTimeout;

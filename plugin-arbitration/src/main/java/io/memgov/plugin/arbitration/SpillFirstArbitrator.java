@@ -6,6 +6,7 @@ import io.memgov.spi.arbitration.ArbitrationRequest;
 import io.memgov.spi.arbitration.ArbitrationStep;
 import io.memgov.spi.arbitration.MemoryArbitrator;
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,7 +31,10 @@ final class SpillFirstArbitrator
     static final String REVOKE_TIMEOUT = "revoke-timeout";
     static final String KILL_TIMEOUT = "kill-timeout";
     static final String KILL = "kill";
-    static final List<String> KEYS = List.of(REVOKE_TIMEOUT, KILL_TIMEOUT, KILL);
+    static final List<PolicyConfigKey> KEYS = List.of(
+            new PolicyConfigKey(REVOKE_TIMEOUT, "5s", "how long the chosen consumers may take to spill before the next step"),
+            new PolicyConfigKey(KILL_TIMEOUT, "5s", "how long a killed query may take to release its memory before the plan ends"),
+            new PolicyConfigKey(KILL, "true", "false stops after spilling: the requester then waits for the cluster loop's killers"));
 
     private final Duration revokeTimeout;
     private final Duration killTimeout;
