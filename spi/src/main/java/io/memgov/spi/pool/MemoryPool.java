@@ -1,5 +1,6 @@
 package io.memgov.spi.pool;
 
+import io.memgov.spi.annotation.Experimental;
 import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.TaskId;
@@ -82,6 +83,27 @@ public interface MemoryPool
 
     /** As {@link #free}, for revocable memory. */
     void freeRevocable(TaskId taskId, long bytes);
+
+    /**
+     * The place of one task and tag in this pool, for a caller that reserves there many times: the engine asks once
+     * per memory context (an operator's, a task's own, a query's own) and then reserves, tries and frees through the
+     * slot. The slot's calls have exactly the results of this pool's calls with the task and tag bound (see
+     * {@link MemoryPoolSlot} for its contract on threads, failure and staleness after {@link #forgetQuery}). A pool
+     * overrides this only to make those calls cheaper, e.g. by looking its per-task and per-tag counters up once.
+     *
+     * <p>The default returns a slot whose every call is this pool's own call. Thread-safe; never blocks; may be
+     * called for a task of a query the pool has never seen.
+     *
+     * @param taskId the task; never null
+     * @param tag the consumer kind, e.g. {@code HashAggregation}; never null
+     * @return a new or cached slot; never null
+     * @since 1.1
+     */
+    @Experimental
+    default MemoryPoolSlot slot(TaskId taskId, String tag)
+    {
+        return new PoolCallSlot(this, taskId, tag);
+    }
 
     /** User bytes the query holds in this pool; zero when unknown. */
     long queryReservedBytes(QueryId queryId);

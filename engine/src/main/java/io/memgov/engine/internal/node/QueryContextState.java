@@ -2,12 +2,12 @@ package io.memgov.engine.internal.node;
 
 import io.memgov.engine.QueryMemoryContext;
 import io.memgov.engine.QuerySession;
-import io.memgov.engine.internal.pool.FixedMemoryPool;
 import io.memgov.engine.internal.tracker.ExactMemoryTracker;
 import io.memgov.spi.cluster.QuerySnapshot;
 import io.memgov.spi.cluster.TaskSnapshot;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.pool.MemoryPoolSlot;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.query.QueryId;
@@ -450,41 +450,27 @@ final class QueryContextState
         }
     }
 
-    // the fixed pool's cells when the slot has them (no map look-up), the SPI calls for any other pool
+    // through the pool's slot for the task and tag: the fixed pool's cells (no map look-up), or the pool's own calls
     private static MemoryFuture reserveIn(MemoryPool pool, PoolSlot slot, boolean revocable, long delta)
     {
-        FixedMemoryPool.Handle handle = slot.handle(pool);
-        if (handle != null) {
-            return revocable ? handle.reserveRevocable(delta) : handle.reserve(delta);
-        }
-        return revocable ? pool.reserveRevocable(slot.taskId(), delta) : pool.reserve(slot.taskId(), slot.tag(), delta);
+        MemoryPoolSlot target = slot.in(pool);
+        return revocable ? target.reserveRevocable(delta) : target.reserve(delta);
     }
 
     private static boolean tryReserveIn(MemoryPool pool, PoolSlot slot, boolean revocable, long delta)
     {
-        FixedMemoryPool.Handle handle = slot.handle(pool);
-        if (handle != null) {
-            return revocable ? handle.tryReserveRevocable(delta) : handle.tryReserve(delta);
-        }
-        return revocable ? pool.tryReserveRevocable(slot.taskId(), delta) : pool.tryReserve(slot.taskId(), slot.tag(), delta);
+        MemoryPoolSlot target = slot.in(pool);
+        return revocable ? target.tryReserveRevocable(delta) : target.tryReserve(delta);
     }
 
     private static void freeIn(MemoryPool pool, PoolSlot slot, boolean revocable, long bytes)
     {
-        FixedMemoryPool.Handle handle = slot.handle(pool);
-        if (handle != null) {
-            if (revocable) {
-                handle.freeRevocable(bytes);
-            }
-            else {
-                handle.free(bytes);
-            }
-        }
-        else if (revocable) {
-            pool.freeRevocable(slot.taskId(), bytes);
+        MemoryPoolSlot target = slot.in(pool);
+        if (revocable) {
+            target.freeRevocable(bytes);
         }
         else {
-            pool.free(slot.taskId(), slot.tag(), bytes);
+            target.free(bytes);
         }
     }
 
