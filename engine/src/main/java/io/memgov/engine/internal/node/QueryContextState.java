@@ -2,7 +2,6 @@ package io.memgov.engine.internal.node;
 
 import io.memgov.engine.QueryMemoryContext;
 import io.memgov.engine.QuerySession;
-import io.memgov.engine.internal.tracker.ExactMemoryTracker;
 import io.memgov.spi.cluster.QuerySnapshot;
 import io.memgov.spi.cluster.TaskSnapshot;
 import io.memgov.spi.pool.MemoryFuture;
@@ -15,7 +14,6 @@ import io.memgov.spi.query.QueryKilledException;
 import io.memgov.spi.query.QueryState;
 import io.memgov.spi.query.TaskId;
 import io.memgov.spi.tracker.MemoryTracker;
-import io.memgov.spi.tracker.TrackerLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,9 +64,6 @@ final class QueryContextState
     // is no longer the query's
     private final Set<MemoryFuture> blockedFutures = ConcurrentHashMap.newKeySet();
     private final MemoryTracker tracker;
-    // the built-in tracker's query level when it has no limit: it reads userBytes + systemBytes instead of counting the
-    // same bytes again, and each call carries the delta straight to its user level; null for any other tracker
-    private final ExactMemoryTracker countedTracker;
     private final long maxUserBytes;
     private final long maxTotalBytes;
     private final Instant startTime;
@@ -99,13 +94,6 @@ final class QueryContextState
         this.pool = requireNonNull(pool, "pool is null");
         this.poolLock = node.pools().size() > 1 ? new ReentrantReadWriteLock() : null;
         this.tracker = requireNonNull(tracker, "tracker is null");
-        if (tracker instanceof ExactMemoryTracker exact && exact.level() == TrackerLevel.QUERY && exact.hardLimitBytes() == 0) {
-            exact.countedBy(() -> userBytes.get() + systemBytes.get());
-            this.countedTracker = exact;
-        }
-        else {
-            this.countedTracker = null;
-        }
         this.maxUserBytes = maxUserBytes;
         this.maxTotalBytes = maxTotalBytes;
         this.startTime = requireNonNull(startTime, "startTime is null");
@@ -270,7 +258,7 @@ final class QueryContextState
         }
         AtomicLong counter = claimWithinLimits(kind, delta, true);
         try {
-            trackerAllocate(delta);
+            tracker.allocate(delta);
         }
         catch (RuntimeException e) {
             counter.addAndGet(-delta);
@@ -282,7 +270,7 @@ final class QueryContextState
             return future;
         }
         catch (RuntimeException e) {
-            trackerFree(delta);
+            tracker.free(delta);
             counter.addAndGet(-delta);
             throw e;
         }
@@ -304,7 +292,7 @@ final class QueryContextState
             return false;
         }
         try {
-            trackerAllocate(delta);
+            tracker.allocate(delta);
         }
         catch (MemoryLimitExceededException e) {
             counter.addAndGet(-delta);
@@ -315,12 +303,12 @@ final class QueryContextState
             reserved = tryReserveInPool(slot, false, delta);
         }
         catch (RuntimeException e) {
-            trackerFree(delta);
+            tracker.free(delta);
             counter.addAndGet(-delta);
             throw e;
         }
         if (!reserved) {
-            trackerFree(delta);
+            tracker.free(delta);
             counter.addAndGet(-delta);
             return false;
         }
@@ -367,28 +355,8 @@ final class QueryContextState
             return;
         }
         freeInPool(slot, false, bytes);
-        trackerFree(bytes);
+        tracker.free(bytes);
         (kind == MemoryKind.USER ? userBytes : systemBytes).addAndGet(-bytes);
-    }
-
-    private void trackerAllocate(long delta)
-    {
-        if (countedTracker != null) {
-            countedTracker.allocateCounted(delta, userBytes.get() + systemBytes.get());
-        }
-        else {
-            tracker.allocate(delta);
-        }
-    }
-
-    private void trackerFree(long bytes)
-    {
-        if (countedTracker != null) {
-            countedTracker.freeCounted(bytes);
-        }
-        else {
-            tracker.free(bytes);
-        }
     }
 
     /** The pool the query reserves in on this node now: the node's general pool unless an assignment moved it. */
