@@ -153,7 +153,7 @@ class ReservationQuantumTest
             NodeMemory node = engine.node(0);
             QueryMemoryContext query = node.createQuery(QueryId.of("q1"), QuerySession.of("alice"));
             OperatorMemoryContext operator = query.addTask("0").addOperator("HashAggregation");
-            OperatorState.Local local = ((OperatorContext) operator).state().user;
+            QuantizedLocalMemory local = (QuantizedLocalMemory) ((OperatorContext) operator).state().user;
             operator.userMemory().setBytes(4 * MB + 64 * KB);
 
             // a lock-free change read the 5 MB reservation, then another thread shrank it before the change wrote
