@@ -91,6 +91,18 @@ public interface QueryMemoryContext
     /** The query's largest user-memory holders on this node by tag, largest first. */
     Map<String, Long> topConsumers(int limit);
 
+    /**
+     * The query's own memory on this node: what the query holds that none of its tasks owns, such as results kept for
+     * the client or a structure its tasks share. It is <em>system</em> memory, as a task's own memory is
+     * ({@link TaskMemoryContext#localMemory()}): counted in this query's {@link #systemBytes()}, in its tracker and in
+     * the pool, toward the query's total limit but not its user limit, and at no task. The pool keeps per-task
+     * figures, so it shows this memory under the task {@code <queryId>.query-local} and the tag {@code (query-local)};
+     * that task is listed by no snapshot and cannot be killed alone. Closing the query, killing it, and the cleaner
+     * when the query's handle is collected release it; after that it refuses changes. The returned context keeps the
+     * query's handle reachable; every call returns the same memory.
+     */
+    LocalMemoryContext localMemory();
+
     /** Throws the reason the query was killed, if it was. */
     void checkNotFailed();
 

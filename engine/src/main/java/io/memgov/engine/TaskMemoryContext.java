@@ -58,6 +58,17 @@ public interface TaskMemoryContext
     /** The operators not closed whose handles are still reachable. */
     List<OperatorMemoryContext> operators();
 
+    /**
+     * The task's own memory: what the task holds that none of its operators owns, such as its output buffer or its
+     * exchange clients (Trino's {@code TaskContext.localMemoryContext()}). It is <em>system</em> memory, held by the
+     * engine for the query: counted in this task's {@link #systemBytes()}, in its query's, in the query's tracker and in
+     * the pool (under this task and the tag {@code (task-local)}), toward the query's total limit but not its user
+     * limit, and at no operator. Closing the task, killing it or its query, and the cleaner when the task's handle is
+     * collected release it, as they release the operators' memory; after that it refuses changes as an operator's
+     * memory does. The returned context keeps the task's handle reachable; every call returns the same memory.
+     */
+    LocalMemoryContext localMemory();
+
     boolean isClosed();
 
     /**

@@ -84,7 +84,7 @@ final class ContextReclamation
                 return;
             }
             taskLog.warn("Task context {} of query {} on node {} was garbage-collected without close(); released {}{}",
-                    task.taskId, task.taskId.queryId(), task.query.node().nodeId, succinct(released), tags.isEmpty() ? "" : " held by its operators " + tags);
+                    task.taskId, task.taskId.queryId(), task.query.node().nodeId, succinct(released), tags.isEmpty() ? "" : " held by " + tags);
             task.query.node().contextCollected(task.taskId, null, released);
         }
         catch (RuntimeException | Error e) {

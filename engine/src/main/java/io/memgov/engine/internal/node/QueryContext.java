@@ -1,5 +1,6 @@
 package io.memgov.engine.internal.node;
 
+import io.memgov.engine.LocalMemoryContext;
 import io.memgov.engine.QueryMemoryContext;
 import io.memgov.engine.QuerySession;
 import io.memgov.engine.TaskMemoryContext;
@@ -53,6 +54,8 @@ public final class QueryContext
     private final NodeMemoryManager node;
     // null for a view; the host's handle is registered with the cleaner
     private final Cleaner.Cleanable cleanable;
+    // the host's handle's context over the query's own memory, which keeps the handle reachable; null for a view
+    private final LocalMemoryHandle localMemory;
 
     private QueryContext(QueryContextState state, NodeMemoryManager node, boolean hostHandle)
     {
@@ -62,9 +65,11 @@ public final class QueryContext
             state.hostHandle.attach(new WeakReference<>(this), "query " + state.queryId() + " on node " + state.node().nodeId);
             // the action references the state only, never this handle
             this.cleanable = ContextCleaner.register(this, state::collected);
+            this.localMemory = new LocalMemoryHandle(this, state.localMemory);
         }
         else {
             this.cleanable = null;
+            this.localMemory = null;
         }
     }
 
@@ -249,6 +254,17 @@ public final class QueryContext
     public boolean fail(ErrorCode errorCode, String message)
     {
         return state.fail(errorCode, message);
+    }
+
+    /**
+     * The query's own memory: see {@link QueryMemoryContext#localMemory()}. On a view, the host's handle's context.
+     *
+     * @throws IllegalStateException on a view, if the host's handle was collected (the query is being released)
+     */
+    @Override
+    public LocalMemoryContext localMemory()
+    {
+        return cleanable != null ? localMemory : hostHandle().localMemory;
     }
 
     public boolean isClosed()

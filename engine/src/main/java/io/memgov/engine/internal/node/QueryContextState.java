@@ -35,6 +35,11 @@ import static java.util.Objects.requireNonNull;
  */
 final class QueryContextState
 {
+    /** The task, in the pool, of a query's own memory: the pools keep per-task figures. */
+    static final String LOCAL_TASK = "query-local";
+    /** The tag a query's own memory has in the pool. */
+    static final String LOCAL_TAG = "(query-local)";
+
     private final NodeState node;
     private final QueryId queryId;
     private final QuerySession session;
@@ -46,6 +51,8 @@ final class QueryContextState
     private final AtomicReference<QueryKilledException> failure = new AtomicReference<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     final HostHandleLink hostHandle = new HostHandleLink();
+    // what the query holds that no task owns: system memory, counted here and above, at no task
+    final LocalMemory localMemory;
 
     QueryContextState(NodeState node, QueryId queryId, QuerySession session, MemoryPool pool, MemoryTracker tracker, long maxUserBytes, long maxTotalBytes, Instant startTime)
     {
@@ -55,6 +62,7 @@ final class QueryContextState
         this.startTime = requireNonNull(startTime, "startTime is null");
         this.limits = new QueryLimits(maxUserBytes, maxTotalBytes, () -> topConsumers(QueryLimits.topConsumersNamed()));
         this.account = new QueryAccount(limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()));
+        this.localMemory = node.localMemory(ExactLocalMemory.ofQuery(this, MemoryKind.SYSTEM, new PoolSlot(TaskId.of(queryId, LOCAL_TASK), LOCAL_TAG)));
     }
 
     QueryId queryId()
@@ -212,6 +220,7 @@ final class QueryContextState
         for (TaskState task : tasks.values()) {
             task.forceRelease();
         }
+        localMemory.forceRelease();
         return true;
     }
 
@@ -266,6 +275,7 @@ final class QueryContextState
         for (TaskState task : tasks.values()) {
             task.close();
         }
+        localMemory.close();
         account.tracker().close();
         if (finalState != null) {
             // recorded before the query leaves the node's running queries, so that a snapshot never misses it
@@ -277,7 +287,8 @@ final class QueryContextState
 
     /**
      * Closes the query as {@link #close(QueryState)} would with no final state, for the cleaner's action, naming in
-     * {@code tagsByTask} each task it closed with the tags of the operators that task closed.
+     * {@code tagsByTask} each task it closed with the tags of the operators that task closed, and the query's own
+     * memory, as the pool shows it, if it held bytes.
      *
      * @return the bytes released, or -1 if the query was already closed
      */
@@ -294,6 +305,11 @@ final class QueryContextState
                 released += bytes;
                 tagsByTask.put(task.taskId, tags);
             }
+        }
+        long own = localMemory.close();
+        if (own > 0) {
+            released += own;
+            tagsByTask.put(TaskId.of(queryId, LOCAL_TASK), new TreeSet<>(Set.of(LOCAL_TAG)));
         }
         account.tracker().close();
         node.queryClosed(this);

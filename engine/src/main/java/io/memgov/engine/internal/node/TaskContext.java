@@ -1,5 +1,6 @@
 package io.memgov.engine.internal.node;
 
+import io.memgov.engine.LocalMemoryContext;
 import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.engine.TaskMemoryContext;
 import io.memgov.spi.query.ErrorCode;
@@ -40,6 +41,8 @@ public final class TaskContext
     private final QueryContext query;
     // null for a view; the host's handle is registered with the cleaner
     private final Cleaner.Cleanable cleanable;
+    // the host's handle's context over the task's own memory, which keeps the handle reachable; null for a view
+    private final LocalMemoryHandle localMemory;
 
     private TaskContext(TaskState state, QueryContext query, boolean hostHandle)
     {
@@ -49,9 +52,11 @@ public final class TaskContext
             state.hostHandle.attach(new WeakReference<>(this), "task " + state.taskId);
             // the action references the state only, never this handle
             this.cleanable = ContextCleaner.register(this, state::collected);
+            this.localMemory = new LocalMemoryHandle(this, state.localMemory);
         }
         else {
             this.cleanable = null;
+            this.localMemory = null;
         }
     }
 
@@ -170,6 +175,17 @@ public final class TaskContext
             }
         }
         return List.copyOf(alive);
+    }
+
+    /**
+     * The task's own memory: see {@link TaskMemoryContext#localMemory()}. On a view, the host's handle's context.
+     *
+     * @throws IllegalStateException on a view, if the host's handle was collected (the task is being released)
+     */
+    @Override
+    public LocalMemoryContext localMemory()
+    {
+        return cleanable != null ? localMemory : hostHandle().localMemory;
     }
 
     public boolean isClosed()

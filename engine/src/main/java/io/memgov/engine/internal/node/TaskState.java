@@ -25,6 +25,9 @@ import static java.util.Objects.requireNonNull;
  */
 final class TaskState
 {
+    /** The tag a task's own memory has in the pool. */
+    static final String LOCAL_TAG = "(task-local)";
+
     // the query's state, not a handle: the hot path (reserve, tryReserve, release, checkNotFailed) calls it directly
     final QueryContextState query;
     final TaskId taskId;
@@ -36,6 +39,8 @@ final class TaskState
     final AtomicLong revocableBytes = new AtomicLong();
     final HostHandleLink hostHandle = new HostHandleLink();
     private final Set<OperatorState> operators = ConcurrentHashMap.newKeySet();
+    // what the task holds that no operator owns: system memory, counted here and above, at no operator
+    final LocalMemory localMemory;
     private final AtomicBoolean closed = new AtomicBoolean();
     final AtomicReference<QueryKilledException> failure = new AtomicReference<>();
 
@@ -46,6 +51,7 @@ final class TaskState
         this.speculative = speculative;
         this.createTime = requireNonNull(createTime, "createTime is null");
         this.createNanos = createNanos;
+        this.localMemory = query.node().localMemory(ExactLocalMemory.ofTask(this, MemoryKind.SYSTEM, new PoolSlot(taskId, LOCAL_TAG), null));
     }
 
     /**
@@ -121,6 +127,7 @@ final class TaskState
         for (OperatorState operator : operators) {
             operator.forceRelease();
         }
+        localMemory.forceRelease();
     }
 
     boolean fail(ErrorCode errorCode, String message)
@@ -170,13 +177,15 @@ final class TaskState
         for (OperatorState operator : operators) {
             operator.close();
         }
+        localMemory.close();
         query.taskClosed(this);
         return true;
     }
 
     /**
      * Closes the task as {@link #close()} would, for a cleaner's action, naming in {@code tags} the operators it
-     * closed (those already closed reported themselves, or were closed normally).
+     * closed (those already closed reported themselves, or were closed normally), and {@value #LOCAL_TAG} if the task's
+     * own memory held bytes.
      *
      * @return the bytes released, or -1 if the task was already closed
      */
@@ -192,6 +201,11 @@ final class TaskState
                 released += bytes;
                 tags.add(operator.tag);
             }
+        }
+        long own = localMemory.close();
+        if (own > 0) {
+            released += own;
+            tags.add(LOCAL_TAG);
         }
         query.taskClosed(this);
         return released;
