@@ -103,6 +103,15 @@ public interface QueryMemoryContext
      */
     LocalMemoryContext localMemory();
 
+    /**
+     * Tells this node that a client fetched results of the query (it asked for, or was sent, a page of its output).
+     * The query's pool on this node hears of it ({@link MemoryPool#queryResultsFetched}): a pool that retires idle
+     * queries counts idleness from the last fetch, as TDengine's no-fetch timeout does (reserve mode's
+     * {@code query-idle-timeout}); other pools ignore it. Call it on the node that serves the results (or on every
+     * node whose pool should know). Cheap and thread-safe; ignored once the query is closed.
+     */
+    void resultsFetched();
+
     /** Throws the reason the query was killed, if it was. */
     void checkNotFailed();
 

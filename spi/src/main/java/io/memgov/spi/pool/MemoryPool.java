@@ -117,6 +117,24 @@ public interface MemoryPool
      */
     default void forgetQuery(QueryId queryId) {}
 
+    /**
+     * Tells the pool that a client fetched results of the query: its host reported it through the query's context on
+     * this node ({@code QueryMemoryContext.resultsFetched()} in the engine's host API). A pool that retires queries
+     * nobody reads from (TDengine's no-fetch timeout; reserve mode's {@code query-idle-timeout}) counts the query's
+     * idleness from this call; the default does nothing.
+     *
+     * <p>Called by the engine on the host's thread, concurrently with reservations of the same query and with fetches
+     * reported on other threads: thread-safe, cheap, never blocks. It should not throw; the engine logs a throw and
+     * goes on. It may come for a query that holds nothing in this pool, or that the pool never saw. The engine stops
+     * calling it once the query's context on the node is closed, though a fetch reported while the query closes may
+     * still arrive after {@link #forgetQuery}.
+     *
+     * @param queryId never null
+     * @since 1.1
+     */
+    @Experimental
+    default void queryResultsFetched(QueryId queryId) {}
+
     /** Registers a listener told after every change. Listeners cannot be removed; they live as long as the pool. */
     void addListener(MemoryPoolListener listener);
 

@@ -233,6 +233,13 @@ public final class QueryContext
         return state.topConsumers(limit);
     }
 
+    /** Reports that a client fetched results: see {@link QueryMemoryContext#resultsFetched()}. */
+    @Override
+    public void resultsFetched()
+    {
+        state.resultsFetched();
+    }
+
     /** Throws the reason the query was killed, if it was. */
     public void checkNotFailed()
     {

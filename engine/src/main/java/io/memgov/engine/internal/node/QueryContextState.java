@@ -1,5 +1,6 @@
 package io.memgov.engine.internal.node;
 
+import io.memgov.engine.QueryMemoryContext;
 import io.memgov.engine.QuerySession;
 import io.memgov.spi.cluster.QuerySnapshot;
 import io.memgov.spi.cluster.TaskSnapshot;
@@ -10,6 +11,8 @@ import io.memgov.spi.query.QueryKilledException;
 import io.memgov.spi.query.QueryState;
 import io.memgov.spi.query.TaskId;
 import io.memgov.spi.tracker.MemoryTracker;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -35,6 +38,8 @@ import static java.util.Objects.requireNonNull;
  */
 final class QueryContextState
 {
+    // the public type's logger: hosts configure and read the query's log lines under that name
+    private static final Logger log = LoggerFactory.getLogger(QueryMemoryContext.class);
     /** The task, in the pool, of a query's own memory: the pools keep per-task figures. */
     static final String LOCAL_TASK = "query-local";
     /** The tag a query's own memory has in the pool. */
@@ -135,6 +140,22 @@ final class QueryContextState
     void moveTo(MemoryPool target)
     {
         account.routing().moveTo(target);
+    }
+
+    /** A client fetched results: the query's pool now hears of it (a pool's idle clock); nothing once closed. */
+    void resultsFetched()
+    {
+        if (closed.get()) {
+            return;
+        }
+        MemoryPool current = account.routing().pool();
+        try {
+            current.queryResultsFetched(queryId);
+        }
+        catch (RuntimeException e) {
+            // a pool's bookkeeping must not fail the host's fetch
+            log.warn("Pool '{}' failed on the results fetched of query {} on node {}", current.id(), queryId, node.nodeId, e);
+        }
     }
 
     /**
