@@ -29,7 +29,8 @@ import java.util.Optional;
  * {@linkplain #fail killed} but not closed is still caught. The handle is kept reachable by the host's references to
  * it and to anything of the query the host holds: a task handle {@link #addTask} returned (its
  * {@link TaskMemoryContext#query()} is this handle), an operator handle (it holds its task's handle), an operator's
- * {@link LocalMemoryContext}, its registered {@link io.memgov.spi.spill.RevocableConsumer} and a
+ * {@link LocalMemoryContext}, its registered {@link io.memgov.spi.spill.RevocableConsumer}, the query's or a task's
+ * own memory context ({@code localMemory()}) and a
  * {@link MemoryRevocation} of it. Tasks and operators collected together with the query are released and reported
  * by the query's action, except operators whose own actions run first, which report themselves: each byte is
  * reported once. What {@link #tracker()}, {@link #session()}, {@link #pool()} and {@link #failure()} return does not

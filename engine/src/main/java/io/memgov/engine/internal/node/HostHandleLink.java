@@ -26,11 +26,6 @@ final class HostHandleLink
         reference = handle;
     }
 
-    boolean isAttached()
-    {
-        return reference != null;
-    }
-
     /** The host's handle, or null before one was attached and once it was collected. */
     Object get()
     {

@@ -44,6 +44,8 @@ final class QueryContextState
     static final String LOCAL_TASK = "query-local";
     /** The tag a query's own memory has in the pool. */
     static final String LOCAL_TAG = "(query-local)";
+    // how many tags a limit message names
+    private static final int LIMIT_MESSAGE_CONSUMERS = 3;
 
     private final NodeState node;
     private final QueryId queryId;
@@ -65,7 +67,7 @@ final class QueryContextState
         this.queryId = requireNonNull(queryId, "queryId is null");
         this.session = requireNonNull(session, "session is null");
         this.startTime = requireNonNull(startTime, "startTime is null");
-        this.limits = new QueryLimits(maxUserBytes, maxTotalBytes, () -> topConsumers(QueryLimits.topConsumersNamed()));
+        this.limits = new QueryLimits(maxUserBytes, maxTotalBytes, () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
         this.account = new QueryAccount(limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()));
         this.localMemory = node.localMemory(ExactLocalMemory.ofQuery(this, MemoryKind.SYSTEM, new PoolSlot(TaskId.of(queryId, LOCAL_TASK), LOCAL_TAG)));
     }

@@ -18,9 +18,6 @@ import static java.util.Objects.requireNonNull;
  */
 final class QueryLimits
 {
-    // how many tags a limit message names
-    private static final int TOP_CONSUMERS = 3;
-
     private final long maxUserBytes;
     private final long maxTotalBytes;
     // the query's largest user-memory holders by tag, for the message of a refusal only
@@ -33,18 +30,13 @@ final class QueryLimits
     /**
      * @param maxUserBytes the user-memory limit
      * @param maxTotalBytes the user+system limit, or {@link Long#MAX_VALUE} for none
-     * @param topConsumers the query's largest user-memory holders by tag, largest first, at most {@value #TOP_CONSUMERS}
+     * @param topConsumers the query's largest user-memory holders by tag, largest first: the few a message names
      */
     QueryLimits(long maxUserBytes, long maxTotalBytes, Supplier<Map<String, Long>> topConsumers)
     {
         this.maxUserBytes = maxUserBytes;
         this.maxTotalBytes = maxTotalBytes;
         this.topConsumers = requireNonNull(topConsumers, "topConsumers is null");
-    }
-
-    static int topConsumersNamed()
-    {
-        return TOP_CONSUMERS;
     }
 
     long maxUserBytes()

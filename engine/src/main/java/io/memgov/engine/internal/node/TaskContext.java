@@ -16,17 +16,17 @@ import java.util.List;
 import static java.util.Objects.requireNonNull;
 
 /**
- * The part of a query that runs on one node. Holds the task's operators; user memory up to
- * {@link #GUARANTEED_BYTES} never blocks, so that every task can make progress (Trino's 1 MB guarantee).
+ * The part of a query that runs on one node. Holds the task's operators; user memory up to {@link #GUARANTEED_BYTES}
+ * never blocks, so that every task can make progress (Trino's 1 MB guarantee).
  *
  * <p><b>Forgotten tasks.</b> The context {@link QueryContext#addTask} returns is the host's handle, watched by a
- * {@link java.lang.ref.Cleaner}: if it becomes unreachable without {@link #close()} (and so do all its operators,
- * each of which keeps it reachable), the task is closed as {@code close()} would, a WARN line names the query, the
- * task and the tags of the operators it released, and the node's leak detector is told through
- * {@link io.memgov.spi.leak.MemoryLeakDetector#contextCollected}. The host's handle keeps its query's handle
- * reachable ({@link #query()} returns it), so a host that keeps a task keeps its query; a task collected together
- * with its query is released and reported by the query's action instead. The contexts listed by
- * {@link QueryContext#tasks()} are the query's views of the same tasks: they work alike, are
+ * {@link java.lang.ref.Cleaner}: if it becomes unreachable without {@link #close()} (and so do all its operators, each
+ * of which keeps it reachable, and its {@linkplain #localMemory() own memory context}), the task is closed as
+ * {@code close()} would, a WARN line names the query, the task and the tags of the operators it released, and the
+ * node's leak detector is told through {@link io.memgov.spi.leak.MemoryLeakDetector#contextCollected}. The host's
+ * handle keeps its query's handle reachable ({@link #query()} returns it), so a host that keeps a task keeps its query;
+ * a task collected together with its query is released and reported by the query's action instead. The contexts listed
+ * by {@link QueryContext#tasks()} are the query's views of the same tasks: they work alike, are
  * {@linkplain #equals equal} to the host's handle, but do not keep it reachable.
  */
 public final class TaskContext
