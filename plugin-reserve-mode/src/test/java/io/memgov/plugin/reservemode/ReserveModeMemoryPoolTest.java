@@ -135,14 +135,14 @@ final class ReserveModeMemoryPoolTest
         ReserveModeMemoryPool pool = node.governed(Map.of("query-idle-timeout", "5h"));
         pool.reserve(task("q1"), "HashAggregation", 10 * MIB);
 
-        node.context.mutableClock().advance(Duration.ofHours(4));
+        node.context.testingClock().advance(Duration.ofHours(4));
         pool.queryResultsFetched(Q1);
-        node.context.mutableClock().advance(Duration.ofHours(4));
+        node.context.testingClock().advance(Duration.ofHours(4));
         pool.runCheck();
         assertThat(node.context.failedQueries()).isEmpty();
 
         // then the client stops fetching: five hours after its last fetch the query is retired
-        node.context.mutableClock().advance(Duration.ofHours(1));
+        node.context.testingClock().advance(Duration.ofHours(1));
         pool.runCheck();
         assertThat(node.context.failQueryCalls()).singleElement().satisfies(failure -> {
             assertThat(failure.queryId()).isEqualTo(Q1);
@@ -161,7 +161,7 @@ final class ReserveModeMemoryPoolTest
         pool.reserve(task("q2"), "HashAggregation", 10 * MIB);
         pool.queryResultsFetched(Q1);
         for (int hour = 0; hour < 5; hour++) {
-            node.context.mutableClock().advance(Duration.ofHours(1));
+            node.context.testingClock().advance(Duration.ofHours(1));
             pool.reserve(task("q1"), "HashAggregation", MIB);
             pool.reserve(task("q2"), "HashAggregation", MIB);
         }
@@ -169,7 +169,7 @@ final class ReserveModeMemoryPoolTest
 
         // q1's client fetched once, five hours ago; q2's host never reported a fetch, and q2 changed its reservation
         // just now
-        assertThat(node.context.failedQueries()).containsExactly(Q1);
+        assertThat(node.context.failedQueryIds()).containsExactly(Q1);
         assertThat(pool.queryReservedBytes(Q2)).isEqualTo(15 * MIB);
     }
 
@@ -181,9 +181,9 @@ final class ReserveModeMemoryPoolTest
         assertThat(pool.statistics(Q1)).isEmpty();
 
         // its idle clock starts with its first reservation, and counts reservation changes until a fetch comes
-        node.context.mutableClock().advance(Duration.ofHours(10));
+        node.context.testingClock().advance(Duration.ofHours(10));
         pool.reserve(task("q1"), "HashAggregation", MIB);
-        node.context.mutableClock().advance(Duration.ofHours(4));
+        node.context.testingClock().advance(Duration.ofHours(4));
         pool.runCheck();
         assertThat(node.context.failedQueries()).isEmpty();
     }
