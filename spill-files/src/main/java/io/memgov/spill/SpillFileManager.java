@@ -13,8 +13,10 @@ import javax.crypto.SecretKey;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
@@ -47,7 +49,15 @@ import static java.util.Objects.requireNonNull;
  *
  * <p><b>Storage.</b> Blocks are compressed one by one with LZ4 when configured. With encryption on, each query gets a
  * fresh random 256-bit AES key, held only in this object's memory and dropped by {@link #releaseQuery}; each block is
- * sealed with AES-GCM under a fresh random IV.
+ * sealed with AES-GCM under a fresh random IV. Every frame carries a CRC32C of what is on disk, so a damaged file fails
+ * on read with an error naming the file and the block. {@link SpillFile} documents the format.
+ *
+ * <p><b>Speed.</b> A writer gathers frames in a direct buffer and writes it when full or closed; a reader reads ahead
+ * into one; a block stored as it is and in clear is copied once on each side, as a bare {@code FileChannel} would copy
+ * a heap array. Each open writer that has written holds {@value SpillBuffers#WRITE_BUFFER_BYTES} bytes of direct
+ * memory, and each reader that has read {@value SpillBuffers#READ_BUFFER_BYTES}, taken from pools of this manager's
+ * that keep up to {@value SpillBuffers#MAX_IDLE_BUFFERS} idle buffers each. Scratch arrays, the checksum and the
+ * cipher are reused from block to block.
  *
  * <p><b>Clean-up.</b> Files are named {@code memgov-spill-<queryId>-<random>.bin}. The constructor deletes files of
  * that pattern left under the spill paths by a crashed run (logging how many at INFO), except files a live manager in
@@ -82,6 +92,9 @@ public final class SpillFileManager
 
     private final SpillConfig config;
     private final DiskUsageProbe diskUsageProbe;
+    private final ChannelOpener channelOpener;
+    private final SpillBuffers writeBuffers = new SpillBuffers(SpillBuffers.WRITE_BUFFER_BYTES);
+    private final SpillBuffers readBuffers = new SpillBuffers(SpillBuffers.READ_BUFFER_BYTES);
     private final SecureRandom random = new SecureRandom();
     private final int leftoverFilesDeleted;
 
@@ -111,8 +124,15 @@ public final class SpillFileManager
      */
     public SpillFileManager(SpillConfig config, DiskUsageProbe diskUsageProbe)
     {
+        this(config, diskUsageProbe, FileChannel::open);
+    }
+
+    /** Opens spill files with {@code channelOpener}: tests substitute a channel that fails. */
+    SpillFileManager(SpillConfig config, DiskUsageProbe diskUsageProbe, ChannelOpener channelOpener)
+    {
         this.config = requireNonNull(config, "config is null");
         this.diskUsageProbe = requireNonNull(diskUsageProbe, "diskUsageProbe is null");
+        this.channelOpener = requireNonNull(channelOpener, "channelOpener is null");
         for (Path path : config.spillPaths()) {
             try {
                 Files.createDirectories(path);
@@ -352,6 +372,21 @@ public final class SpillFileManager
         return random;
     }
 
+    SpillBuffers writeBuffers()
+    {
+        return writeBuffers;
+    }
+
+    SpillBuffers readBuffers()
+    {
+        return readBuffers;
+    }
+
+    ChannelOpener channelOpener()
+    {
+        return channelOpener;
+    }
+
     private QuerySpill newQuery(QueryId queryId)
     {
         if (!config.encryptionEnabled()) {
@@ -464,6 +499,14 @@ public final class SpillFileManager
             log.warn("Cannot delete spill file {}", path, e);
             return false;
         }
+    }
+
+    /** Opens a spill file's channel. */
+    @FunctionalInterface
+    interface ChannelOpener
+    {
+        FileChannel open(Path path, OpenOption... options)
+                throws IOException;
     }
 
     /** One query's spill state on this node. */
