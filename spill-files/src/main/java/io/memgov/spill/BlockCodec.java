@@ -26,7 +26,8 @@ final class BlockCodec
     static final int MAGIC = 0x4D47_5346;
     static final short VERSION = 1;
     static final int FILE_HEADER_BYTES = 8;
-    static final int FRAME_HEADER_BYTES = 8;
+    static final int LENGTH_BYTES = 4;
+    static final int CHECKSUM_BYTES = 4;
     static final int BODY_HEADER_BYTES = 5;
     static final int IV_BYTES = 12;
     static final int TAG_BYTES = 16;
@@ -52,8 +53,9 @@ final class BlockCodec
     // an encrypted payload
     private byte[] sealed = new byte[0];
 
-    // the frame encode() made, valid until the next call: prefix[0, prefixLength) then data[dataOffset, +dataLength)
-    final byte[] prefix = new byte[FRAME_HEADER_BYTES + BODY_HEADER_BYTES];
+    // the frame encode() made, valid until the next call: prefix[0, prefixLength) then data[dataOffset, +dataLength),
+    // then the checksum the writer computes as it copies them
+    final byte[] prefix = new byte[LENGTH_BYTES + BODY_HEADER_BYTES];
     int prefixLength;
     byte[] data;
     int dataOffset;
@@ -89,8 +91,8 @@ final class BlockCodec
     }
 
     /**
-     * Encodes one block into {@link #prefix} and {@link #data}; {@code data} may be the caller's own array, which must
-     * not change until the frame is copied out.
+     * Encodes one block into {@link #prefix} and {@link #data}, all of the frame but its checksum; {@code data} may be
+     * the caller's own array, which must not change until the frame is copied out.
      */
     void encode(byte[] block, int offset, int length, long blockIndex)
     {
@@ -112,12 +114,12 @@ final class BlockCodec
                 bodyDataLength = compressed;
             }
         }
-        // the body header follows the frame header in the prefix, where the clear layout wants it
-        prefix[FRAME_HEADER_BYTES] = codec;
-        putInt(prefix, FRAME_HEADER_BYTES + 1, length);
+        // the body header follows the length in the prefix, where the clear layout wants it
+        prefix[LENGTH_BYTES] = codec;
+        putInt(prefix, LENGTH_BYTES + 1, length);
         int payloadLength;
         if (key == null) {
-            prefixLength = FRAME_HEADER_BYTES + BODY_HEADER_BYTES;
+            prefixLength = LENGTH_BYTES + BODY_HEADER_BYTES;
             data = bodyData;
             dataOffset = bodyDataOffset;
             dataLength = bodyDataLength;
@@ -125,23 +127,18 @@ final class BlockCodec
         }
         else {
             payloadLength = seal(bodyData, bodyDataOffset, bodyDataLength, blockIndex);
-            prefixLength = FRAME_HEADER_BYTES;
+            prefixLength = LENGTH_BYTES;
             data = sealed;
             dataOffset = 0;
             dataLength = payloadLength;
         }
         putInt(prefix, 0, payloadLength);
-        crc.reset();
-        crc.update(prefix, 0, Integer.BYTES);
-        crc.update(prefix, FRAME_HEADER_BYTES, prefixLength - FRAME_HEADER_BYTES);
-        crc.update(data, dataOffset, dataLength);
-        putInt(prefix, Integer.BYTES, (int) crc.getValue());
     }
 
-    /** Bytes of the frame {@link #encode} made. */
+    /** Bytes of the frame {@link #encode} made, its checksum included. */
     int frameBytes()
     {
-        return prefixLength + dataLength;
+        return prefixLength + dataLength + CHECKSUM_BYTES;
     }
 
     /** iv, then the body (the header in {@link #prefix}, then the data) encrypted, then the tag, into {@link #sealed}. */
@@ -156,7 +153,7 @@ final class BlockCodec
         try {
             cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, iv));
             cipher.updateAAD(associatedData(blockIndex));
-            int written = cipher.update(prefix, FRAME_HEADER_BYTES, BODY_HEADER_BYTES, sealed, IV_BYTES);
+            int written = cipher.update(prefix, LENGTH_BYTES, BODY_HEADER_BYTES, sealed, IV_BYTES);
             written += cipher.doFinal(bodyData, offset, length, sealed, IV_BYTES + written);
             if (written != payloadLength - IV_BYTES) {
                 throw new IllegalStateException("AES-GCM wrote " + written + " bytes for a body of " + (BODY_HEADER_BYTES + length));
@@ -200,7 +197,14 @@ final class BlockCodec
         return key == null ? BODY_HEADER_BYTES : IV_BYTES + BODY_HEADER_BYTES + TAG_BYTES;
     }
 
-    /** Starts checking a frame: its length field. Continue with {@link #updateChecksum} over the payload. */
+    // --- the checksum, which the writer and the reader compute as they copy a frame, while its bytes are in cache
+
+    void startChecksum()
+    {
+        crc.reset();
+    }
+
+    /** Starts checking a frame read: its length field. Continue with {@link #updateChecksum} over the payload. */
     void startChecksum(int payloadLength)
     {
         crc.reset();
@@ -215,9 +219,9 @@ final class BlockCodec
         crc.update(bytes, offset, length);
     }
 
-    void updateChecksum(ByteBuffer buffer)
+    int checksum()
     {
-        crc.update(buffer);
+        return (int) crc.getValue();
     }
 
     void verifyChecksum(int expected, long blockIndex)

@@ -28,7 +28,7 @@ import static java.util.Objects.requireNonNull;
  * <pre>
  * file        = fileHeader, frame*
  * fileHeader  = magic "MGSF" (0x4D475346), u16 version (1), u8 flags (bit 0: encrypted), u8 0          8 bytes
- * frame       = u32 payloadLength, u32 crc32c, payload
+ * frame       = u32 payloadLength, payload, u32 crc32c
  * crc32c      = CRC32C ({@link java.util.zip.CRC32C}) of the 4 payloadLength bytes, then of the payload
  * payload     = body                                                                 in clear
  *             = iv (12 random bytes), AES-256-GCM(body, aad = u64 block index), tag (16 bytes)   encrypted
@@ -37,9 +37,10 @@ import static java.util.Objects.requireNonNull;
  * A frame's overhead is 13 bytes in clear and 41 encrypted. The checksum covers what is on disk, so a damaged frame
  * is found before anything is decompressed or decrypted, and with encryption it reveals nothing about the plaintext;
  * AES-GCM then authenticates the body, and the block index as associated data makes a reordered or misplaced block
- * fail. The per-block codec byte lets LZ4 leave incompressible blocks as they are. No file outlives its manager
- * (leftovers are deleted at start-up) and keys live only in memory, so the version is there to turn a mismatch into a
- * clear error instead of garbage: a reader refuses another magic, version or encryption flag, naming what it found.
+ * fail. It follows the payload so that the writer computes it while it copies the payload, in one pass. The per-block
+ * codec byte lets LZ4 leave incompressible blocks as they are. No file outlives its manager (leftovers are deleted at
+ * start-up) and keys live only in memory, so the version is there to turn a mismatch into a clear error instead of
+ * garbage: a reader refuses another magic, version or encryption flag, naming what it found.
  *
  * @since 0.1
  */

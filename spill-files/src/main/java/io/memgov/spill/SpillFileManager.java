@@ -40,12 +40,15 @@ import static java.util.Objects.requireNonNull;
  * {@link DiskUsageProbe} for each new file). When every path is too full, creation fails with
  * {@link ErrorCode#EXCEEDED_SPILL_LIMIT} naming the paths.
  *
- * <p><b>Limits.</b> Every block written is charged, at its size on disk, to its query and to the node before it is
- * written, with Trino's checks and messages: {@code Query exceeded per-query local spill limit of %s} when the query
- * would go over {@code query-max-spill-per-node}, then {@code Query exceeded local spill limit of %s} when the node
- * would reach {@code max-spill-per-node}. Both throw {@link MemoryLimitExceededException} with
- * {@link ErrorCode#EXCEEDED_SPILL_LIMIT}; a write that throws, for a limit or an I/O error, leaves the counters and the
- * file as they were. Bytes are given back when a file is deleted.
+ * <p><b>Limits.</b> Every block written is charged, at its size on disk (the first one with the file's 8-byte header),
+ * to its query and to the node before it is buffered or written, with Trino's checks and messages:
+ * {@code Query exceeded per-query local spill limit of %s} when the query would go over
+ * {@code query-max-spill-per-node}, then {@code Query exceeded local spill limit of %s} when the node would reach
+ * {@code max-spill-per-node}. Both throw {@link MemoryLimitExceededException} with
+ * {@link ErrorCode#EXCEEDED_SPILL_LIMIT}; a write refused for a limit leaves the counters and the file as they were.
+ * Writers batch (see below), so a disk error may surface on a later write or on close: the file is then cut back to
+ * its whole blocks on disk and the counters to match ({@link SpillFileWriter} says which blocks are lost). Bytes are
+ * given back when a file is deleted.
  *
  * <p><b>Storage.</b> Blocks are compressed one by one with LZ4 when configured. With encryption on, each query gets a
  * fresh random 256-bit AES key, held only in this object's memory and dropped by {@link #releaseQuery}; each block is
@@ -54,10 +57,11 @@ import static java.util.Objects.requireNonNull;
  *
  * <p><b>Speed.</b> A writer gathers frames in a direct buffer and writes it when full or closed; a reader reads ahead
  * into one; a block stored as it is and in clear is copied once on each side, as a bare {@code FileChannel} would copy
- * a heap array. Each open writer that has written holds {@value SpillBuffers#WRITE_BUFFER_BYTES} bytes of direct
- * memory, and each reader that has read {@value SpillBuffers#READ_BUFFER_BYTES}, taken from pools of this manager's
- * that keep up to {@value SpillBuffers#MAX_IDLE_BUFFERS} idle buffers each. Scratch arrays, the checksum and the
- * cipher are reused from block to block.
+ * a heap array. Each open writer that has written holds a buffer of {@value SpillBuffers#WRITE_BUFFER_BYTES} bytes,
+ * and each reader that has read one of {@value SpillBuffers#READ_BUFFER_BYTES}, taken from pools the JVM's managers
+ * share and given back on close. The pools hold at most a sixteenth of the maximum heap in direct memory, and 64 MB;
+ * past that, writers and readers get {@value SpillBuffers#HEAP_BUFFER_BYTES}-byte heap buffers, slower but never short
+ * of direct memory. Scratch arrays, the checksum and the cipher are reused from block to block.
  *
  * <p><b>Clean-up.</b> Files are named {@code memgov-spill-<queryId>-<random>.bin}. The constructor deletes files of
  * that pattern left under the spill paths by a crashed run (logging how many at INFO), except files a live manager in
@@ -93,8 +97,8 @@ public final class SpillFileManager
     private final SpillConfig config;
     private final DiskUsageProbe diskUsageProbe;
     private final ChannelOpener channelOpener;
-    private final SpillBuffers writeBuffers = new SpillBuffers(SpillBuffers.WRITE_BUFFER_BYTES);
-    private final SpillBuffers readBuffers = new SpillBuffers(SpillBuffers.READ_BUFFER_BYTES);
+    private final SpillBuffers writeBuffers;
+    private final SpillBuffers readBuffers;
     private final SecureRandom random = new SecureRandom();
     private final int leftoverFilesDeleted;
 
@@ -124,15 +128,17 @@ public final class SpillFileManager
      */
     public SpillFileManager(SpillConfig config, DiskUsageProbe diskUsageProbe)
     {
-        this(config, diskUsageProbe, FileChannel::open);
+        this(config, diskUsageProbe, FileChannel::open, SpillBuffers.WRITE, SpillBuffers.READ);
     }
 
-    /** Opens spill files with {@code channelOpener}: tests substitute a channel that fails. */
-    SpillFileManager(SpillConfig config, DiskUsageProbe diskUsageProbe, ChannelOpener channelOpener)
+    /** Opens spill files with {@code channelOpener} and buffers them from the pools given: tests substitute their own. */
+    SpillFileManager(SpillConfig config, DiskUsageProbe diskUsageProbe, ChannelOpener channelOpener, SpillBuffers writeBuffers, SpillBuffers readBuffers)
     {
         this.config = requireNonNull(config, "config is null");
         this.diskUsageProbe = requireNonNull(diskUsageProbe, "diskUsageProbe is null");
         this.channelOpener = requireNonNull(channelOpener, "channelOpener is null");
+        this.writeBuffers = requireNonNull(writeBuffers, "writeBuffers is null");
+        this.readBuffers = requireNonNull(readBuffers, "readBuffers is null");
         for (Path path : config.spillPaths()) {
             try {
                 Files.createDirectories(path);
@@ -372,6 +378,11 @@ public final class SpillFileManager
         return random;
     }
 
+    ChannelOpener channelOpener()
+    {
+        return channelOpener;
+    }
+
     SpillBuffers writeBuffers()
     {
         return writeBuffers;
@@ -380,11 +391,6 @@ public final class SpillFileManager
     SpillBuffers readBuffers()
     {
         return readBuffers;
-    }
-
-    ChannelOpener channelOpener()
-    {
-        return channelOpener;
     }
 
     private QuerySpill newQuery(QueryId queryId)

@@ -13,8 +13,8 @@ import static java.util.Objects.requireNonNull;
 
 /**
  * Returns a {@link SpillFile}'s blocks in the order they were written, checked, decrypted and decompressed. Reads
- * ahead {@value SpillBuffers#READ_BUFFER_BYTES} bytes at a time into a direct buffer from the manager's pool, which goes
- * back on {@link #close}. Not thread-safe.
+ * ahead {@value SpillBuffers#READ_BUFFER_BYTES} bytes at a time into a direct buffer from a pool the JVM's managers
+ * share, which goes back on {@link #close}. Not thread-safe.
  *
  * <p>Read errors surface as {@link UncheckedIOException}: {@code Spill file <path> is damaged: ...} when a block fails
  * its CRC32C checksum or its authentication, is cut short, or does not decode, and {@code Cannot read spill file
@@ -132,13 +132,12 @@ public final class SpillFileReader
     private byte[] readFrame()
             throws IOException
     {
-        if (endPosition - position() < BlockCodec.FRAME_HEADER_BYTES) {
-            throw new SpillFileDamagedException("block " + blockIndex + " starts " + (endPosition - position()) + " bytes before the end, too close for a frame header");
+        long left = endPosition - position() - BlockCodec.LENGTH_BYTES - BlockCodec.CHECKSUM_BYTES;
+        if (left < 0) {
+            throw new SpillFileDamagedException("block " + blockIndex + " starts " + (endPosition - position()) + " bytes before the end, too close for a frame");
         }
-        fill(BlockCodec.FRAME_HEADER_BYTES);
+        fill(BlockCodec.LENGTH_BYTES);
         int payloadLength = buffer.getInt();
-        int checksum = buffer.getInt();
-        long left = endPosition - position();
         if (payloadLength < codec.minimumPayloadBytes() || payloadLength > left) {
             throw new SpillFileDamagedException("block " + blockIndex + " declares a payload of " + payloadLength + " bytes, where " + left
                     + " bytes are left and at least " + codec.minimumPayloadBytes() + " are needed");
@@ -147,19 +146,19 @@ public final class SpillFileReader
         if (!codec.encrypted()) {
             fill(BlockCodec.BODY_HEADER_BYTES);
             if (BlockCodec.isRaw(buffer.get(buffer.position()))) {
-                return readRawBody(payloadLength, checksum);
+                return readRawBody(payloadLength);
             }
         }
         if (payload.length < payloadLength) {
             payload = new byte[payloadLength];
         }
         read(payload, 0, payloadLength);
-        codec.verifyChecksum(checksum, blockIndex);
+        verifyChecksum();
         return codec.decode(payload, payloadLength, blockIndex);
     }
 
     /** A block stored as it is and in clear goes straight into its array: one copy, as a raw read would make. */
-    private byte[] readRawBody(int payloadLength, int checksum)
+    private byte[] readRawBody(int payloadLength)
             throws IOException
     {
         buffer.get(bodyHeader);
@@ -168,11 +167,18 @@ public final class SpillFileReader
         // payloadLength is bounded by the file's size, rawLength not yet: size the array by the former
         byte[] block = new byte[payloadLength - BlockCodec.BODY_HEADER_BYTES];
         read(block, 0, block.length);
-        codec.verifyChecksum(checksum, blockIndex);
+        verifyChecksum();
         if (rawLength != block.length) {
             throw new SpillFileDamagedException("block " + blockIndex + " says it holds " + rawLength + " bytes, but its frame holds " + block.length);
         }
         return block;
+    }
+
+    private void verifyChecksum()
+            throws IOException
+    {
+        fill(BlockCodec.CHECKSUM_BYTES);
+        codec.verifyChecksum(buffer.getInt(), blockIndex);
     }
 
     /** Copies the next {@code length} bytes into {@code target}, adding them to the checksum. */

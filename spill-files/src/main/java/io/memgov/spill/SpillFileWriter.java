@@ -21,7 +21,7 @@ import static java.util.Objects.requireNonNull;
  * cross it, before anything is buffered. An I/O error may therefore surface on a later {@code write} or on
  * {@code close}: the blocks not yet wholly on disk are then lost, the file is cut back to the blocks before them
  * (what {@link SpillFile#blockCount()} then says), their bytes are given back to the limits, and the writer refuses
- * further blocks. The buffer comes from a pool the manager keeps, and goes back on close.
+ * further blocks. The buffer comes from a pool the JVM's managers share, and goes back on close.
  *
  * <p>For one thread at a time; {@link SpillFile#close()} from another thread drops what is buffered.
  *
@@ -144,7 +144,11 @@ public final class SpillFileWriter
         releaseBuffer();
     }
 
-    /** Copies the frame {@link BlockCodec#encode} made into the buffer, writing the buffer out whenever it fills. */
+    /**
+     * Copies the frame {@link BlockCodec#encode} made into the buffer, writing the buffer out whenever it fills, and
+     * checksums each piece just before it goes in, so that the data is read from memory once; the checksum follows
+     * the payload.
+     */
     private void append(long frameStart)
             throws IOException
     {
@@ -162,6 +166,8 @@ public final class SpillFileWriter
             flush(frameStart, blocksBefore);
         }
         buffer.put(codec.prefix, 0, codec.prefixLength);
+        codec.startChecksum();
+        codec.updateChecksum(codec.prefix, 0, codec.prefixLength);
         int offset = codec.dataOffset;
         int left = codec.dataLength;
         while (left > 0) {
@@ -169,10 +175,16 @@ public final class SpillFileWriter
                 flush(frameStart, blocksBefore);
             }
             int length = Math.min(left, buffer.remaining());
+            // checksum first: the copy then reads the piece from cache
+            codec.updateChecksum(codec.data, offset, length);
             buffer.put(codec.data, offset, length);
             offset += length;
             left -= length;
         }
+        if (buffer.remaining() < BlockCodec.CHECKSUM_BYTES) {
+            flush(frameStart, blocksBefore);
+        }
+        buffer.putInt(codec.checksum());
         if (!buffer.hasRemaining()) {
             flush(chargedBytes, chargedBlocks);
         }

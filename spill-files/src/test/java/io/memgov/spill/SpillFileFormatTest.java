@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -50,20 +51,23 @@ final class SpillFileFormatTest
             }
             blocks.add(block);
         }
-        for (SpillCompression compression : SpillCompression.values()) {
-            for (boolean encryption : List.of(false, true)) {
-                String storage = compression + ", encryption " + encryption;
-                try (SpillFileManager manager = manager(compression, encryption)) {
-                    SpillFile file = manager.create(Q1, null, "OrderBy");
-                    try (SpillFileWriter writer = file.newWriter()) {
-                        blocks.forEach(writer::write);
-                    }
+        // and once more with no direct memory left, through the small heap buffers
+        for (boolean direct : List.of(true, false)) {
+            for (SpillCompression compression : SpillCompression.values()) {
+                for (boolean encryption : List.of(false, true)) {
+                    String storage = compression + ", encryption " + encryption + ", direct " + direct;
+                    try (SpillFileManager manager = direct ? manager(compression, encryption) : heapBufferedManager(compression, encryption)) {
+                        SpillFile file = manager.create(Q1, null, "OrderBy");
+                        try (SpillFileWriter writer = file.newWriter()) {
+                            blocks.forEach(writer::write);
+                        }
 
-                    assertThat(readAll(file)).as(storage).containsExactlyElementsOf(blocks);
-                    assertThat(file.sizeBytes()).as(storage).isEqualTo(size(file.path())).isEqualTo(manager.spilledBytes());
-                    if (compression == SpillCompression.NONE && !encryption) {
-                        long data = sizes.stream().mapToLong(Integer::longValue).sum();
-                        assertThat(file.sizeBytes()).isEqualTo(HEADER + data + (long) FRAME_OVERHEAD * sizes.size());
+                        assertThat(readAll(file)).as(storage).containsExactlyElementsOf(blocks);
+                        assertThat(file.sizeBytes()).as(storage).isEqualTo(size(file.path())).isEqualTo(manager.spilledBytes());
+                        if (compression == SpillCompression.NONE && !encryption) {
+                            long data = sizes.stream().mapToLong(Integer::longValue).sum();
+                            assertThat(file.sizeBytes()).isEqualTo(HEADER + data + (long) FRAME_OVERHEAD * sizes.size());
+                        }
                     }
                 }
             }
@@ -169,26 +173,32 @@ final class SpillFileFormatTest
     @Test
     void givesItsBuffersBackWhenWritersAndReadersCloseOrTheFileIsDeleted()
     {
+        // the pools are the JVM's: count what this test takes and gives back
         try (SpillFileManager manager = manager(SpillCompression.NONE, false)) {
-            SpillFile file = written(manager, 10, 20);
-            assertThat(manager.writeBuffers().idleBuffers()).isOne();
+            SpillFile file = manager.create(Q1, null, "OrderBy");
+            SpillFileWriter first = file.newWriter();
+            first.write(new byte[10]);
+            int idleWriteBuffers = SpillBuffers.WRITE.idleBuffers();
+            first.close();
+            assertThat(SpillBuffers.WRITE.idleBuffers()).isEqualTo(idleWriteBuffers + 1);
+
             try (SpillFileReader reader = file.newReader()) {
                 reader.next();
-                assertThat(manager.readBuffers().idleBuffers()).isZero();
+                int idleReadBuffers = SpillBuffers.READ.idleBuffers();
+                reader.close();
+                assertThat(SpillBuffers.READ.idleBuffers()).isEqualTo(idleReadBuffers + 1);
             }
-            assertThat(manager.readBuffers().idleBuffers()).isOne();
 
             // a writer whose file is deleted under it, as when its query is killed
-            SpillFile killed = manager.create(Q1, null, "OrderBy");
-            SpillFileWriter writer = killed.newWriter();
+            SpillFileWriter writer = manager.create(Q1, null, "OrderBy").newWriter();
             writer.write(new byte[100]);
-            assertThat(manager.writeBuffers().idleBuffers()).isZero();
+            idleWriteBuffers = SpillBuffers.WRITE.idleBuffers();
             manager.queryFailed(Q1, java.util.Set.of());
-            assertThat(manager.writeBuffers().idleBuffers()).isOne();
+            assertThat(SpillBuffers.WRITE.idleBuffers()).isEqualTo(idleWriteBuffers + 1);
             assertThat(manager.spilledBytes()).isZero();
             assertThatThrownBy(() -> writer.write(new byte[1])).isInstanceOf(IllegalStateException.class);
             writer.close();
-            assertThat(manager.writeBuffers().idleBuffers()).isOne();
+            assertThat(SpillBuffers.WRITE.idleBuffers()).isEqualTo(idleWriteBuffers + 1);
         }
     }
 
@@ -196,6 +206,13 @@ final class SpillFileFormatTest
     {
         return new SpillFileManager(SpillConfig.builder().spillPaths(spillPath).compression(compression).encryptionEnabled(encryption).build(),
                 path -> new DiskUsage(1000, 900));
+    }
+
+    private SpillFileManager heapBufferedManager(SpillCompression compression, boolean encryption)
+    {
+        AtomicLong spent = new AtomicLong();
+        return new SpillFileManager(SpillConfig.builder().spillPaths(spillPath).compression(compression).encryptionEnabled(encryption).build(),
+                path -> new DiskUsage(1000, 900), FileChannel::open, new SpillBuffers(SpillBuffers.WRITE_BUFFER_BYTES, spent, 0), new SpillBuffers(SpillBuffers.READ_BUFFER_BYTES, spent, 0));
     }
 
     private static SpillFile written(SpillFileManager manager, int... sizes)
@@ -228,7 +245,7 @@ final class SpillFileFormatTest
         return block;
     }
 
-    /** Frame length field at {@code offset}, plus the frame header: the whole frame. */
+    /** The payload length at {@code offset}, plus its own 4 bytes and the checksum after the payload: the whole frame. */
     private static long frameLength(Path path, long offset)
             throws IOException
     {

@@ -322,11 +322,11 @@ final class SpillFileManagerTest
         SpillFile file = manager.create(Q1, null, "OrderBy");
         write(file, 1);
         byte[] raw = Files.readAllBytes(file.path());
-        raw[raw.length - 20] ^= 1;
+        // a bit of the ciphertext, before the tag and the checksum
+        raw[raw.length - 30] ^= 1;
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        crc.update(raw, HEADER, 4);
-        crc.update(raw, HEADER + 8, raw.length - HEADER - 8);
-        java.nio.ByteBuffer.wrap(raw).putInt(HEADER + 4, (int) crc.getValue());
+        crc.update(raw, HEADER, raw.length - HEADER - 4);
+        java.nio.ByteBuffer.wrap(raw).putInt(raw.length - 4, (int) crc.getValue());
         Files.write(file.path(), raw);
 
         try (SpillFileReader reader = file.newReader()) {

@@ -136,7 +136,7 @@ final class SpillFileWriteFailureTest
         return new SpillFileManager(config, path -> new DiskUsage(1000, 900), (path, options) -> {
             FileChannel channel = FileChannel.open(path, options);
             return Arrays.asList(options).contains(StandardOpenOption.WRITE) ? new FailingFileChannel(channel, bytesBeforeFailure) : channel;
-        });
+        }, SpillBuffers.WRITE, SpillBuffers.READ);
     }
 
     private static List<byte[]> readAll(SpillFile file)
