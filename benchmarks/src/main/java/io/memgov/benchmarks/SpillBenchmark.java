@@ -75,6 +75,9 @@ public class SpillBenchmark
 
     private static final LZ4Compressor COMPRESSOR = LZ4Factory.fastestJavaInstance().fastCompressor();
     private static final LZ4SafeDecompressor DECOMPRESSOR = LZ4Factory.safeInstance().safeDecompressor();
+    // one query writes a file per operation and deletes it, as a query spills run after run: one key, one entry
+    private static final QueryId WRITING_QUERY = QueryId.of("writing");
+    private static final QueryId READING_QUERY = QueryId.of("reading");
     private static final int IV_BYTES = 12;
     private static final int TAG_BITS = 128;
 
@@ -105,7 +108,6 @@ public class SpillBenchmark
         // written once, read by every read operation
         Path rawFile;
         SpillFile managedFile;
-        int files;
 
         @Setup
         public void setUp()
@@ -128,7 +130,7 @@ public class SpillBenchmark
             }
 
             rawFile = writeRaw(this);
-            managedFile = writeManaged(this, QueryId.of("read"));
+            managedFile = writeManaged(this, READING_QUERY);
         }
 
         @TearDown
@@ -194,7 +196,7 @@ public class SpillBenchmark
     @Benchmark
     public long writeSpillFileManager(Spill spill)
     {
-        SpillFile file = writeManaged(spill, QueryId.of("spill_" + (spill.files++)));
+        SpillFile file = writeManaged(spill, WRITING_QUERY);
         long size = file.sizeBytes();
         file.close();
         return size;

@@ -30,6 +30,9 @@ import static java.util.Objects.requireNonNull;
 public final class SpillFileWriter
         implements AutoCloseable
 {
+    /** The largest block: its frame's length must fit the format's 32 bits, with room for LZ4's and AES-GCM's overhead. */
+    public static final int MAX_BLOCK_BYTES = Integer.MAX_VALUE - 64 * 1024 * 1024;
+
     private final SpillFile file;
     private final FileChannel channel;
     private final BlockCodec codec;
@@ -69,12 +72,16 @@ public final class SpillFileWriter
      * @throws UncheckedIOException if writing the buffer failed; the file and the counters hold the blocks before the
      *         lost ones, as the class describes
      * @throws IllegalStateException if this writer was closed or failed, or the file was released
+     * @throws IllegalArgumentException if the block is larger than {@link #MAX_BLOCK_BYTES}
      */
     public void write(byte[] block, int offset, int length)
     {
         requireNonNull(block, "block is null");
         if (offset < 0 || length < 0 || offset > block.length - length) {
             throw new IndexOutOfBoundsException("offset " + offset + ", length " + length + ", array of " + block.length);
+        }
+        if (length > MAX_BLOCK_BYTES) {
+            throw new IllegalArgumentException("A spill block holds at most " + MAX_BLOCK_BYTES + " bytes: " + length);
         }
         synchronized (file) {
             file.checkWritable(this);
