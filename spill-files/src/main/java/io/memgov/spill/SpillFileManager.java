@@ -57,11 +57,10 @@ import static java.util.Objects.requireNonNull;
  *
  * <p><b>Speed.</b> A writer gathers frames in a direct buffer and writes it when full or closed; a reader reads ahead
  * into one; a block stored as it is and in clear is copied once on each side, as a bare {@code FileChannel} would copy
- * a heap array. Each open writer that has written holds a buffer of {@value SpillBuffers#WRITE_BUFFER_BYTES} bytes,
- * and each reader that has read one of {@value SpillBuffers#READ_BUFFER_BYTES}, taken from pools the JVM's managers
- * share and given back on close. The pools hold at most a sixteenth of the maximum heap in direct memory, and 64 MB;
- * past that, writers and readers get {@value SpillBuffers#HEAP_BUFFER_BYTES}-byte heap buffers, slower but never short
- * of direct memory. Scratch arrays, the checksum and the cipher are reused from block to block.
+ * a heap array. Each open writer that has written holds a buffer of 256 KB, and each reader that has read one of
+ * 128 KB, taken from pools the JVM's managers share and given back on close. The pools hold at most a sixteenth of
+ * the maximum heap in direct memory, and 64 MB; past that, writers and readers get 16 KB heap buffers, slower but never
+ * short of direct memory. Scratch arrays, the checksum and the cipher are reused from block to block.
  *
  * <p><b>Clean-up.</b> Files are named {@code memgov-spill-<queryId>-<random>.bin}. The constructor deletes files of
  * that pattern left under the spill paths by a crashed run (logging how many at INFO), except files a live manager in

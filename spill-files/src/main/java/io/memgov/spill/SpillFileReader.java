@@ -13,8 +13,8 @@ import static java.util.Objects.requireNonNull;
 
 /**
  * Returns a {@link SpillFile}'s blocks in the order they were written, checked, decrypted and decompressed. Reads
- * ahead {@value SpillBuffers#READ_BUFFER_BYTES} bytes at a time into a direct buffer from a pool the JVM's managers
- * share, which goes back on {@link #close}. Not thread-safe.
+ * ahead 128 KB at a time into a direct buffer from a pool the JVM's managers share, which goes back on
+ * {@link #close}. Not thread-safe.
  *
  * <p>Read errors surface as {@link UncheckedIOException}: {@code Spill file <path> is damaged: ...} when a block fails
  * its CRC32C checksum or its authentication, is cut short, or does not decode, and {@code Cannot read spill file

@@ -15,13 +15,13 @@ import static java.util.Objects.requireNonNull;
  * {@link SpillFileReader}. Blocks are compressed and encrypted as the manager is configured. Closing seals the file
  * for reading; it does not delete it.
  *
- * <p><b>Batching.</b> Frames are gathered in a direct buffer of {@value SpillBuffers#WRITE_BUFFER_BYTES} bytes and written
- * when it is full, a larger block passing through it in buffer-sized writes, and whatever is left on {@link #close}.
- * Each block is charged to the spill limits when {@link #write} takes it, so a limit fails the write that would
- * cross it, before anything is buffered. An I/O error may therefore surface on a later {@code write} or on
- * {@code close}: the blocks not yet wholly on disk are then lost, the file is cut back to the blocks before them
- * (what {@link SpillFile#blockCount()} then says), their bytes are given back to the limits, and the writer refuses
- * further blocks. The buffer comes from a pool the JVM's managers share, and goes back on close.
+ * <p><b>Batching.</b> Frames are gathered in a direct buffer of 256 KB and written when it is full, a larger block
+ * passing through it in buffer-sized writes, and whatever is left on {@link #close}. Each block is charged to the
+ * spill limits when {@link #write} takes it, so a limit fails the write that would cross it, before anything is
+ * buffered. An I/O error may therefore surface on a later {@code write} or on {@code close}: the blocks not yet wholly
+ * on disk are then lost, the file is cut back to the blocks before them (what {@link SpillFile#blockCount()} then
+ * says), their bytes are given back to the limits, and the writer refuses further blocks. The buffer comes from a
+ * pool the JVM's managers share, and goes back on close.
  *
  * <p>For one thread at a time; {@link SpillFile#close()} from another thread drops what is buffered.
  *
