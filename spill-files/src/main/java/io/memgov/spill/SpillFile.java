@@ -129,7 +129,7 @@ public final class SpillFile
         BlockCodec codec = new BlockCodec(manager.config().compression(), key(), manager.random());
         channel = open(StandardOpenOption.WRITE);
         state = State.WRITING;
-        writer = new SpillFileWriter(this, channel, codec, manager.writeBuffers());
+        writer = new SpillFileWriter(this, channel, codec, manager.buffers());
         return writer;
     }
 
@@ -144,7 +144,7 @@ public final class SpillFile
             throw new IllegalStateException("Spill file " + path + " cannot be read: " + (state == State.WRITING ? "its writer is still open" : "it was deleted"));
         }
         BlockCodec codec = new BlockCodec(SpillCompression.NONE, key(), manager.random());
-        return new SpillFileReader(path, open(StandardOpenOption.READ), codec, manager.readBuffers(), sizeBytes);
+        return new SpillFileReader(path, open(StandardOpenOption.READ), codec, manager.buffers(), sizeBytes);
     }
 
     /** Deletes the file and returns its bytes to the limits, those its writer still buffers included. Idempotent. */

@@ -57,8 +57,8 @@ import static java.util.Objects.requireNonNull;
  *
  * <p><b>Speed.</b> A writer gathers frames in a direct buffer and writes it when full or closed; a reader reads ahead
  * into one; a block stored as it is and in clear is copied once on each side, as a bare {@code FileChannel} would copy
- * a heap array. Each open writer that has written holds a buffer of 256 KB, and each reader that has read one of
- * 128 KB, taken from pools the JVM's managers share and given back on close. The pools hold at most a sixteenth of
+ * a heap array. Each open writer that has written holds a buffer of 256 KB (1 MB once it writes a larger block), and
+ * each reader that has read one of 128 KB, taken from pools the JVM's managers share and given back on close. The pools hold at most a sixteenth of
  * the maximum heap in direct memory, and 64 MB; past that, writers and readers get 16 KB heap buffers, slower but never
  * short of direct memory. Scratch arrays, the checksum and the cipher are reused from block to block.
  *
@@ -96,8 +96,7 @@ public final class SpillFileManager
     private final SpillConfig config;
     private final DiskUsageProbe diskUsageProbe;
     private final ChannelOpener channelOpener;
-    private final SpillBuffers writeBuffers;
-    private final SpillBuffers readBuffers;
+    private final SpillBuffers buffers;
     private final SecureRandom random = new SecureRandom();
     private final int leftoverFilesDeleted;
 
@@ -127,17 +126,16 @@ public final class SpillFileManager
      */
     public SpillFileManager(SpillConfig config, DiskUsageProbe diskUsageProbe)
     {
-        this(config, diskUsageProbe, FileChannel::open, SpillBuffers.WRITE, SpillBuffers.READ);
+        this(config, diskUsageProbe, FileChannel::open, SpillBuffers.SHARED);
     }
 
-    /** Opens spill files with {@code channelOpener} and buffers them from the pools given: tests substitute their own. */
-    SpillFileManager(SpillConfig config, DiskUsageProbe diskUsageProbe, ChannelOpener channelOpener, SpillBuffers writeBuffers, SpillBuffers readBuffers)
+    /** Opens spill files with {@code channelOpener} and buffers them from {@code buffers}: tests substitute their own. */
+    SpillFileManager(SpillConfig config, DiskUsageProbe diskUsageProbe, ChannelOpener channelOpener, SpillBuffers buffers)
     {
         this.config = requireNonNull(config, "config is null");
         this.diskUsageProbe = requireNonNull(diskUsageProbe, "diskUsageProbe is null");
         this.channelOpener = requireNonNull(channelOpener, "channelOpener is null");
-        this.writeBuffers = requireNonNull(writeBuffers, "writeBuffers is null");
-        this.readBuffers = requireNonNull(readBuffers, "readBuffers is null");
+        this.buffers = requireNonNull(buffers, "buffers is null");
         for (Path path : config.spillPaths()) {
             try {
                 Files.createDirectories(path);
@@ -382,14 +380,9 @@ public final class SpillFileManager
         return channelOpener;
     }
 
-    SpillBuffers writeBuffers()
+    SpillBuffers buffers()
     {
-        return writeBuffers;
-    }
-
-    SpillBuffers readBuffers()
-    {
-        return readBuffers;
+        return buffers;
     }
 
     private QuerySpill newQuery(QueryId queryId)

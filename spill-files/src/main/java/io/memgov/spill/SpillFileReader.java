@@ -99,7 +99,7 @@ public final class SpillFileReader
                     close();
                     return null;
                 }
-                buffer = buffers.take().flip();
+                buffer = buffers.takeRead().flip();
                 fill(BlockCodec.FILE_HEADER_BYTES);
                 codec.checkFileHeader(buffer);
             }

@@ -15,8 +15,9 @@ import static java.util.Objects.requireNonNull;
  * {@link SpillFileReader}. Blocks are compressed and encrypted as the manager is configured. Closing seals the file
  * for reading; it does not delete it.
  *
- * <p><b>Batching.</b> Frames are gathered in a direct buffer of 256 KB and written when it is full, a larger block
- * passing through it in buffer-sized writes, and whatever is left on {@link #close}. Each block is charged to the
+ * <p><b>Batching.</b> Frames are gathered in a direct buffer of 256 KB (1 MB from the first block larger than that) and
+ * written when it is full, a larger block passing through it in buffer-sized writes, and whatever is left on
+ * {@link #close}. Each block is charged to the
  * spill limits when {@link #write} takes it, so a limit fails the write that would cross it, before anything is
  * buffered. An I/O error may therefore surface on a later {@code write} or on {@code close}: the blocks not yet wholly
  * on disk are then lost, the file is cut back to the blocks before them (what {@link SpillFile#blockCount()} then
@@ -160,7 +161,7 @@ public final class SpillFileWriter
             throws IOException
     {
         if (buffer == null) {
-            buffer = buffers.take();
+            buffer = buffers.takeWrite();
         }
         if (!headerCharged) {
             // the first frame, so the buffer is empty
@@ -169,6 +170,15 @@ public final class SpillFileWriter
         }
         // until the frame's last byte is in the buffer, a flush puts on disk only the frames before it
         long blocksBefore = chargedBlocks - 1;
+        if (codec.frameBytes() > buffer.capacity() && buffer.capacity() < SpillBuffers.LARGE_WRITE_BUFFER_BYTES) {
+            // large blocks: write them in large pieces, if the budget has a large buffer
+            ByteBuffer large = buffers.takeLargeWrite();
+            if (large != null) {
+                large.put(buffer.flip());
+                buffers.give(buffer);
+                buffer = large;
+            }
+        }
         if (buffer.remaining() < codec.prefixLength) {
             flush(frameStart, blocksBefore);
         }

@@ -14,7 +14,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -28,6 +27,7 @@ final class SpillFileFormatTest
     private static final int FRAME_OVERHEAD = 13;
     private static final int READ = SpillBuffers.READ_BUFFER_BYTES;
     private static final int WRITE = SpillBuffers.WRITE_BUFFER_BYTES;
+    private static final int LARGE = SpillBuffers.LARGE_WRITE_BUFFER_BYTES;
 
     @TempDir
     Path spillPath;
@@ -38,6 +38,8 @@ final class SpillFileFormatTest
         // sizes around each buffer's size (frames that just fit, just do not, and span several), among random ones
         List<Integer> sizes = new ArrayList<>(List.of(0, 1, 2, READ - FRAME_OVERHEAD - 1, READ - FRAME_OVERHEAD, READ - FRAME_OVERHEAD + 1, READ, READ + 1,
                 WRITE - HEADER - FRAME_OVERHEAD, WRITE - FRAME_OVERHEAD, WRITE, WRITE + 1, 3 * WRITE + 7, 0, 5));
+        // the writer takes a large buffer at the first frame larger than its buffer, with frames already in it
+        sizes.addAll(List.of(LARGE - FRAME_OVERHEAD, LARGE, 2 * LARGE + 3, 17));
         Random random = new Random(21);
         for (int i = 0; i < 60; i++) {
             sizes.add(random.nextInt(random.nextBoolean() ? 300 : 3 * WRITE));
@@ -173,32 +175,43 @@ final class SpillFileFormatTest
     @Test
     void givesItsBuffersBackWhenWritersAndReadersCloseOrTheFileIsDeleted()
     {
-        // the pools are the JVM's: count what this test takes and gives back
-        try (SpillFileManager manager = manager(SpillCompression.NONE, false)) {
+        SpillBuffers buffers = new SpillBuffers(64L * 1024 * 1024);
+        try (SpillFileManager manager = new SpillFileManager(SpillConfig.builder().spillPaths(spillPath).build(), path -> new DiskUsage(1000, 900), FileChannel::open, buffers)) {
             SpillFile file = manager.create(Q1, null, "OrderBy");
             SpillFileWriter first = file.newWriter();
             first.write(new byte[10]);
-            int idleWriteBuffers = SpillBuffers.WRITE.idleBuffers();
+            assertThat(buffers.idleBuffers(WRITE)).isZero();
             first.close();
-            assertThat(SpillBuffers.WRITE.idleBuffers()).isEqualTo(idleWriteBuffers + 1);
+            assertThat(buffers.idleBuffers(WRITE)).isOne();
+
+            // a block larger than the buffer moves the writer to a large one, and the small one goes back
+            SpillFile large = manager.create(Q1, null, "OrderBy");
+            try (SpillFileWriter writer = large.newWriter()) {
+                writer.write(new byte[10]);
+                writer.write(new byte[WRITE]);
+                assertThat(buffers.idleBuffers(WRITE)).isOne();
+                assertThat(buffers.idleBuffers(LARGE)).isZero();
+            }
+            assertThat(buffers.idleBuffers(LARGE)).isOne();
 
             try (SpillFileReader reader = file.newReader()) {
                 reader.next();
-                int idleReadBuffers = SpillBuffers.READ.idleBuffers();
-                reader.close();
-                assertThat(SpillBuffers.READ.idleBuffers()).isEqualTo(idleReadBuffers + 1);
+                assertThat(buffers.idleBuffers(READ)).isZero();
             }
+            assertThat(buffers.idleBuffers(READ)).isOne();
+            assertThat(buffers.directBytes()).isEqualTo(WRITE + LARGE + READ);
 
             // a writer whose file is deleted under it, as when its query is killed
             SpillFileWriter writer = manager.create(Q1, null, "OrderBy").newWriter();
             writer.write(new byte[100]);
-            idleWriteBuffers = SpillBuffers.WRITE.idleBuffers();
+            assertThat(buffers.idleBuffers(WRITE)).isZero();
             manager.queryFailed(Q1, java.util.Set.of());
-            assertThat(SpillBuffers.WRITE.idleBuffers()).isEqualTo(idleWriteBuffers + 1);
+            assertThat(buffers.idleBuffers(WRITE)).isOne();
             assertThat(manager.spilledBytes()).isZero();
             assertThatThrownBy(() -> writer.write(new byte[1])).isInstanceOf(IllegalStateException.class);
             writer.close();
-            assertThat(SpillBuffers.WRITE.idleBuffers()).isEqualTo(idleWriteBuffers + 1);
+            assertThat(buffers.idleBuffers(WRITE)).isOne();
+            assertThat(buffers.directBytes()).isEqualTo(WRITE + LARGE + READ);
         }
     }
 
@@ -210,9 +223,8 @@ final class SpillFileFormatTest
 
     private SpillFileManager heapBufferedManager(SpillCompression compression, boolean encryption)
     {
-        AtomicLong spent = new AtomicLong();
         return new SpillFileManager(SpillConfig.builder().spillPaths(spillPath).compression(compression).encryptionEnabled(encryption).build(),
-                path -> new DiskUsage(1000, 900), FileChannel::open, new SpillBuffers(SpillBuffers.WRITE_BUFFER_BYTES, spent, 0), new SpillBuffers(SpillBuffers.READ_BUFFER_BYTES, spent, 0));
+                path -> new DiskUsage(1000, 900), FileChannel::open, new SpillBuffers(0));
     }
 
     private static SpillFile written(SpillFileManager manager, int... sizes)

@@ -109,8 +109,8 @@ final class SpillFileWriteFailureTest
         SpillFileManager manager = manager(SpillCompression.LZ4, true, 10);
         SpillFile file = manager.create(Q1, null, "OrderBy");
         SpillFileWriter writer = file.newWriter();
-        // one block larger than the buffer: written through it while it is taken
-        assertThatThrownBy(() -> writer.write(block(BUFFER * 2, 1)))
+        // one block larger than even the large buffer: written through it while it is taken
+        assertThatThrownBy(() -> writer.write(block(SpillBuffers.LARGE_WRITE_BUFFER_BYTES * 2, 1)))
                 .isInstanceOf(UncheckedIOException.class)
                 .hasMessageEndingWith("1 blocks not yet on disk are lost; it keeps its first 0 blocks and takes no more");
 
@@ -136,7 +136,7 @@ final class SpillFileWriteFailureTest
         return new SpillFileManager(config, path -> new DiskUsage(1000, 900), (path, options) -> {
             FileChannel channel = FileChannel.open(path, options);
             return Arrays.asList(options).contains(StandardOpenOption.WRITE) ? new FailingFileChannel(channel, bytesBeforeFailure) : channel;
-        }, SpillBuffers.WRITE, SpillBuffers.READ);
+        }, SpillBuffers.SHARED);
     }
 
     private static List<byte[]> readAll(SpillFile file)
