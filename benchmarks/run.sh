@@ -61,8 +61,6 @@ import glob, json, os, sys
 
 out = sys.argv[1]
 SPILL_BYTES = 16 * 1024 * 1024  # SpillBenchmark.BYTES_PER_OPERATION
-# SpillBenchmark: each manager figure against the raw FileChannel doing the same operation
-SPILL_REFERENCE = {"writeSpillFileManager": "writeRawFileChannel", "readSpillFileManager": "readRawFileChannel"}
 rows = []
 for path in sorted(glob.glob(os.path.join(out, "*.json"))):
     for r in json.load(open(path)):
@@ -91,8 +89,8 @@ def fmt(value, digits=1):
     return "" if value is None else f"{value:.{digits}f}"
 
 print()
-print(f"| {'benchmark':<40} | {'params':<36} | {'thr':>3} | {'score':>9} | {'± error':>8} | {'unit':<5} | {'MB/s':>6} | {'× Trino':>8} | {'× AtomicLong':>12} | {'× baseline':>10} |")
-print(f"|{'-' * 42}|{'-' * 38}|{'-' * 5}|{'-' * 11}|{'-' * 10}|{'-' * 7}|{'-' * 8}|{'-' * 10}|{'-' * 14}|{'-' * 12}|")
+print(f"| {'benchmark':<40} | {'params':<46} | {'thr':>3} | {'score':>9} | {'± error':>8} | {'unit':<5} | {'MB/s':>6} | {'× Trino':>8} | {'× AtomicLong':>12} | {'× baseline':>10} |")
+print(f"|{'-' * 42}|{'-' * 48}|{'-' * 5}|{'-' * 11}|{'-' * 10}|{'-' * 7}|{'-' * 8}|{'-' * 10}|{'-' * 14}|{'-' * 12}|")
 order = {"HotPathBenchmark": 0, "ReservationBenchmark": 1, "SpillBenchmark": 2, "ClusterLoopBenchmark": 3}
 for row in sorted(rows, key=lambda r: (order.get(r["cls"], 9), r["name"], r["params"], r["threads"])):
     name, threads, score = row["name"], row["threads"], row["score"]
@@ -112,14 +110,14 @@ for row in sorted(rows, key=lambda r: (order.get(r["cls"], 9), r["name"], r["par
         baseline = score / reference if reference else None
     elif row["cls"] == "SpillBenchmark":
         mbs = SPILL_BYTES / (1024 * 1024) / (score / 1000)
-        # throughput as a fraction of the raw channel's: 1.00 is as fast, 0.50 half as fast
-        reference = find(SPILL_REFERENCE.get(name, name), threads, row["params"])
+        # throughput as a fraction of the raw channel's doing the same: 1.00 is as fast, 0.50 half as fast
+        reference = find(name, threads, row["params"].replace("via=manager", "via=raw"))
         baseline = reference / score if reference else None
     elif row["cls"] == "ClusterLoopBenchmark":
         state = row["params"].split("state=")[1]
         reference = find(name, threads, f"shape=100x1000,state={state}")
         baseline = score / reference if reference else None
-    print(f"| {row['cls'].replace('Benchmark', '') + '.' + name:<40} | {row['params']:<36} | {threads:>3} | {score:>9.{3 if score < 10 else 1}f} | "
+    print(f"| {row['cls'].replace('Benchmark', '') + '.' + name:<40} | {row['params']:<46} | {threads:>3} | {score:>9.{3 if score < 10 else 1}f} | "
           f"{row['error']:>8.1f} | {row['unit']:<5} | {fmt(mbs, 0):>6} | {fmt(trino, 2):>8} | {fmt(atomic, 1):>12} | {fmt(baseline, 2):>10} |")
 
 print()
@@ -173,9 +171,9 @@ def spill_mbs(ms):
 
 for storage in ("NONE", "LZ4", "AES_GCM"):
     for block in ("65536", "1048576"):
-        params = f"blockBytes={block},storage={storage}"
+        params = f"blockBytes={block},storage={storage},via="
         for operation in ("write", "read"):
-            manager, raw = find(f"{operation}SpillFileManager", 1, params), find(f"{operation}RawFileChannel", 1, params)
+            manager, raw = find(operation, 1, params + "manager"), find(operation, 1, params + "raw")
             if manager and raw:
                 ratio = raw / manager
                 size = "64 KB" if block == "65536" else "1 MB"

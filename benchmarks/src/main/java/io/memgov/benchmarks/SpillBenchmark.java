@@ -44,12 +44,13 @@ import java.util.stream.Stream;
 
 /**
  * Spill throughput (issues #5 and #21): {@link SpillFileManager} against a bare {@link FileChannel} doing the same
- * work, writing and reading separately, for each {@link Spill#storage storage} and {@link Spill#blockBytes block size}.
+ * work ({@link Spill#via}), writing and reading separately, for each {@link Spill#storage storage} and
+ * {@link Spill#blockBytes block size}.
  *
  * <ul>
- *     <li>{@code write*}: one operation creates a file, writes {@link #BYTES_PER_OPERATION} in blocks, closes it and
+ *     <li>{@code write}: one operation creates a file, writes {@link #BYTES_PER_OPERATION} in blocks, closes it and
  *     deletes it.</li>
- *     <li>{@code read*}: one operation opens a file written once in the setup, reads every block into a fresh array
+ *     <li>{@code read}: one operation opens a file written once in the setup, reads every block into a fresh array
  *     (as a spilling operator gets them back) and closes it.</li>
  * </ul>
  *
@@ -59,6 +60,10 @@ import java.util.stream.Stream;
  * ({@code fastestJavaInstance().fastCompressor()}, {@code safeInstance().safeDecompressor()}); with {@code AES_GCM}
  * it seals each block with AES-256-GCM under a fresh random 12-byte IV, as the manager does. So each ratio is the
  * manager's own overhead: placement, limits, framing, checksums, buffering.
+ *
+ * <p>{@code via} is the last parameter, so JMH, which varies the last parameter fastest, measures the raw channel and
+ * the manager of one configuration one after the other: a build starting on the machine mid-run then disturbs both
+ * sides of a ratio rather than one.
  *
  * <p>Files live in a fresh temporary directory deleted at the end. Nothing is forced to disk: on a machine with free
  * memory this measures the page cache, the codecs and the bookkeeping, which is where a manager's overhead shows.
@@ -81,6 +86,9 @@ public class SpillBenchmark
     private static final int IV_BYTES = 12;
     private static final int TAG_BITS = 128;
 
+    public static final String RAW_FILE_CHANNEL = "raw";
+    public static final String SPILL_FILE_MANAGER = "manager";
+
     public enum Storage
     {
         NONE, LZ4, AES_GCM
@@ -94,6 +102,9 @@ public class SpillBenchmark
 
         @Param({"65536", "1048576"})
         public int blockBytes;
+
+        @Param({RAW_FILE_CHANNEL, SPILL_FILE_MANAGER})
+        public String via;
 
         Path directory;
         SpillFileManager manager;
@@ -129,16 +140,24 @@ public class SpillBenchmark
                 warmUpAesGcm(key, random);
             }
 
-            rawFile = writeRaw(this);
-            managedFile = writeManaged(this, READING_QUERY);
+            if (raw()) {
+                rawFile = writeRaw(this);
+            }
+            else {
+                managedFile = writeManaged(this, READING_QUERY);
+            }
         }
 
         @TearDown
         public void tearDown()
                 throws IOException
         {
-            managedFile.close();
-            Files.delete(rawFile);
+            if (raw()) {
+                Files.delete(rawFile);
+            }
+            else {
+                managedFile.close();
+            }
             if (manager.openFiles() != 0 || manager.spilledBytes() != 0) {
                 throw new IllegalStateException("spill manager still holds " + manager.openFiles() + " files, " + manager.spilledBytes() + " bytes");
             }
@@ -146,6 +165,11 @@ public class SpillBenchmark
             try (Stream<Path> paths = Files.walk(directory)) {
                 paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
             }
+        }
+
+        boolean raw()
+        {
+            return via.equals(RAW_FILE_CHANNEL);
         }
     }
 
@@ -194,8 +218,15 @@ public class SpillBenchmark
     }
 
     @Benchmark
-    public long writeSpillFileManager(Spill spill)
+    public long write(Spill spill)
+            throws IOException, GeneralSecurityException
     {
+        if (spill.raw()) {
+            Path path = writeRaw(spill);
+            long size = Files.size(path);
+            Files.delete(path);
+            return size;
+        }
         SpillFile file = writeManaged(spill, WRITING_QUERY);
         long size = file.sizeBytes();
         file.close();
@@ -203,17 +234,13 @@ public class SpillBenchmark
     }
 
     @Benchmark
-    public long writeRawFileChannel(Spill spill)
+    public long read(Spill spill)
             throws IOException, GeneralSecurityException
     {
-        Path path = writeRaw(spill);
-        long size = Files.size(path);
-        Files.delete(path);
-        return size;
+        return checkRead(spill.raw() ? readRaw(spill) : readManaged(spill));
     }
 
-    @Benchmark
-    public long readSpillFileManager(Spill spill)
+    private static long readManaged(Spill spill)
     {
         long read = 0;
         try (SpillFileReader reader = spill.managedFile.newReader()) {
@@ -221,11 +248,10 @@ public class SpillBenchmark
                 read += reader.next().length;
             }
         }
-        return checkRead(read);
+        return read;
     }
 
-    @Benchmark
-    public long readRawFileChannel(Spill spill)
+    private static long readRaw(Spill spill)
             throws IOException, GeneralSecurityException
     {
         long read = 0;
@@ -250,7 +276,7 @@ public class SpillBenchmark
                 }
             }
         }
-        return checkRead(read);
+        return read;
     }
 
     private static SpillFile writeManaged(Spill spill, QueryId queryId)
