@@ -1,19 +1,22 @@
 package io.memgov.benchmarks;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.cluster.ClusterMemoryManager;
-import io.memgov.engine.cluster.ClusterTransport;
-import io.memgov.engine.node.ClusterQueries;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RunningQueryInfo;
-import io.memgov.spi.killer.TaskMemoryInfo;
+import io.memgov.engine.internal.cluster.ClusterMemoryManager;
+import io.memgov.spi.assignment.MemoryPoolAssigner;
+import io.memgov.spi.cluster.ClusterCommand;
+import io.memgov.spi.cluster.ClusterTransport;
+import io.memgov.spi.cluster.ClusterTransportContext;
+import io.memgov.spi.cluster.CoordinatorState;
+import io.memgov.spi.cluster.NodeSnapshot;
+import io.memgov.spi.cluster.QuerySnapshot;
+import io.memgov.spi.cluster.TaskSnapshot;
 import io.memgov.spi.pool.MemoryAllocation;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
+import io.memgov.spi.query.RetryPolicy;
+import io.memgov.spi.query.TaskId;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -27,22 +30,24 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import io.memgov.engine.internal.cluster.ClusterPolicies;
+import io.memgov.engine.internal.guard.PolicyCallGuard;
+
 
 /**
  * One round of the cluster loop (issue #3): the engine's real {@link ClusterMemoryManager#process()} with the real
  * leak detector and the real default killers ({@code total-reservation-on-blocked-nodes} for tasks, then for
- * queries), over a synthetic {@link ClusterTransport} holding 100 nodes × 1,000 running queries or 1,000 nodes ×
+ * queries), over a transport fake that serves node snapshots (the only thing the loop reads), 100 nodes × 1,000 running
+ * queries or 1,000 nodes ×
  * 10,000 queries. Each query has four tasks on four consecutive nodes, so every node holds 40 tasks of 40 queries in
  * both shapes and the larger shape is ten times the smaller in nodes, queries and tasks.
  *
@@ -51,7 +56,7 @@ import java.util.concurrent.TimeUnit;
  * the running-query list and asks both killers, and the query killer kills one query.
  *
  * <p>What is left out, on purpose: the snapshots are built once in the setup, because on a real multi-process
- * cluster they come from polling the workers, off the loop; and the transport only counts kills, so the state is the
+ * cluster they come from the workers, off the loop; and the transport only counts commands, so the state is the
  * same on every round. A fresh manager is made before every round (untimed), so that the cascade guard (no new kill
  * while the last target still holds memory) does not turn later rounds into no-ops: each round is the first after
  * the previous target's memory is gone.
@@ -78,6 +83,8 @@ public class ClusterLoopBenchmark
         MemoryEngine engine;
         SyntheticTransport transport;
         ClusterMemoryManager manager;
+        // the engine's default: every policy call on a guard thread, bounded by policy.call-timeout
+        PolicyCallGuard guard;
         long rounds;
 
         @Setup
@@ -90,16 +97,14 @@ public class ClusterLoopBenchmark
             // discovered from the class path as in production; its own nodes and loop stay idle
             engine = MemoryEngine.builder()
                     .property("node.heap-size", "16GB")
+                    .property("node.heap-governed", "false")
                     .property("memory.heap-headroom-per-node", "8GB")
                     .property("memory.cluster.poll-interval", "1h")
                     .build();
+            guard = new PolicyCallGuard(engine.config().policyCallTimeout());
             checkKiller(engine.taskKiller().toString());
             checkKiller(engine.queryKiller().toString());
-            transport = new SyntheticTransport(engine.queries(), engine.clock(), nodes, queries, state.equals("out-of-memory"));
-            // a query is registered as running when its first node context is created; the context itself is not needed
-            for (QueryId queryId : transport.queryIds()) {
-                engine.node(0).createQuery(queryId, QuerySession.of("user_" + (queryId.hashCode() & 7))).close();
-            }
+            transport = new SyntheticTransport(engine.clock().instant(), nodes, queries, state.equals("out-of-memory"));
         }
 
         private static void checkKiller(String name)
@@ -112,8 +117,9 @@ public class ClusterLoopBenchmark
         @Setup(Level.Invocation)
         public void newManager()
         {
-            manager = new ClusterMemoryManager(engine.config(), transport, engine.queries(), engine.taskKiller(), engine.queryKiller(),
-                    engine.leakDetector(), engine.clock(), engine.metrics().sink("benchmark-cluster"));
+            manager = new ClusterMemoryManager(engine.config(), transport, List::of, engine.clock(), engine.metrics().sink("benchmark-cluster"),
+                    new ClusterPolicies(engine.taskKiller(), "task", engine.queryKiller(), "query", engine.leakDetector(), "leak", MemoryPoolAssigner.NONE, "none"),
+                    guard);
             rounds++;
         }
 
@@ -132,6 +138,7 @@ public class ClusterLoopBenchmark
         @TearDown
         public void tearDown()
         {
+            guard.close();
             engine.close();
         }
     }
@@ -144,33 +151,27 @@ public class ClusterLoopBenchmark
     }
 
     /**
-     * Nodes as a coordinator sees them after polling: immutable snapshots of each node's general pool. Kills are
-     * counted and delivered nowhere, so the cluster keeps its shape from round to round.
+     * Nodes as a coordinator sees them after polling: immutable snapshots, the only thing the loop reads. Each node lists
+     * its 40 tasks' queries with their session facts and tasks, and one general pool whose reservations are their sums.
+     * Kills are counted and delivered nowhere, so the cluster keeps its shape from round to round.
      */
     static final class SyntheticTransport
             implements ClusterTransport
     {
-        private final ClusterQueries queries;
-        private final Clock clock;
-        private final List<NodeMemoryInfo> nodes;
-        private final List<QueryId> queryIds;
+        private final List<NodeSnapshot> nodes;
         final int blockedNodes;
         long kills;
 
-        SyntheticTransport(ClusterQueries queries, Clock clock, int nodeCount, int queryCount, boolean outOfMemory)
+        SyntheticTransport(Instant now, int nodeCount, int queryCount, boolean outOfMemory)
         {
-            this.queries = queries;
-            this.clock = clock;
             Random random = new Random(7);
             int tasksPerNode = queryCount * TASKS_PER_QUERY / nodeCount;
             List<Map<TaskId, Long>> tasksByNode = new ArrayList<>();
             for (int node = 0; node < nodeCount; node++) {
                 tasksByNode.add(new HashMap<>());
             }
-            List<QueryId> ids = new ArrayList<>();
             for (int query = 0; query < queryCount; query++) {
                 QueryId queryId = QueryId.of("query_" + query);
-                ids.add(queryId);
                 for (int task = 0; task < TASKS_PER_QUERY; task++) {
                     int node = (query * TASKS_PER_QUERY + task) % nodeCount;
                     // one node in ten over-committed to 150% of its pool when out of memory, the rest near 50%
@@ -179,90 +180,75 @@ public class ClusterLoopBenchmark
                     tasksByNode.get(node).put(TaskId.of(queryId, node + "." + task), bytes);
                 }
             }
-            this.queryIds = List.copyOf(ids);
-            List<NodeMemoryInfo> infos = new ArrayList<>();
+            List<NodeSnapshot> snapshots = new ArrayList<>();
             int blocked = 0;
             for (int node = 0; node < nodeCount; node++) {
-                NodeMemoryInfo info = snapshot(NodeId.of("node-" + node), tasksByNode.get(node));
-                blocked += info.isBlocked() ? 1 : 0;
-                infos.add(info);
+                NodeSnapshot snapshot = snapshot(NodeId.of("node-" + node), tasksByNode.get(node), now);
+                blocked += snapshot.memoryInfo().isBlocked() ? 1 : 0;
+                snapshots.add(snapshot);
             }
-            this.nodes = List.copyOf(infos);
+            this.nodes = List.copyOf(snapshots);
             this.blockedNodes = blocked;
             if (outOfMemory != (blocked > 0)) {
                 throw new IllegalStateException("synthetic cluster has " + blocked + " blocked nodes; out of memory: " + outOfMemory);
             }
         }
 
-        private static NodeMemoryInfo snapshot(NodeId nodeId, Map<TaskId, Long> tasks)
+        private static NodeSnapshot snapshot(NodeId nodeId, Map<TaskId, Long> tasks, Instant now)
         {
             Map<QueryId, Long> perQuery = new HashMap<>();
             Map<QueryId, List<MemoryAllocation>> perTag = new HashMap<>();
+            Map<QueryId, List<TaskSnapshot>> taskSnapshots = new HashMap<>();
             long reserved = 0;
             for (Map.Entry<TaskId, Long> task : tasks.entrySet()) {
                 QueryId queryId = task.getKey().queryId();
                 perQuery.merge(queryId, task.getValue(), Long::sum);
                 perTag.computeIfAbsent(queryId, ignored -> new ArrayList<>()).add(new MemoryAllocation("HashAggregation", task.getValue()));
+                taskSnapshots.computeIfAbsent(queryId, ignored -> new ArrayList<>())
+                        .add(new TaskSnapshot(task.getKey(), false, Duration.ofSeconds(1), task.getValue(), 0, 0, null));
                 reserved += task.getValue();
             }
             MemoryPoolInfo pool = new MemoryPoolInfo("general", POOL_BYTES, reserved, 0, perQuery, perTag, Map.of(), tasks, Map.of());
-            return NodeMemoryInfo.of(nodeId, pool);
-        }
-
-        List<QueryId> queryIds()
-        {
-            return queryIds;
+            List<QuerySnapshot> queries = new ArrayList<>();
+            taskSnapshots.forEach((queryId, taskList) -> queries.add(new QuerySnapshot(queryId, "user_" + (queryId.hashCode() & 7), RetryPolicy.NONE, 0, false,
+                    Long.MAX_VALUE, Long.MAX_VALUE, now.minusSeconds(1), QueryState.RUNNING, null, null, null, perQuery.get(queryId), 0, 0, taskList)));
+            return new NodeSnapshot(nodeId, 1, now, List.of(pool), 0, queries);
         }
 
         @Override
-        public List<NodeMemoryInfo> readNodes()
+        public void start(ClusterTransportContext context) {}
+
+        @Override
+        public void publish(List<NodeSnapshot> localNodes) {}
+
+        @Override
+        public boolean isCoordinator()
+        {
+            return true;
+        }
+
+        @Override
+        public List<NodeSnapshot> clusterSnapshots()
         {
             return nodes;
         }
 
-        /** What a coordinator derives from the snapshots it polled: every running query with its tasks per node. */
         @Override
-        public List<RunningQueryInfo> runningQueries(List<NodeMemoryInfo> nodeInfos)
+        public void send(ClusterCommand command)
         {
-            Instant now = clock.instant();
-            Map<QueryId, Map<TaskId, TaskMemoryInfo>> tasksByQuery = new HashMap<>();
-            Map<QueryId, Long> totals = new HashMap<>();
-            for (NodeMemoryInfo node : nodeInfos) {
-                MemoryPoolInfo pool = node.generalPool();
-                pool.taskMemoryReservations().forEach((taskId, bytes) -> tasksByQuery.computeIfAbsent(taskId.queryId(), ignored -> new HashMap<>())
-                        .put(taskId, new TaskMemoryInfo(taskId, node.nodeId(), bytes, pool.taskRevocableMemoryReservations().getOrDefault(taskId, 0L), false, Duration.ZERO)));
-                pool.queryMemoryReservations().forEach((queryId, bytes) -> totals.merge(queryId, bytes, Long::sum));
-                pool.queryMemoryRevocableReservations().forEach((queryId, bytes) -> totals.merge(queryId, bytes, Long::sum));
-            }
-            List<RunningQueryInfo> running = new ArrayList<>();
-            for (ClusterQueries.QueryRecord query : queries.running().values()) {
-                Duration executionTime = Duration.between(query.startTime(), now);
-                running.add(new RunningQueryInfo(
-                        query.queryId(),
-                        query.session().user(),
-                        totals.getOrDefault(query.queryId(), 0L),
-                        tasksByQuery.getOrDefault(query.queryId(), Map.of()),
-                        query.session().retryPolicy(),
-                        query.session().priority(),
-                        query.startTime(),
-                        executionTime.isNegative() ? Duration.ZERO : executionTime,
-                        query.session().resourceOvercommit()));
-            }
-            return running;
+            kills++;
         }
 
         @Override
-        public boolean killQuery(QueryId queryId, ErrorCode errorCode, String message)
+        public void saveCoordinatorState(CoordinatorState state) {}
+
+        @Override
+        public Optional<CoordinatorState> loadCoordinatorState()
         {
-            kills++;
-            return true;
+            return Optional.empty();
         }
 
         @Override
-        public boolean killTasks(Set<TaskId> taskIds, ErrorCode errorCode, String message)
-        {
-            kills++;
-            return true;
-        }
+        public void close() {}
     }
 }

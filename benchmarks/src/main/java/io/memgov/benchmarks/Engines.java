@@ -1,10 +1,10 @@
 package io.memgov.benchmarks;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.QueryId;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.NodeMemory;
+import io.memgov.spi.query.QueryId;
 
 import java.util.Map;
 
@@ -36,7 +36,7 @@ final class Engines
                     .build();
         }
 
-        NodeMemoryManager node()
+        NodeMemory node()
         {
             return engine.node(0);
         }
@@ -60,7 +60,7 @@ final class Engines
         {
             try {
                 queries.awaitAllClosed();
-                NodeMemoryManager node = node();
+                NodeMemory node = node();
                 node.rootTracker().flush();
                 if (node.pool().reservedBytes() != 0 || node.rootTracker().usedBytes() != 0) {
                     throw new IllegalStateException(String.format("accounting did not return to zero: pool %s, tracker %s",

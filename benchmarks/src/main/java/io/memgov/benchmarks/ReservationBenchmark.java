@@ -1,10 +1,10 @@
 package io.memgov.benchmarks;
 
-import io.memgov.engine.node.LocalMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.spi.TaskId;
+import io.memgov.engine.LocalMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.query.TaskId;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

@@ -1,6 +1,6 @@
 package io.memgov.benchmarks;
 
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spill.SpillCompression;
 import io.memgov.spill.SpillConfig;
 import io.memgov.spill.SpillFile;

@@ -3,8 +3,8 @@ package io.memgov.benchmarks;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.SettableFuture;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 import io.trino.memory.context.MemoryReservationHandler;
 
 import java.util.HashMap;

@@ -1,15 +1,23 @@
 package io.memgov.engine;
 
-import io.memgov.engine.pool.FixedMemoryPool;
-import io.memgov.engine.tracker.ExactMemoryTracker;
+import io.memgov.engine.internal.cluster.EmbeddedClusterTransport;
+import io.memgov.engine.internal.pool.FixedMemoryPool;
+import io.memgov.engine.internal.tracker.ExactMemoryTracker;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.PolicyConfigKeys;
+import io.memgov.spi.assignment.MemoryPoolAssigner;
+import io.memgov.spi.assignment.MemoryPoolAssignerContext;
+import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
+import io.memgov.spi.cluster.ClusterTransport;
+import io.memgov.spi.cluster.ClusterTransportContext;
+import io.memgov.spi.cluster.ClusterTransportFactory;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
-import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 import io.memgov.spi.pool.MemoryPoolContext;
 import io.memgov.spi.pool.MemoryPoolFactory;
+import io.memgov.spi.pool.MemoryPoolLayout;
 import io.memgov.spi.spill.SpillStrategy;
 import io.memgov.spi.spill.SpillStrategyContext;
 import io.memgov.spi.spill.SpillStrategyFactory;
@@ -18,14 +26,12 @@ import io.memgov.spi.tracker.MemoryTrackerContext;
 import io.memgov.spi.tracker.MemoryTrackerFactory;
 
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
-
-import static io.memgov.engine.config.ConfigValues.parseBytes;
 
 /**
- * The defaults that ship inside the engine: pool {@code fixed}, tracker {@code exact}, and the {@code none} spill
- * strategy and leak detector that switch those families off. Registered like any plugin, so names stay unique.
+ * The defaults that ship inside the engine: pool {@code fixed}, tracker {@code exact}, cluster transport
+ * {@code embedded}, and the {@code none} spill strategy, leak detector and pool assigner that switch those families
+ * off. Registered like any plugin, so names
+ * stay unique.
  */
 final class BuiltInPlugin
         implements MemoryPlugin
@@ -44,13 +50,16 @@ final class BuiltInPlugin
             }
 
             @Override
-            public MemoryPool create(Map<String, String> config, MemoryPoolContext context)
+            public List<PolicyConfigKey> configKeys()
             {
-                PolicyConfigKeys.checkKnown(config, "memory pool 'fixed'", Set.of("max-size"));
-                long maxBytes = config.containsKey("max-size")
-                        ? parseBytes("memory.pool.fixed.max-size", config.get("max-size"))
-                        : context.poolBytes();
-                return new FixedMemoryPool("general", maxBytes);
+                return List.of(new PolicyConfigKey("max-size", "the node's pool", "the pool's maximum, in place of the node's heap minus memory.heap-headroom-per-node"));
+            }
+
+            @Override
+            public MemoryPoolLayout create(PolicyConfig config, MemoryPoolContext context)
+            {
+                config.requireOnly("max-size");
+                return MemoryPoolLayout.of(new FixedMemoryPool("general", config.size("max-size", context.poolBytes())));
             }
         });
     }
@@ -67,13 +76,16 @@ final class BuiltInPlugin
             }
 
             @Override
-            public MemoryTracker create(Map<String, String> config, MemoryTrackerContext context)
+            public List<PolicyConfigKey> configKeys()
             {
-                PolicyConfigKeys.checkKnown(config, "memory tracker 'exact'", Set.of("max-server-memory-usage"));
-                long limit = config.containsKey("max-server-memory-usage")
-                        ? parseBytes("memory.tracker.exact.max-server-memory-usage", config.get("max-server-memory-usage"))
-                        : 0;
-                return ExactMemoryTracker.root(context.nodeId().toString(), limit);
+                return List.of(new PolicyConfigKey("max-server-memory-usage", "0", "limit of the node's root tracker, over every query on the node; 0 for none"));
+            }
+
+            @Override
+            public MemoryTracker create(PolicyConfig config, MemoryTrackerContext context)
+            {
+                config.requireOnly("max-server-memory-usage");
+                return ExactMemoryTracker.root(context.nodeId().toString(), config.size("max-server-memory-usage", 0));
             }
         });
     }
@@ -90,10 +102,10 @@ final class BuiltInPlugin
             }
 
             @Override
-            public SpillStrategy create(Map<String, String> config, SpillStrategyContext context)
+            public SpillStrategy create(PolicyConfig config, SpillStrategyContext context)
             {
-                PolicyConfigKeys.checkKnown(config, "spill strategy 'none'", Set.of());
-                return (pool, consumers, bytesToRevoke) -> List.of();
+                config.requireOnly();
+                return SpillStrategy.NONE;
             }
         });
     }
@@ -110,10 +122,50 @@ final class BuiltInPlugin
             }
 
             @Override
-            public MemoryLeakDetector create(Map<String, String> config, MemoryLeakDetectorContext context)
+            public MemoryLeakDetector create(PolicyConfig config, MemoryLeakDetectorContext context)
             {
-                PolicyConfigKeys.checkKnown(config, "memory leak detector 'none'", Set.of());
+                config.requireOnly();
                 return MemoryLeakDetector.NONE;
+            }
+        });
+    }
+
+    @Override
+    public List<ClusterTransportFactory> clusterTransportFactories()
+    {
+        return List.of(new ClusterTransportFactory()
+        {
+            @Override
+            public String name()
+            {
+                return "embedded";
+            }
+
+            @Override
+            public ClusterTransport create(PolicyConfig config, ClusterTransportContext context)
+            {
+                config.requireOnly();
+                return new EmbeddedClusterTransport();
+            }
+        });
+    }
+
+    @Override
+    public List<MemoryPoolAssignerFactory> memoryPoolAssignerFactories()
+    {
+        return List.of(new MemoryPoolAssignerFactory()
+        {
+            @Override
+            public String name()
+            {
+                return NONE;
+            }
+
+            @Override
+            public MemoryPoolAssigner create(PolicyConfig config, MemoryPoolAssignerContext context)
+            {
+                config.requireOnly();
+                return MemoryPoolAssigner.NONE;
             }
         });
     }

@@ -1,19 +1,20 @@
 package io.memgov.engine;
 
-import io.memgov.spi.MetricsSink;
+import io.memgov.spi.assignment.MemoryPoolAssignerContext;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
+import io.memgov.spi.policy.MetricsSink;
+import io.memgov.spi.policy.PolicyScheduler;
 
 import java.time.Clock;
-import java.util.concurrent.ScheduledExecutorService;
 
 import static java.util.Objects.requireNonNull;
 
 /**
- * What the engine hands cluster-level policies (killers, leak detectors).
+ * What the engine hands cluster-level policies (killers, leak detectors, pool assigners).
  */
-record ClusterContext(Clock clock, ScheduledExecutorService scheduler, MetricsSink metrics)
-        implements LowMemoryKillerContext, MemoryLeakDetectorContext
+record ClusterContext(Clock clock, PolicyScheduler scheduler, MetricsSink metrics)
+        implements LowMemoryKillerContext, MemoryLeakDetectorContext, MemoryPoolAssignerContext
 {
     ClusterContext
     {

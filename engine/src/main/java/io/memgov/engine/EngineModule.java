@@ -1,95 +1,85 @@
 package io.memgov.engine;
 
-import com.google.inject.AbstractModule;
-import com.google.inject.Provides;
-import com.google.inject.Singleton;
-import io.memgov.engine.cluster.ClusterMemoryManager;
-import io.memgov.engine.cluster.ClusterTransport;
-import io.memgov.engine.config.MemoryEngineConfig;
-import io.memgov.engine.config.PolicyFamily;
-import io.memgov.engine.node.ClusterQueries;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.plugin.PluginLoader;
-import io.memgov.engine.plugin.PluginRegistry;
-import io.memgov.engine.plugin.PluginSource;
-import io.memgov.engine.plugin.RegisteredFactory;
+import dagger.Lazy;
+import dagger.Module;
+import dagger.Provides;
+import io.memgov.engine.ConfigurationException;
+import io.memgov.engine.MemoryEngineConfig;
+import io.memgov.engine.SelectedPolicy;
+import io.memgov.engine.internal.cluster.ClusterMemoryManager;
+import io.memgov.engine.internal.node.NodeMemoryManager;
+import io.memgov.engine.internal.plugin.PluginLoader;
+import io.memgov.engine.internal.plugin.PluginRegistry;
+import io.memgov.engine.internal.plugin.PluginSource;
+import io.memgov.engine.internal.plugin.PolicySelector;
+import io.memgov.engine.internal.revoke.MemoryRevokingScheduler;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.MetricsSink;
-import io.memgov.spi.NodeId;
+import io.memgov.spi.PolicyFamily;
+import io.memgov.spi.assignment.MemoryPoolAssigner;
+import io.memgov.spi.assignment.MemoryPoolAssignerContext;
+import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
+import io.memgov.spi.cluster.ClusterTransport;
+import io.memgov.spi.cluster.ClusterTransportContext;
+import io.memgov.spi.cluster.ClusterTransportFactory;
+import io.memgov.spi.cluster.NodeSnapshot;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
-import io.memgov.spi.pool.MemoryPool;
-import io.memgov.spi.pool.MemoryPoolFactory;
+import io.memgov.spi.pool.MemoryPoolLayout;
+import io.memgov.spi.query.NodeId;
 import io.memgov.spi.spill.SpillStrategy;
-import io.memgov.spi.spill.SpillStrategyFactory;
 import io.memgov.spi.tracker.MemoryTracker;
-import io.memgov.spi.tracker.MemoryTrackerFactory;
 import io.memgov.spi.tracker.TrackerLevel;
 import jakarta.inject.Named;
+import jakarta.inject.Singleton;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.OptionalLong;
+import java.util.function.Supplier;
+import io.memgov.engine.internal.cluster.ClusterPolicies;
+import io.memgov.engine.internal.guard.PolicyCallGuard;
+import io.memgov.engine.internal.heap.HeapGovernor;
 
-import static java.util.Objects.requireNonNull;
 
 /**
- * Wires the engine: discovers plugins, selects one policy per family and creates each with its context. Policies
- * themselves are never built by the injector; they come from their factories (plugins reach engine services only
- * through their context).
+ * The engine's wiring, top to bottom: configuration → plugin registry → policy selection → scheduler and metrics →
+ * per-node policies and nodes → cluster policies (leak detector, killers, pool assigner) → transport → cluster loop →
+ * revoking schedulers. Dagger generates the graph from these methods at compile time; each is called once. Policies
+ * are never built by the graph: they come from their factories, with their contexts (plugins reach engine services
+ * only through those). Nothing here starts a thread or registers anything: {@link MemoryEngine#start()} does.
  */
+@Module
 final class EngineModule
-        extends AbstractModule
 {
     private static final Logger log = LoggerFactory.getLogger(EngineModule.class);
 
-    private final MemoryEngineConfig config;
-    private final List<MemoryPlugin> programmaticPlugins;
-    private final ClassLoader classPathLoader;
-    private final Clock clock;
+    private EngineModule() {}
 
-    EngineModule(MemoryEngineConfig config, List<MemoryPlugin> programmaticPlugins, ClassLoader classPathLoader, Clock clock)
+    @Provides
+    static Clock clock(EngineSetup setup)
     {
-        this.config = requireNonNull(config, "config is null");
-        this.programmaticPlugins = List.copyOf(programmaticPlugins);
-        this.classPathLoader = classPathLoader;
-        this.clock = requireNonNull(clock, "clock is null");
-    }
-
-    @Override
-    protected void configure()
-    {
-        bind(MemoryEngineConfig.class).toInstance(config);
-        bind(Clock.class).toInstance(clock);
-        bind(EngineMetrics.class).in(Singleton.class);
-        bind(QueryFailures.class).in(Singleton.class);
+        return setup.clock();
     }
 
     @Provides
     @Singleton
-    PluginRegistry pluginRegistry()
+    static PluginRegistry pluginRegistry(MemoryEngineConfig config, EngineSetup setup)
     {
-        PluginRegistry registry = new PluginRegistry();
+        PluginRegistry registry = new PluginRegistry(config.families());
         registry.register(new BuiltInPlugin(), new PluginSource("engine (built in)", BuiltInPlugin.class.getClassLoader()));
         PluginLoader loader = new PluginLoader(registry);
-        if (classPathLoader != null) {
-            loader.loadFromClassPath(classPathLoader);
-        }
+        setup.classPathLoader().ifPresent(loader::loadFromClassPath);
         loader.loadFromDirectory(config.pluginDir(), config.pluginDirExplicit());
-        for (MemoryPlugin plugin : programmaticPlugins) {
+        for (MemoryPlugin plugin : setup.plugins()) {
             registry.register(plugin, new PluginSource("registered programmatically", plugin.getClass().getClassLoader()));
         }
         return registry;
@@ -97,143 +87,182 @@ final class EngineModule
 
     @Provides
     @Singleton
-    ClusterQueries clusterQueries()
+    static PolicySelector policySelector(PluginRegistry registry, MemoryEngineConfig config)
     {
-        return new ClusterQueries(clock);
+        return new PolicySelector(registry, config);
     }
 
     @Provides
     @Singleton
-    ScheduledExecutorService scheduler()
+    static EngineScheduler scheduler()
     {
-        AtomicInteger threads = new AtomicInteger();
-        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(2, runnable -> {
-            Thread thread = new Thread(runnable, "memgov-scheduler-" + threads.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        });
-        executor.setRemoveOnCancelPolicy(true);
-        return executor;
+        return new EngineScheduler();
     }
 
     @Provides
     @Singleton
-    EngineNodes engineNodes(PluginRegistry registry, ScheduledExecutorService scheduler, EngineMetrics metrics, QueryFailures failures, ClusterQueries clusterQueries,
-            MemoryLeakDetector leakDetector)
+    static PolicyCallGuard policyCallGuard(MemoryEngineConfig config)
     {
-        RegisteredFactory<MemoryPoolFactory> poolFactory = selectRequired(registry, PolicyFamily.POOL);
-        RegisteredFactory<MemoryTrackerFactory> trackerFactory = selectRequired(registry, PolicyFamily.TRACKER);
-        Optional<RegisteredFactory<SpillStrategyFactory>> spillFactory = selectOrFallBack(registry, PolicyFamily.SPILL_STRATEGY, BuiltInPlugin.NONE);
+        return new PolicyCallGuard(config.policyCallTimeout());
+    }
+
+    @Provides
+    @Singleton
+    static EngineMetrics metrics()
+    {
+        return new EngineMetrics();
+    }
+
+    @Provides
+    @Singleton
+    static SelectedPolicy<MemoryLeakDetector> leakDetector(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, Clock clock)
+    {
+        PolicyFamily<MemoryLeakDetectorFactory, MemoryLeakDetectorContext, MemoryLeakDetector> family = PolicyFamily.LEAK_DETECTOR;
+        return policies.create(family, new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink(family.policyKey())));
+    }
+
+    /**
+     * The nodes with their per-node policies. A node's policies fail queries through the engine (so the query fails on
+     * every node and the host hears once), which is built from the nodes: they reach it through a provider.
+     */
+    @Provides
+    @Singleton
+    static EngineNodes engineNodes(MemoryEngineConfig config, PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, Clock clock,
+            Lazy<QueryFailures> failures, SelectedPolicy<MemoryLeakDetector> leakDetector)
+    {
+        QueryFailer failer = (queryId, errorCode, message) -> failures.get().fail(queryId, errorCode, message);
+        OptionalLong maxTotalPerNode = config.maxQueryTotalMemoryPerNode().map(OptionalLong::of).orElseGet(OptionalLong::empty);
         List<NodeMemoryManager> nodes = new ArrayList<>();
-        Map<NodeId, SpillStrategy> spillStrategies = new HashMap<>();
+        Map<NodeId, SelectedPolicy<SpillStrategy>> spillStrategies = new HashMap<>();
         for (int i = 0; i < config.nodeCount(); i++) {
-            NodeId nodeId = NodeId.of("node-" + i);
-            MetricsSink sink = metrics.sink(nodeId.toString());
-            NodeContext context = new NodeContext(nodeId, config.heapBytes(), config.poolBytes(), clock, scheduler, sink, failures,
-                    config.maxQueryTotalMemoryPerNode().map(java.util.OptionalLong::of).orElseGet(java.util.OptionalLong::empty));
-            io.memgov.spi.pool.MemoryPoolLayout created = PluginRegistry.create(PolicyFamily.POOL, poolFactory,
-                    factory -> factory.createLayout(config.policyConfig(PolicyFamily.POOL), context));
-            // each pool goes through the registry too, so that a drop-in plugin's pools run with its context loader
-            io.memgov.spi.pool.MemoryPoolLayout layout = new io.memgov.spi.pool.MemoryPoolLayout(created.pools().stream()
-                    .map(pool -> PluginRegistry.<MemoryPoolFactory, MemoryPool>create(PolicyFamily.POOL, poolFactory, ignored -> pool))
-                    .toList());
-            MemoryTracker root = PluginRegistry.create(PolicyFamily.TRACKER, trackerFactory,
-                    factory -> factory.create(config.policyConfig(PolicyFamily.TRACKER), context));
-            if (root.level() != TrackerLevel.NODE) {
-                throw new io.memgov.engine.config.ConfigurationException(String.format(
+            NodeId nodeId = config.nodeId(i);
+            NodeContext context = new NodeContext(nodeId, config.heapBytes(), config.poolBytes(), clock, scheduler.forOwner("node " + nodeId),
+                    metrics.sink(nodeId.toString()), failer, maxTotalPerNode);
+            MemoryPoolLayout layout = policies.create(PolicyFamily.POOL, context).policy();
+            SelectedPolicy<MemoryTracker> root = policies.create(PolicyFamily.TRACKER, context);
+            if (root.policy().level() != TrackerLevel.NODE) {
+                throw new ConfigurationException(String.format(
                         "Memory tracker '%s' from %s returned a %s tracker from create(); it must return the node-level root",
-                        trackerFactory.name(), trackerFactory.origin(), root.level()));
+                        root.name(), root.origin(), root.policy().level()));
             }
             long maxTotal = config.maxQueryTotalMemoryPerNode().orElse(Long.MAX_VALUE);
-            nodes.add(new NodeMemoryManager(nodeId, layout, root, clock, config.maxQueryMemoryPerNode(), maxTotal, clusterQueries, leakDetector,
+            nodes.add(new NodeMemoryManager(nodeId, layout, root.policy(), clock, config.maxQueryMemoryPerNode(), maxTotal, leakDetector.policy(),
                     config.reservationQuantum()));
-            spillFactory.ifPresent(factory -> spillStrategies.put(nodeId, PluginRegistry.create(PolicyFamily.SPILL_STRATEGY, factory,
-                    spill -> spill.create(config.policyConfig(PolicyFamily.SPILL_STRATEGY), context))));
+            spillStrategies.put(nodeId, policies.create(PolicyFamily.SPILL_STRATEGY, context));
         }
         log.info("Started {} node(s): heap {} each, headroom {}, pool {} ('{}'), per-query per-node limit {}",
-                nodes.size(), config.heapBytes(), config.headroomBytes(), config.poolBytes(), poolFactory.name(), config.maxQueryMemoryPerNode());
-        EngineNodes engineNodes = new EngineNodes(nodes, spillStrategies);
-        failures.attach(engineNodes.nodes());
-        return engineNodes;
+                nodes.size(), config.heapBytes(), config.headroomBytes(), config.poolBytes(), policies.selectedName(PolicyFamily.POOL), config.maxQueryMemoryPerNode());
+        return new EngineNodes(nodes, spillStrategies);
     }
 
     @Provides
     @Singleton
-    @Named("query")
-    LowMemoryKiller queryKiller(PluginRegistry registry, ScheduledExecutorService scheduler, EngineMetrics metrics)
+    static QueryFailures queryFailures(EngineNodes nodes)
     {
-        return killer(registry, PolicyFamily.QUERY_KILLER, scheduler, metrics);
+        return new QueryFailures(nodes.nodes());
     }
 
     @Provides
     @Singleton
     @Named("task")
-    LowMemoryKiller taskKiller(PluginRegistry registry, ScheduledExecutorService scheduler, EngineMetrics metrics)
+    static LowMemoryKiller taskKiller(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, Clock clock)
     {
-        return killer(registry, PolicyFamily.TASK_KILLER, scheduler, metrics);
-    }
-
-    private LowMemoryKiller killer(PluginRegistry registry, PolicyFamily family, ScheduledExecutorService scheduler, EngineMetrics metrics)
-    {
-        Optional<RegisteredFactory<LowMemoryKillerFactory>> factory = selectOrFallBack(registry, family, null);
-        if (factory.isEmpty()) {
-            return (queries, nodes) -> Optional.empty();
-        }
-        MetricsSink sink = metrics.sink(family.policyKey());
-        LowMemoryKillerContext context = new ClusterContext(clock, scheduler, sink);
-        LowMemoryKiller killer = PluginRegistry.create(family, factory.get(), created -> created.create(config.policyConfig(family), context));
-        return new NamedKiller(killer, factory.get().name());
+        return killer(policies, PolicyFamily.TASK_KILLER, scheduler, metrics, clock);
     }
 
     @Provides
     @Singleton
-    ClusterMemoryManager clusterMemoryManager(EngineNodes nodes, ClusterQueries queries, QueryFailures failures, PluginRegistry registry, ScheduledExecutorService scheduler,
-            @Named("task") LowMemoryKiller taskKiller, @Named("query") LowMemoryKiller queryKiller, MemoryLeakDetector leakDetector, EngineMetrics metrics)
+    @Named("query")
+    static LowMemoryKiller queryKiller(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, Clock clock)
     {
-        ClusterTransport transport = new EmbeddedClusterTransport(nodes.nodes(), queries, failures, clock);
-        return new ClusterMemoryManager(config, transport, queries, taskKiller, queryKiller, leakDetector, clock, metrics.sink("cluster"),
-                MemoryPoolAssigners.create(registry, config, clock, scheduler, metrics));
+        return killer(policies, PolicyFamily.QUERY_KILLER, scheduler, metrics, clock);
+    }
+
+    private static LowMemoryKiller killer(PolicySelector policies, PolicyFamily<LowMemoryKillerFactory, LowMemoryKillerContext, LowMemoryKiller> family,
+            EngineScheduler scheduler, EngineMetrics metrics, Clock clock)
+    {
+        LowMemoryKillerContext context = new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink(family.policyKey()));
+        SelectedPolicy<LowMemoryKiller> killer = policies.create(family, context);
+        return new NamedKiller(killer.policy(), killer.name());
     }
 
     @Provides
     @Singleton
-    MemoryLeakDetector leakDetector(PluginRegistry registry, ScheduledExecutorService scheduler, EngineMetrics metrics)
+    static SelectedPolicy<MemoryPoolAssigner> poolAssigner(PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, Clock clock)
     {
-        PolicyFamily family = PolicyFamily.LEAK_DETECTOR;
-        RegisteredFactory<MemoryLeakDetectorFactory> factory = this.<MemoryLeakDetectorFactory>selectOrFallBack(registry, family, BuiltInPlugin.NONE).orElseThrow();
-        MemoryLeakDetectorContext context = new ClusterContext(clock, scheduler, metrics.sink(family.policyKey()));
-        return PluginRegistry.create(family, factory, created -> created.create(config.policyConfig(family), context));
+        PolicyFamily<MemoryPoolAssignerFactory, MemoryPoolAssignerContext, MemoryPoolAssigner> family = PolicyFamily.POOL_ASSIGNER;
+        SelectedPolicy<MemoryPoolAssigner> assigner = policies.create(family, new ClusterContext(clock, scheduler.forOwner(family.displayName()),
+                metrics.sink("memory-pool-assigner")));
+        if (assigner.policy() != MemoryPoolAssigner.NONE) {
+            log.info("Memory pool assigner '{}' from {} assigns queries to pools on the cluster loop", assigner.name(), assigner.origin());
+        }
+        return assigner;
     }
 
-    private <F> RegisteredFactory<F> selectRequired(PluginRegistry registry, PolicyFamily family)
+    @Provides
+    @Singleton
+    static EngineTransport clusterTransport(MemoryEngineConfig config, EngineNodes nodes, QueryFailures failures, PolicySelector policies, EngineScheduler scheduler,
+            EngineMetrics metrics, Clock clock)
     {
-        RegisteredFactory<F> factory = registry.require(family, config.policy(family));
-        log.info("Selected {} '{}' from {}", family.displayName(), factory.name(), factory.origin());
-        return factory;
+        PolicyFamily<ClusterTransportFactory, ClusterTransportContext, ClusterTransport> family = PolicyFamily.CLUSTER_TRANSPORT;
+        List<NodeId> localNodes = nodes.nodes().stream().map(NodeMemoryManager::nodeId).toList();
+        TransportContext context = new TransportContext(localNodes, config.pollInterval(), failures, clock, scheduler.forOwner(family.displayName()),
+                metrics.sink(family.policyKey()));
+        return new EngineTransport(policies.create(family, context), context);
     }
 
-    /**
-     * The selected policy. A policy set explicitly must exist; a default that no plugin offers falls back to
-     * {@code fallback} (or to nothing when null), with a log line, so that a bare engine starts.
-     */
-    private <F> Optional<RegisteredFactory<F>> selectOrFallBack(PluginRegistry registry, PolicyFamily family, String fallback)
+    @Provides
+    @Singleton
+    static ClusterMemoryManager clusterMemoryManager(MemoryEngineConfig config, EngineNodes nodes, EngineTransport transport, @Named("task") LowMemoryKiller taskKiller,
+            @Named("query") LowMemoryKiller queryKiller, SelectedPolicy<MemoryLeakDetector> leakDetector, SelectedPolicy<MemoryPoolAssigner> assigner,
+            PolicyCallGuard guard, EngineMetrics metrics, Clock clock)
     {
-        String name = config.policy(family);
-        Optional<RegisteredFactory<F>> found = registry.find(family, name);
-        if (found.isPresent()) {
-            log.info("Selected {} '{}' from {}", family.displayName(), name, found.get().origin());
-            return found;
+        List<NodeMemoryManager> local = nodes.nodes();
+        Supplier<List<NodeSnapshot>> localSnapshots = () -> local.stream().map(NodeMemoryManager::snapshot).toList();
+        ClusterPolicies clusterPolicies = new ClusterPolicies(taskKiller, taskKiller.toString(), queryKiller, queryKiller.toString(), leakDetector.policy(),
+                leakDetector.name(), assigner.policy(), assigner.name());
+        return new ClusterMemoryManager(config, transport.policy(), localSnapshots, clock, metrics.sink("cluster"), clusterPolicies, guard);
+    }
+
+    @Provides
+    @Singleton
+    static RevokingSchedulers revokingSchedulers(MemoryEngineConfig config, EngineNodes nodes, QueryFailures failures, EngineScheduler scheduler, PolicyCallGuard guard)
+    {
+        Map<NodeId, MemoryRevokingScheduler> schedulers = new LinkedHashMap<>();
+        for (NodeMemoryManager node : nodes.nodes()) {
+            SelectedPolicy<SpillStrategy> strategy = nodes.spillStrategies().get(node.nodeId());
+            if (strategy.policy() == SpillStrategy.NONE) {
+                continue;
+            }
+            schedulers.put(node.nodeId(), new MemoryRevokingScheduler(node, new NamedSpillStrategy(strategy.policy(), strategy.name()), config.revokingThreshold(),
+                    config.revokingTarget(), scheduler.executor(), MemoryRevokingScheduler.DEFAULT_CHECK_INTERVAL, failures::fail, guard,
+                    "spill strategy '" + strategy.name() + "' of " + node.nodeId()));
         }
-        if (config.isExplicit(family)) {
-            throw new io.memgov.engine.config.ConfigurationException(registry.notRegisteredMessage(family, name));
+        return new RevokingSchedulers(schedulers);
+    }
+
+    /** Starts observing the heap; the engine's close() stops it. */
+    @Provides
+    @Singleton
+    static HeapGovernor heapGovernor(MemoryEngineConfig config, EngineNodes nodes, RevokingSchedulers revokingSchedulers, QueryFailures failures,
+            EngineScheduler scheduler, EngineMetrics metrics)
+    {
+        List<HeapGovernor.GovernedNode> governed = nodes.nodes().stream()
+                .map(node -> new HeapGovernor.GovernedNode(node, config.heapBytes(), config.headroomBytes()))
+                .toList();
+        return HeapGovernor.start(config.heapSettings(), config.heapGoverned(), governed, revokingSchedulers.byNode(), failures::fail,
+                scheduler.executor(), metrics.sink("heap"));
+    }
+
+    @Provides
+    @Singleton
+    static ExtraPolicies extraPolicies(EngineSetup setup, PolicySelector policies, EngineScheduler scheduler, EngineMetrics metrics, Clock clock)
+    {
+        Map<PolicyFamily<?, ?, ?>, SelectedPolicy<?>> created = new HashMap<>();
+        for (ExtraFamily<?, ?> extra : setup.extraFamilies()) {
+            PolicyFamily<?, ?, ?> family = extra.family();
+            created.put(family, extra.create(policies, new ClusterContext(clock, scheduler.forOwner(family.displayName()), metrics.sink(family.policyKey()))));
         }
-        if (!config.policyConfig(family).isEmpty()) {
-            throw new io.memgov.engine.config.ConfigurationException(String.format(
-                    "Configuration keys %s configure the default %s '%s', which is not registered. Available: %s",
-                    config.policyConfig(family).keySet(), family.displayName(), name, registry.describe(family)));
-        }
-        log.info("Default {} '{}' is not registered ('{}' not set); using '{}'. Available: {}",
-                family.displayName(), name, family.policyKey(), fallback == null ? "none" : fallback, registry.describe(family));
-        return fallback == null ? Optional.empty() : registry.find(family, fallback);
+        return new ExtraPolicies(created);
     }
 }

@@ -1,7 +1,8 @@
 package io.memgov.engine;
 
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.spi.NodeId;
+import io.memgov.engine.SelectedPolicy;
+import io.memgov.engine.internal.node.NodeMemoryManager;
+import io.memgov.spi.query.NodeId;
 import io.memgov.spi.spill.SpillStrategy;
 
 import java.util.List;
@@ -13,7 +14,7 @@ import static java.util.Objects.requireNonNull;
  * The nodes of the engine with their per-node policies, built together because each node's policies are created
  * through that node's context.
  */
-record EngineNodes(List<NodeMemoryManager> nodes, Map<NodeId, SpillStrategy> spillStrategies)
+record EngineNodes(List<NodeMemoryManager> nodes, Map<NodeId, SelectedPolicy<SpillStrategy>> spillStrategies)
 {
     EngineNodes
     {

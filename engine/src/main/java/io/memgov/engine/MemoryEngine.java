@@ -1,41 +1,39 @@
 package io.memgov.engine;
 
-import com.google.inject.Guice;
-import com.google.inject.CreationException;
-import com.google.inject.Injector;
-import com.google.inject.ProvisionException;
-import io.memgov.engine.config.ConfigurationException;
-import io.memgov.engine.cluster.ClusterMemoryManager;
-import io.memgov.engine.config.MemoryEngineConfig;
-import io.memgov.engine.node.ClusterQueries;
-import io.memgov.spi.leak.QueryState;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.plugin.PluginRegistry;
-import io.memgov.engine.revoke.MemoryRevokingScheduler;
-import io.memgov.engine.visibility.ClusterMemorySnapshot;
-import io.memgov.engine.visibility.ClusterMemoryStats;
-import io.memgov.engine.visibility.JmxExporter;
-import io.memgov.engine.visibility.MemorySnapshotJson;
-import io.memgov.engine.visibility.NodeMemorySnapshot;
-import io.memgov.spi.ErrorCode;
+import io.memgov.engine.ClusterMemorySnapshot;
+import io.memgov.engine.ConfigurationException;
+import io.memgov.engine.MemoryEngineConfig;
+import io.memgov.engine.NodeMemorySnapshot;
+import io.memgov.engine.SelectedPolicy;
+import io.memgov.engine.internal.cluster.ClusterMemoryManager;
+import io.memgov.engine.internal.guard.PolicyCallGuard;
+import io.memgov.engine.internal.node.NodeMemoryManager;
+import io.memgov.engine.internal.plugin.PluginRegistry;
+import io.memgov.engine.internal.plugin.PolicySelector;
+import io.memgov.engine.internal.plugin.RegistryListing;
+import io.memgov.engine.internal.revoke.MemoryRevokingScheduler;
+import io.memgov.engine.internal.visibility.ClusterMemoryStats;
+import io.memgov.engine.internal.visibility.JmxExporter;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.leak.MemoryLeakDetector;
+import io.memgov.spi.policy.PolicyContext;
+import io.memgov.spi.policy.PolicyFactory;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spi.spill.SpillStrategy;
 import jakarta.inject.Inject;
 import jakarta.inject.Named;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.lang.management.ManagementFactory;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,9 +41,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-
 import static java.util.Objects.requireNonNull;
+import io.memgov.engine.internal.heap.HeapGovernor;
+
+
 
 /**
  * The memgov engine: the nodes of an embedded cluster (one, for a plain worker), each with its pool and tracker, and
@@ -67,51 +66,77 @@ public final class MemoryEngine
     private static final Logger log = LoggerFactory.getLogger(MemoryEngine.class);
 
     private final MemoryEngineConfig config;
+    private final EngineSetup setup;
     private final PluginRegistry registry;
-    private final Clock clock;
-    private final ScheduledExecutorService scheduler;
-    private final List<NodeMemoryManager> nodes;
-    private final Map<NodeId, SpillStrategy> spillStrategies;
-    private final LowMemoryKiller queryKiller;
-    private final LowMemoryKiller taskKiller;
-    private final MemoryLeakDetector leakDetector;
+    private final PolicySelector policies;
+    private final EngineScheduler scheduler;
     private final EngineMetrics metrics;
+    private final List<NodeMemoryManager> nodes;
+    private final Map<NodeId, SelectedPolicy<SpillStrategy>> spillStrategies;
+    private final MemoryLeakDetector leakDetector;
+    private final LowMemoryKiller taskKiller;
+    private final LowMemoryKiller queryKiller;
     private final QueryFailures failures;
-    private final ClusterQueries clusterQueries;
+    private final EngineTransport transport;
     private final ClusterMemoryManager clusterMemoryManager;
-    // one per node, started by the builder and stopped by close()
-    private final Map<NodeId, MemoryRevokingScheduler> revokingSchedulers = new java.util.concurrent.ConcurrentHashMap<>();
-    // set once by the builder after construction; null when JMX export is off
+    private final RevokingSchedulers revokingSchedulers;
+    private final ExtraPolicies extraPolicies;
+    private final PolicyCallGuard guard;
+    private final HeapGovernor heapGovernor;
+    // registered by start(); null until then, and when JMX export is off
     private volatile JmxExporter jmx;
 
     @Inject
     MemoryEngine(
             MemoryEngineConfig config,
+            EngineSetup setup,
             PluginRegistry registry,
-            Clock clock,
-            ScheduledExecutorService scheduler,
-            EngineNodes engineNodes,
-            @Named("query") LowMemoryKiller queryKiller,
-            @Named("task") LowMemoryKiller taskKiller,
-            MemoryLeakDetector leakDetector,
+            PolicySelector policies,
+            EngineScheduler scheduler,
             EngineMetrics metrics,
+            EngineNodes engineNodes,
+            SelectedPolicy<MemoryLeakDetector> leakDetector,
+            @Named("task") LowMemoryKiller taskKiller,
+            @Named("query") LowMemoryKiller queryKiller,
             QueryFailures failures,
-            ClusterQueries clusterQueries,
-            ClusterMemoryManager clusterMemoryManager)
+            EngineTransport transport,
+            ClusterMemoryManager clusterMemoryManager,
+            RevokingSchedulers revokingSchedulers,
+            ExtraPolicies extraPolicies,
+            PolicyCallGuard guard,
+            HeapGovernor heapGovernor)
     {
-        this.clusterQueries = requireNonNull(clusterQueries, "clusterQueries is null");
-        this.clusterMemoryManager = requireNonNull(clusterMemoryManager, "clusterMemoryManager is null");
         this.config = requireNonNull(config, "config is null");
+        this.setup = requireNonNull(setup, "setup is null");
         this.registry = requireNonNull(registry, "registry is null");
-        this.clock = requireNonNull(clock, "clock is null");
+        this.policies = requireNonNull(policies, "policies is null");
         this.scheduler = requireNonNull(scheduler, "scheduler is null");
+        this.metrics = requireNonNull(metrics, "metrics is null");
         this.nodes = engineNodes.nodes();
         this.spillStrategies = engineNodes.spillStrategies();
-        this.queryKiller = requireNonNull(queryKiller, "queryKiller is null");
+        this.leakDetector = requireNonNull(leakDetector, "leakDetector is null").policy();
         this.taskKiller = requireNonNull(taskKiller, "taskKiller is null");
-        this.leakDetector = requireNonNull(leakDetector, "leakDetector is null");
-        this.metrics = requireNonNull(metrics, "metrics is null");
+        this.queryKiller = requireNonNull(queryKiller, "queryKiller is null");
         this.failures = requireNonNull(failures, "failures is null");
+        this.transport = requireNonNull(transport, "transport is null");
+        this.clusterMemoryManager = requireNonNull(clusterMemoryManager, "clusterMemoryManager is null");
+        this.revokingSchedulers = requireNonNull(revokingSchedulers, "revokingSchedulers is null");
+        this.extraPolicies = requireNonNull(extraPolicies, "extraPolicies is null");
+        this.guard = requireNonNull(guard, "guard is null");
+        this.heapGovernor = requireNonNull(heapGovernor, "heapGovernor is null");
+    }
+
+    /**
+     * Starts what needs a running engine, in order: the cluster transport, the MBeans, the cluster loop and each
+     * node's revoking scheduler. Called once, by the builder.
+     */
+    private void start()
+    {
+        transport.start();
+        setup.jmxName().ifPresent(name -> jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), name, nodes, clusterMemoryManager,
+                heapGovernor::snapshot));
+        clusterMemoryManager.start(scheduler.executor());
+        revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::start);
     }
 
     public static Builder builder()
@@ -124,51 +149,62 @@ public final class MemoryEngine
         return config;
     }
 
-    /** Every registered factory, by family, with where it came from. */
-    public PluginRegistry plugins()
+    /** Every policy the plugins offered, by family, with where it came from. */
+    public PluginListing plugins()
     {
-        return registry;
+        return new RegistryListing(registry);
     }
 
     public Clock clock()
     {
-        return clock;
+        return setup.clock();
     }
 
     /** The nodes, in order ({@code node-0}, {@code node-1}, ...). */
-    public List<NodeMemoryManager> nodes()
+    public List<NodeMemory> nodes()
     {
-        return nodes;
+        return List.copyOf(nodes);
     }
 
-    public NodeMemoryManager node(int index)
+    public NodeMemory node(int index)
     {
         return nodes.get(index);
     }
 
+    /** The node's spill strategy. */
     public SpillStrategy spillStrategy(NodeId nodeId)
     {
-        return spillStrategies.get(nodeId);
+        return spillStrategies.get(nodeId).policy();
     }
 
     /** The node's revoking scheduler, which asks its operators to give back revocable memory when its pool fills. */
-    public Optional<MemoryRevokingScheduler> revokingScheduler(NodeId nodeId)
+    public Optional<MemoryRevoker> revokingScheduler(NodeId nodeId)
     {
-        return Optional.ofNullable(revokingSchedulers.get(nodeId));
+        return Optional.ofNullable(revokingSchedulers.byNode().get(nodeId));
     }
 
-    private void startRevoking()
+    /**
+     * The name of the policy selected for the family: what its key says, or the default, or {@code none} when the
+     * family fell back to its built-in.
+     */
+    public String policyName(PolicyFamily<?, ?, ?> family)
     {
-        for (NodeMemoryManager node : nodes) {
-            SpillStrategy strategy = spillStrategies.get(node.nodeId());
-            if (strategy == null) {
-                continue;
-            }
-            MemoryRevokingScheduler revoking = new MemoryRevokingScheduler(node, strategy, config.revokingThreshold(), config.revokingTarget(),
-                    scheduler, MemoryRevokingScheduler.DEFAULT_CHECK_INTERVAL, failures::fail);
-            revokingSchedulers.put(node.nodeId(), revoking);
-            revoking.start();
+        return policies.selectedName(requireNonNull(family, "family is null"));
+    }
+
+    /**
+     * The policy of a family added with {@link Builder#family}, as its factory created it (wrapped for its plugin's
+     * class loader when it has one of its own).
+     *
+     * @throws IllegalArgumentException if the family was not added to this engine's builder
+     */
+    public <P> SelectedPolicy<P> policy(PolicyFamily<?, ?, P> family)
+    {
+        SelectedPolicy<?> selected = extraPolicies.byFamily().get(requireNonNull(family, "family is null"));
+        if (selected == null) {
+            throw new IllegalArgumentException("family " + family + " was not added to this engine");
         }
+        return new SelectedPolicy<>(selected.name(), selected.origin(), family.productType().cast(selected.policy()));
     }
 
     public LowMemoryKiller queryKiller()
@@ -191,30 +227,15 @@ public final class MemoryEngine
         return metrics;
     }
 
-    /** The cluster loop; {@link ClusterMemoryManager#process()} runs one round on demand. */
-    public ClusterMemoryManager clusterMemoryManager()
+    /** The cluster loop: its counters and last decisions, and {@link ClusterMemory#process()} to run a round now. */
+    public ClusterMemory cluster()
     {
         return clusterMemoryManager;
     }
 
-    /** The queries the host knows: running ones and recently ended ones. */
-    public ClusterQueries queries()
-    {
-        return clusterQueries;
-    }
-
-    /**
-     * The host reports that a query ended, so that the loop stops enforcing its limits and the leak detector judges
-     * any memory it still holds after the grace period.
-     */
-    public void queryFinished(QueryId queryId, QueryState state, Instant endTime)
-    {
-        clusterQueries.finished(queryId, state, endTime);
-    }
-
     ScheduledExecutorService scheduler()
     {
-        return scheduler;
+        return scheduler.executor();
     }
 
     /** One node's memory: every pool with its per-query, per-task and per-tag reservations. */
@@ -226,19 +247,16 @@ public final class MemoryEngine
     /** The cluster's memory: each pool summed over the nodes, the loop's counters, and every node's view. */
     public ClusterMemorySnapshot clusterMemorySnapshot()
     {
-        return ClusterMemorySnapshot.of(nodes.stream().map(NodeMemoryManager::info).toList(), new ClusterMemoryStats(clusterMemoryManager));
+        return ClusterMemorySnapshot.of(nodes.stream().map(NodeMemoryManager::info).toList(), new ClusterMemoryStats(clusterMemoryManager), heapGovernor.snapshot());
     }
 
-    /** {@link #nodeMemorySnapshot(int)} as JSON: the data Trino serves at {@code /v1/memory}. */
-    public String nodeMemoryJson(int nodeIndex)
+    /**
+     * The real heap as the engine follows it: live and untracked figures as of the last garbage collection, each
+     * node's effective pool maximum, and GC pressure ({@code memory.heap.*}).
+     */
+    public HeapMemorySnapshot heapSnapshot()
     {
-        return MemorySnapshotJson.toJson(nodeMemorySnapshot(nodeIndex));
-    }
-
-    /** {@link #clusterMemorySnapshot()} as JSON: the data Trino serves at {@code /v1/cluster/memory}. */
-    public String clusterMemoryJson()
-    {
-        return MemorySnapshotJson.toJson(clusterMemorySnapshot());
+        return heapGovernor.snapshot();
     }
 
     /**
@@ -270,26 +288,22 @@ public final class MemoryEngine
     @Override
     public void close()
     {
-        revokingSchedulers.values().forEach(MemoryRevokingScheduler::close);
+        heapGovernor.close();
+        revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::close);
         clusterMemoryManager.close();
+        // a transport that blocks in close() must not keep the host from stopping
+        guard.run("cluster transport '" + transport.transport().name() + "'", "it is left as it is", transport.policy()::close);
         JmxExporter exporter = jmx;
         if (exporter != null) {
             exporter.close();
         }
-        scheduler.shutdownNow();
-        try {
-            if (!scheduler.awaitTermination(5, TimeUnit.SECONDS)) {
-                log.warn("Engine scheduler did not stop within 5 seconds");
-            }
-        }
-        catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        scheduler.close();
+        guard.close();
     }
 
     /**
      * Builds an engine: reads the configuration, discovers plugins on the class path and in {@code plugin.dir},
-     * adds the ones registered programmatically, selects one policy per family and wires everything with Guice.
+     * adds the ones registered programmatically, selects one policy per family and wires everything ({@code EngineComponent}).
      */
     public static final class Builder
     {
@@ -300,8 +314,25 @@ public final class MemoryEngine
         private String jmxName = "memgov";
         private boolean jmxExport = true;
         private Clock clock = Clock.systemUTC();
+        private final List<ExtraFamily<?, ?>> extraFamilies = new ArrayList<>();
 
         private Builder() {}
+
+        /**
+         * Adds a policy family of the host's own, beside memgov's: its policies are discovered in plugins like any
+         * other, selected by its key, created once per engine with a {@link io.memgov.spi.policy.PolicyContext}
+         * (clock, scheduler, metrics), wrapped for their plugin's class loader, and available from
+         * {@link MemoryEngine#policy}.
+         */
+        public <F extends PolicyFactory<PolicyContext, P>, P> Builder family(PolicyFamily<F, PolicyContext, P> family)
+        {
+            requireNonNull(family, "family is null");
+            if (PolicyFamily.values().contains(family) || extraFamilies.stream().anyMatch(extra -> extra.family() == family)) {
+                throw new IllegalArgumentException("family " + family + " is already known");
+            }
+            extraFamilies.add(new ExtraFamily<>(family));
+            return this;
+        }
 
         public Builder properties(Properties properties)
         {
@@ -382,29 +413,27 @@ public final class MemoryEngine
             return this;
         }
 
+        /**
+         * Reads the configuration, wires the engine and starts it.
+         *
+         * @throws ConfigurationException naming the key, the bad value and what is accepted, or the plugin at fault
+         */
         public MemoryEngine build()
         {
-            MemoryEngineConfig config = MemoryEngineConfig.fromMap(properties);
-            EngineModule module = new EngineModule(config, plugins, classPathDiscovery ? classPathLoader : null, clock);
+            List<PolicyFamily<?, ?, ?>> families = new ArrayList<>(PolicyFamily.values());
+            extraFamilies.forEach(extra -> families.add(extra.family()));
+            MemoryEngineConfig config = MemoryEngineConfig.fromMap(properties, families);
+            EngineSetup setup = new EngineSetup(plugins, classPathDiscovery ? Optional.of(classPathLoader) : Optional.empty(), clock, extraFamilies,
+                    jmxExport ? Optional.of(jmxName) : Optional.empty());
+            MemoryEngine engine = DaggerEngineComponent.factory().create(config, setup).engine();
             try {
-                Injector injector = Guice.createInjector(module);
-                MemoryEngine engine = injector.getInstance(MemoryEngine.class);
-                if (jmxExport) {
-                    engine.jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), jmxName, engine.nodes, engine.clusterMemoryManager);
-                }
-                engine.clusterMemoryManager.start(engine.scheduler);
-                engine.startRevoking();
-                return engine;
+                engine.start();
             }
-            catch (ProvisionException | CreationException e) {
-                // Guice wraps what our providers throw; a start-up error should read as the error itself
-                for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-                    if (cause instanceof ConfigurationException configurationException) {
-                        throw configurationException;
-                    }
-                }
+            catch (RuntimeException | Error e) {
+                engine.close();
                 throw e;
             }
+            return engine;
         }
     }
 }

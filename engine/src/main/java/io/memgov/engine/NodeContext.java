@@ -1,18 +1,18 @@
 package io.memgov.engine;
 
-import io.memgov.engine.pool.FixedMemoryPool;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MetricsSink;
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.pool.MemoryPool;
+import io.memgov.engine.internal.pool.FixedMemoryPool;
+import io.memgov.spi.policy.MetricsSink;
+import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.pool.MemoryPoolContext;
+import io.memgov.spi.pool.ResizableMemoryPool;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spi.spill.SpillStrategyContext;
 import io.memgov.spi.tracker.MemoryTrackerContext;
 
 import java.time.Clock;
 import java.util.OptionalLong;
-import java.util.concurrent.ScheduledExecutorService;
 
 import static java.util.Objects.requireNonNull;
 
@@ -27,17 +27,17 @@ final class NodeContext
     private final long heapBytes;
     private final long poolBytes;
     private final Clock clock;
-    private final ScheduledExecutorService scheduler;
+    private final PolicyScheduler scheduler;
     private final MetricsSink metrics;
     private final QueryFailer queryFailer;
     private final OptionalLong maxQueryTotalMemoryPerNodeBytes;
 
-    NodeContext(NodeId nodeId, long heapBytes, long poolBytes, Clock clock, ScheduledExecutorService scheduler, MetricsSink metrics, QueryFailer queryFailer)
+    NodeContext(NodeId nodeId, long heapBytes, long poolBytes, Clock clock, PolicyScheduler scheduler, MetricsSink metrics, QueryFailer queryFailer)
     {
         this(nodeId, heapBytes, poolBytes, clock, scheduler, metrics, queryFailer, OptionalLong.empty());
     }
 
-    NodeContext(NodeId nodeId, long heapBytes, long poolBytes, Clock clock, ScheduledExecutorService scheduler, MetricsSink metrics, QueryFailer queryFailer,
+    NodeContext(NodeId nodeId, long heapBytes, long poolBytes, Clock clock, PolicyScheduler scheduler, MetricsSink metrics, QueryFailer queryFailer,
             OptionalLong maxQueryTotalMemoryPerNodeBytes)
     {
         this.maxQueryTotalMemoryPerNodeBytes = requireNonNull(maxQueryTotalMemoryPerNodeBytes, "maxQueryTotalMemoryPerNodeBytes is null");
@@ -75,7 +75,7 @@ final class NodeContext
     }
 
     @Override
-    public ScheduledExecutorService scheduler()
+    public PolicyScheduler scheduler()
     {
         return scheduler;
     }
@@ -99,7 +99,7 @@ final class NodeContext
     }
 
     @Override
-    public MemoryPool createStandardPool(String poolId, long maxBytes)
+    public ResizableMemoryPool createStandardPool(String poolId, long maxBytes)
     {
         return new FixedMemoryPool(poolId, maxBytes);
     }

@@ -1,7 +1,7 @@
 package io.memgov.engine;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
 
 /**
  * Fails a query everywhere it runs and tells the host. The first failure of a query is kept.

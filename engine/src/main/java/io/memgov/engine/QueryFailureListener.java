@@ -1,8 +1,8 @@
 package io.memgov.engine;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 
 import java.util.Set;
 

@@ -1,10 +1,10 @@
 package io.memgov.engine;
 
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
-import jakarta.inject.Inject;
+import io.memgov.engine.internal.node.NodeMemoryManager;
+import io.memgov.spi.cluster.ClusterCommand;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,12 +24,9 @@ final class QueryFailures
     private static final Logger log = LoggerFactory.getLogger(QueryFailures.class);
 
     private final List<QueryFailureListener> listeners = new CopyOnWriteArrayList<>();
-    private volatile List<NodeMemoryManager> nodes = List.of();
+    private final List<NodeMemoryManager> nodes;
 
-    @Inject
-    QueryFailures() {}
-
-    void attach(List<NodeMemoryManager> nodes)
+    QueryFailures(List<NodeMemoryManager> nodes)
     {
         this.nodes = List.copyOf(nodes);
     }
@@ -54,6 +51,40 @@ final class QueryFailures
             notifyListeners(queryId, Set.of(), errorCode, message);
         }
         return failed;
+    }
+
+    /**
+     * Applies a command of the cluster loop to this engine's nodes; a command applied twice changes nothing the second
+     * time. Called by the cluster transport, on any thread.
+     */
+    void apply(ClusterCommand command)
+    {
+        requireNonNull(command, "command is null");
+        if (command instanceof ClusterCommand.KillQuery kill) {
+            fail(kill.queryId(), kill.errorCode(), kill.message());
+        }
+        else if (command instanceof ClusterCommand.KillTasks kill) {
+            for (TaskId taskId : kill.taskIds()) {
+                boolean killedHere = false;
+                for (NodeMemoryManager node : nodes) {
+                    killedHere |= node.failTask(taskId, kill.errorCode(), kill.message());
+                }
+                if (killedHere) {
+                    notifyListeners(taskId.queryId(), Set.of(taskId), kill.errorCode(), kill.message());
+                }
+            }
+        }
+        else if (command instanceof ClusterCommand.AssignPools assign) {
+            for (NodeMemoryManager node : nodes) {
+                try {
+                    node.applyAssignment(assign.assignment());
+                }
+                catch (RuntimeException e) {
+                    // like an unreachable worker: the node keeps its version and the loop delivers it again next round
+                    log.error("Node {} failed to apply memory pool assignment version {}", node.nodeId(), assign.assignment().version(), e);
+                }
+            }
+        }
     }
 
     void notifyListeners(QueryId queryId, Set<TaskId> tasks, ErrorCode errorCode, String message)

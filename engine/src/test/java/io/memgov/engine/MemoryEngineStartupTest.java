@@ -1,15 +1,16 @@
 package io.memgov.engine;
 
-import io.memgov.engine.config.ConfigurationException;
-import io.memgov.engine.config.PolicyFamily;
+import io.memgov.engine.ConfigurationException;
 import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
-import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryPoolContext;
 import io.memgov.spi.pool.MemoryPoolFactory;
+import io.memgov.spi.pool.MemoryPoolLayout;
 import io.memgov.spi.spill.SpillStrategy;
 import io.memgov.spi.spill.SpillStrategyContext;
 import io.memgov.spi.spill.SpillStrategyFactory;
@@ -54,6 +55,28 @@ final class MemoryEngineStartupTest
     }
 
     @Test
+    void perNodeTotalLimitPlusHeadroomLargerThanTheHeapFailsStartUpNamingTheTotalLimit()
+    {
+        // Presto's LocalMemoryManager check: the per-node total limit (user + system) plus headroom must fit the heap
+        assertThatThrownBy(() -> builder(Map.of(
+                "node.heap-size", "4MB",
+                "memory.heap-headroom-per-node", "1MB",
+                "query.max-memory-per-node", "2MB",
+                "query.max-total-memory-per-node", "4MB")).build())
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Invalid memory configuration. The sum of max total query memory per node (4MB, 'query.max-total-memory-per-node') "
+                        + "and heap headroom (1MB, 'memory.heap-headroom-per-node') cannot be larger than the available heap memory (4MB)");
+        // Presto's TestNodeMemoryConfig: a per-node user limit above the total limit is refused
+        assertThatThrownBy(() -> builder(Map.of(
+                "node.heap-size", "8MB",
+                "memory.heap-headroom-per-node", "1MB",
+                "query.max-memory-per-node", "3MB",
+                "query.max-total-memory-per-node", "2MB")).build())
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Invalid value '2MB' for 'query.max-total-memory-per-node': it must be at least 'query.max-memory-per-node' (3MB)");
+    }
+
+    @Test
     void engineStartsWithNothingConfiguredButTheHeap()
     {
         // a bare engine (no plugins at all) must start: default killers fall back to none, spill and leak detection to the built-in 'none'
@@ -83,7 +106,7 @@ final class MemoryEngineStartupTest
         return Stream.of(
                 // an unknown key is usually a typo that would otherwise silently leave a default in force
                 arguments(Map.of("query.max-memroy", "1GB"), List.of(
-                        "Unknown configuration key 'query.max-memroy' (value '1GB')", "Accepted keys: [",
+                        "Unknown configuration key 'query.max-memroy' (value '1GB')", "Did you mean 'query.max-memory'?", "Accepted: [",
                         "query.max-memory", "query.max-memory-per-node", "memory.pool.policy", "query.low-memory-killer.policy")),
                 // malformed size
                 arguments(Map.of("query.max-memory", "lots"), List.of(
@@ -96,7 +119,7 @@ final class MemoryEngineStartupTest
                         "Invalid value 'soon' for 'memory.cluster.poll-interval': expected a duration such as 500ms, 1s or 5m")),
                 // a zero poll interval would spin the cluster loop
                 arguments(Map.of("memory.cluster.poll-interval", "0s"), List.of(
-                        "Invalid value '0s' for 'memory.cluster.poll-interval': expected a positive duration")),
+                        "Invalid value '0s' for 'memory.cluster.poll-interval': expected a duration between 10ms and 1h such as 1s")),
                 // a ratio outside [0, 1]
                 arguments(Map.of("memory-revoking-threshold", "1.5"), List.of(
                         "Invalid value '1.5' for 'memory-revoking-threshold': expected a ratio between 0 and 1 such as 0.9")),
@@ -107,7 +130,7 @@ final class MemoryEngineStartupTest
                         "Invalid value '0.8' for 'memory-revoking-target': it must not be larger than 'memory-revoking-threshold' (0.5)")),
                 // malformed node count
                 arguments(Map.of("cluster.node-count", "0"), List.of(
-                        "Invalid value '0' for 'cluster.node-count': expected a positive whole number")),
+                        "Invalid value '0' for 'cluster.node-count': expected a whole number between 1 and 100000")),
                 // total per node below user per node can never be reached
                 arguments(Map.of("query.max-memory-per-node", "1MB", "query.max-total-memory-per-node", "512kB"), List.of(
                         "Invalid value '512kB' for 'query.max-total-memory-per-node': it must be at least 'query.max-memory-per-node' (1MB)")),
@@ -125,7 +148,7 @@ final class MemoryEngineStartupTest
                 // an unknown key of the selected built-in policy is reported by its factory, through start-up
                 arguments(Map.of("memory.pool.fixed.maxsize", "1MB"), List.of(
                         "Failed to create memory pool 'fixed' from BuiltInPlugin from engine (built in)",
-                        "Unknown configuration key 'maxsize' for memory pool 'fixed'. Accepted: [max-size]")),
+                        "Unknown configuration key 'memory.pool.fixed.maxsize' (value '1MB'). Did you mean 'memory.pool.fixed.max-size'? Accepted under 'memory.pool.fixed.': [max-size]")),
                 arguments(Map.of("memory.pool.fixed.max-size", "big"), List.of(
                         "Invalid value 'big' for 'memory.pool.fixed.max-size'")),
                 // an explicitly selected killer must exist; it does not fall back to none
@@ -135,7 +158,7 @@ final class MemoryEngineStartupTest
                         "Task low memory killer 'least-waste' is not registered ('task.low-memory-killer.policy'). Available: []")),
                 // keys for a default policy that is not registered cannot be honoured
                 arguments(Map.of("query.low-memory-killer.total-reservation-on-blocked-nodes.x", "1"), List.of(
-                        "Configuration keys [x] configure the default low memory killer 'total-reservation-on-blocked-nodes', which is not registered")),
+                        "Configuration keys [query.low-memory-killer.total-reservation-on-blocked-nodes.x] configure the default low memory killer 'total-reservation-on-blocked-nodes', which is not registered")),
                 // an explicit plugin directory that is missing is a mistake, not "no plugins"
                 arguments(Map.of("plugin.dir", "/nonexistent/memgov-plugins"), List.of(
                         "Plugin directory '/nonexistent/memgov-plugins' ('plugin.dir') does not exist")));
@@ -262,7 +285,7 @@ final class MemoryEngineStartupTest
                 "query.low-memory-killer.mine.other", "x")))
                 .plugin(plugin)
                 .build()) {
-            assertThat(plugin.config.get()).isEqualTo(Map.of("min-free-ratio", "0.1", "other", "x"));
+            assertThat(plugin.config.get().asMap()).isEqualTo(Map.of("min-free-ratio", "0.1", "other", "x"));
         }
     }
 
@@ -302,7 +325,7 @@ final class MemoryEngineStartupTest
             implements MemoryPlugin
     {
         final String name;
-        final AtomicReference<Map<String, String>> config = new AtomicReference<>();
+        final AtomicReference<PolicyConfig> config = new AtomicReference<>();
 
         KillerPlugin(String name)
         {
@@ -333,7 +356,7 @@ final class MemoryEngineStartupTest
                 }
 
                 @Override
-                public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+                public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
                 {
                     KillerPlugin.this.config.set(config);
                     return (queries, nodes) -> Optional.empty();
@@ -382,7 +405,7 @@ final class MemoryEngineStartupTest
                 }
 
                 @Override
-                public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+                public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
                 {
                     throw new IllegalArgumentException("kaboom");
                 }
@@ -414,12 +437,12 @@ final class MemoryEngineStartupTest
                 }
 
                 @Override
-                public MemoryPool create(Map<String, String> config, MemoryPoolContext context)
+                public MemoryPoolLayout create(PolicyConfig config, MemoryPoolContext context)
                 {
                     if (failure != null) {
                         throw failure;
                     }
-                    return context.createStandardPool("general", context.poolBytes());
+                    return MemoryPoolLayout.of(context.createStandardPool("general", context.poolBytes()));
                 }
             });
         }
@@ -440,7 +463,7 @@ final class MemoryEngineStartupTest
                 }
 
                 @Override
-                public SpillStrategy create(Map<String, String> config, SpillStrategyContext context)
+                public SpillStrategy create(PolicyConfig config, SpillStrategyContext context)
                 {
                     return null;
                 }

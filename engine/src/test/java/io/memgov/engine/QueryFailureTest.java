@@ -1,17 +1,16 @@
 package io.memgov.engine;
 
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.engine.node.TaskMemoryContext;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.QueryKilledException;
-import io.memgov.spi.TaskId;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.TaskMemoryContext;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryKilledException;
+import io.memgov.spi.query.TaskId;
 import org.junit.jupiter.api.Test;
 
 import java.lang.ref.Reference;
@@ -24,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The kill path: {@link MemoryEngine#failQuery} and {@link NodeMemoryManager#failQuery} release everything the
+ * The kill path: {@link MemoryEngine#failQuery} and {@link NodeMemory#failQuery} release everything the
  * query holds, later calls of the query fail with the code, the first failure is kept and listeners hear it once.
  */
 final class QueryFailureTest
@@ -50,7 +49,7 @@ final class QueryFailureTest
         try (MemoryEngine engine = engine(1)) {
             List<Failure> failures = new CopyOnWriteArrayList<>();
             engine.addQueryFailureListener((queryId, tasks, errorCode, message) -> failures.add(new Failure(queryId, tasks, errorCode, message)));
-            NodeMemoryManager node = engine.node(0);
+            NodeMemory node = engine.node(0);
             MemoryPool pool = node.pool();
 
             OperatorMemoryContext bystander = node.createQuery(BYSTANDER, QuerySession.of("bob")).addTask("0").addOperator("scan");
@@ -161,7 +160,7 @@ final class QueryFailureTest
     {
         // this is why the killer exists: the waiters' shared future must complete when the victim's memory goes
         try (MemoryEngine engine = engine(1)) {
-            NodeMemoryManager node = engine.node(0);
+            NodeMemory node = engine.node(0);
             OperatorMemoryContext hog = node.createQuery(VICTIM, QuerySession.of("alice")).addTask("0").addOperator("hog");
             hog.userMemory().setBytes(9 * 1024 * 1024);
             OperatorMemoryContext waiter = node.createQuery(BYSTANDER, QuerySession.of("bob")).addTask("0").addOperator("waiter");

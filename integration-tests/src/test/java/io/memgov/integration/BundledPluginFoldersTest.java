@@ -1,11 +1,11 @@
 package io.memgov.integration;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.config.PolicyFamily;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.QueryId;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.spi.PolicyFamily;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -84,7 +84,7 @@ final class BundledPluginFoldersTest
             OperatorMemoryContext operator = query.addTask("0").addOperator("HashAggregation");
             assertThat(operator.userMemory().setBytes(4 * 1024 * 1024)).isDone();
             assertThat(engine.node(0).pool().reservedBytes()).isEqualTo(4 * 1024 * 1024);
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(query.failure()).isEmpty();
             assertThat(engine.leakDetector().numberOfLeakedQueries()).isZero();
             operator.userMemory().setBytes(0);

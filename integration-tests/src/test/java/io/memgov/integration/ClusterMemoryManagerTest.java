@@ -1,27 +1,29 @@
 package io.memgov.integration;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.ErrorCode;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.NodeMemory;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.QueryKilledException;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
-import io.memgov.spi.leak.QueryState;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryKilledException;
+import io.memgov.spi.query.QueryState;
+import io.memgov.spi.query.TaskId;
+import io.memgov.testing.TestingClock;
 import org.junit.jupiter.api.Test;
 
 import java.lang.ref.Reference;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -33,11 +35,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * The cluster loop on the embedded cluster, with the killers discovered from their plugin jars on the class path.
  */
-final class ClusterMemoryManagerTest
+class ClusterMemoryManagerTest
 {
     private static final long MB = 1024 * 1024;
 
-    private static MemoryEngine.Builder cluster(int nodes)
+    MemoryEngine.Builder cluster(int nodes)
     {
         // 10MB pools; the loop runs only when the test calls process()
         return MemoryEngine.builder()
@@ -80,25 +82,25 @@ final class ClusterMemoryManagerTest
                 assertThat(engine.node(i).info().isBlocked()).isTrue();
             }
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             // total-reservation kills the largest query cluster-wide; its memory is released on every node at once
             assertThat(told).containsExactly("big CLUSTER_OUT_OF_MEMORY Query killed because the cluster is out of memory. Please try again in a few minutes.");
             assertThat(smallBlocked).allSatisfy(future -> assertThat(future).isDone());
             assertThatThrownBy(() -> big.operators()[0].userMemory().setBytes(7 * MB))
                     .isInstanceOfSatisfying(QueryKilledException.class, e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.CLUSTER_OUT_OF_MEMORY));
-            assertThat(engine.clusterMemoryManager().queriesKilledDueToOutOfMemory()).isEqualTo(1);
+            assertThat(engine.cluster().queriesKilledDueToOutOfMemory()).isEqualTo(1);
 
             for (Held query : List.of(small, big)) {
                 for (QueryMemoryContext context : query.contexts()) {
                     context.close();
                 }
             }
-            engine.clusterMemoryManager().process();
-            for (NodeMemoryManager node : engine.nodes()) {
+            engine.cluster().process();
+            for (NodeMemory node : engine.nodes()) {
                 assertThat(node.pool().freeBytes()).isEqualTo(node.pool().maxBytes());
             }
-            assertThat(engine.clusterMemoryManager().queriesKilledDueToOutOfMemory()).isEqualTo(1);
+            assertThat(engine.cluster().queriesKilledDueToOutOfMemory()).isEqualTo(1);
         }
     }
 
@@ -110,7 +112,7 @@ final class ClusterMemoryManagerTest
             query.operators()[0].userMemory().setBytes(600);
             query.operators()[1].userMemory().setBytes(600);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             assertThatThrownBy(() -> query.operators()[0].userMemory().setBytes(700))
                     .isInstanceOf(QueryKilledException.class)
@@ -127,7 +129,28 @@ final class ClusterMemoryManagerTest
             query.operators()[0].userMemory().setBytes(1000);
             query.operators()[0].revocableMemory().setBytes(1100);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
+
+            assertThat(query.contexts()[0].failure()).hasValueSatisfying(failure -> {
+                assertThat(failure.errorCode()).isEqualTo(ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT);
+                assertThat(failure.getMessage()).isEqualTo("Query exceeded distributed total memory limit of 2kB");
+            });
+        }
+    }
+
+    @Test
+    void systemMemoryCountsAgainstTheDistributedTotalLimitOnlyNotTheUserLimit()
+    {
+        // Presto's TestClusterMemoryManager / TestMemoryManager: user and total limits are kept apart; 512B of user memory
+        // and 2.5kB of system memory over two nodes exceed query.max-total-memory=2kB, not query.max-memory=1kB
+        try (MemoryEngine engine = cluster(2).property("query.max-memory", "1kB").property("query.max-total-memory", "2kB").build()) {
+            Held query = startQuery(engine, "q1", "alice");
+            query.operators()[0].userMemory().setBytes(256);
+            query.operators()[1].userMemory().setBytes(256);
+            query.operators()[0].systemMemory().setBytes(1280);
+            query.operators()[1].systemMemory().setBytes(1280);
+
+            engine.cluster().process();
 
             assertThat(query.contexts()[0].failure()).hasValueSatisfying(failure -> {
                 assertThat(failure.errorCode()).isEqualTo(ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT);
@@ -148,7 +171,7 @@ final class ClusterMemoryManagerTest
             OperatorMemoryContext loweredSort = lowered.addTask("0").addOperator("Sort");
             loweredSort.userMemory().setBytes(150);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             assertThat(raised.failure()).hasValueSatisfying(failure -> assertThat(failure.getMessage()).endsWith("limit of 1kB"));
             assertThat(lowered.failure()).hasValueSatisfying(failure -> assertThat(failure.getMessage()).endsWith("limit of 100B"));
@@ -169,7 +192,7 @@ final class ClusterMemoryManagerTest
             Held big = startQuery(engine, "big", "bob");
             big.operators()[0].userMemory().setBytes(9 * MB);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             // the overcommitting query goes, not the larger one the killer would have chosen
             assertThat(overcommit.failure()).hasValueSatisfying(failure -> assertThat(failure.getMessage())
@@ -182,9 +205,9 @@ final class ClusterMemoryManagerTest
     @Test
     void killsNothingElseWhileThePreviousTargetStillHoldsMemoryUnlessItLeaked()
     {
-        MutableClock clock = new MutableClock();
+        TestingClock clock = new TestingClock(Instant.parse("2026-11-21T10:00:00Z"));
         try (MemoryEngine engine = cluster(1).clock(clock).property("query.low-memory-killer.policy", "total-reservation").build()) {
-            NodeMemoryManager node = engine.node(0);
+            NodeMemory node = engine.node(0);
             Held first = startQuery(engine, "first", "alice");
             Held second = startQuery(engine, "second", "bob");
             first.operators()[0].userMemory().setBytes(6 * MB);
@@ -192,20 +215,20 @@ final class ClusterMemoryManagerTest
             // memory the first query holds outside its contexts, so killing it cannot release it
             node.pool().reserve(TaskId.of(QueryId.of("first"), "stray"), "Exchange", 6 * MB);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(first.contexts()[0].failure()).isPresent();
             assertThat(node.info().isBlocked()).isTrue();
 
             // still out of memory, but the last target still holds 6MB: the cascade guard kills nothing more
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(second.contexts()[0].failure()).isEmpty();
-            assertThat(engine.clusterMemoryManager().lastKillTarget()).contains(KillTarget.wholeQuery(QueryId.of("first")));
+            assertThat(engine.cluster().lastKillTarget()).contains(KillTarget.wholeQuery(QueryId.of("first")));
 
             // the host finished the first query long ago: the leak detector flags it and the killer may run again
-            engine.queryFinished(QueryId.of("first"), QueryState.FAILED, clock.instant());
+            first.contexts()[0].close(QueryState.FAILED);
             clock.advance(Duration.ofMinutes(2));
-            engine.clusterMemoryManager().process();
-            assertThat(engine.clusterMemoryManager().numberOfLeakedQueries()).isEqualTo(1);
+            engine.cluster().process();
+            assertThat(engine.cluster().numberOfLeakedQueries()).isEqualTo(1);
             assertThat(second.contexts()[0].failure()).hasValueSatisfying(failure -> assertThat(failure.errorCode()).isEqualTo(ErrorCode.CLUSTER_OUT_OF_MEMORY));
         }
     }
@@ -234,7 +257,7 @@ final class ClusterMemoryManagerTest
                     }
 
                     @Override
-                    public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+                    public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
                     {
                         return (queries, nodes) -> behaviours.get(calls.getAndIncrement()).get();
                     }
@@ -248,11 +271,11 @@ final class ClusterMemoryManagerTest
             Held bystander = startQuery(engine, "bystander", "bob");
             bystander.operators()[0].userMemory().setBytes(5 * MB);
 
-            engine.clusterMemoryManager().process();
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
+            engine.cluster().process();
             assertThat(victim.contexts()[0].failure()).isEmpty();
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(calls).hasValue(3);
             assertThat(victim.contexts()[0].failure()).isPresent();
             Reference.reachabilityFence(bystander);
@@ -264,7 +287,7 @@ final class ClusterMemoryManagerTest
     {
         try (MemoryEngine engine = cluster(1).property("query.low-memory-killer.policy", "total-reservation").build()) {
             QueryMemoryContext retryable = engine.node(0).createQuery(QueryId.of("retryable"),
-                    QuerySession.builder("alice").retryPolicy(io.memgov.spi.killer.RetryPolicy.TASK).build());
+                    QuerySession.builder("alice").retryPolicy(io.memgov.spi.query.RetryPolicy.TASK).build());
             var small = retryable.addTask("0.0").addOperator("Sort");
             var large = retryable.addTask("0.1").addOperator("Sort");
             small.userMemory().setBytes(3 * MB);
@@ -272,14 +295,14 @@ final class ClusterMemoryManagerTest
             Held other = startQuery(engine, "other", "bob");
             other.operators()[0].userMemory().setBytes(4 * MB);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             // the default task killer takes the largest task of a TASK-retry query on the blocked node
             assertThatThrownBy(() -> large.userMemory().setBytes(1)).isInstanceOf(QueryKilledException.class)
                     .hasMessage("Task killed because the cluster is out of memory.");
             assertThat(small.userMemory().setBytes(3 * MB + 1)).isNotNull();
             assertThat(other.contexts()[0].failure()).isEmpty();
-            assertThat(engine.clusterMemoryManager().tasksKilledDueToOutOfMemory()).isEqualTo(1);
+            assertThat(engine.cluster().tasksKilledDueToOutOfMemory()).isEqualTo(1);
         }
     }
 

@@ -2,17 +2,14 @@ package io.memgov.integration;
 
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.config.PolicyFamily;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.PolicyFamily;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import javax.tools.JavaCompiler;
-import javax.tools.ToolProvider;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -27,6 +24,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
+import javax.tools.JavaCompiler;
+import javax.tools.ToolProvider;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -45,18 +44,18 @@ final class ConflictingLibraryPluginTest
             import com.github.benmanes.caffeine.cache.Cache;
             import com.github.benmanes.caffeine.cache.Caffeine;
             import io.memgov.spi.MemoryPlugin;
-            import io.memgov.spi.QueryId;
+            import io.memgov.spi.policy.PolicyConfig;
+            import io.memgov.spi.query.QueryId;
             import io.memgov.spi.killer.KillTarget;
             import io.memgov.spi.killer.LowMemoryKiller;
             import io.memgov.spi.killer.LowMemoryKillerContext;
             import io.memgov.spi.killer.LowMemoryKillerFactory;
-            import io.memgov.spi.killer.NodeMemoryInfo;
-            import io.memgov.spi.killer.RunningQueryInfo;
+            import io.memgov.spi.cluster.NodeMemoryInfo;
+            import io.memgov.spi.cluster.RunningQueryInfo;
 
             import java.time.Duration;
             import java.util.List;
-            import java.util.Map;
-            import java.util.Optional;
+                        import java.util.Optional;
 
             public final class RecentVictimsPlugin implements MemoryPlugin {
                 public static volatile String contextLoaderWhileChoosing;
@@ -70,7 +69,7 @@ final class ConflictingLibraryPluginTest
                         }
 
                         @Override
-                        public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context) {
+                        public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context) {
                             Cache<QueryId, Boolean> recent = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(1)).maximumSize(1000).build();
                             return (queries, nodes) -> choose(recent, queries);
                         }
@@ -142,7 +141,7 @@ final class ConflictingLibraryPluginTest
             OperatorMemoryContext smallAggregation = small.addTask("0").addOperator("HashAggregation");
             smallAggregation.userMemory().setBytes(4 * 1024 * 1024);
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             assertThat(told).containsExactly("big CLUSTER_OUT_OF_MEMORY");
             assertThat(pluginClass.getField("contextLoaderWhileChoosing").get(null)).isEqualTo("recent-victims");

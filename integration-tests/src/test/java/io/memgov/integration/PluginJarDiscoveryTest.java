@@ -73,7 +73,7 @@ final class PluginJarDiscoveryTest
                 .property("query.low-memory-killer.policy", "none")
                 .property("task.low-memory-killer.policy", "none")
                 .build()) {
-            assertThat(engine.plugins().describe(io.memgov.engine.config.PolicyFamily.QUERY_KILLER))
+            assertThat(engine.plugins().describe(io.memgov.spi.PolicyFamily.QUERY_KILLER))
                     .singleElement().asString().contains("none").contains(pluginDir.resolve("plugin-none.jar").toString());
             assertThat(engine.queryKiller().chooseTargetToKill(List.of(), List.of())).isEmpty();
         }

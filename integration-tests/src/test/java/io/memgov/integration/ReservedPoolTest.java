@@ -1,31 +1,31 @@
 package io.memgov.integration;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.ErrorCode;
+import io.memgov.engine.NodeMemory;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.internal.node.NodeMemoryManager;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.assignment.MemoryPoolAssignment;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RunningQueryInfo;
-import io.memgov.spi.leak.QueryState;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
 import org.junit.jupiter.api.Test;
 
 import java.lang.ref.Reference;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -107,16 +107,15 @@ final class ReservedPoolTest
             for (int node = 0; node < 2; node++) {
                 // the rest of the query's work: it grows once more, then ends
                 assertThat(query.operators[node].userMemory().setBytes(finalBytes)).isDone();
-                query.contexts[node].close();
+                query.contexts[node].close(QueryState.FINISHED);
             }
-            engine.queryFinished(query.queryId, QueryState.FINISHED, Instant.now());
             events.add(query.queryId + " finished");
         }, "driver-" + query.queryId);
         thread.start();
         return thread;
     }
 
-    private static MemoryPool reserved(NodeMemoryManager node)
+    private static MemoryPool reserved(NodeMemory node)
     {
         return node.pool("reserved").orElseThrow();
     }
@@ -150,14 +149,14 @@ final class ReservedPoolTest
                     worker(engine, b, events, othersWoken, othersMayFinish, 3584 * KB),
                     worker(engine, c, events, othersWoken, othersMayFinish, 3584 * KB));
 
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
 
             // the largest query (10MB cluster-wide) moved to RESERVED on both nodes and its drivers were woken
             assertThat(bigWoken.await(10, TimeUnit.SECONDS)).isTrue();
-            assertThat(engine.clusterMemoryManager().assignment()).isEqualTo(new MemoryPoolAssignment(1, Map.of(big.queryId, "reserved")));
-            assertThat(engine.clusterMemoryManager().assignedQueries("reserved")).isEqualTo(1);
-            for (NodeMemoryManager node : engine.nodes()) {
-                assertThat(node.assignmentVersion()).isEqualTo(1);
+            assertThat(engine.cluster().assignment()).isEqualTo(new MemoryPoolAssignment(1, Map.of(big.queryId, "reserved")));
+            assertThat(engine.cluster().assignedQueries("reserved")).isEqualTo(1);
+            for (NodeMemory node : engine.nodes()) {
+                assertThat(node.snapshot().assignmentVersion()).isEqualTo(1);
                 assertThat(reserved(node).info().queryMemoryReservations()).isEqualTo(Map.of(big.queryId, 5 * MB));
                 assertThat(node.pool().queryReservedBytes(big.queryId)).isZero();
                 // GENERAL keeps 11MB of 10MB: still blocked
@@ -169,28 +168,28 @@ final class ReservedPoolTest
             bigDriver.join(10_000);
             assertThat(events).containsExactly("big woken", "big finished");
             assertThat(List.of(a, b, c)).allSatisfy(query -> assertThat(query.isBlocked()).isTrue());
-            for (NodeMemoryManager node : engine.nodes()) {
+            for (NodeMemory node : engine.nodes()) {
                 assertThat(reserved(node).info()).isEqualTo(MemoryPoolInfo.empty("reserved", 6 * MB));
             }
 
             // RESERVED is empty again and GENERAL still blocked: the next largest (a, 8MB) is promoted, which frees
             // enough of GENERAL for b and c
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(othersWoken.await(10, TimeUnit.SECONDS)).isTrue();
             for (Thread driver : otherDrivers) {
                 driver.join(10_000);
             }
-            assertThat(engine.clusterMemoryManager().assignment()).isEqualTo(new MemoryPoolAssignment(2, Map.of(a.queryId, "reserved")));
+            assertThat(engine.cluster().assignment()).isEqualTo(new MemoryPoolAssignment(2, Map.of(a.queryId, "reserved")));
             assertThat(events).hasSize(8).containsSubsequence("big woken", "big finished", "a finished")
                     .contains("b finished", "c finished");
-            assertThat(engine.clusterMemoryManager().queriesKilledDueToOutOfMemory()).isZero();
-            for (NodeMemoryManager node : engine.nodes()) {
+            assertThat(engine.cluster().queriesKilledDueToOutOfMemory()).isZero();
+            for (NodeMemory node : engine.nodes()) {
                 for (MemoryPool pool : node.pools()) {
                     assertThat(pool.freeBytes()).isEqualTo(pool.maxBytes());
                 }
             }
-            engine.clusterMemoryManager().process();
-            assertThat(engine.clusterMemoryManager().assignment().placements()).isEmpty();
+            engine.cluster().process();
+            assertThat(engine.cluster().assignment().placements()).isEmpty();
         }
     }
 
@@ -213,7 +212,7 @@ final class ReservedPoolTest
                     }
 
                     @Override
-                    public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+                    public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
                     {
                         return (queries, nodes) -> {
                             nodesSeen.add(nodes);
@@ -237,12 +236,12 @@ final class ReservedPoolTest
             a.set(4 * MB);
 
             // GENERAL blocked but RESERVED empty: not out of memory, the cure is a promotion
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(nodesSeen).isEmpty();
-            assertThat(engine.clusterMemoryManager().assignment().placements()).isEqualTo(Map.of(big.queryId, "reserved"));
+            assertThat(engine.cluster().assignment().placements()).isEqualTo(Map.of(big.queryId, "reserved"));
 
             // RESERVED holds big and GENERAL is still blocked: out of memory, and the killer is shown GENERAL only
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             assertThat(nodesSeen).hasSize(1);
             assertThat(nodesSeen.get(0)).allSatisfy(node -> {
                 assertThat(node.pools()).extracting(MemoryPoolInfo::poolId).containsExactly("general");
@@ -256,10 +255,12 @@ final class ReservedPoolTest
             assertThat(c.isBlocked()).isFalse();
 
             // RESERVED still holds big, but GENERAL has room now (7MB of 10MB): not out of memory, nobody else is killed
-            engine.queryFinished(a.queryId, QueryState.FAILED, Instant.now());
-            engine.clusterMemoryManager().process();
+            for (QueryMemoryContext context : a.contexts) {
+                context.close(QueryState.FAILED);
+            }
+            engine.cluster().process();
             assertThat(nodesSeen).hasSize(1);
-            assertThat(engine.clusterMemoryManager().queriesKilledDueToOutOfMemory()).isEqualTo(1);
+            assertThat(engine.cluster().queriesKilledDueToOutOfMemory()).isEqualTo(1);
             assertThat(big.isBlocked()).isFalse();
             // held to the end: their operators' bytes are part of GENERAL in every round above
             Reference.reachabilityFence(b);
@@ -276,13 +277,13 @@ final class ReservedPoolTest
             // kept: its operators' bytes help block GENERAL, and a dropped handle is released by the cleaner when a GC runs
             Query b = new Query(engine, "b").set(3584 * KB);
             big.set(5 * MB);
-            engine.clusterMemoryManager().process();
-            NodeMemoryManager node = engine.node(1);
-            assertThat(node.assignmentVersion()).isEqualTo(1);
+            engine.cluster().process();
+            NodeMemory node = engine.node(1);
+            assertThat(node.snapshot().assignmentVersion()).isEqualTo(1);
 
             // a delivery of version 1 that arrives late, after version 1 moved big: it must not undo anything, nor move a
-            assertThat(node.applyAssignment(new MemoryPoolAssignment(1, Map.of(a.queryId, "reserved")))).isFalse();
-            assertThat(node.applyAssignment(new MemoryPoolAssignment(0, Map.of()))).isFalse();
+            assertThat(((NodeMemoryManager) node).applyAssignment(new MemoryPoolAssignment(1, Map.of(a.queryId, "reserved")))).isFalse();
+            assertThat(((NodeMemoryManager) node).applyAssignment(new MemoryPoolAssignment(0, Map.of()))).isFalse();
             assertThat(big.contexts[1].pool().id()).isEqualTo("reserved");
             assertThat(a.contexts[1].pool().id()).isEqualTo("general");
             assertThat(reserved(node).info().queryMemoryReservations()).isEqualTo(Map.of(big.queryId, 5 * MB));

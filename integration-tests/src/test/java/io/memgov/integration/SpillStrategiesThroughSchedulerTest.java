@@ -1,10 +1,10 @@
 package io.memgov.integration;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.engine.node.TaskMemoryContext;
-import io.memgov.spi.QueryId;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.TaskMemoryContext;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spi.spill.RevocableConsumer;
 import org.junit.jupiter.api.Test;
 

@@ -1,12 +1,12 @@
 package io.memgov.integration;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
 import io.memgov.integration.SpillingHashAggregation.Group;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryGovernanceException;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryGovernanceException;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spill.DiskUsage;
 import io.memgov.spill.DiskUsageProbe;
 import io.memgov.spill.SpillCompression;

@@ -1,8 +1,8 @@
 package io.memgov.integration;
 
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.spi.TaskId;
+import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.query.TaskId;
 import io.memgov.spi.spill.RevocableConsumer;
 import io.memgov.spill.SpillFile;
 import io.memgov.spill.SpillFileManager;

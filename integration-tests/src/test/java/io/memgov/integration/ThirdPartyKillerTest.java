@@ -1,14 +1,13 @@
 package io.memgov.integration;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.config.PolicyFamily;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.engine.plugin.RegisteredFactory;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.engine.NodeMemory;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.PolicyRegistration;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.spi.PolicyFamily;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,7 +50,7 @@ final class ThirdPartyKillerTest
             assertThat(engine.plugins().describe(PolicyFamily.QUERY_KILLER))
                     .containsExactly(POLICY + " (MostTasksOnBlockedNodesPlugin from " + jar + ")");
             // loaded from the jar in a loader of its own, not from the test class path where the example also is
-            RegisteredFactory<LowMemoryKillerFactory> registration = engine.plugins().<LowMemoryKillerFactory>find(PolicyFamily.QUERY_KILLER, POLICY).orElseThrow();
+            PolicyRegistration registration = engine.plugins().find(PolicyFamily.QUERY_KILLER, POLICY).orElseThrow();
             ClassLoader loader = registration.factory().getClass().getClassLoader();
             assertThat(loader).isNotSameAs(ThirdPartyKillerTest.class.getClassLoader());
             assertThat(loader.getName()).isEqualTo("third-party-killer.jar");
@@ -81,7 +80,7 @@ final class ThirdPartyKillerTest
     {
         // the example is a test dependency of this module, so ServiceLoader finds it on the engine's own class path
         try (MemoryEngine engine = cluster().property("query.low-memory-killer.policy", POLICY).build()) {
-            RegisteredFactory<LowMemoryKillerFactory> registration = engine.plugins().<LowMemoryKillerFactory>find(PolicyFamily.QUERY_KILLER, POLICY).orElseThrow();
+            PolicyRegistration registration = engine.plugins().find(PolicyFamily.QUERY_KILLER, POLICY).orElseThrow();
             assertThat(registration.origin()).startsWith("MostTasksOnBlockedNodesPlugin from class path (").contains("third-party-killer");
             assertThat(registration.factory().getClass().getClassLoader()).isSameAs(MemoryEngine.class.getClassLoader());
 
@@ -162,11 +161,11 @@ final class ThirdPartyKillerTest
                 operator.userMemory().setBytes(bytes[node]);
             }
         }
-        for (NodeMemoryManager node : engine.nodes()) {
+        for (NodeMemory node : engine.nodes()) {
             assertThat(node.info().isBlocked()).as("%s blocked before the round", node.nodeId()).isTrue();
         }
 
-        engine.clusterMemoryManager().process();
+        engine.cluster().process();
 
         List<String> blocked = engine.nodes().stream()
                 .filter(node -> node.info().isBlocked())

@@ -1,6 +1,6 @@
 package io.memgov.lab;
 
-import io.memgov.engine.node.OperatorMemoryContext;
+import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.spill.SpillFile;
 import io.memgov.spill.SpillFileManager;
 import io.memgov.spill.SpillFileReader;
@@ -32,8 +32,8 @@ final class JoinBuild
     static final String TAG = "HashBuilder";
     static final int PARTITIONS = 8;
     static final int CHUNK_ROWS = 1024;
-    // a chunk is a long[] of keys and a long[] of payloads (16-byte headers) and their slots in two lists
-    static final long BYTES_PER_CHUNK = 2 * (16 + (long) Long.BYTES * CHUNK_ROWS + 8);
+    // a chunk is a long[] of keys and a long[] of payloads, and their slots in two lists
+    static final long BYTES_PER_CHUNK = 2 * (arrayBytes(CHUNK_ROWS, Long.BYTES) + REFERENCE_BYTES);
     // a (key, payload) or (key, value) row in a spill file
     private static final int ROW_WIRE_BYTES = 2 * Long.BYTES;
     private static final int ROWS_PER_BLOCK = 512;
@@ -74,24 +74,66 @@ final class JoinBuild
             throws InterruptedException
     {
         try {
-            SplittableRandom root = new SplittableRandom(seed);
-            SplittableRandom build = root.split();
-            SplittableRandom probe = root.split();
-            for (int row = 0; row < rows; row++) {
-                long key = build.nextInt(rows);
-                long payload = build.nextInt(1_000_000);
-                if (partitions[partition(key)].add(key, payload)) {
-                    // a new chunk: account it, and wait if the pool is full
-                    account();
-                }
-            }
-            account();
+            readInput();
             finishInput();
+            SplittableRandom probe = probeRows(seed);
             return spilled ? probeSpilled(probe) : probeInMemory(probe);
         }
         finally {
             close();
         }
+    }
+
+    /** Partitions every build row into chunks, reserving each chunk before it is allocated. */
+    @Override
+    void readInput()
+            throws InterruptedException
+    {
+        SplittableRandom build = buildRows(seed);
+        for (int row = 0; row < rows; row++) {
+            long key = build.nextInt(rows);
+            long payload = build.nextInt(1_000_000);
+            Partition partition = partitions[partition(key)];
+            // a new chunk: reserved first, waiting if the pool is full; a revoke served meanwhile empties the partitions
+            while (partition.needsChunk() && !reserve(heldBytes() + BYTES_PER_CHUNK)) {
+                // what is held changed: reserve again
+            }
+            partition.add(key, payload);
+        }
+        account();
+    }
+
+    // the build and the probe rows: two streams split from the seed, in this order
+    private static SplittableRandom buildRows(long seed)
+    {
+        return new SplittableRandom(seed).split();
+    }
+
+    private static SplittableRandom probeRows(long seed)
+    {
+        SplittableRandom root = new SplittableRandom(seed);
+        root.split();
+        return root.split();
+    }
+
+    /** Indexes every partition held in memory, accounting the indexes first. */
+    void buildIndexes()
+            throws InterruptedException
+    {
+        long indexBytes = 0;
+        for (Partition partition : partitions) {
+            indexBytes += partition.indexBytes();
+        }
+        driver.setBytes(memory.userMemory(), heldBytes() + indexBytes, () -> {});
+        for (Partition partition : partitions) {
+            partition.buildIndex();
+        }
+    }
+
+    @Override
+    Object[] heldState()
+    {
+        return new Object[] {partitions};
     }
 
     // the build rows held in memory
@@ -133,14 +175,7 @@ final class JoinBuild
     private long probeInMemory(SplittableRandom probe)
             throws InterruptedException
     {
-        long indexBytes = 0;
-        for (Partition partition : partitions) {
-            indexBytes += partition.indexBytes();
-        }
-        driver.setBytes(memory.userMemory(), heldBytes() + indexBytes, () -> {});
-        for (Partition partition : partitions) {
-            partition.buildIndex();
-        }
+        buildIndexes();
         long checksum = 0;
         for (int row = 0; row < rows; row++) {
             long key = probe.nextInt(2 * rows);
@@ -199,9 +234,10 @@ final class JoinBuild
                 try (SpillFileReader reader = run.newReader()) {
                     SpillBlockReader records = new SpillBlockReader(reader);
                     while (records.hasNextRecord()) {
-                        if (partition.add(records.getLong(), records.getLong())) {
-                            driver.setBytes(memory.userMemory(), BYTES_PER_OPEN_READER + partition.chunkBytes(), () -> {});
+                        if (partition.needsChunk()) {
+                            driver.setBytes(memory.userMemory(), BYTES_PER_OPEN_READER + partition.chunkBytes() + BYTES_PER_CHUNK, () -> {});
                         }
+                        partition.add(records.getLong(), records.getLong());
                     }
                 }
             }
@@ -296,7 +332,7 @@ final class JoinBuild
     }
 
     /** Build rows of one partition: chunked arrays, and a chained hash index over them for the probe phase. */
-    private final class Partition
+    private static final class Partition
     {
         private final List<long[]> keyChunks = new ArrayList<>();
         private final List<long[]> payloadChunks = new ArrayList<>();
@@ -306,19 +342,22 @@ final class JoinBuild
         private int[] links;
         private int mask;
 
-        /** @return true when a new chunk was allocated */
-        boolean add(long key, long payload)
+        /** Whether the next {@link #add} allocates a chunk ({@link #BYTES_PER_CHUNK}), to be reserved first. */
+        boolean needsChunk()
+        {
+            return rowCount % CHUNK_ROWS == 0;
+        }
+
+        void add(long key, long payload)
         {
             int offset = rowCount % CHUNK_ROWS;
-            boolean newChunk = offset == 0;
-            if (newChunk) {
+            if (offset == 0) {
                 keyChunks.add(new long[CHUNK_ROWS]);
                 payloadChunks.add(new long[CHUNK_ROWS]);
             }
             keyChunks.get(keyChunks.size() - 1)[offset] = key;
             payloadChunks.get(payloadChunks.size() - 1)[offset] = payload;
             rowCount++;
-            return newChunk;
         }
 
         long key(int row)
@@ -345,7 +384,7 @@ final class JoinBuild
         /** What {@link #buildIndex()} will allocate. */
         long indexBytes()
         {
-            return rowCount == 0 ? 0 : 16 + 4L * bucketCount() + 16 + 4L * rowCount;
+            return rowCount == 0 ? 0 : arrayBytes(bucketCount(), Integer.BYTES) + arrayBytes(rowCount, Integer.BYTES);
         }
 
         void buildIndex()

@@ -3,6 +3,7 @@ package io.memgov.lab;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.memgov.engine.MemoryEngine;
+import io.memgov.json.MemoryJson;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -17,12 +18,15 @@ import static java.util.Objects.requireNonNull;
 
 /**
  * Serves the engine's memory snapshots while a run lasts, as Trino does: {@code /v1/memory} (one node's pools; the
- * first node unless {@code ?node=N}) and {@code /v1/cluster/memory} (the cluster view). Bound to the loopback
- * address only: the snapshots name queries and users, and there is no authentication.
+ * first node unless {@code ?node=N}) and {@code /v1/cluster/memory} (the cluster view), to GET and HEAD; any other
+ * path gets a 404 in plain text listing these two. Bound to the loopback address only: the snapshots name queries and
+ * users, and there is no authentication.
  */
 final class MemoryHttpServer
         implements AutoCloseable
 {
+    private static final String PATHS = "the paths are /v1/memory (one node; ?node=N picks it) and /v1/cluster/memory\n";
+
     private final HttpServer server;
 
     private MemoryHttpServer(HttpServer server)
@@ -47,8 +51,14 @@ final class MemoryHttpServer
         catch (IOException e) {
             throw new BadInputException("cannot serve on 127.0.0.1:" + port + " (--http): " + e.getMessage());
         }
-        server.createContext("/v1/memory", exchange -> serve(exchange, () -> engine.nodeMemoryJson(nodeIndex(exchange.getRequestURI(), engine.nodes().size()))));
-        server.createContext("/v1/cluster/memory", exchange -> serve(exchange, engine::clusterMemoryJson));
+        server.createContext("/v1/memory", exchange -> serve(exchange, () -> MemoryJson.toJson(engine.nodeMemorySnapshot(nodeIndex(exchange.getRequestURI(), engine.nodes().size())))));
+        server.createContext("/v1/cluster/memory", exchange -> serve(exchange, () -> MemoryJson.toJson(engine.clusterMemorySnapshot())));
+        // every other path: the JDK's own answer would be an HTML page
+        server.createContext("/", exchange -> {
+            try (exchange) {
+                notFound(exchange);
+            }
+        });
         server.start();
         return new MemoryHttpServer(server);
     }
@@ -93,12 +103,12 @@ final class MemoryHttpServer
             String path = exchange.getRequestURI().getPath();
             // contexts match by prefix; only the exact paths exist
             if (!path.equals("/v1/memory") && !path.equals("/v1/cluster/memory")) {
-                send(exchange, 404, "text/plain", "not found: " + path + "; try /v1/memory or /v1/cluster/memory\n");
+                notFound(exchange);
                 return;
             }
-            if (!exchange.getRequestMethod().equals("GET")) {
-                exchange.getResponseHeaders().set("Allow", "GET");
-                send(exchange, 405, "text/plain", "only GET\n");
+            if (!exchange.getRequestMethod().equals("GET") && !exchange.getRequestMethod().equals("HEAD")) {
+                exchange.getResponseHeaders().set("Allow", "GET, HEAD");
+                send(exchange, 405, "text/plain", exchange.getRequestMethod() + " is not allowed on " + path + ": only GET and HEAD\n");
                 return;
             }
             String json;
@@ -113,11 +123,23 @@ final class MemoryHttpServer
         }
     }
 
+    private static void notFound(HttpExchange exchange)
+            throws IOException
+    {
+        send(exchange, 404, "text/plain", "not found: " + exchange.getRequestURI().getPath() + "; " + PATHS);
+    }
+
+    // HEAD gets the same status and headers as GET, and no body
     private static void send(HttpExchange exchange, int status, String contentType, String body)
             throws IOException
     {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", contentType + "; charset=utf-8");
+        if (exchange.getRequestMethod().equals("HEAD")) {
+            exchange.getResponseHeaders().set("Content-Length", Integer.toString(bytes.length));
+            exchange.sendResponseHeaders(status, -1);
+            return;
+        }
         exchange.sendResponseHeaders(status, bytes.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(bytes);

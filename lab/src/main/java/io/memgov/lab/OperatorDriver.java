@@ -1,8 +1,8 @@
 package io.memgov.lab;
 
-import io.memgov.engine.node.LocalMemoryContext;
-import io.memgov.spi.MemoryGovernanceException;
+import io.memgov.engine.LocalMemoryContext;
 import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.query.MemoryGovernanceException;
 
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;

@@ -1,8 +1,8 @@
 package io.memgov.lab;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.config.PolicyFamily;
-import io.memgov.engine.plugin.RegisteredFactory;
+import io.memgov.engine.PolicyRegistration;
+import io.memgov.spi.PolicyFamily;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -72,12 +72,12 @@ final class PluginsCommand
         // registrations are kept per family; regroup them per plugin and source
         Map<String, PluginListing> plugins = new TreeMap<>();
         Map<String, String> selected = new LinkedHashMap<>();
-        for (PolicyFamily family : PolicyFamily.values()) {
-            selected.put(family.policyKey(), engine.config().policy(family));
-            for (RegisteredFactory<?> factory : engine.plugins().all().get(family)) {
-                String key = factory.pluginName() + " " + factory.source().description();
-                plugins.computeIfAbsent(key, ignored -> new PluginListing(factory.pluginName(), factory.source().description(), new LinkedHashMap<>()))
-                        .factories().computeIfAbsent(family.displayName(), ignored -> new ArrayList<>()).add(factory.name());
+        for (PolicyFamily<?, ?, ?> family : engine.plugins().families()) {
+            selected.put(family.policyKey(), engine.policyName(family));
+            for (PolicyRegistration registration : engine.plugins().registrations(family)) {
+                String key = registration.pluginName() + " " + registration.source();
+                plugins.computeIfAbsent(key, ignored -> new PluginListing(registration.pluginName(), registration.source(), new LinkedHashMap<>()))
+                        .factories().computeIfAbsent(family.displayName(), ignored -> new ArrayList<>()).add(registration.name());
             }
         }
         return new Listing(List.copyOf(plugins.values()), selected, engine.plugins().loadFailures());

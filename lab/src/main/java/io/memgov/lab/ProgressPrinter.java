@@ -1,7 +1,7 @@
 package io.memgov.lab;
 
 import io.memgov.lab.WorkloadRunner.Progress;
-import io.memgov.spi.DataSizes;
+import io.memgov.spi.policy.DataSizes;
 
 import java.io.PrintStream;
 import java.util.function.Consumer;

@@ -6,7 +6,7 @@ import io.memgov.lab.RunResult.Kill;
 import io.memgov.lab.RunResult.QueryResult;
 import io.memgov.lab.RunResult.Sample;
 import io.memgov.lab.RunResult.Totals;
-import io.memgov.spi.DataSizes;
+import io.memgov.spi.policy.DataSizes;
 import org.knowm.xchart.AnnotationLine;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;

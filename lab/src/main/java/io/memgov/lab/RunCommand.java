@@ -3,7 +3,8 @@ package io.memgov.lab;
 import io.memgov.engine.MemoryEngine;
 import io.memgov.lab.RunResult.QueryResult;
 import io.memgov.lab.RunResult.Totals;
-import io.memgov.spi.DataSizes;
+import io.memgov.spi.PolicyFamily;
+import io.memgov.spi.policy.DataSizes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -33,7 +34,7 @@ final class RunCommand
     @Option(names = "--queries", paramLabel = "N", description = "Queries of the default workload (default: 12). Not with --workload.")
     Integer queries;
 
-    @Option(names = "--rows", paramLabel = "N", description = "Rows per task of the default workload (default: 300000). Not with --workload.")
+    @Option(names = "--rows", paramLabel = "N", description = "Rows per task of the default workload (default: 600000). Not with --workload.")
     Integer rows;
 
     @Option(names = "--seed", paramLabel = "N", description = "Seed for sizes and data, replacing the workload's.")
@@ -58,10 +59,11 @@ final class RunCommand
         RunResult result;
         try (MemoryEngine engine = LabConfig.engine(config, chosen.properties()).build();
                 MemoryHttpServer server = http == null ? null : MemoryHttpServer.start(engine, http)) {
-            out.printf("memgov lab: workload '%s', %d queries on %d nodes; pool %s per node; killers: task '%s', query '%s'%n",
-                    chosen.name(), chosen.expand().size(), engine.nodes().size(), DataSizes.succinct(engine.node(0).pool().maxBytes()),
-                    engine.config().policy(io.memgov.engine.config.PolicyFamily.TASK_KILLER),
-                    engine.config().policy(io.memgov.engine.config.PolicyFamily.QUERY_KILLER));
+            out.printf("memgov lab: workload '%s', %s on %s; pool %s per node; killers: task '%s', query '%s'%n",
+                    chosen.name(), count(chosen.expand().size(), "query", "queries"), count(engine.nodes().size(), "node", "nodes"),
+                    DataSizes.succinct(engine.node(0).pool().maxBytes()),
+                    engine.policyName(PolicyFamily.TASK_KILLER),
+                    engine.policyName(PolicyFamily.QUERY_KILLER));
             if (server != null) {
                 out.printf("serving %s/v1/memory and %s/v1/cluster/memory while the run lasts%n", server.baseUrl(), server.baseUrl());
             }
@@ -93,7 +95,7 @@ final class RunCommand
         }
         else {
             try {
-                chosen = Workload.defaultWorkload(queries == null ? 12 : queries, rows == null ? 300_000 : rows);
+                chosen = Workload.defaultWorkload(queries == null ? 12 : queries, rows == null ? 600_000 : rows);
             }
             catch (IllegalArgumentException e) {
                 throw new BadInputException(e.getMessage());
@@ -120,9 +122,16 @@ final class RunCommand
                 DataSizes.succinct(totals.spilledBytes()), DataSizes.succinct(totals.reservedBytesAfterRun()), totals.spillFilesLeft(), totals.wallMillis());
         if (!totals.clean()) {
             out.println("FAILED: " + (totals.wrongResults() > 0 ? "wrong results; " : "") + (totals.jvmOutOfMemoryErrors() > 0 ? "JVM OutOfMemoryError; " : "")
+                    + (totals.internalErrors() > 0 ? "the lab failed running a query (INTERNAL_ERROR); " : "")
                     + (totals.reservedBytesAfterRun() > 0 ? "memory still reserved after the run; " : "")
                     + (totals.spillFilesLeft() > 0 ? "spill files left after the run" : ""));
         }
+    }
+
+    /** {@code 1 query}, {@code 2 queries}. */
+    static String count(long count, String singular, String plural)
+    {
+        return count + " " + (count == 1 ? singular : plural);
     }
 
     /** Fails before the run, not after it, when an output cannot be written. */

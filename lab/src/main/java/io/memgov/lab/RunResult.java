@@ -41,19 +41,21 @@ record RunResult(String label, List<String> nodes, long poolBytes, List<QueryRes
 
     /**
      * @param wrongResults finished queries whose result did not match
+     * @param jvmOutOfMemoryErrors queries a JVM {@code OutOfMemoryError} failed, plus the lab's own threads that met one
+     * @param internalErrors queries the lab itself failed to run (a lab bug, not memory governance)
      * @param wastedCpuNanos CPU time of the queries that were killed or failed: work thrown away
      * @param peakPoolBytes the most any one node's pool held (user + revocable) in a sample
      * @param reservedBytesAfterRun user + revocable bytes still reserved on every node after the run; must be zero
      * @param spillFilesLeft spill files still on disk after the run; must be zero
      */
     record Totals(int queries, int finished, int killed, int failed, int wrongResults, int jvmOutOfMemoryErrors,
-            long wastedCpuNanos, long peakPoolBytes, long spilledBytes, long reservedBytesAfterRun, int spillFilesLeft,
+            int internalErrors, long wastedCpuNanos, long peakPoolBytes, long spilledBytes, long reservedBytesAfterRun, int spillFilesLeft,
             long wallMillis)
     {
-        /** Exit code 1's conditions: a wrong result, memory or spill files left behind, a JVM out of memory. */
+        /** Exit code 1's conditions: a wrong result, memory or spill files left behind, a JVM out of memory, an internal error. */
         boolean clean()
         {
-            return wrongResults == 0 && reservedBytesAfterRun == 0 && spillFilesLeft == 0 && jvmOutOfMemoryErrors == 0;
+            return wrongResults == 0 && reservedBytesAfterRun == 0 && spillFilesLeft == 0 && jvmOutOfMemoryErrors == 0 && internalErrors == 0;
         }
     }
 

@@ -1,6 +1,6 @@
 package io.memgov.lab;
 
-import io.memgov.engine.node.OperatorMemoryContext;
+import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.spill.SpillFile;
 import io.memgov.spill.SpillFileManager;
 import io.memgov.spill.SpillFileReader;
@@ -15,9 +15,10 @@ import java.util.SplittableRandom;
 
 /**
  * A real sort: {@code SELECT value ORDER BY value} over generated rows. It buffers its input in pages of {@code int}s
- * on the heap and accounts them through memgov, as user memory, or, when {@code revocable}, as revocable memory that
- * memgov may ask back: then it sorts what it holds, writes it as one sorted run to a spill file and frees it. The
- * output is a k-way merge of the sorted pages and runs, folded into an order-sensitive checksum.
+ * on the heap, each reserved through memgov before it is allocated (the last one trimmed to its rows), as user memory,
+ * or, when {@code revocable}, as revocable memory that memgov may ask back: then it sorts what it holds, writes it as
+ * one sorted run to a spill file and frees it. The output is a k-way merge of the sorted pages and runs, folded into an
+ * order-sensitive checksum.
  */
 final class Sort
         extends SpillingOperator
@@ -25,14 +26,20 @@ final class Sort
     static final String TAG = "OrderBy";
     static final int VALUE_DOMAIN = 1 << 18;
     static final int PAGE_ROWS = 16 * 1024;
-    // int[PAGE_ROWS] (16-byte header + 4 per value) and its slot in the page list
-    static final long BYTES_PER_PAGE = 16 + 4L * PAGE_ROWS + 8;
+    // a full page: int[PAGE_ROWS] and its slot in the page list
+    static final long BYTES_PER_PAGE = pageBytes(PAGE_ROWS);
     private static final int BLOCK_VALUES = 8 * 1024;
     // reading a run back holds the reader's 64KB buffer and one decoded block
     static final long BYTES_PER_OPEN_RUN = 64 * 1024 + 4L * BLOCK_VALUES + 2 * 16;
 
     private final List<int[]> pages = new ArrayList<>();
+    // what the pages take, as pageBytes() of each
+    private long pagesBytes;
+    // the page being filled, not in pages yet; null when there is none
+    private int[] page;
+    private int filled;
     private final List<SpillFile> runs = new ArrayList<>();
+    private int runsWritten;
 
     /**
      * @param spillFiles where runs go when memory is revoked; required when {@code revocable}
@@ -47,23 +54,7 @@ final class Sort
             throws InterruptedException
     {
         try {
-            SplittableRandom random = new SplittableRandom(seed);
-            int[] page = new int[PAGE_ROWS];
-            int filled = 0;
-            for (int row = 0; row < rows; row++) {
-                page[filled++] = random.nextInt(VALUE_DOMAIN);
-                if (filled == PAGE_ROWS) {
-                    pages.add(page);
-                    account();
-                    page = new int[PAGE_ROWS];
-                    filled = 0;
-                }
-            }
-            if (filled > 0) {
-                pages.add(Arrays.copyOf(page, filled));
-            }
-            page = null;
-            account();
+            readInput();
             finishInput();
             return merge();
         }
@@ -72,10 +63,65 @@ final class Sort
         }
     }
 
+    /** Buffers every input row in pages, reserving each page before it is allocated. */
+    @Override
+    void readInput()
+            throws InterruptedException
+    {
+        SplittableRandom random = new SplittableRandom(seed);
+        for (int row = 0; row < rows; row++) {
+            if (page == null) {
+                while (!reserve(heldBytes() + BYTES_PER_PAGE)) {
+                    // a revoke was served meanwhile: what is held changed
+                }
+                page = new int[PAGE_ROWS];
+            }
+            page[filled++] = random.nextInt(VALUE_DOMAIN);
+            if (filled == PAGE_ROWS) {
+                addPage(page);
+            }
+        }
+        if (page != null) {
+            // the last page, trimmed to its rows: the copy is reserved before it is made, beside the full page
+            long trimmedBytes = pageBytes(filled);
+            if (reserve(heldBytes() + trimmedBytes)) {
+                addPage(Arrays.copyOf(page, filled));
+            }
+            // else a revoke served while waiting spilled the page too
+        }
+        account();
+    }
+
+    private void addPage(int[] full)
+    {
+        pages.add(full);
+        pagesBytes += pageBytes(full.length);
+        page = null;
+        filled = 0;
+    }
+
+    /** A page of {@code rows} values: the {@code int[]} and its slot in the page list. */
+    static long pageBytes(int rows)
+    {
+        return arrayBytes(rows, Integer.BYTES) + REFERENCE_BYTES;
+    }
+
+    @Override
+    Object[] heldState()
+    {
+        return page == null ? new Object[] {pages} : new Object[] {pages, page};
+    }
+
     @Override
     long heldBytes()
     {
-        return pages.size() * BYTES_PER_PAGE;
+        return pagesBytes + (page == null ? 0 : BYTES_PER_PAGE);
+    }
+
+    /** Runs written to spill files so far. */
+    int runsWritten()
+    {
+        return runsWritten;
     }
 
     @Override
@@ -84,11 +130,12 @@ final class Sort
         return !runs.isEmpty();
     }
 
-    // writes everything in memory as one sorted run and frees it
+    // writes everything in memory, the page being filled included, as one sorted run and frees it
     @Override
     void spill()
     {
-        if (pages.isEmpty()) {
+        if (pages.isEmpty() && filled == 0) {
+            discardPages();
             return;
         }
         driver.checkNotKilled();
@@ -96,12 +143,28 @@ final class Sort
         runs.add(file);
         try (SpillFileWriter writer = file.newWriter()) {
             SpillBlockWriter blocks = new SpillBlockWriter(writer, 4 * BLOCK_VALUES);
-            mergeInto(pageCursors(), blocks::putInt);
+            List<Cursor> cursors = pageCursors();
+            if (filled > 0) {
+                Arrays.sort(page, 0, filled);
+                PageCursor partial = new PageCursor(page, filled);
+                partial.advance();
+                cursors.add(partial);
+            }
+            mergeInto(cursors, blocks::putInt);
             blocks.flush();
         }
         countSpilledBytes(file);
-        pages.clear();
+        runsWritten++;
+        discardPages();
         memory.revocableMemory().setBytes(0);
+    }
+
+    private void discardPages()
+    {
+        pages.clear();
+        pagesBytes = 0;
+        page = null;
+        filled = 0;
     }
 
     private long merge()
@@ -133,9 +196,9 @@ final class Sort
     private List<Cursor> pageCursors()
     {
         List<Cursor> cursors = new ArrayList<>();
-        for (int[] page : pages) {
-            Arrays.sort(page);
-            PageCursor cursor = new PageCursor(page);
+        for (int[] full : pages) {
+            Arrays.sort(full);
+            PageCursor cursor = new PageCursor(full, full.length);
             if (cursor.advance()) {
                 cursors.add(cursor);
             }
@@ -167,7 +230,7 @@ final class Sort
     {
         runs.forEach(SpillFile::close);
         runs.clear();
-        pages.clear();
+        discardPages();
     }
 
     /** The same answer computed independently: a counting sort, no pages, no merge, no memgov. */
@@ -211,11 +274,13 @@ final class Sort
             implements Cursor
     {
         private final int[] values;
+        private final int length;
         private int position = -1;
 
-        PageCursor(int[] values)
+        PageCursor(int[] values, int length)
         {
             this.values = values;
+            this.length = length;
         }
 
         @Override
@@ -227,7 +292,7 @@ final class Sort
         @Override
         public boolean advance()
         {
-            return ++position < values.length;
+            return ++position < length;
         }
     }
 

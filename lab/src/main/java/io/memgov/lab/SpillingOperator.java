@@ -1,8 +1,8 @@
 package io.memgov.lab;
 
-import io.memgov.engine.node.LocalMemoryContext;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.spi.TaskId;
+import io.memgov.engine.LocalMemoryContext;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.spi.query.TaskId;
 import io.memgov.spi.spill.RevocableConsumer;
 import io.memgov.spill.SpillFile;
 import io.memgov.spill.SpillFileManager;
@@ -20,6 +20,11 @@ import static java.util.Objects.requireNonNull;
  */
 abstract class SpillingOperator
 {
+    // a reference in an array or a field, with compressed oops (heaps under 32GB)
+    static final int REFERENCE_BYTES = 4;
+    // an array's header: mark word, compressed class pointer and length
+    private static final int ARRAY_HEADER_BYTES = 16;
+
     final long seed;
     final int rows;
     final OperatorMemoryContext memory;
@@ -29,6 +34,8 @@ abstract class SpillingOperator
     private final TaskId taskId;
     private final RevokeRequests revokes;
     private long spilledBytes;
+    // revokes served so far; only the operator's thread touches it
+    private long revokesServed;
 
     /**
      * @param name what the operator is called in error messages
@@ -47,7 +54,10 @@ abstract class SpillingOperator
         if (revocable) {
             requireNonNull(spillFiles, "spillFiles is null for a revocable " + name);
         }
-        this.revokes = new RevokeRequests(revocable, this::spill);
+        this.revokes = new RevokeRequests(revocable, () -> {
+            revokesServed++;
+            spill();
+        });
     }
 
     /** What the operator registers with {@code OperatorMemoryContext.setRevocableConsumer}. */
@@ -62,8 +72,18 @@ abstract class SpillingOperator
         return spilledBytes;
     }
 
+    /**
+     * Reads the whole input into memory (and spill files, when revoked), accounting what it holds as it goes; the first
+     * step of an operator's run, then {@link #finishInput()}.
+     */
+    abstract void readInput()
+            throws InterruptedException;
+
     /** Bytes of input the operator holds in memory now, as accounted in {@link #heldMemory()}. */
     abstract long heldBytes();
+
+    /** The objects holding the operator's input in memory: what {@link #heldBytes()} counts. Tests measure them with JOL. */
+    abstract Object[] heldState();
 
     /** Whether some of the input already went to spill files. */
     abstract boolean spilled();
@@ -77,6 +97,12 @@ abstract class SpillingOperator
     /** Frees what the operator holds on the heap and deletes its spill files; its accounted bytes go with the memory context. */
     abstract void discardHeldAndSpilled();
 
+    /** The heap an array of {@code length} elements of {@code elementBytes} takes: header and elements, 8-byte aligned. */
+    static long arrayBytes(long length, int elementBytes)
+    {
+        return (ARRAY_HEADER_BYTES + length * elementBytes + 7) & ~7L;
+    }
+
     final LocalMemoryContext heldMemory()
     {
         return revocable ? memory.revocableMemory() : memory.userMemory();
@@ -88,6 +114,23 @@ abstract class SpillingOperator
     {
         revokes.serve();
         driver.setBytes(heldMemory(), heldBytes(), revokes::serve);
+    }
+
+    /**
+     * Reserves {@code bytes} for what the operator will hold, before it grows to that, and waits while the pool is
+     * full. A revoke served first or while waiting spills what is held: then the bytes no longer fit what is held, and
+     * this returns false so that the caller works out what it needs again (and calls this again) before growing.
+     */
+    final boolean reserve(long bytes)
+            throws InterruptedException
+    {
+        long served = revokesServed;
+        revokes.serve();
+        if (revokesServed != served) {
+            return false;
+        }
+        driver.setBytes(heldMemory(), bytes, revokes::serve);
+        return revokesServed == served;
     }
 
     // no more revokes once the input is complete: what is still held either becomes user memory or is spilled

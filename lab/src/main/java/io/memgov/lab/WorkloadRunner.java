@@ -1,11 +1,11 @@
 package io.memgov.lab;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.engine.node.TaskMemoryContext;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.TaskMemoryContext;
+import io.memgov.engine.NodeMemory;
 import io.memgov.lab.RunResult.Kill;
 import io.memgov.lab.RunResult.QueryResult;
 import io.memgov.lab.RunResult.Sample;
@@ -13,12 +13,13 @@ import io.memgov.lab.RunResult.Status;
 import io.memgov.lab.RunResult.Totals;
 import io.memgov.lab.Workload.OperatorKind;
 import io.memgov.lab.Workload.QuerySpec;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryGovernanceException;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.QueryKilledException;
-import io.memgov.spi.TaskId;
-import io.memgov.spi.leak.QueryState;
+import io.memgov.spi.PolicyFamily;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryGovernanceException;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryKilledException;
+import io.memgov.spi.query.QueryState;
+import io.memgov.spi.query.TaskId;
 import io.memgov.spill.SpillConfig;
 import io.memgov.spill.SpillFileManager;
 
@@ -59,6 +60,10 @@ final class WorkloadRunner
     // so the lab fails the waiting queries rather than hang
     static final long STALL_MILLIS = 5000;
     static final String STALLED = "STALLED";
+    /** The error of a query that a JVM {@code OutOfMemoryError} ended, on any of its threads. */
+    static final String JVM_OUT_OF_MEMORY = "JVM_OUT_OF_MEMORY";
+    /** The error of a query whose own thread ended with an exception the lab did not expect: a lab bug, exit code 1. */
+    static final String INTERNAL_ERROR = "INTERNAL_ERROR";
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     // expected answers are computed outside memgov; one at a time keeps that ungoverned heap small
     private static final Object VERIFY_LOCK = new Object();
@@ -78,19 +83,36 @@ final class WorkloadRunner
         this.label = requireNonNull(label, "label is null");
     }
 
-    private final class QueryRun
+    private static final class QueryRun
     {
         final QuerySpec spec;
         final AtomicReference<MemoryGovernanceException> failure = new AtomicReference<>();
         final AtomicInteger blockedTasks = new AtomicInteger();
         final AtomicLong cpuNanos = new AtomicLong();
         final AtomicLong spilledBytes = new AtomicLong();
+        // made before the query starts: a thread out of memory may have no heap left to describe it
+        final JvmOutOfMemory outOfMemory;
         volatile boolean started;
         volatile QueryResult result;
+        // what ended the query's own thread (or its start) before it made a result; the main thread makes one from it
+        volatile Throwable crash;
 
         QueryRun(QuerySpec spec)
         {
             this.spec = spec;
+            this.outOfMemory = new JvmOutOfMemory(spec.id());
+        }
+
+        /** Counts a JVM {@code OutOfMemoryError} on one of the query's threads and stops the others; allocates nothing. */
+        void outOfMemory(OutOfMemoryError error)
+        {
+            outOfMemory.record(error);
+            failure.compareAndSet(null, outOfMemory);
+        }
+
+        boolean ended()
+        {
+            return result != null || crash != null;
         }
     }
 
@@ -100,7 +122,7 @@ final class WorkloadRunner
         List<QuerySpec> specs = workload.expand();
         Map<String, QueryRun> runs = new ConcurrentHashMap<>();
         specs.forEach(spec -> runs.put(spec.id(), new QueryRun(spec)));
-        List<NodeMemoryManager> nodes = engine.nodes();
+        List<NodeMemory> nodes = engine.nodes();
         List<String> nodeIds = nodes.stream().map(node -> node.nodeId().toString()).toList();
         List<Kill> kills = new CopyOnWriteArrayList<>();
         List<Sample> timeline = new ArrayList<>();
@@ -116,6 +138,7 @@ final class WorkloadRunner
             run.failure.compareAndSet(null, new QueryKilledException(errorCode, message));
         });
 
+        int labOutOfMemoryErrors = 0;
         Path spillDirectory = createSpillDirectory();
         List<SpillFileManager> spillFiles = new ArrayList<>();
         ScheduledExecutorService arrivals = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -131,61 +154,103 @@ final class WorkloadRunner
             for (QuerySpec spec : specs) {
                 QueryRun run = runs.get(spec.id());
                 arrivals.schedule(() -> {
-                    Thread thread = new Thread(() -> {
-                        try {
-                            run.result = runQuery(run, spillFiles, start);
-                        }
-                        finally {
-                            done.countDown();
-                        }
-                    }, "lab-" + spec.id());
-                    run.started = true;
-                    thread.start();
+                    try {
+                        Thread thread = new Thread(() -> {
+                            try {
+                                run.result = runQuery(run, spillFiles, start);
+                            }
+                            catch (Throwable e) {
+                                // nothing allocated here: the main thread makes the query's result from it at the end
+                                run.crash = e;
+                            }
+                            finally {
+                                done.countDown();
+                            }
+                        }, "lab-" + spec.id());
+                        run.started = true;
+                        thread.start();
+                    }
+                    catch (Throwable e) {
+                        // no thread (out of heap or of native threads): the query fails, the run goes on
+                        run.crash = e;
+                        done.countDown();
+                    }
                 }, spec.arrivalMillis(), TimeUnit.MILLISECONDS);
             }
             String lastState = "";
             long lastChange = 0;
             while (true) {
                 boolean finished = done.await(SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
-                long now = millisSince(start);
-                timeline.add(sample(nodes, now));
-                Progress current = progress(runs.values(), nodes, nodeIds, now);
-                progress.accept(current);
-                if (finished) {
-                    break;
+                try {
+                    long now = millisSince(start);
+                    timeline.add(sample(nodes, now));
+                    Progress current = progress(runs.values(), nodes, nodeIds, now);
+                    progress.accept(current);
+                    if (finished) {
+                        break;
+                    }
+                    String state = current.finished() + "/" + current.killed() + "/" + current.failed() + "/" + java.util.Arrays.toString(current.reservedBytes());
+                    if (!state.equals(lastState) || current.running() == 0 || current.blocked() < current.running()) {
+                        lastState = state;
+                        lastChange = now;
+                    }
+                    else if (now - lastChange > STALL_MILLIS) {
+                        String message = String.format("memgov-lab: every running query waited for memory for %d ms and no killer freed any "
+                                        + "(task killer '%s', query killer '%s'); the lab failed the waiting queries", now - lastChange,
+                                engine.policyName(PolicyFamily.TASK_KILLER),
+                                engine.policyName(PolicyFamily.QUERY_KILLER));
+                        runs.values().stream().filter(run -> run.started && !run.ended())
+                                .forEach(run -> run.failure.compareAndSet(null, new Stalled(message)));
+                        lastChange = now;
+                    }
                 }
-                String state = current.finished() + "/" + current.killed() + "/" + current.failed() + "/" + java.util.Arrays.toString(current.reservedBytes());
-                if (!state.equals(lastState) || current.running() == 0 || current.blocked() < current.running()) {
-                    lastState = state;
-                    lastChange = now;
-                }
-                else if (now - lastChange > STALL_MILLIS) {
-                    String message = String.format("memgov-lab: every running query waited for memory for %d ms and no killer freed any "
-                            + "(task killer '%s', query killer '%s'); the lab failed the waiting queries", now - lastChange,
-                            engine.config().policy(io.memgov.engine.config.PolicyFamily.TASK_KILLER),
-                            engine.config().policy(io.memgov.engine.config.PolicyFamily.QUERY_KILLER));
-                    runs.values().stream().filter(run -> run.started && run.result == null)
-                            .forEach(run -> run.failure.compareAndSet(null, new Stalled(message)));
-                    lastChange = now;
+                catch (OutOfMemoryError e) {
+                    // the heap ran out under this thread's sample: counted, the sample lost, the run goes on
+                    labOutOfMemoryErrors++;
+                    if (finished) {
+                        break;
+                    }
                 }
             }
             long wallMillis = millisSince(start);
             // one more round of the cluster loop, so that the leak detector and killers see the end state
-            engine.clusterMemoryManager().process();
+            engine.cluster().process();
             List<QueryResult> results = specs.stream()
-                    .map(spec -> runs.get(spec.id()).result)
+                    .map(spec -> resultOf(runs.get(spec.id()), wallMillis))
                     .sorted(Comparator.comparingInt(result -> Integer.parseInt(result.id().substring(1))))
                     .toList();
             long reservedAfter = nodes.stream().mapToLong(node -> node.pool().reservedBytes() + node.pool().reservedRevocableBytes()).sum();
             int spillFilesLeft = countSpillFiles(spillDirectory);
-            Totals totals = totals(results, timeline, reservedAfter, spillFilesLeft, wallMillis);
+            Totals totals = totals(results, timeline, labOutOfMemoryErrors, reservedAfter, spillFilesLeft, wallMillis);
             return new RunResult(label, nodeIds, nodes.get(0).pool().maxBytes(), results, totals, timeline, kills);
         }
         finally {
             arrivals.shutdownNow();
-            spillFiles.forEach(SpillFileManager::close);
-            deleteQuietly(spillDirectory);
+            try {
+                spillFiles.forEach(SpillFileManager::close);
+            }
+            finally {
+                deleteQuietly(spillDirectory);
+            }
         }
+    }
+
+    /** The query's result; made here when its thread ended without one (see {@link QueryRun#crash}). */
+    private static QueryResult resultOf(QueryRun run, long wallMillis)
+    {
+        if (run.result != null) {
+            return run.result;
+        }
+        QuerySpec spec = run.spec;
+        Throwable crash = requireNonNull(run.crash, () -> "query " + spec.id() + " ended with neither a result nor a failure");
+        if (crash instanceof OutOfMemoryError outOfMemory) {
+            run.outOfMemory(outOfMemory);
+            return new QueryResult(spec.id(), spec.user(), spec.operator().fileName(), Status.FAILED, JVM_OUT_OF_MEMORY,
+                    run.outOfMemory.describe(), 0, run.spilledBytes.get(), run.cpuNanos.get(), spec.arrivalMillis(), wallMillis, false);
+        }
+        crash.printStackTrace();
+        return new QueryResult(spec.id(), spec.user(), spec.operator().fileName(), Status.FAILED, INTERNAL_ERROR,
+                "the lab failed running the query: " + crash, 0, run.spilledBytes.get(), run.cpuNanos.get(), spec.arrivalMillis(), wallMillis, false);
     }
 
     private QueryResult runQuery(QueryRun run, List<SpillFileManager> spillFiles, long runStart)
@@ -197,7 +262,6 @@ final class WorkloadRunner
         List<Thread> threads = new ArrayList<>();
         int nodes = engine.nodes().size();
         long[] checksums = new long[nodes];
-        AtomicInteger outOfMemory = new AtomicInteger();
         AtomicReference<Throwable> unexpected = new AtomicReference<>();
         Status status = Status.FAILED;
         String errorCode = "";
@@ -214,33 +278,20 @@ final class WorkloadRunner
                 long taskSeed = spec.seed() * 1_000_003 + n;
                 TaskMemoryContext task = contexts.get(n).addTask("0." + n);
                 OperatorMemoryContext operator = task.addOperator(tag(spec.operator()));
-                OperatorDriver driver = new OperatorDriver(run.failure::get, run.blockedTasks);
                 Thread thread = new Thread(() -> {
                     try {
-                        checksums[node] = runOperator(spec, taskSeed, operator, driver, spillFiles.get(node), run.spilledBytes);
-                    }
-                    catch (MemoryGovernanceException e) {
-                        run.failure.compareAndSet(null, e);
+                        checksums[node] = runTask(run, taskSeed, task, operator, spillFiles.get(node), unexpected);
                     }
                     catch (OutOfMemoryError e) {
-                        // the one thing the lab exists to prevent: count it, fail the query, keep going
-                        outOfMemory.incrementAndGet();
-                        run.failure.compareAndSet(null, new MemoryGovernanceException(ErrorCode.GENERIC_MEMORY_ERROR, "java.lang.OutOfMemoryError: " + e.getMessage()));
-                    }
-                    catch (Throwable e) {
-                        unexpected.compareAndSet(null, e);
-                        run.failure.compareAndSet(null, new MemoryGovernanceException(ErrorCode.GENERIC_MEMORY_ERROR, "operator failed: " + e));
-                    }
-                    finally {
-                        operator.close();
-                        // the host's handle of the task: closed here, not left to the engine's cleaner
-                        task.close();
-                        run.cpuNanos.addAndGet(THREADS.isCurrentThreadCpuTimeSupported() ? THREADS.getCurrentThreadCpuTime() : 0);
+                        // again, while handling a first failure: still this query's, and the thread ends quietly
+                        run.outOfMemory(e);
                     }
                 }, "lab-" + spec.id() + "-task-" + n);
                 threads.add(thread);
             }
-            threads.forEach(Thread::start);
+            for (Thread thread : threads) {
+                thread.start();
+            }
             for (Thread thread : threads) {
                 thread.join();
             }
@@ -258,8 +309,8 @@ final class WorkloadRunner
             else {
                 status = failure.errorCode() == ErrorCode.CLUSTER_OUT_OF_MEMORY || failure.errorCode() == ErrorCode.KILLED_BY_OVERCOMMIT
                         ? Status.KILLED : Status.FAILED;
-                errorCode = outOfMemory.get() > 0 ? "JVM_OUT_OF_MEMORY" : failure instanceof Stalled ? STALLED : failure.errorCode().name();
-                message = failure.getMessage();
+                errorCode = run.outOfMemory.count() > 0 ? JVM_OUT_OF_MEMORY : failure instanceof Stalled ? STALLED : failure.errorCode().name();
+                message = run.outOfMemory.count() > 0 ? run.outOfMemory.describe() : failure.getMessage();
             }
         }
         catch (InterruptedException e) {
@@ -270,10 +321,20 @@ final class WorkloadRunner
             errorCode = e.errorCode().name();
             message = e.getMessage();
         }
+        catch (OutOfMemoryError e) {
+            // on the query's own thread: starting its tasks or checking its answer
+            run.outOfMemory(e);
+            status = Status.FAILED;
+            verified = false;
+            errorCode = JVM_OUT_OF_MEMORY;
+            message = run.outOfMemory.describe();
+        }
         finally {
-            contexts.forEach(QueryMemoryContext::close);
+            stopAndJoin(run, threads);
+            // one lifecycle step: closing each node's context with the query's final state reports its end
+            QueryState finalState = status == Status.FINISHED ? QueryState.FINISHED : QueryState.FAILED;
+            contexts.forEach(context -> context.close(finalState));
             spillFiles.forEach(manager -> manager.releaseQuery(queryId));
-            engine.queryFinished(queryId, status == Status.FINISHED ? QueryState.FINISHED : QueryState.FAILED, engine.clock().instant());
         }
         if (unexpected.get() != null) {
             unexpected.get().printStackTrace();
@@ -281,6 +342,59 @@ final class WorkloadRunner
         long peak = contexts.stream().mapToLong(QueryMemoryContext::peakBytes).sum();
         return new QueryResult(spec.id(), spec.user(), spec.operator().fileName(), status, errorCode, message, peak,
                 run.spilledBytes.get(), run.cpuNanos.get(), startMillis, millisSince(runStart), verified);
+    }
+
+    /** One task of the query, on its own thread; returns the task's checksum, or 0 when the query failed. */
+    private static long runTask(QueryRun run, long taskSeed, TaskMemoryContext task, OperatorMemoryContext operator, SpillFileManager spillFiles,
+            AtomicReference<Throwable> unexpected)
+    {
+        try {
+            try {
+                return runOperator(run.spec, taskSeed, operator, new OperatorDriver(run.failure::get, run.blockedTasks), spillFiles, run.spilledBytes);
+            }
+            finally {
+                operator.close();
+                // the host's handle of the task: closed here, not left to the engine's cleaner
+                task.close();
+            }
+        }
+        catch (MemoryGovernanceException e) {
+            run.failure.compareAndSet(null, e);
+        }
+        catch (OutOfMemoryError e) {
+            // the one thing the lab exists to prevent: count it, fail the query, keep going
+            run.outOfMemory(e);
+        }
+        catch (Throwable e) {
+            unexpected.compareAndSet(null, e);
+            run.failure.compareAndSet(null, new MemoryGovernanceException(ErrorCode.GENERIC_MEMORY_ERROR, "operator failed: " + e));
+        }
+        finally {
+            run.cpuNanos.addAndGet(THREADS.isCurrentThreadCpuTimeSupported() ? THREADS.getCurrentThreadCpuTime() : 0);
+        }
+        return 0;
+    }
+
+    // tasks started before the query's own thread failed must not outlive the query's contexts: they stop at their next check
+    private static void stopAndJoin(QueryRun run, List<Thread> threads)
+    {
+        boolean interrupted = false;
+        for (Thread thread : threads) {
+            while (thread.isAlive()) {
+                if (run.failure.get() == null) {
+                    run.failure.compareAndSet(null, new MemoryGovernanceException(ErrorCode.GENERIC_MEMORY_ERROR, "query " + run.spec.id() + " ended before its tasks"));
+                }
+                try {
+                    thread.join();
+                }
+                catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static String tag(OperatorKind kind)
@@ -347,7 +461,7 @@ final class WorkloadRunner
         }
     }
 
-    private static Sample sample(List<NodeMemoryManager> nodes, long millis)
+    private static Sample sample(List<NodeMemory> nodes, long millis)
     {
         long[] reserved = new long[nodes.size()];
         long[] revocable = new long[nodes.size()];
@@ -358,7 +472,7 @@ final class WorkloadRunner
         return new Sample(millis, reserved, revocable);
     }
 
-    private static Progress progress(java.util.Collection<QueryRun> runs, List<NodeMemoryManager> nodes, List<String> nodeIds, long millis)
+    private static Progress progress(java.util.Collection<QueryRun> runs, List<NodeMemory> nodes, List<String> nodeIds, long millis)
     {
         int waiting = 0;
         int running = 0;
@@ -374,6 +488,9 @@ final class WorkloadRunner
                     case KILLED -> killed++;
                     case FAILED -> failed++;
                 }
+            }
+            else if (run.crash != null) {
+                failed++;
             }
             else if (!run.started) {
                 waiting++;
@@ -394,13 +511,15 @@ final class WorkloadRunner
         return new Progress(millis, waiting, running, blocked, finished, killed, failed, nodeIds, reserved, max);
     }
 
-    private static Totals totals(List<QueryResult> results, List<Sample> timeline, long reservedAfter, int spillFilesLeft, long wallMillis)
+    private static Totals totals(List<QueryResult> results, List<Sample> timeline, int labOutOfMemoryErrors, long reservedAfter, int spillFilesLeft,
+            long wallMillis)
     {
         int finished = 0;
         int killed = 0;
         int failed = 0;
         int wrong = 0;
-        int outOfMemory = 0;
+        int outOfMemory = labOutOfMemoryErrors;
+        int internalErrors = 0;
         long wasted = 0;
         long spilled = 0;
         for (QueryResult result : results) {
@@ -415,13 +534,17 @@ final class WorkloadRunner
             if (result.status() != Status.FINISHED) {
                 wasted += result.cpuNanos();
             }
-            if (result.errorCode().equals("JVM_OUT_OF_MEMORY")) {
+            if (result.errorCode().equals(JVM_OUT_OF_MEMORY)) {
                 outOfMemory++;
+            }
+            if (result.errorCode().equals(INTERNAL_ERROR)) {
+                internalErrors++;
             }
             spilled += result.spilledBytes();
         }
         long peak = timeline.stream().flatMapToLong(sample -> java.util.Arrays.stream(sample.reservedBytes())).max().orElse(0);
-        return new Totals(results.size(), finished, killed, failed, wrong, outOfMemory, wasted, peak, spilled, reservedAfter, spillFilesLeft, wallMillis);
+        return new Totals(results.size(), finished, killed, failed, wrong, outOfMemory, internalErrors, wasted, peak, spilled, reservedAfter, spillFilesLeft,
+                wallMillis);
     }
 
     /** The lab, not memgov, gave up on a query: see {@link #STALL_MILLIS}. */
@@ -434,6 +557,47 @@ final class WorkloadRunner
         }
     }
 
+    /**
+     * A query's JVM {@code OutOfMemoryError}s, and the failure its other threads stop on. Made before the query starts,
+     * and recording one allocates nothing: the thread that caught it may have no heap left.
+     */
+    private static final class JvmOutOfMemory
+            extends MemoryGovernanceException
+    {
+        private final AtomicInteger count = new AtomicInteger();
+        // the first error's own message, e.g. "Java heap space"
+        private volatile String firstMessage;
+
+        JvmOutOfMemory(String queryId)
+        {
+            super(ErrorCode.GENERIC_MEMORY_ERROR, "java.lang.OutOfMemoryError on a thread of query " + queryId);
+        }
+
+        void record(OutOfMemoryError error)
+        {
+            if (count.getAndIncrement() == 0) {
+                firstMessage = error.getMessage();
+            }
+        }
+
+        int count()
+        {
+            return count.get();
+        }
+
+        String describe()
+        {
+            return "java.lang.OutOfMemoryError: " + firstMessage;
+        }
+
+        // one instance thrown on several threads: a stack trace would say nothing, and costs heap
+        @Override
+        public synchronized Throwable fillInStackTrace()
+        {
+            return this;
+        }
+    }
+
     private static long millisSince(long startNanos)
     {
         return (System.nanoTime() - startNanos) / 1_000_000;
@@ -442,7 +606,10 @@ final class WorkloadRunner
     private static Path createSpillDirectory()
     {
         try {
-            return Files.createTempDirectory("memgov-lab-spill-");
+            Path directory = Files.createTempDirectory("memgov-lab-spill-");
+            // the last resort when the run cannot reach its own clean-up (e.g. the main thread out of heap)
+            directory.toFile().deleteOnExit();
+            return directory;
         }
         catch (IOException e) {
             throw new UncheckedIOException("Cannot create the lab's spill directory under " + System.getProperty("java.io.tmpdir"), e);

@@ -39,8 +39,8 @@ final class CompareAndReportTest
                 "killed", totals -> totals.get("killed").asText(),
                 "failed", totals -> totals.get("failed").asText(),
                 "wasted work (CPU)", totals -> Reports.millis(totals.get("wastedCpuNanos").asLong() / 1_000_000),
-                "peak pool use", totals -> io.memgov.spi.DataSizes.succinct(totals.get("peakPoolBytes").asLong()),
-                "spilled", totals -> io.memgov.spi.DataSizes.succinct(totals.get("spilledBytes").asLong()),
+                "peak pool use", totals -> io.memgov.spi.policy.DataSizes.succinct(totals.get("peakPoolBytes").asLong()),
+                "spilled", totals -> io.memgov.spi.policy.DataSizes.succinct(totals.get("spilledBytes").asLong()),
                 "wall time", totals -> Reports.millis(totals.get("wallMillis").asLong()));
         fromJson.forEach((row, value) -> {
             String line = lines.stream().filter(candidate -> candidate.startsWith(row + " ")).findFirst().orElseThrow();

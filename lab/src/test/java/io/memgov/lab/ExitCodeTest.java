@@ -104,9 +104,9 @@ final class ExitCodeTest
         LabRunner.Result duration = execute("run", "--workload", write("arrival.yaml", "queries:\n  - operator: sort\n    rows: 10\n    arrival: soon\n").toString());
 
         assertThat(range.exitCode()).isEqualTo(2);
-        assertThat(range.err()).contains("'10..5'", "'rows'", "5000..45000");
+        assertThat(range.err()).contains("'10..5'", "'queries[0].rows'", "5000..45000");
         assertThat(duration.exitCode()).isEqualTo(2);
-        assertThat(duration.err()).contains("'soon'", "'arrival'", "500ms");
+        assertThat(duration.err()).contains("'soon'", "'queries[0].arrival'", "500ms");
     }
 
     @Test
@@ -166,6 +166,18 @@ final class ExitCodeTest
 
         assertThat(result.exitCode()).as(result.out() + result.err()).isZero();
         assertThat(result.out()).contains("finished 2, killed 0, failed 0, wrong results 0");
+    }
+
+    @Test
+    void oneQueryOnOneNodeIsSaidInTheSingular()
+            throws IOException
+    {
+        Path workload = write("one.yaml", "properties:\n  cluster.node-count: 1\nqueries:\n  - operator: sort\n    rows: 1000\n");
+
+        LabRunner.Result result = execute("run", "--workload", workload.toString());
+
+        assertThat(result.exitCode()).as(result.out() + result.err()).isZero();
+        assertThat(result.out()).contains("workload 'workload', 1 query on 1 node; pool");
     }
 
     private Path write(String name, String content)

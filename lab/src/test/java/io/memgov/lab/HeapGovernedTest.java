@@ -49,7 +49,7 @@ final class HeapGovernedTest
             // what each of the two tasks would hold without governance
             demand += 2 * switch (query.operator()) {
                 case SORT -> 4L * query.rows();
-                case HASH_AGGREGATION -> HashAggregation.BYTES_PER_GROUP * query.groups();
+                case HASH_AGGREGATION -> HashAggregation.tableBytes(query.groups());
                 // the build rows in chunks, without the hash index
                 case JOIN_BUILD -> 2L * Long.BYTES * query.rows();
             };

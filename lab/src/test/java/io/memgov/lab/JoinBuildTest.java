@@ -1,10 +1,10 @@
 package io.memgov.lab;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.QueryId;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spill.SpillConfig;
 import io.memgov.spill.SpillFileManager;
 import org.junit.jupiter.api.Test;

@@ -2,9 +2,9 @@ package io.memgov.lab;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.QueryId;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
@@ -12,6 +12,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -26,8 +27,8 @@ final class MemoryHttpServerTest
                 MemoryHttpServer server = MemoryHttpServer.start(engine, 0)) {
             QueryMemoryContext query = engine.node(1).createQuery(QueryId.of("q7"), QuerySession.of("alice"));
             // the handles stay reachable until closed: the engine's cleaner releases a task or operator it finds unreachable
-            io.memgov.engine.node.TaskMemoryContext task = query.addTask("0");
-            io.memgov.engine.node.OperatorMemoryContext operator = task.addOperator("HashAggregation");
+            io.memgov.engine.TaskMemoryContext task = query.addTask("0");
+            io.memgov.engine.OperatorMemoryContext operator = task.addOperator("HashAggregation");
             operator.userMemory().setBytes(3_000_000);
             HttpClient client = HttpClient.newHttpClient();
 
@@ -48,6 +49,46 @@ final class MemoryHttpServerTest
             task.close();
             query.close();
         }
+    }
+
+    @Test
+    void headAnswersLikeGetWithoutABodyAndOtherPathsAndMethodsGetAPlainTextHint()
+            throws Exception
+    {
+        try (MemoryEngine engine = MemoryEngine.builder().property("cluster.node-count", "1").property("node.heap-size", "64MB")
+                        .property("memory.heap-headroom-per-node", "16MB").property("query.max-memory-per-node", "32MB").build();
+                MemoryHttpServer server = MemoryHttpServer.start(engine, 0)) {
+            HttpClient client = HttpClient.newHttpClient();
+
+            HttpResponse<String> head = client.send(request(server, "/v1/memory").method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> clusterHead = client.send(request(server, "/v1/cluster/memory").method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> root = client.send(request(server, "/").build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> elsewhere = client.send(request(server, "/v2/status").build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> post = client.send(request(server, "/v1/memory").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+
+            assertThat(head.statusCode()).isEqualTo(200);
+            assertThat(head.headers().firstValue("Content-Type")).hasValueSatisfying(type -> assertThat(type).startsWith("application/json"));
+            assertThat(head.body()).isEmpty();
+            // the length GET's body would have
+            assertThat(head.headers().firstValueAsLong("Content-Length").orElse(0)).isGreaterThan(2);
+            assertThat(clusterHead.statusCode()).isEqualTo(200);
+            for (HttpResponse<String> missing : List.of(root, elsewhere)) {
+                assertThat(missing.statusCode()).isEqualTo(404);
+                assertThat(missing.headers().firstValue("Content-Type")).hasValueSatisfying(type -> assertThat(type).startsWith("text/plain"));
+                assertThat(missing.body()).contains("/v1/memory", "/v1/cluster/memory").doesNotContain("<");
+            }
+            assertThat(elsewhere.body()).contains("/v2/status");
+            assertThat(post.statusCode()).isEqualTo(405);
+            assertThat(post.headers().firstValue("Allow")).hasValue("GET, HEAD");
+        }
+    }
+
+    private static HttpRequest.Builder request(MemoryHttpServer server, String path)
+    {
+        return HttpRequest.newBuilder(URI.create(server.baseUrl() + path));
     }
 
     @Test

@@ -1,17 +1,18 @@
 package io.memgov.lab;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.QueryId;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spill.SpillConfig;
 import io.memgov.spill.SpillFileManager;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -33,8 +34,9 @@ final class SortTest
 
             assertThat(sort.run()).isEqualTo(Sort.expected(7, ROWS));
             assertThat(sort.spilledBytes()).isZero();
-            // four pages were held as user memory
-            assertThat(query.peakBytes()).isEqualTo(4 * Sort.BYTES_PER_PAGE);
+            // three full pages and the last one were held as user memory, and the last one's copy trimmed to its 123
+            // rows was reserved beside it before it was made
+            assertThat(query.peakBytes()).isEqualTo(4 * Sort.BYTES_PER_PAGE + Sort.pageBytes(123));
             query.close();
             assertThat(engine.node(0).pool().reservedBytes()).isZero();
         }
@@ -47,17 +49,24 @@ final class SortTest
         try (MemoryEngine engine = engine(); SpillFileManager spillFiles = spillFiles()) {
             QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
             OperatorMemoryContext operator = query.addTask("0").addOperator(Sort.TAG);
-            Sort sort = new Sort(7, ROWS, operator, true, OperatorDriver.unkilled(), spillFiles);
+            // the engine's way of asking, as soon as the first page is held: the driver checks for a kill before each
+            // reservation, on the operator's thread; the operator spills at its next page
+            AtomicLong revoked = new AtomicLong(-1);
+            OperatorDriver driver = new OperatorDriver(() -> {
+                if (revoked.get() < 0 && operator.revocableMemory().bytes() >= Sort.BYTES_PER_PAGE) {
+                    revoked.set(operator.requestMemoryRevoking());
+                }
+                return null;
+            }, new AtomicInteger());
+            Sort sort = new Sort(7, ROWS, operator, true, driver, spillFiles);
             operator.setRevocableConsumer(sort.revocableConsumer());
-            // the engine's way of asking: the consumer is started, the operator's thread spills at its next page
-            assertThat(operator.requestMemoryRevoking()).isZero();
-            CompletableFuture<?> revoke = sort.revocableConsumer().startMemoryRevoke();
 
             long checksum = sort.run();
 
             assertThat(checksum).isEqualTo(Sort.expected(7, ROWS));
-            assertThat(revoke).isCompleted();
-            // the first page went to one run, the rest to a second one at the end of the input: every value once,
+            assertThat(revoked.get()).as("revocable bytes asked back").isEqualTo(Sort.BYTES_PER_PAGE);
+            assertThat(sort.runsWritten()).isEqualTo(2);
+            // the first pages went to one run, the rest to a second one at the end of the input: every value once,
             // 4 bytes each, plus the spill files' block framing
             assertThat(sort.spilledBytes()).isBetween(4L * ROWS, 4L * ROWS + 1024).isEqualTo(spillFiles.totalSpilledBytes());
             assertThat(spillFiles.openFiles()).isZero();

@@ -19,7 +19,7 @@ final class WorkloadTest
     void defaultWorkloadFileIsTheBuiltInDefault()
     {
         // the README points at etc/workloads/default.yaml as what `run` does without --workload
-        assertThat(Workload.read(LabRunner.exampleWorkload("default.yaml"))).isEqualTo(Workload.defaultWorkload(12, 300_000));
+        assertThat(Workload.read(LabRunner.exampleWorkload("default.yaml"))).isEqualTo(Workload.defaultWorkload(12, 600_000));
     }
 
     @Test

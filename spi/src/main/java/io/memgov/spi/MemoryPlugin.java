@@ -1,5 +1,7 @@
 package io.memgov.spi;
 
+import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
+import io.memgov.spi.cluster.ClusterTransportFactory;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
 import io.memgov.spi.pool.MemoryPoolFactory;
@@ -17,7 +19,10 @@ import java.util.List;
  * the plugin's, and registers each factory under its name; a name offered twice within a family fails start-up.
  * Only the factories selected by configuration are asked to create anything.
  *
- * @since 0.1
+ * <p>Each method lists the factories of one {@link PolicyFamily}; the family's javadoc says which key selects its
+ * policy, what the default is, and whether the policy is created once per node or once per engine.
+ *
+ * @since 1.0
  */
 public interface MemoryPlugin
 {
@@ -42,6 +47,16 @@ public interface MemoryPlugin
     }
 
     default List<MemoryLeakDetectorFactory> memoryLeakDetectorFactories()
+    {
+        return List.of();
+    }
+
+    default List<MemoryPoolAssignerFactory> memoryPoolAssignerFactories()
+    {
+        return List.of();
+    }
+
+    default List<ClusterTransportFactory> clusterTransportFactories()
     {
         return List.of();
     }

@@ -1,13 +1,13 @@
 package io.memgov.spill;
 
+import io.memgov.spi.policy.PolicyConfig;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 import static java.util.Objects.requireNonNull;
 
@@ -100,19 +100,24 @@ public record SpillConfig(
     public static SpillConfig fromProperties(Map<String, String> properties)
     {
         requireNonNull(properties, "properties is null");
+        PolicyConfig values = PolicyConfig.of("", properties);
+        values.requireOnly(KEYS);
         Builder builder = builder();
-        for (String key : new TreeSet<>(properties.keySet())) {
-            String value = requireNonNull(properties.get(key), () -> "value of '" + key + "' is null");
-            switch (key) {
-                case SPILL_PATH -> builder.spillPaths(parsePaths(value));
-                case MAX_SPILL_PER_NODE -> builder.maxSpillPerNodeBytes(Sizes.parse(key, value));
-                case QUERY_MAX_SPILL_PER_NODE -> builder.queryMaxSpillPerNodeBytes(Sizes.parse(key, value));
-                case MAX_USED_SPACE_THRESHOLD -> builder.maxUsedSpaceThreshold(parseThreshold(value));
-                case COMPRESSION_CODEC -> builder.compression(parseCompression(value));
-                case ENCRYPTION_ENABLED -> builder.encryptionEnabled(parseBoolean(value));
-                default -> throw new IllegalArgumentException(String.format(
-                        "Unknown spill configuration key '%s' (value '%s'). Accepted keys: %s", key, value, String.join(", ", KEYS)));
-            }
+        values.string(SPILL_PATH).ifPresent(value -> builder.spillPaths(parsePaths(value)));
+        if (values.contains(MAX_SPILL_PER_NODE)) {
+            builder.maxSpillPerNodeBytes(values.size(MAX_SPILL_PER_NODE, DEFAULT_MAX_SPILL_BYTES));
+        }
+        if (values.contains(QUERY_MAX_SPILL_PER_NODE)) {
+            builder.queryMaxSpillPerNodeBytes(values.size(QUERY_MAX_SPILL_PER_NODE, DEFAULT_MAX_SPILL_BYTES));
+        }
+        if (values.contains(MAX_USED_SPACE_THRESHOLD)) {
+            builder.maxUsedSpaceThreshold(values.ratio(MAX_USED_SPACE_THRESHOLD, 0.9));
+        }
+        if (values.contains(COMPRESSION_CODEC)) {
+            builder.compression(values.choice(COMPRESSION_CODEC, SpillCompression.class, SpillCompression.NONE));
+        }
+        if (values.contains(ENCRYPTION_ENABLED)) {
+            builder.encryptionEnabled(values.bool(ENCRYPTION_ENABLED, false));
         }
         return builder.build();
     }
@@ -121,63 +126,22 @@ public record SpillConfig(
     {
         List<Path> paths = new ArrayList<>();
         Set<Path> distinct = new LinkedHashSet<>();
-        for (String part : value.split(",", -1)) {
-            String trimmed = part.trim();
-            if (trimmed.isEmpty()) {
-                throw new IllegalArgumentException(String.format(
-                        "Invalid value '%s' for '%s': expected one or more directories separated by commas, none empty", value, SPILL_PATH));
-            }
+        for (String part : PolicyConfig.parseList(SPILL_PATH, value)) {
             Path path;
             try {
-                path = Path.of(trimmed);
+                path = Path.of(part);
             }
             catch (RuntimeException e) {
                 throw new IllegalArgumentException(String.format(
-                        "Invalid value '%s' for '%s': '%s' is not a valid path", value, SPILL_PATH, trimmed), e);
+                        "Invalid value '%s' for '%s': '%s' is not a valid path", value, SPILL_PATH, part), e);
             }
             if (!distinct.add(path.toAbsolutePath().normalize())) {
                 throw new IllegalArgumentException(String.format(
-                        "Invalid value '%s' for '%s': '%s' is listed twice", value, SPILL_PATH, trimmed));
+                        "Invalid value '%s' for '%s': '%s' is listed twice", value, SPILL_PATH, part));
             }
             paths.add(path);
         }
         return paths;
-    }
-
-    private static double parseThreshold(String value)
-    {
-        try {
-            double threshold = Double.parseDouble(value.trim());
-            if (threshold >= 0 && threshold <= 1) {
-                return threshold;
-            }
-        }
-        catch (NumberFormatException ignored) {
-            // reported below with the accepted range
-        }
-        throw new IllegalArgumentException(String.format(
-                "Invalid value '%s' for '%s': expected a fraction between 0 and 1 such as 0.9", value, MAX_USED_SPACE_THRESHOLD));
-    }
-
-    private static SpillCompression parseCompression(String value)
-    {
-        try {
-            return SpillCompression.valueOf(value.trim().toUpperCase(Locale.ROOT));
-        }
-        catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(String.format(
-                    "Invalid value '%s' for '%s': expected one of NONE, LZ4", value, COMPRESSION_CODEC), e);
-        }
-    }
-
-    private static boolean parseBoolean(String value)
-    {
-        String normalized = value.trim().toLowerCase(Locale.ROOT);
-        if (normalized.equals("true") || normalized.equals("false")) {
-            return Boolean.parseBoolean(normalized);
-        }
-        throw new IllegalArgumentException(String.format(
-                "Invalid value '%s' for '%s': expected true or false", value, ENCRYPTION_ENABLED));
     }
 
     /** Builds a {@link SpillConfig}; starts at the defaults. Not thread-safe. */

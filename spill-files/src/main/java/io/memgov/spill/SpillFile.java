@@ -1,9 +1,7 @@
 package io.memgov.spill;
 
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
-
-import javax.crypto.SecretKey;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Optional;
+import javax.crypto.SecretKey;
 
 import static java.util.Objects.requireNonNull;
 

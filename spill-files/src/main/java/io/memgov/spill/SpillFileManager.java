@@ -1,15 +1,12 @@
 package io.memgov.spill;
 
-import io.memgov.spi.DataSizes;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryLimitExceededException;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.policy.DataSizes;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import javax.crypto.KeyGenerator;
-import javax.crypto.SecretKey;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -28,6 +25,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import javax.crypto.KeyGenerator;
+import javax.crypto.SecretKey;
 
 import static java.util.Objects.requireNonNull;
 

@@ -1,7 +1,7 @@
 package io.memgov.spill;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryLimitExceededException;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

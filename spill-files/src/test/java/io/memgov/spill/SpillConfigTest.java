@@ -64,8 +64,8 @@ final class SpillConfigTest
     {
         assertThatThrownBy(() -> SpillConfig.fromProperties(Map.of("spill-path", "/tmp")))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("Unknown spill configuration key 'spill-path' (value '/tmp'). Accepted keys: spiller-spill-path, max-spill-per-node, "
-                        + "query-max-spill-per-node, spiller-max-used-space-threshold, spill-compression-codec, spill-encryption-enabled");
+                .hasMessage("Unknown configuration key 'spill-path' (value '/tmp'). Did you mean 'spiller-spill-path'? Accepted: [max-spill-per-node, "
+                        + "query-max-spill-per-node, spill-compression-codec, spill-encryption-enabled, spiller-max-used-space-threshold, spiller-spill-path]");
     }
 
     @Test
@@ -74,25 +74,24 @@ final class SpillConfigTest
         for (String bad : List.of("lots", "-1GB", "10XB", "", "9999999999PB")) {
             assertThatThrownBy(() -> maxSpill(bad))
                     .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("Invalid value '" + bad + "' for 'max-spill-per-node': expected " + Sizes.ACCEPTED);
+                    .hasMessageStartingWith("Invalid value '" + bad + "' for 'max-spill-per-node': expected a size");
         }
         assertThatThrownBy(() -> SpillConfig.fromProperties(Map.of("query-max-spill-per-node", "1 gallon")))
-                .hasMessageStartingWith("Invalid value '1 gallon' for 'query-max-spill-per-node': expected a non-negative size");
+                .hasMessageStartingWith("Invalid value '1 gallon' for 'query-max-spill-per-node': expected a size such as 512MB");
     }
 
     @Test
     void rejectsBadValuesOfTheOtherKeysNamingWhatIsAccepted()
     {
         assertThatThrownBy(() -> SpillConfig.fromProperties(Map.of("spiller-max-used-space-threshold", "1.5")))
-                .hasMessage("Invalid value '1.5' for 'spiller-max-used-space-threshold': expected a fraction between 0 and 1 such as 0.9");
-        assertThatThrownBy(() -> SpillConfig.fromProperties(Map.of("spiller-max-used-space-threshold", "90%")))
-                .hasMessage("Invalid value '90%' for 'spiller-max-used-space-threshold': expected a fraction between 0 and 1 such as 0.9");
+                .hasMessage("Invalid value '1.5' for 'spiller-max-used-space-threshold': expected a ratio between 0 and 1 such as 0.9, or a percentage such as 90%");
+        assertThat(SpillConfig.fromProperties(Map.of("spiller-max-used-space-threshold", "90%")).maxUsedSpaceThreshold()).isEqualTo(0.9);
         assertThatThrownBy(() -> SpillConfig.fromProperties(Map.of("spill-compression-codec", "ZSTD")))
-                .hasMessage("Invalid value 'ZSTD' for 'spill-compression-codec': expected one of NONE, LZ4");
+                .hasMessage("Invalid value 'ZSTD' for 'spill-compression-codec': expected one of [none, lz4]");
         assertThatThrownBy(() -> SpillConfig.fromProperties(Map.of("spill-encryption-enabled", "yes")))
                 .hasMessage("Invalid value 'yes' for 'spill-encryption-enabled': expected true or false");
         assertThatThrownBy(() -> SpillConfig.fromProperties(Map.of("spiller-spill-path", "/a,,/b")))
-                .hasMessage("Invalid value '/a,,/b' for 'spiller-spill-path': expected one or more directories separated by commas, none empty");
+                .hasMessage("Invalid value '/a,,/b' for 'spiller-spill-path': expected comma-separated values without empty items");
         assertThatThrownBy(() -> SpillConfig.fromProperties(Map.of("spiller-spill-path", "/a,/a/")))
                 .hasMessage("Invalid value '/a,/a/' for 'spiller-spill-path': '/a/' is listed twice");
     }

@@ -1,7 +1,7 @@
 package io.memgov.spill;
 
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

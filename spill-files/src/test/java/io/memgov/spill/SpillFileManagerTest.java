@@ -1,9 +1,9 @@
 package io.memgov.spill;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryLimitExceededException;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

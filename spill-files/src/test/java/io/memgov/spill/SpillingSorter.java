@@ -1,6 +1,6 @@
 package io.memgov.spill;
 
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.TaskId;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

@@ -1,16 +1,15 @@
 package io.memgov.engine.readme;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.leak.QueryState;
+import io.memgov.engine.NodeMemory;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
 import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
 import org.junit.jupiter.api.Test;
 
-import java.time.Instant;
 import java.util.Properties;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -26,10 +25,11 @@ final class ReadmeExampleTest
     {
         Properties properties = new Properties();
         properties.setProperty("query.max-memory-per-node", "1GB");
-        // not in the README: make the example independent of the test JVM's heap
+        // not in the README: make the example independent of the test JVM's heap (the README's host has a larger one)
         properties.setProperty("node.heap-size", "4GB");
+        properties.setProperty("node.heap-governed", "false");
         try (MemoryEngine engine = MemoryEngine.builder().properties(properties).build()) {
-            NodeMemoryManager node = engine.node(0);
+            NodeMemory node = engine.node(0);
             QueryMemoryContext query = node.createQuery(QueryId.of("q1"), QuerySession.of("alice"));
             OperatorMemoryContext aggregation = query.addTask("0").addOperator("HashAggregation");
 
@@ -40,8 +40,7 @@ final class ReadmeExampleTest
             }
             assertThat(node.pool().reservedBytes()).isEqualTo(64 * 1024 * 1024);
             aggregation.userMemory().setBytes(0);
-            query.close();
-            engine.queryFinished(QueryId.of("q1"), QueryState.FINISHED, Instant.now());
+            query.close(QueryState.FINISHED);
             assertThat(node.pool().freeBytes()).isEqualTo(node.pool().maxBytes());
         }
     }

@@ -1,13 +1,11 @@
 package io.memgov.plugin.blockednodes;
 
-import io.memgov.spi.PolicyConfigKeys;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.policy.PolicyConfig;
 
-import java.util.Map;
-import java.util.Set;
 import java.util.function.Supplier;
 
 import static java.util.Objects.requireNonNull;
@@ -42,11 +40,11 @@ final class BlockedNodesLowMemoryKillerFactory
     }
 
     @Override
-    public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+    public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
-        PolicyConfigKeys.checkKnown(config, "low memory killer '" + name + "'", Set.of());
+        config.requireOnly();
         return killer.get();
     }
 

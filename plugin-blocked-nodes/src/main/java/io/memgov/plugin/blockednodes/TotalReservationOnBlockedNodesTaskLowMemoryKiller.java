@@ -1,10 +1,10 @@
 package io.memgov.plugin.blockednodes;
 
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RetryPolicy;
-import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.query.RetryPolicy;
 
 import java.util.Comparator;
 import java.util.List;

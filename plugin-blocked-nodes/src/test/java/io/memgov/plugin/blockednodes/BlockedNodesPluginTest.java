@@ -3,13 +3,14 @@ package io.memgov.plugin.blockednodes;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
+import io.memgov.spi.policy.PolicyConfig;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 
-import static io.memgov.spi.testing.KillerFixtures.context;
+import static io.memgov.testing.KillerFixtures.context;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
@@ -38,7 +39,7 @@ final class BlockedNodesPluginTest
         List<LowMemoryKillerFactory> factories = loadPlugin().lowMemoryKillerFactories();
 
         assertThat(factories)
-                .<Class<?>>extracting(factory -> factory.create(Map.of(), context()).getClass())
+                .<Class<?>>extracting(factory -> factory.create(PolicyConfig.empty(), context()).getClass())
                 .containsExactly(
                         TotalReservationOnBlockedNodesQueryLowMemoryKiller.class,
                         TotalReservationOnBlockedNodesTaskLowMemoryKiller.class,
@@ -50,9 +51,9 @@ final class BlockedNodesPluginTest
     {
         // none of these killers has settings, so any key under their prefix is a typo that must fail start-up
         for (LowMemoryKillerFactory factory : loadPlugin().lowMemoryKillerFactories()) {
-            assertThatThrownBy(() -> factory.create(Map.of("min-free-ratio", "0.1"), context()))
+            assertThatThrownBy(() -> factory.create(PolicyConfig.of("query.low-memory-killer." + factory.name() + ".", Map.of("min-free-ratio", "0.1")), context()))
                     .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("Unknown configuration key 'min-free-ratio' for low memory killer '" + factory.name() + "'. Accepted: []");
+                    .hasMessage("Unknown configuration key 'query.low-memory-killer." + factory.name() + ".min-free-ratio' (value '0.1'). No keys are accepted under 'query.low-memory-killer." + factory.name() + ".'");
         }
     }
 

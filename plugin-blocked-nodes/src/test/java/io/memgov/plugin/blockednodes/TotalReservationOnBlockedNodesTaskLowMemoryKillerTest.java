@@ -1,15 +1,15 @@
 package io.memgov.plugin.blockednodes;
 
-import io.memgov.spi.testing.KillerFixtures;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
-import io.memgov.spi.killer.RetryPolicy;
+import io.memgov.spi.query.RetryPolicy;
+import io.memgov.testing.KillerFixtures;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
 
-import static io.memgov.spi.testing.KillerFixtures.taskSet;
-import static io.memgov.spi.testing.KillerFixtures.tasks;
+import static io.memgov.testing.KillerFixtures.taskSet;
+import static io.memgov.testing.KillerFixtures.tasks;
 import static org.assertj.core.api.Assertions.assertThat;
 
 final class TotalReservationOnBlockedNodesTaskLowMemoryKillerTest

@@ -2,13 +2,13 @@ package io.memgov.plugin.leakdetector;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import io.memgov.spi.DataSizes;
-import io.memgov.spi.MetricsSink;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.leak.KnownQuery;
 import io.memgov.spi.leak.MemoryLeakDetector;
-import io.memgov.spi.leak.QueryState;
+import io.memgov.spi.policy.DataSizes;
+import io.memgov.spi.policy.MetricsSink;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
+import io.memgov.spi.query.TaskId;
 
 import java.lang.System.Logger.Level;
 import java.time.Clock;

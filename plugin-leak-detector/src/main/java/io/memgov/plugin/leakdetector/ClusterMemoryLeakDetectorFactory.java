@@ -3,8 +3,10 @@ package io.memgov.plugin.leakdetector;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 
-import java.util.Map;
+import java.util.List;
 
 import static java.util.Objects.requireNonNull;
 
@@ -23,7 +25,13 @@ final class ClusterMemoryLeakDetectorFactory
     }
 
     @Override
-    public MemoryLeakDetector create(Map<String, String> config, MemoryLeakDetectorContext context)
+    public List<PolicyConfigKey> configKeys()
+    {
+        return LeakDetectorConfig.CONFIG_KEYS;
+    }
+
+    @Override
+    public MemoryLeakDetector create(PolicyConfig config, MemoryLeakDetectorContext context)
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");

@@ -1,6 +1,6 @@
 package io.memgov.plugin.leakdetector;
 
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.QueryId;
 
 import java.time.Instant;
 import java.util.Collections;

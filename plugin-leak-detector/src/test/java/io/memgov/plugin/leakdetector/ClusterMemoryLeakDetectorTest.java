@@ -1,9 +1,14 @@
 package io.memgov.plugin.leakdetector;
 
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.leak.MemoryLeakDetector;
-import io.memgov.spi.leak.QueryState;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
+import io.memgov.spi.query.TaskId;
+import io.memgov.testing.TestingClock;
+import io.memgov.testing.TestingClusterContext;
+import io.memgov.testing.TestingMetrics;
+import io.memgov.testing.TestingScheduler;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -15,7 +20,6 @@ import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
-import static io.memgov.plugin.leakdetector.LeakFixtures.context;
 import static io.memgov.plugin.leakdetector.LeakFixtures.ended;
 import static io.memgov.plugin.leakdetector.LeakFixtures.known;
 import static io.memgov.plugin.leakdetector.LeakFixtures.query;
@@ -25,8 +29,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 final class ClusterMemoryLeakDetectorTest
 {
-    private final LeakFixtures.TestingClock clock = new LeakFixtures.TestingClock();
-    private final LeakFixtures.RecordingMetrics metrics = new LeakFixtures.RecordingMetrics();
+    private final TestingClusterContext context = new TestingClusterContext(new TestingScheduler(new TestingClock(LeakFixtures.NOW)));
+    private final TestingClock clock = context.testingClock();
+    private final TestingMetrics metrics = context.testingMetrics();
 
     @Test
     void neverFlagsARunningQuery()
@@ -147,7 +152,7 @@ final class ClusterMemoryLeakDetectorTest
 
         assertThat(detector.numberOfLeakedQueries()).isEqualTo(2);
         assertThat(detector.leakedBytes()).isEqualTo(120);
-        assertThat(metrics.gauges()).containsEntry("leaked-queries", 2L).containsEntry("leaked-bytes", 120L);
+        assertThat(metrics.snapshot()).containsEntry("leaked-queries", 2L).containsEntry("leaked-bytes", 120L);
     }
 
     @Test
@@ -206,7 +211,7 @@ final class ClusterMemoryLeakDetectorTest
             assertThat(collected.tags()).containsExactly("HashAggregation", "OrderBy");
         });
         assertThat(detector.collectedContexts(query("q2"))).isEmpty();
-        assertThat(metrics.counters()).containsEntry("collected-contexts", 3L).containsEntry("collected-context-bytes", 150L);
+        assertThat(metrics.snapshot()).containsEntry("collected-contexts", 3L).containsEntry("collected-context-bytes", 150L);
 
         clock.advance(ClusterMemoryLeakDetector.COLLECTED_CONTEXTS_RETENTION.plusSeconds(1));
         assertThat(detector.collectedContexts(q1)).isEmpty();
@@ -224,6 +229,6 @@ final class ClusterMemoryLeakDetectorTest
 
     private MemoryLeakDetector detector(Map<String, String> config)
     {
-        return new ClusterMemoryLeakDetectorFactory().create(config, context(clock, metrics));
+        return new ClusterMemoryLeakDetectorFactory().create(PolicyConfig.of("memory.leak-detector.leak-detector.", config), context);
     }
 }

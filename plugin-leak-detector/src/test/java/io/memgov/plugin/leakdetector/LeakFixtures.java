@@ -1,21 +1,13 @@
 package io.memgov.plugin.leakdetector;
 
-import io.memgov.spi.MetricsSink;
-import io.memgov.spi.QueryId;
 import io.memgov.spi.leak.KnownQuery;
-import io.memgov.spi.leak.MemoryLeakDetectorContext;
-import io.memgov.spi.leak.QueryState;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 
 import static java.util.Objects.requireNonNull;
 
@@ -68,91 +60,5 @@ final class LeakFixtures
         {
             return state == QueryState.RUNNING ? KnownQuery.running(queryId) : KnownQuery.ended(queryId, state, NOW.minus(endedAgo));
         }
-    }
-
-    /** A clock that starts at {@link #NOW} and moves only when told. */
-    static final class TestingClock
-            extends Clock
-    {
-        private volatile Instant instant = NOW;
-
-        void advance(Duration duration)
-        {
-            instant = instant.plus(duration);
-        }
-
-        @Override
-        public ZoneId getZone()
-        {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone)
-        {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Instant instant()
-        {
-            return instant;
-        }
-    }
-
-    /** Keeps the last value of every gauge and the sum of every counter. */
-    static final class RecordingMetrics
-            implements MetricsSink
-    {
-        private final Map<String, Long> gauges = new ConcurrentHashMap<>();
-        private final Map<String, Long> counters = new ConcurrentHashMap<>();
-
-        @Override
-        public void gauge(String name, long value)
-        {
-            gauges.put(name, value);
-        }
-
-        @Override
-        public void increment(String name, long delta)
-        {
-            counters.merge(name, delta, Long::sum);
-        }
-
-        Map<String, Long> gauges()
-        {
-            return Map.copyOf(gauges);
-        }
-
-        Map<String, Long> counters()
-        {
-            return Map.copyOf(counters);
-        }
-    }
-
-    /** A context over the given clock and metrics; its scheduler starts no thread unless something is scheduled. */
-    static MemoryLeakDetectorContext context(Clock clock, MetricsSink metrics)
-    {
-        ScheduledExecutorService scheduler = new ScheduledThreadPoolExecutor(0);
-        return new MemoryLeakDetectorContext()
-        {
-            @Override
-            public Clock clock()
-            {
-                return clock;
-            }
-
-            @Override
-            public ScheduledExecutorService scheduler()
-            {
-                return scheduler;
-            }
-
-            @Override
-            public MetricsSink metrics()
-            {
-                return metrics;
-            }
-        };
     }
 }

@@ -1,14 +1,15 @@
 package io.memgov.plugin.none;
 
-import io.memgov.spi.testing.KillerFixtures;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.testing.KillerFixtures;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
 
-import static io.memgov.spi.testing.KillerFixtures.context;
-import static io.memgov.spi.testing.KillerFixtures.queries;
+import static io.memgov.testing.KillerFixtures.context;
+import static io.memgov.testing.KillerFixtures.queries;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -24,7 +25,7 @@ final class NoneLowMemoryKillerTest
         assertThat(cluster.nodes()).allMatch(node -> node.isBlocked());
 
         for (KillerScope scope : KillerScope.values()) {
-            LowMemoryKiller killer = new NoneLowMemoryKillerFactory(scope).create(Map.of(), context());
+            LowMemoryKiller killer = new NoneLowMemoryKillerFactory(scope).create(PolicyConfig.empty(), context());
             assertThat(killer.chooseTargetToKill(cluster.runningQueries(), cluster.nodes())).isEmpty();
         }
     }
@@ -33,8 +34,8 @@ final class NoneLowMemoryKillerTest
     void rejectsAnyConfigurationKey()
     {
         // "none" takes no settings, so a key under its prefix is a typo that must fail start-up, not be ignored
-        assertThatThrownBy(() -> new NoneLowMemoryKillerFactory(KillerScope.TASK).create(Map.of("delay", "5m"), context()))
+        assertThatThrownBy(() -> new NoneLowMemoryKillerFactory(KillerScope.TASK).create(PolicyConfig.of("task.low-memory-killer.none.", Map.of("delay", "5m")), context()))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("Unknown configuration key 'delay' for low memory killer 'none'. Accepted: []");
+                .hasMessage("Unknown configuration key 'task.low-memory-killer.none.delay' (value '5m'). No keys are accepted under 'task.low-memory-killer.none.'");
     }
 }

@@ -1,6 +1,6 @@
 package io.memgov.plugin.reservemode;
 
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.QueryId;
 
 import java.util.LinkedHashMap;
 import java.util.List;

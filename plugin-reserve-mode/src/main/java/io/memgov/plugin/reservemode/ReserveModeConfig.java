@@ -1,13 +1,14 @@
 package io.memgov.plugin.reservemode;
 
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
+
 import java.time.Duration;
-import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 import static java.util.Objects.requireNonNull;
 
@@ -29,9 +30,9 @@ import static java.util.Objects.requireNonNull;
  * <tr><td>{@code retire-grace-period}</td><td>1s (0 disables)</td><td>(none; memgov's)</td></tr>
  * </table>
  *
- * <p>Sizes are 1024-based ({@code 512MB}, {@code 1GB}, {@code 1.5GB}) or plain bytes; durations carry a unit
- * ({@code 10ms}, {@code 5h}); booleans are {@code true} or {@code false}. Unknown keys and bad values throw
- * {@link IllegalArgumentException} naming the key, the value and what is accepted.
+ * <p>Values follow {@link PolicyConfig}'s grammar: sizes {@code 512MB}, {@code 1.5GB} or plain bytes; durations
+ * {@code 10ms}, {@code 5h} or a bare {@code 0}; booleans {@code true} or {@code false}. Unknown keys and bad values
+ * throw {@link IllegalArgumentException} naming the key, the value and what is accepted.
  */
 record ReserveModeConfig(
         MemorySource source,
@@ -58,15 +59,24 @@ record ReserveModeConfig(
     static final String QUERY_IDLE_TIMEOUT = "query-idle-timeout";
     static final String RETIRE_GRACE_PERIOD = "retire-grace-period";
 
-    private static final Set<String> KEYS = Set.of(SOURCE, MIN_RESERVED_MEMORY, SINGLE_QUERY_MAX_MEMORY, CHECK_INTERVAL,
-            MIN_AVAILABLE_AT_START, MIN_FREE_AFTER_RESERVE, FAIL_IF_UNAVAILABLE, FULL_STATISTICS, QUERY_IDLE_TIMEOUT,
-            RETIRE_GRACE_PERIOD);
+    /** Every key with its default and meaning, as {@link ReserveModePoolFactory#configKeys()} documents them. */
+    static final List<PolicyConfigKey> CONFIG_KEYS = List.of(
+            new PolicyConfigKey(SOURCE, "system", "where available memory is read: system (the machine's or container's available memory) or heap (max heap minus heap in use)"),
+            new PolicyConfigKey(MIN_RESERVED_MEMORY, "auto",
+                    "available memory kept in reserve: a request that would leave less fails with QUERY_MEMORY_EXHAUSTED and retires its query; auto is max(1GB, 20% of total) for system, 20% of the max heap for heap"),
+            new PolicyConfigKey(SINGLE_QUERY_MAX_MEMORY, "0", "per-query cap on the node (user plus revocable); a query over it fails with QUERY_MEMORY_UPPER_LIMIT; 0 for none"),
+            new PolicyConfigKey(CHECK_INTERVAL, "10ms", "how often the checker reads available memory and retires queries, largest first, while it is below the reserve"),
+            new PolicyConfigKey(MIN_AVAILABLE_AT_START, "5GB", "with source=system, reserve mode stands down (a plain pool, with a WARN) when less than this is available at start"),
+            new PolicyConfigKey(MIN_FREE_AFTER_RESERVE, "4GB", "with source=system, reserve mode stands down when available memory minus the reserve is below this at start"),
+            new PolicyConfigKey(FAIL_IF_UNAVAILABLE, "false", "true fails start-up instead of standing down"),
+            new PolicyConfigKey(FULL_STATISTICS, "false", "true keeps each query's full allocation statistics (TDengine's memPoolFullFunc)"),
+            new PolicyConfigKey(QUERY_IDLE_TIMEOUT, "5h", "retires a query that still holds memory this long after its last reservation change; 0 disables"),
+            new PolicyConfigKey(RETIRE_GRACE_PERIOD, "1s",
+                    "bytes retired this recently count as covering the shortfall, so queries are not retired again while memory is being released; 0 is TDengine's behaviour"));
+
+    private static final Set<String> KEYS = CONFIG_KEYS.stream().map(PolicyConfigKey::name).collect(Collectors.toUnmodifiableSet());
 
     private static final long GB = 1L << 30;
-    private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([a-zA-Z]*)");
-    private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([a-zA-Z]+)");
-    private static final String SIZES_ACCEPTED = "a size such as 512MB, 1GB or 1.5GB (units B, kB, MB, GB, TB, PB, 1024-based) or a number of bytes";
-    private static final String DURATIONS_ACCEPTED = "a duration such as 10ms, 1s, 5m or 5h (units ns, us, ms, s, m, h, d)";
 
     ReserveModeConfig
     {
@@ -79,36 +89,24 @@ record ReserveModeConfig(
 
     static ReserveModeConfig defaults()
     {
-        return parse(Map.of());
+        return parse(PolicyConfig.of(PREFIX, Map.of()));
     }
 
-    static ReserveModeConfig parse(Map<String, String> config)
+    static ReserveModeConfig parse(PolicyConfig config)
     {
         requireNonNull(config, "config is null");
-        Set<String> unknown = new TreeSet<>(config.keySet());
-        unknown.removeAll(KEYS);
-        if (!unknown.isEmpty()) {
-            String key = unknown.iterator().next();
-            throw new IllegalArgumentException(String.format(
-                    "Unknown configuration key '%s%s' (value '%s'). Accepted keys: %s",
-                    PREFIX, key, config.get(key), new TreeSet<>(KEYS)));
-        }
-        String minReserved = config.get(MIN_RESERVED_MEMORY);
-        Duration checkInterval = duration(config, CHECK_INTERVAL, "10ms");
-        if (checkInterval.isZero()) {
-            throw invalid(CHECK_INTERVAL, config.get(CHECK_INTERVAL), "a positive duration such as 10ms");
-        }
+        config.requireOnly(KEYS);
         return new ReserveModeConfig(
-                source(config.getOrDefault(SOURCE, "system")),
-                minReserved == null ? OptionalLong.empty() : OptionalLong.of(size(MIN_RESERVED_MEMORY, minReserved)),
-                size(SINGLE_QUERY_MAX_MEMORY, config.getOrDefault(SINGLE_QUERY_MAX_MEMORY, "0")),
-                checkInterval,
-                size(MIN_AVAILABLE_AT_START, config.getOrDefault(MIN_AVAILABLE_AT_START, "5GB")),
-                size(MIN_FREE_AFTER_RESERVE, config.getOrDefault(MIN_FREE_AFTER_RESERVE, "4GB")),
-                bool(FAIL_IF_UNAVAILABLE, config.getOrDefault(FAIL_IF_UNAVAILABLE, "false")),
-                bool(FULL_STATISTICS, config.getOrDefault(FULL_STATISTICS, "false")),
-                duration(config, QUERY_IDLE_TIMEOUT, "5h"),
-                duration(config, RETIRE_GRACE_PERIOD, "1s"));
+                config.choice(SOURCE, MemorySource.class, MemorySource.SYSTEM),
+                config.contains(MIN_RESERVED_MEMORY) ? OptionalLong.of(config.size(MIN_RESERVED_MEMORY, 0)) : OptionalLong.empty(),
+                config.size(SINGLE_QUERY_MAX_MEMORY, 0),
+                config.duration(CHECK_INTERVAL, Duration.ofMillis(10), Duration.ofNanos(1), Duration.ofDays(1)),
+                config.size(MIN_AVAILABLE_AT_START, 5 * GB),
+                config.size(MIN_FREE_AFTER_RESERVE, 4 * GB),
+                config.bool(FAIL_IF_UNAVAILABLE, false),
+                config.bool(FULL_STATISTICS, false),
+                config.duration(QUERY_IDLE_TIMEOUT, Duration.ofHours(5)),
+                config.duration(RETIRE_GRACE_PERIOD, Duration.ofSeconds(1)));
     }
 
     /**
@@ -129,99 +127,9 @@ record ReserveModeConfig(
         return source == MemorySource.SYSTEM ? Math.max(GB, fifth) : fifth;
     }
 
-    private static MemorySource source(String value)
-    {
-        String normalized = value.trim().toLowerCase(Locale.ROOT);
-        for (MemorySource source : MemorySource.values()) {
-            if (source.configName().equals(normalized)) {
-                return source;
-            }
-        }
-        throw invalid(SOURCE, value, "system or heap");
-    }
-
-    static long size(String key, String value)
-    {
-        Matcher matcher = SIZE.matcher(value.trim());
-        if (matcher.matches()) {
-            long multiplier = switch (matcher.group(2).toUpperCase(Locale.ROOT)) {
-                case "", "B" -> 1L;
-                case "KB", "KIB" -> 1L << 10;
-                case "MB", "MIB" -> 1L << 20;
-                case "GB", "GIB" -> 1L << 30;
-                case "TB", "TIB" -> 1L << 40;
-                case "PB", "PIB" -> 1L << 50;
-                default -> -1L;
-            };
-            boolean fraction = matcher.group(1).contains(".");
-            if (multiplier > 0 && !(fraction && multiplier == 1)) {
-                double bytes = Double.parseDouble(matcher.group(1)) * multiplier;
-                if (bytes < Long.MAX_VALUE) {
-                    return fraction ? (long) bytes : Math.multiplyExact(Long.parseLong(matcher.group(1)), multiplier);
-                }
-            }
-        }
-        throw invalid(key, value, SIZES_ACCEPTED);
-    }
-
-    private static Duration duration(Map<String, String> config, String key, String defaultValue)
-    {
-        String value = config.getOrDefault(key, defaultValue);
-        String trimmed = value.trim();
-        // a bare zero needs no unit: "query-idle-timeout=0" reads naturally as "disabled"
-        if (trimmed.equals("0")) {
-            return Duration.ZERO;
-        }
-        Matcher matcher = DURATION.matcher(trimmed);
-        if (matcher.matches()) {
-            long nanosPerUnit = switch (matcher.group(2)) {
-                case "ns" -> 1L;
-                case "us" -> 1_000L;
-                case "ms" -> 1_000_000L;
-                case "s" -> 1_000_000_000L;
-                case "m" -> 60_000_000_000L;
-                case "h" -> 3_600_000_000_000L;
-                case "d" -> 86_400_000_000_000L;
-                default -> -1L;
-            };
-            if (nanosPerUnit > 0) {
-                double nanos = Double.parseDouble(matcher.group(1)) * nanosPerUnit;
-                if (nanos < Long.MAX_VALUE) {
-                    return Duration.ofNanos((long) nanos);
-                }
-            }
-        }
-        throw invalid(key, value, DURATIONS_ACCEPTED);
-    }
-
     /** A duration the way the config writes it: {@code 5h}, {@code 90s}, {@code 10ms}. */
     static String format(Duration duration)
     {
-        long nanos = duration.toNanos();
-        long[] units = {86_400_000_000_000L, 3_600_000_000_000L, 60_000_000_000L, 1_000_000_000L, 1_000_000L, 1_000L};
-        String[] names = {"d", "h", "m", "s", "ms", "us"};
-        for (int i = 0; i < units.length; i++) {
-            if (nanos >= units[i] && nanos % units[i] == 0) {
-                return nanos / units[i] + names[i];
-            }
-        }
-        return nanos + "ns";
-    }
-
-    private static boolean bool(String key, String value)
-    {
-        String normalized = value.trim().toLowerCase(Locale.ROOT);
-        if (normalized.equals("true")) {
-            return true;
-        }
-        if (normalized.equals("false")) {
-            return false;
-        }
-        throw invalid(key, value, "true or false");
-    }
-
-    private static IllegalArgumentException invalid(String key, String value, String accepted)
-    {
-        return new IllegalArgumentException(String.format("Invalid value '%s' for '%s%s': expected %s", value, PREFIX, key, accepted));
+        return PolicyConfig.format(duration);
     }
 }

@@ -1,19 +1,21 @@
 package io.memgov.plugin.reservemode;
 
-import io.memgov.spi.DataSizes;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryLimitExceededException;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.policy.DataSizes;
+import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.pool.MemoryAllocation;
 import io.memgov.spi.pool.MemoryFuture;
-import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolContext;
 import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.pool.MemoryPoolListener;
+import io.memgov.spi.pool.ResizableMemoryPool;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 
 import java.lang.System.Logger.Level;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -23,8 +25,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -68,7 +68,7 @@ import static java.util.Objects.requireNonNull;
  * <p><b>Threads.</b> Lock-free: per-query atomics in a concurrent map, one atomic for the pool's net bytes.
  */
 final class ReserveModeMemoryPool
-        implements MemoryPool
+        implements ResizableMemoryPool
 {
     static final String REVOCABLE_TAG = "(revocable)";
 
@@ -76,7 +76,7 @@ final class ReserveModeMemoryPool
     private static final int ENDED_QUERY_STATISTICS_KEPT = 256;
     private static final int TOP_CONSUMERS = 3;
 
-    private final MemoryPool delegate;
+    private final ResizableMemoryPool delegate;
     private final MemoryPoolContext context;
     private final ReserveModeConfig config;
     private final AvailableMemoryProbe probe;
@@ -91,9 +91,9 @@ final class ReserveModeMemoryPool
     private final ConcurrentLinkedDeque<QueryMemoryStatistics> endedQueries = new ConcurrentLinkedDeque<>();
     private final AtomicInteger endedQueryCount = new AtomicInteger();
     private final AtomicBoolean probeFailing = new AtomicBoolean();
-    private volatile ScheduledFuture<?> checker;
+    private volatile PolicyScheduler.Cancellable checker;
 
-    ReserveModeMemoryPool(MemoryPool delegate, MemoryPoolContext context, ReserveModeConfig config, AvailableMemoryProbe probe, long reserveBytes, long availableBytes)
+    ReserveModeMemoryPool(ResizableMemoryPool delegate, MemoryPoolContext context, ReserveModeConfig config, AvailableMemoryProbe probe, long reserveBytes, long availableBytes)
     {
         this.delegate = requireNonNull(delegate, "delegate is null");
         this.context = requireNonNull(context, "context is null");
@@ -110,16 +110,15 @@ final class ReserveModeMemoryPool
     /** Starts the checker on the context's scheduler. */
     void start()
     {
-        long intervalNanos = config.checkInterval().toNanos();
-        checker = context.scheduler().scheduleWithFixedDelay(this::runCheck, intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
+        checker = context.scheduler().scheduleWithFixedDelay(this::runCheck, config.checkInterval(), config.checkInterval());
     }
 
     /** Stops the checker; the SPI has no close, so only tests call this. */
     void stop()
     {
-        ScheduledFuture<?> running = checker;
+        PolicyScheduler.Cancellable running = checker;
         if (running != null) {
-            running.cancel(false);
+            running.cancel();
         }
     }
 
@@ -232,6 +231,31 @@ final class ReserveModeMemoryPool
         }
         granted(state, REVOCABLE_TAG, bytes);
         return future;
+    }
+
+    @Override
+    public boolean tryReserveRevocable(TaskId taskId, long bytes)
+    {
+        checkArguments(taskId, REVOCABLE_TAG, bytes);
+        if (bytes == 0) {
+            return delegate.tryReserveRevocable(taskId, bytes);
+        }
+        QueryState state = admit(taskId.queryId(), REVOCABLE_TAG, bytes);
+        boolean reserved;
+        try {
+            // the standard pool's claim is atomic; the admission above was made first and is undone if it refuses
+            reserved = delegate.tryReserveRevocable(taskId, bytes);
+        }
+        catch (RuntimeException e) {
+            revert(state, REVOCABLE_TAG, bytes);
+            throw e;
+        }
+        if (!reserved) {
+            revert(state, REVOCABLE_TAG, bytes);
+            return false;
+        }
+        granted(state, REVOCABLE_TAG, bytes);
+        return true;
     }
 
     @Override

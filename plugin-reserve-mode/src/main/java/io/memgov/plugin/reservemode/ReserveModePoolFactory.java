@@ -1,12 +1,16 @@
 package io.memgov.plugin.reservemode;
 
-import io.memgov.spi.DataSizes;
+import io.memgov.spi.policy.DataSizes;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolContext;
 import io.memgov.spi.pool.MemoryPoolFactory;
+import io.memgov.spi.pool.MemoryPoolLayout;
+import io.memgov.spi.pool.ResizableMemoryPool;
 
 import java.lang.System.Logger.Level;
-import java.util.Map;
+import java.util.List;
 import java.util.function.Function;
 
 import static java.util.Objects.requireNonNull;
@@ -49,13 +53,19 @@ final class ReserveModePoolFactory
     }
 
     @Override
-    public MemoryPool create(Map<String, String> config, MemoryPoolContext context)
+    public List<PolicyConfigKey> configKeys()
+    {
+        return ReserveModeConfig.CONFIG_KEYS;
+    }
+
+    @Override
+    public MemoryPoolLayout create(PolicyConfig config, MemoryPoolContext context)
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
         ReserveModeConfig parsed = ReserveModeConfig.parse(config);
         AvailableMemoryProbe probe = requireNonNull(probes.apply(parsed.source()), "probe is null");
-        MemoryPool standard = context.createStandardPool(POOL_ID, context.poolBytes());
+        ResizableMemoryPool standard = context.createStandardPool(POOL_ID, context.poolBytes());
 
         long available;
         long total;
@@ -90,10 +100,10 @@ final class ReserveModePoolFactory
                 parsed.singleQueryMaxMemoryBytes() == 0 ? "unlimited" : DataSizes.succinct(parsed.singleQueryMaxMemoryBytes()),
                 ReserveModeConfig.format(parsed.checkInterval()),
                 parsed.queryIdleTimeout().isZero() ? "disabled" : ReserveModeConfig.format(parsed.queryIdleTimeout())));
-        return pool;
+        return MemoryPoolLayout.of(pool);
     }
 
-    private static MemoryPool standDown(ReserveModeConfig config, MemoryPoolContext context, MemoryPool standard, String reason)
+    private static MemoryPoolLayout standDown(ReserveModeConfig config, MemoryPoolContext context, MemoryPool standard, String reason)
     {
         String message = String.format("Reserve mode cannot govern node %s: %s", context.nodeId(), reason);
         if (config.failIfUnavailable()) {
@@ -101,6 +111,6 @@ final class ReserveModePoolFactory
         }
         LOG.log(Level.WARNING, message + "; standing down: the node uses the standard pool without reserve-mode governance. Set "
                 + ReserveModeConfig.PREFIX + ReserveModeConfig.FAIL_IF_UNAVAILABLE + "=true to fail start-up instead.");
-        return standard;
+        return MemoryPoolLayout.of(standard);
     }
 }

@@ -1,5 +1,6 @@
 package io.memgov.plugin.reservemode;
 
+import io.memgov.spi.policy.PolicyConfig;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -44,7 +45,7 @@ final class ReserveModeConfigTest
                 "query-idle-timeout", "90s",
                 "retire-grace-period", "0");
 
-        assertThat(ReserveModeConfig.parse(config)).isEqualTo(new ReserveModeConfig(
+        assertThat(ReserveModeConfig.parse(config(config))).isEqualTo(new ReserveModeConfig(
                 MemorySource.HEAP,
                 OptionalLong.of(2 * GIB),
                 512 * MIB,
@@ -58,21 +59,9 @@ final class ReserveModeConfigTest
     }
 
     @Test
-    void acceptsSizesWithAndWithoutUnits()
-    {
-        assertThat(ReserveModeConfig.size("k", "1GB")).isEqualTo(GIB);
-        assertThat(ReserveModeConfig.size("k", "512MB")).isEqualTo(512 * MIB);
-        assertThat(ReserveModeConfig.size("k", "64kB")).isEqualTo(64 * 1024);
-        assertThat(ReserveModeConfig.size("k", "1GiB")).isEqualTo(GIB);
-        assertThat(ReserveModeConfig.size("k", "17")).isEqualTo(17);
-        assertThat(ReserveModeConfig.size("k", "17B")).isEqualTo(17);
-        assertThat(ReserveModeConfig.size("k", " 2 GB ")).isEqualTo(2 * GIB);
-    }
-
-    @Test
     void rejectsAnUnknownKeyNamingItAndTheAcceptedKeys()
     {
-        assertThatThrownBy(() -> ReserveModeConfig.parse(Map.of("min-reserved-memroy", "1GB")))
+        assertThatThrownBy(() -> ReserveModeConfig.parse(config(Map.of("min-reserved-memroy", "1GB"))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'memory.pool.reserve-mode.min-reserved-memroy'")
                 .hasMessageContaining("'1GB'")
@@ -84,17 +73,17 @@ final class ReserveModeConfigTest
     {
         // key, bad value, a phrase of what is accepted
         Map<String, String[]> cases = Map.of(
-                "source", new String[] {"disk", "system or heap"},
+                "source", new String[] {"disk", "one of [system, heap]"},
                 "min-reserved-memory", new String[] {"lots", "a size such as 512MB"},
                 "single-query-max-memory", new String[] {"-1GB", "a size such as 512MB"},
                 "min-available-at-start", new String[] {"5XB", "a size such as 512MB"},
                 "min-free-after-reserve", new String[] {"1.5", "a size such as 512MB"},
-                "check-interval", new String[] {"10", "a duration such as 10ms"},
-                "query-idle-timeout", new String[] {"5 hours", "a duration such as 10ms"},
-                "retire-grace-period", new String[] {"-1s", "a duration such as 10ms"},
+                "check-interval", new String[] {"10", "a duration such as 500ms"},
+                "query-idle-timeout", new String[] {"5 hours", "a duration such as 500ms"},
+                "retire-grace-period", new String[] {"-1s", "a duration such as 500ms"},
                 "fail-if-unavailable", new String[] {"yes", "true or false"},
                 "full-statistics", new String[] {"1", "true or false"});
-        cases.forEach((key, valueAndAccepted) -> assertThatThrownBy(() -> ReserveModeConfig.parse(Map.of(key, valueAndAccepted[0])))
+        cases.forEach((key, valueAndAccepted) -> assertThatThrownBy(() -> ReserveModeConfig.parse(config(Map.of(key, valueAndAccepted[0]))))
                 .as(key)
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'" + valueAndAccepted[0] + "'")
@@ -105,16 +94,17 @@ final class ReserveModeConfigTest
     @Test
     void rejectsAZeroCheckInterval()
     {
-        assertThatThrownBy(() -> ReserveModeConfig.parse(Map.of("check-interval", "0ms")))
+        assertThatThrownBy(() -> ReserveModeConfig.parse(config(Map.of("check-interval", "0ms"))))
                 .hasMessageContaining("'memory.pool.reserve-mode.check-interval'")
-                .hasMessageContaining("a positive duration");
+                .hasMessageContaining("a duration between 1ns and 1d");
     }
 
     @Test
     void rejectsASizeThatDoesNotFitInALong()
     {
-        assertThatThrownBy(() -> ReserveModeConfig.size("min-reserved-memory", "99999999PB"))
-                .hasMessageContaining("'99999999PB'");
+        assertThatThrownBy(() -> ReserveModeConfig.parse(config(Map.of("min-reserved-memory", "99999999PB"))))
+                .hasMessageContaining("'99999999PB'")
+                .hasMessageContaining("'memory.pool.reserve-mode.min-reserved-memory'");
     }
 
     @Test
@@ -122,7 +112,7 @@ final class ReserveModeConfigTest
     {
         try (ReserveModeFixture node = new ReserveModeFixture(GIB, 40 * GIB)) {
             assertThatThrownBy(() -> node.create(Map.of("source", "disk"))).isInstanceOf(IllegalArgumentException.class);
-            assertThat(node.context.standardPool()).isNull();
+            assertThat(node.standardPool()).isNull();
         }
     }
 
@@ -132,5 +122,10 @@ final class ReserveModeConfigTest
         assertThat(ReserveModeConfig.format(Duration.ofHours(5))).isEqualTo("5h");
         assertThat(ReserveModeConfig.format(Duration.ofMillis(10))).isEqualTo("10ms");
         assertThat(ReserveModeConfig.format(Duration.ofSeconds(90))).isEqualTo("90s");
+    }
+
+    private static PolicyConfig config(Map<String, String> values)
+    {
+        return PolicyConfig.of(ReserveModeConfig.PREFIX, values);
     }
 }

@@ -1,16 +1,16 @@
 package io.memgov.plugin.reservemode;
 
 import io.memgov.engine.MemoryEngine;
-import io.memgov.engine.node.NodeMemoryManager;
-import io.memgov.engine.node.OperatorMemoryContext;
-import io.memgov.engine.node.QueryMemoryContext;
-import io.memgov.engine.node.QuerySession;
-import io.memgov.spi.ErrorCode;
+import io.memgov.engine.QuerySession;
+import io.memgov.engine.NodeMemory;
+import io.memgov.engine.OperatorMemoryContext;
+import io.memgov.engine.QueryMemoryContext;
 import io.memgov.spi.MemoryPlugin;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.QueryKilledException;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolFactory;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryKilledException;
 import org.junit.jupiter.api.Test;
 
 import java.lang.ref.Reference;
@@ -42,11 +42,11 @@ final class ReserveModeEndToEndTest
 
     /** Memory as the probe sees it: what is physically there, minus another process, minus what the engine holds. */
     private final AtomicLong otherProcess = new AtomicLong();
-    private final List<NodeMemoryManager> nodes = new ArrayList<>();
+    private final List<NodeMemory> nodes = new ArrayList<>();
 
     private long available()
     {
-        long held = nodes.stream().map(NodeMemoryManager::pool).mapToLong(pool -> pool.reservedBytes() + pool.reservedRevocableBytes()).sum();
+        long held = nodes.stream().map(NodeMemory::pool).mapToLong(pool -> pool.reservedBytes() + pool.reservedRevocableBytes()).sum();
         return PHYSICAL - otherProcess.get() - held;
     }
 
@@ -94,7 +94,7 @@ final class ReserveModeEndToEndTest
             Map<QueryId, List<OperatorMemoryContext>> operators = new ConcurrentHashMap<>();
             for (QueryId queryId : List.of(SMALL, MEDIUM, LARGE)) {
                 long bytes = queryId == SMALL ? 8 * MIB : queryId == MEDIUM ? 16 * MIB : 32 * MIB;
-                for (NodeMemoryManager node : engine.nodes()) {
+                for (NodeMemory node : engine.nodes()) {
                     OperatorMemoryContext operator = node.createQuery(queryId, QuerySession.of("alice")).addTask(node.nodeId().toString()).addOperator("HashAggregation");
                     assertThat(operator.userMemory().setBytes(bytes).isDone()).isTrue();
                     operators.computeIfAbsent(queryId, id -> new ArrayList<>()).add(operator);
@@ -110,7 +110,7 @@ final class ReserveModeEndToEndTest
             assertThat(failedWith).containsExactly(Map.entry(LARGE, ErrorCode.QUERY_MEMORY_EXHAUSTED));
 
             // the retired query released everything on both nodes; its next call fails with the code
-            for (NodeMemoryManager node : engine.nodes()) {
+            for (NodeMemory node : engine.nodes()) {
                 assertThat(node.pool().queryReservedBytes(LARGE)).isZero();
                 assertThat(node.pool().reservedBytes()).isEqualTo(24 * MIB);
             }
@@ -120,24 +120,25 @@ final class ReserveModeEndToEndTest
                     .isEqualTo(ErrorCode.QUERY_MEMORY_EXHAUSTED);
 
             // the others go on: they grow, then finish. Admission counts freed bytes only once the checker has polled
-            // again (it never credits frees between polls), so give it two intervals to see the retired query's memory
-            sleep(CHECK_INTERVAL.multipliedBy(2));
+            // again (it never credits frees between polls): wait until every node's figure shows the retired query gone
+            await().atMost(Duration.ofSeconds(5)).until(() -> engine.nodes().stream()
+                    .allMatch(node -> ((ReserveModeMemoryPool) node.pool()).availableBytes() == available()));
             for (QueryId queryId : List.of(SMALL, MEDIUM)) {
                 for (OperatorMemoryContext operator : operators.get(queryId)) {
                     assertThat(operator.userMemory().setBytes(operator.userMemory().bytes() + 4 * MIB).isDone()).isTrue();
                 }
             }
             // several more check intervals: nothing else is retired now that available memory is back above the reserve
-            sleep(CHECK_INTERVAL.multipliedBy(3));
-            assertThat(failedWith).containsOnlyKeys(LARGE);
+            await().during(CHECK_INTERVAL.multipliedBy(3)).atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertThat(failedWith).containsOnlyKeys(LARGE));
             for (QueryId queryId : List.of(SMALL, MEDIUM, LARGE)) {
-                for (NodeMemoryManager node : engine.nodes()) {
+                for (NodeMemory node : engine.nodes()) {
                     node.query(queryId).ifPresent(QueryMemoryContext::close);
                 }
             }
             // the operators' handles are held until their queries closed: the engine's cleaner releases forgotten ones
             Reference.reachabilityFence(operators);
-            for (NodeMemoryManager node : engine.nodes()) {
+            for (NodeMemory node : engine.nodes()) {
                 MemoryPool pool = node.pool();
                 assertThat(pool.reservedBytes()).isZero();
                 assertThat(pool.reservedRevocableBytes()).isZero();
@@ -145,17 +146,6 @@ final class ReserveModeEndToEndTest
                 assertThat(pool.info().queryMemoryReservations()).isEmpty();
                 assertThat(node.rootTracker().usedBytes()).isZero();
             }
-        }
-    }
-
-    private static void sleep(Duration duration)
-    {
-        try {
-            Thread.sleep(duration.toMillis());
-        }
-        catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
         }
     }
 }

@@ -1,11 +1,11 @@
 package io.memgov.plugin.reservedpool;
 
-import io.memgov.spi.QueryId;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
-import io.memgov.spi.assignment.MemoryPoolAssignment;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.QueryId;
 
 import java.util.Comparator;
 import java.util.HashMap;

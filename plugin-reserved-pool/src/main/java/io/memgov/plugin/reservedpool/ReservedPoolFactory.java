@@ -1,25 +1,22 @@
 package io.memgov.plugin.reservedpool;
 
-import io.memgov.spi.assignment.MemoryPoolAssigner;
-import io.memgov.spi.assignment.MemoryPoolAssignerContext;
-import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
-import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryPoolContext;
 import io.memgov.spi.pool.MemoryPoolFactory;
 import io.memgov.spi.pool.MemoryPoolLayout;
 
-import java.util.Map;
 import java.util.OptionalLong;
 
-import static io.memgov.spi.DataSizes.succinct;
+import static io.memgov.spi.policy.DataSizes.succinct;
 
 /**
  * Pool policy {@code reserved-pool}: per node a GENERAL pool (heap minus headroom minus the reserved size) where every
  * query starts, and a RESERVED pool of {@code query.max-total-memory-per-node} that the cluster loop fills with the
- * largest query when GENERAL is blocked.
+ * largest query when GENERAL is blocked. Its assigner, {@link ReservedPoolAssignerFactory}, has the same name, so selecting
+ * this pool policy selects it too.
  */
 final class ReservedPoolFactory
-        implements MemoryPoolFactory, MemoryPoolAssignerFactory
+        implements MemoryPoolFactory
 {
     static final String NAME = "reserved-pool";
     static final String GENERAL = "general";
@@ -32,15 +29,8 @@ final class ReservedPoolFactory
         return NAME;
     }
 
-    /** Never called by an engine that knows layouts; the policy has two pools and cannot be one. */
     @Override
-    public MemoryPool create(Map<String, String> config, MemoryPoolContext context)
-    {
-        throw new UnsupportedOperationException("Memory pool '" + NAME + "' has two pools per node (general, reserved); it needs an engine that calls createLayout()");
-    }
-
-    @Override
-    public MemoryPoolLayout createLayout(Map<String, String> config, MemoryPoolContext context)
+    public MemoryPoolLayout create(PolicyConfig config, MemoryPoolContext context)
     {
         checkNoKeys(config);
         OptionalLong reserved = context.maxQueryTotalMemoryPerNodeBytes();
@@ -61,20 +51,13 @@ final class ReservedPoolFactory
         return MemoryPoolLayout.of(context.createStandardPool(GENERAL, generalBytes), context.createStandardPool(RESERVED, reservedBytes));
     }
 
-    @Override
-    public MemoryPoolAssigner createAssigner(Map<String, String> config, MemoryPoolAssignerContext context)
-    {
-        checkNoKeys(config);
-        return new ReservedPoolAssigner(GENERAL, RESERVED);
-    }
-
-    private static void checkNoKeys(Map<String, String> config)
+    private static void checkNoKeys(PolicyConfig config)
     {
         if (!config.isEmpty()) {
-            String key = config.keySet().stream().sorted().findFirst().orElseThrow();
+            String key = config.keys().iterator().next();
             throw new IllegalArgumentException(String.format(
-                    "Unknown configuration key 'memory.pool.%s.%s' (value '%s'): memory pool '%s' has no keys of its own; it is sized by '%s' and 'memory.heap-headroom-per-node'",
-                    NAME, key, config.get(key), NAME, MAX_TOTAL_MEMORY_PER_NODE));
+                    "Unknown configuration key '%s%s' (value '%s'): memory pool '%s' has no keys of its own; it is sized by '%s' and 'memory.heap-headroom-per-node'",
+                    config.prefix(), key, config.asMap().get(key), NAME, MAX_TOTAL_MEMORY_PER_NODE));
         }
     }
 }

@@ -1,13 +1,13 @@
 package io.memgov.plugin.reservedpool;
 
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
-import io.memgov.spi.assignment.MemoryPoolAssignment;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RetryPolicy;
-import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.RetryPolicy;
+import io.memgov.spi.query.TaskId;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

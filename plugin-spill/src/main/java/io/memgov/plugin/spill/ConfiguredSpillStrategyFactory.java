@@ -1,11 +1,12 @@
 package io.memgov.plugin.spill;
 
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 import io.memgov.spi.spill.SpillStrategy;
 import io.memgov.spi.spill.SpillStrategyContext;
 import io.memgov.spi.spill.SpillStrategyFactory;
 
 import java.util.List;
-import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -19,10 +20,10 @@ final class ConfiguredSpillStrategyFactory
         implements SpillStrategyFactory
 {
     private final String name;
-    private final List<String> acceptedKeys;
-    private final Function<StrategyConfig, SpillStrategy> creator;
+    private final List<PolicyConfigKey> acceptedKeys;
+    private final Function<PolicyConfig, SpillStrategy> creator;
 
-    ConfiguredSpillStrategyFactory(String name, List<String> acceptedKeys, Function<StrategyConfig, SpillStrategy> creator)
+    ConfiguredSpillStrategyFactory(String name, List<PolicyConfigKey> acceptedKeys, Function<PolicyConfig, SpillStrategy> creator)
     {
         this.name = requireNonNull(name, "name is null");
         this.acceptedKeys = List.copyOf(requireNonNull(acceptedKeys, "acceptedKeys is null"));
@@ -42,11 +43,18 @@ final class ConfiguredSpillStrategyFactory
     }
 
     @Override
-    public SpillStrategy create(Map<String, String> config, SpillStrategyContext context)
+    public List<PolicyConfigKey> configKeys()
+    {
+        return acceptedKeys;
+    }
+
+    @Override
+    public SpillStrategy create(PolicyConfig config, SpillStrategyContext context)
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
-        return creator.apply(new StrategyConfig(name, acceptedKeys, config));
+        config.requireOnly(acceptedKeys.stream().map(PolicyConfigKey::name).toList());
+        return creator.apply(config);
     }
 
     @Override

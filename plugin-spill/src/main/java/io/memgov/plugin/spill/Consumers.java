@@ -1,6 +1,6 @@
 package io.memgov.plugin.spill;
 
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.TaskId;
 import io.memgov.spi.spill.RevocableConsumerInfo;
 import io.memgov.spi.spill.RevokeRequest;
 

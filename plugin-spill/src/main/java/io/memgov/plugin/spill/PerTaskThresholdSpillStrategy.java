@@ -1,7 +1,8 @@
 package io.memgov.plugin.spill;
 
-import io.memgov.spi.TaskId;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.TaskId;
 import io.memgov.spi.spill.RevocableConsumerInfo;
 import io.memgov.spi.spill.RevokeRequest;
 import io.memgov.spi.spill.SpillStrategy;
@@ -38,9 +39,9 @@ final class PerTaskThresholdSpillStrategy
         this.taskThresholdBytes = taskThresholdBytes;
     }
 
-    static PerTaskThresholdSpillStrategy create(StrategyConfig config)
+    static PerTaskThresholdSpillStrategy create(PolicyConfig config)
     {
-        return new PerTaskThresholdSpillStrategy(config.sizeBytes(TASK_THRESHOLD, DEFAULT_TASK_THRESHOLD_BYTES));
+        return new PerTaskThresholdSpillStrategy(config.size(TASK_THRESHOLD, DEFAULT_TASK_THRESHOLD_BYTES));
     }
 
     long taskThresholdBytes()

@@ -1,11 +1,11 @@
 package io.memgov.plugin.spill;
 
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.spill.RevocableConsumerInfo;
 import io.memgov.spi.spill.SpillStrategy;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-import java.util.Map;
 
 import static io.memgov.plugin.spill.SpillStrategyTesting.consumer;
 import static io.memgov.plugin.spill.SpillStrategyTesting.context;
@@ -15,7 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 final class LargestFirstSpillStrategyTest
 {
-    private final SpillStrategy strategy = SpillPluginTest.factory("largest-first").create(Map.of(), context());
+    private final SpillStrategy strategy = SpillPluginTest.factory("largest-first").create(PolicyConfig.empty(), context());
 
     @Test
     void revokesTheLargestConsumerFirstRegardlessOfAge()

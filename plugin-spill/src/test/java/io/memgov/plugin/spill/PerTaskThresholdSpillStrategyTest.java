@@ -1,5 +1,6 @@
 package io.memgov.plugin.spill;
 
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.spill.RevocableConsumerInfo;
 import io.memgov.spi.spill.SpillStrategy;
 import org.junit.jupiter.api.Test;
@@ -20,27 +21,26 @@ final class PerTaskThresholdSpillStrategyTest
     @Test
     void defaultsToPrestosFiveHundredMegabytesPerTask()
     {
-        assertThat(create(Map.of()).taskThresholdBytes()).isEqualTo(500 * MB);
+        assertThat(create(config(Map.of())).taskThresholdBytes()).isEqualTo(500 * MB);
     }
 
     @Test
     void readsTheThresholdInEverySizeNotation()
     {
-        assertThat(create(Map.of("task-threshold", "1GB")).taskThresholdBytes()).isEqualTo(1024 * MB);
-        assertThat(create(Map.of("task-threshold", "1.5GB")).taskThresholdBytes()).isEqualTo(1536 * MB);
-        assertThat(create(Map.of("task-threshold", "64kB")).taskThresholdBytes()).isEqualTo(64 * 1024);
-        assertThat(create(Map.of("task-threshold", "12345")).taskThresholdBytes()).isEqualTo(12345);
-        assertThat(create(Map.of("task-threshold", "0B")).taskThresholdBytes()).isZero();
+        assertThat(create(config(Map.of("task-threshold", "1GB"))).taskThresholdBytes()).isEqualTo(1024 * MB);
+        assertThat(create(config(Map.of("task-threshold", "1.5GB"))).taskThresholdBytes()).isEqualTo(1536 * MB);
+        assertThat(create(config(Map.of("task-threshold", "64kB"))).taskThresholdBytes()).isEqualTo(64 * 1024);
+        assertThat(create(config(Map.of("task-threshold", "12345"))).taskThresholdBytes()).isEqualTo(12345);
+        assertThat(create(config(Map.of("task-threshold", "0B"))).taskThresholdBytes()).isZero();
     }
 
     @Test
     void rejectsABadSizeNamingTheKeyTheValueAndWhatIsAccepted()
     {
         for (String bad : List.of("lots", "-1MB", "5XB", "", "99999999PB")) {
-            assertThatThrownBy(() -> create(Map.of("task-threshold", bad)))
+            assertThatThrownBy(() -> create(config(Map.of("task-threshold", bad))))
                     .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("Invalid value '" + bad + "' for configuration key 'task-threshold' of spill strategy 'per-task-threshold': "
-                            + "expected a non-negative size such as 500MB, 1.5GB or 1048576 (units B, kB, MB, GB, TB, PB; 1kB = 1024B)");
+                    .hasMessageStartingWith("Invalid value '" + bad + "' for 'memory.spill-strategy.per-task-threshold.task-threshold': expected a size");
         }
     }
 
@@ -49,7 +49,7 @@ final class PerTaskThresholdSpillStrategyTest
     {
         // q1.1 holds 30 + 80 = 110 > 100: both are revoked though 1 byte was asked; q2.1 (90) and q3.1 (100, not
         // more than the threshold) are left alone
-        SpillStrategy strategy = create(Map.of("task-threshold", "100B"));
+        SpillStrategy strategy = create(config(Map.of("task-threshold", "100B")));
         List<RevocableConsumerInfo> consumers = List.of(
                 consumer(1, "q1.1", 30, 100, 1),
                 consumer(2, "q2.1", 90, 50, 2),
@@ -64,7 +64,7 @@ final class PerTaskThresholdSpillStrategyTest
     @Test
     void revokesNothingWhileNoTaskIsOverTheThresholdEvenIfThePoolNeedsMemory()
     {
-        SpillStrategy strategy = create(Map.of("task-threshold", "100B"));
+        SpillStrategy strategy = create(config(Map.of("task-threshold", "100B")));
         List<RevocableConsumerInfo> consumers = List.of(
                 consumer(1, "q1.1", 60, 100, 1),
                 consumer(2, "q2.1", 60, 200, 2));
@@ -75,7 +75,7 @@ final class PerTaskThresholdSpillStrategyTest
     @Test
     void takesTasksOldestFirstAndSkipsEmptyConsumers()
     {
-        SpillStrategy strategy = create(Map.of("task-threshold", "10B"));
+        SpillStrategy strategy = create(config(Map.of("task-threshold", "10B")));
         List<RevocableConsumerInfo> consumers = List.of(
                 consumer(1, "q2.1", 20, 200, 1),
                 consumer(2, "q1.1", 0, 100, 2),
@@ -84,8 +84,13 @@ final class PerTaskThresholdSpillStrategyTest
         assertThat(ids(strategy.chooseConsumersToRevoke(pool(consumers, 100, 0), consumers, 1))).containsExactly(3L, 1L);
     }
 
-    private static PerTaskThresholdSpillStrategy create(Map<String, String> config)
+    private static PerTaskThresholdSpillStrategy create(PolicyConfig config)
     {
         return (PerTaskThresholdSpillStrategy) SpillPluginTest.factory("per-task-threshold").create(config, context());
+    }
+
+    private static PolicyConfig config(Map<String, String> values)
+    {
+        return PolicyConfig.of("memory.spill-strategy.per-task-threshold.", values);
     }
 }

@@ -1,11 +1,11 @@
 package io.memgov.plugin.spill;
 
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.spill.RevocableConsumerInfo;
 import io.memgov.spi.spill.SpillStrategy;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-import java.util.Map;
 
 import static io.memgov.plugin.spill.SpillStrategyTesting.MB;
 import static io.memgov.plugin.spill.SpillStrategyTesting.consumer;
@@ -17,7 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 final class SmallestSufficientSpillStrategyTest
 {
-    private final SpillStrategy strategy = SpillPluginTest.factory("smallest-sufficient").create(Map.of(), context());
+    private final SpillStrategy strategy = SpillPluginTest.factory("smallest-sufficient").create(PolicyConfig.empty(), context());
 
     // others.md §4 scenario 17: others use 10/40/100 MB; the requester (id 9) holds 20 MB
     private final List<RevocableConsumerInfo> consumers = List.of(

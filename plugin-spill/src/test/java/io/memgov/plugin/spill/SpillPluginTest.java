@@ -1,6 +1,7 @@
 package io.memgov.plugin.spill;
 
 import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.spill.SpillStrategyFactory;
 import org.junit.jupiter.api.Test;
 
@@ -42,7 +43,7 @@ final class SpillPluginTest
     void everyStrategyIsCreatedFromAnEmptyConfigAndChoosesNothingWithoutConsumers()
     {
         for (SpillStrategyFactory factory : new SpillPlugin().spillStrategyFactories()) {
-            assertThat(factory.create(Map.of(), context()).chooseConsumersToRevoke(pool(100, 0, 0), List.of(), 10))
+            assertThat(factory.create(PolicyConfig.empty(), context()).chooseConsumersToRevoke(pool(100, 0, 0), List.of(), 10))
                     .as(factory.name())
                     .isEmpty();
         }
@@ -52,12 +53,13 @@ final class SpillPluginTest
     void rejectsAnUnknownKeyNamingTheKeyTheValueAndTheAcceptedKeys()
     {
         // a misspelt key must fail start-up instead of silently keeping the default
-        assertThatThrownBy(() -> factory("per-task-threshold").create(Map.of("task-treshold", "1GB"), context()))
+        assertThatThrownBy(() -> factory("per-task-threshold").create(PolicyConfig.of("memory.spill-strategy.per-task-threshold.", Map.of("task-treshold", "1GB")), context()))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("Unknown configuration key 'task-treshold' (value '1GB') for spill strategy 'per-task-threshold'. Accepted keys: task-threshold");
-        assertThatThrownBy(() -> factory("threshold").create(Map.of("target", "0.5"), context()))
+                .hasMessage("Unknown configuration key 'memory.spill-strategy.per-task-threshold.task-treshold' (value '1GB'). "
+                        + "Did you mean 'memory.spill-strategy.per-task-threshold.task-threshold'? Accepted under 'memory.spill-strategy.per-task-threshold.': [task-threshold]");
+        assertThatThrownBy(() -> factory("threshold").create(PolicyConfig.of("memory.spill-strategy.threshold.", Map.of("target", "0.5")), context()))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("Unknown configuration key 'target' (value '0.5') for spill strategy 'threshold'. Accepted keys: none");
+                .hasMessage("Unknown configuration key 'memory.spill-strategy.threshold.target' (value '0.5'). No keys are accepted under 'memory.spill-strategy.threshold.'");
     }
 
     static SpillStrategyFactory factory(String name)

@@ -1,18 +1,14 @@
 package io.memgov.plugin.spill;
 
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.NodeId;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.TaskId;
 import io.memgov.spi.spill.RevocableConsumerInfo;
 import io.memgov.spi.spill.RevokeRequest;
 import io.memgov.spi.spill.SpillStrategyContext;
+import io.memgov.testing.TestingNodeContext;
 
-import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.ScheduledExecutorService;
 
 /** Tables for strategy tests: consumers are written {@code consumer(id, task, bytes, taskCreatedAtSecond, order)}. */
 final class SpillStrategyTesting
@@ -50,43 +46,6 @@ final class SpillStrategyTesting
 
     static SpillStrategyContext context()
     {
-        return new SpillStrategyContext()
-        {
-            @Override
-            public NodeId nodeId()
-            {
-                return NodeId.of("n1");
-            }
-
-            @Override
-            public long heapBytes()
-            {
-                return 1024 * MB;
-            }
-
-            @Override
-            public long poolBytes()
-            {
-                return 700 * MB;
-            }
-
-            @Override
-            public boolean failQuery(QueryId queryId, ErrorCode errorCode, String message)
-            {
-                throw new UnsupportedOperationException("strategies never fail queries");
-            }
-
-            @Override
-            public Clock clock()
-            {
-                return Clock.systemUTC();
-            }
-
-            @Override
-            public ScheduledExecutorService scheduler()
-            {
-                throw new UnsupportedOperationException("strategies never schedule");
-            }
-        };
+        return TestingNodeContext.builder().nodeId("n1").heapBytes(1024 * MB).poolBytes(700 * MB).build();
     }
 }

@@ -1,12 +1,12 @@
 package io.memgov.plugin.spill;
 
+import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.spill.RevocableConsumerInfo;
 import io.memgov.spi.spill.RevokeRequest;
 import io.memgov.spi.spill.SpillStrategy;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-import java.util.Map;
 
 import static io.memgov.plugin.spill.SpillStrategyTesting.consumer;
 import static io.memgov.plugin.spill.SpillStrategyTesting.context;
@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 final class ThresholdSpillStrategyTest
 {
-    private final SpillStrategy strategy = SpillPluginTest.factory("threshold").create(Map.of(), context());
+    private final SpillStrategy strategy = SpillPluginTest.factory("threshold").create(PolicyConfig.empty(), context());
 
     @Test
     void revokesTheOldestTasksOperatorsUntilTheAmountIsCovered()

@@ -1,9 +1,9 @@
 package io.memgov.plugin.totalreservation;
 
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RunningQueryInfo;
 
 import java.util.List;
 import java.util.Optional;

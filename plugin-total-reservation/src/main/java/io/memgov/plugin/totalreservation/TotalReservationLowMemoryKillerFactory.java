@@ -1,13 +1,10 @@
 package io.memgov.plugin.totalreservation;
 
-import io.memgov.spi.PolicyConfigKeys;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
-
-import java.util.Map;
-import java.util.Set;
+import io.memgov.spi.policy.PolicyConfig;
 
 import static java.util.Objects.requireNonNull;
 
@@ -32,11 +29,11 @@ final class TotalReservationLowMemoryKillerFactory
     }
 
     @Override
-    public LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context)
+    public LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context)
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
-        PolicyConfigKeys.checkKnown(config, "low memory killer '" + NAME + "'", Set.of());
+        config.requireOnly();
         return new TotalReservationLowMemoryKiller();
     }
 }

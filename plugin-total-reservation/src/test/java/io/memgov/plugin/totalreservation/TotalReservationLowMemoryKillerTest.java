@@ -1,10 +1,11 @@
 package io.memgov.plugin.totalreservation;
 
-import io.memgov.spi.testing.KillerFixtures;
+import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
-import io.memgov.spi.killer.RetryPolicy;
-import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.query.RetryPolicy;
+import io.memgov.testing.KillerFixtures;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -12,9 +13,9 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 
-import static io.memgov.spi.testing.KillerFixtures.context;
-import static io.memgov.spi.testing.KillerFixtures.queries;
-import static io.memgov.spi.testing.KillerFixtures.query;
+import static io.memgov.testing.KillerFixtures.context;
+import static io.memgov.testing.KillerFixtures.queries;
+import static io.memgov.testing.KillerFixtures.query;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -26,7 +27,7 @@ final class TotalReservationLowMemoryKillerTest
             "q2", Map.of("n1", 3L, "n2", 5L, "n3", 2L, "n4", 4L, "n5", 0L),
             "q3", Map.of("n3", 9L));
 
-    private final LowMemoryKiller killer = new TotalReservationLowMemoryKillerFactory().create(Map.of(), context());
+    private final LowMemoryKiller killer = new TotalReservationLowMemoryKillerFactory().create(PolicyConfig.empty(), context());
 
     @Test
     void killsQueryWithLargestTotalReservation()
@@ -88,8 +89,8 @@ final class TotalReservationLowMemoryKillerTest
     void rejectsAnyConfigurationKey()
     {
         // the policy has no settings, so any key under its prefix is a typo that must fail start-up
-        assertThatThrownBy(() -> new TotalReservationLowMemoryKillerFactory().create(Map.of("min-bytes", "1MB"), context()))
+        assertThatThrownBy(() -> new TotalReservationLowMemoryKillerFactory().create(PolicyConfig.of("query.low-memory-killer.total-reservation.", Map.of("min-bytes", "1MB")), context()))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("Unknown configuration key 'min-bytes' for low memory killer 'total-reservation'. Accepted: []");
+                .hasMessage("Unknown configuration key 'query.low-memory-killer.total-reservation.min-bytes' (value '1MB'). No keys are accepted under 'query.low-memory-killer.total-reservation.'");
     }
 }

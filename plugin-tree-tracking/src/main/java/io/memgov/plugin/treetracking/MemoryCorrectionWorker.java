@@ -1,6 +1,6 @@
 package io.memgov.plugin.treetracking;
 
-import io.memgov.spi.MetricsSink;
+import io.memgov.spi.policy.MetricsSink;
 
 import java.lang.System.Logger.Level;
 import java.util.function.LongSupplier;
@@ -9,8 +9,12 @@ import static java.util.Objects.requireNonNull;
 
 /**
  * ClickHouse's {@code MemoryWorker}: every {@code correction-interval} it reads what the process really uses and
- * publishes the drift of the node tracker from it. It overwrites the node total only when
- * {@code correct-tracker=true}, or when the total went negative (memory freed that was never tracked).
+ * publishes the drift of the node tracker's exact sum from it. With {@code correct-tracker=true} it also sets the node's
+ * correction term, so that the node reads what the process uses (plus what is carried until the next tick); it never
+ * writes into the tracked sum, which may be below zero for a while when a free is carried before its allocation.
+ *
+ * <p>Runs on the engine's scheduler with a fixed delay. A tick that throws anything, an {@link Error} included, is
+ * logged and skipped, and the next tick runs as usual: a task that threw would never be scheduled again.
  */
 final class MemoryCorrectionWorker
         implements Runnable
@@ -48,11 +52,15 @@ final class MemoryCorrectionWorker
         try {
             tick();
         }
-        catch (RuntimeException e) {
-            // log once: a source that fails tends to fail every 100 ms
+        catch (Throwable e) {
+            // an Error too (NoClassDefFoundError from a source, StackOverflowError): one that escaped would cancel
+            // every later tick without a word. Log the first at WARNING: a source that fails tends to fail every tick
             if (!failureLogged) {
                 failureLogged = true;
-                LOG.log(Level.WARNING, "Memory correction of node tracker '" + root.description() + "' failed", e);
+                LOG.log(Level.WARNING, "Memory correction of node tracker '" + root.description() + "' failed; it runs again every interval", e);
+            }
+            else {
+                LOG.log(Level.DEBUG, "Memory correction of node tracker '" + root.description() + "' failed again", e);
             }
         }
     }
@@ -60,15 +68,15 @@ final class MemoryCorrectionWorker
     void tick()
     {
         long actual = actualBytes.getAsLong();
-        long tracked = root.usedBytes();
+        long tracked = root.trackedBytes();
         long drift = tracked - actual;
         lastDriftBytes = drift;
         metrics.gauge(DRIFT_GAUGE, drift);
         metrics.gauge(ACTUAL_GAUGE, actual);
         metrics.gauge(TRACKED_GAUGE, tracked);
         metrics.gauge(UNTRACKED_GAUGE, root.untrackedBytes());
-        if (correctTracker || tracked < 0) {
-            root.correctUsedBytes(actual);
+        if (correctTracker) {
+            root.correctTo(actual);
             metrics.increment(CORRECTIONS, 1);
         }
     }

@@ -1,7 +1,7 @@
 package io.memgov.plugin.treetracking;
 
-import io.memgov.spi.DataSizes;
-import io.memgov.spi.ErrorCode;
+import io.memgov.spi.policy.DataSizes;
+import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.tracker.TrackerLevel;
 
 import java.lang.System.Logger.Level;

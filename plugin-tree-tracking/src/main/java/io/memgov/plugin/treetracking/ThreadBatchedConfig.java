@@ -1,15 +1,11 @@
 package io.memgov.plugin.treetracking;
 
-import java.math.BigDecimal;
-import java.math.RoundingMode;
-import java.util.LinkedHashMap;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
+
+import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static java.util.Objects.requireNonNull;
 
@@ -38,49 +34,6 @@ final class ThreadBatchedConfig
     static final String OVERCOMMIT_RATIO = "overcommit-ratio";
     static final String OVERCOMMIT_NONE = "none";
 
-    private static final String SIZE_FORMAT = "a size such as 4MB, 512kB, 1GB or a number of bytes (units B, kB, MB, GB, TB, all 1024-based)";
-    private static final String DURATION_FORMAT = "a duration such as 100ms, 5s or 0 (units ns, us, ms, s, m, h, d)";
-    private static final String RATIO_FORMAT = "a number from 0 to 1, such as 0.9";
-
-    private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([A-Za-z]*)");
-    private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ns|us|ms|s|m|h|d)");
-    private static final Map<String, Long> SIZE_UNITS = Map.ofEntries(
-            Map.entry("", 1L),
-            Map.entry("b", 1L),
-            Map.entry("k", 1L << 10), Map.entry("kb", 1L << 10), Map.entry("kib", 1L << 10),
-            Map.entry("m", 1L << 20), Map.entry("mb", 1L << 20), Map.entry("mib", 1L << 20),
-            Map.entry("g", 1L << 30), Map.entry("gb", 1L << 30), Map.entry("gib", 1L << 30),
-            Map.entry("t", 1L << 40), Map.entry("tb", 1L << 40), Map.entry("tib", 1L << 40));
-    private static final Map<String, TimeUnit> DURATION_UNITS = Map.of(
-            "ns", TimeUnit.NANOSECONDS,
-            "us", TimeUnit.MICROSECONDS,
-            "ms", TimeUnit.MILLISECONDS,
-            "s", TimeUnit.SECONDS,
-            "m", TimeUnit.MINUTES,
-            "h", TimeUnit.HOURS,
-            "d", TimeUnit.DAYS);
-
-    // key -> default, in the order the documentation lists them
-    private static final Map<String, String> DEFAULTS;
-
-    static {
-        Map<String, String> defaults = new LinkedHashMap<>();
-        defaults.put(MAX_UNTRACKED_MEMORY, "4MB");
-        defaults.put(MAX_MEMORY_USAGE, "0");
-        defaults.put(MAX_MEMORY_USAGE_FOR_USER, "0");
-        defaults.put(MAX_SERVER_MEMORY_USAGE, "0");
-        defaults.put(MAX_SERVER_MEMORY_USAGE_TO_RAM_RATIO, "0.9");
-        defaults.put(FAULT_PROBABILITY, "0");
-        defaults.put(OVERCOMMIT_KILLER, OVERCOMMIT_RATIO);
-        defaults.put(OVERCOMMIT_RATIO_DENOMINATOR, "1GB");
-        defaults.put(OVERCOMMIT_RATIO_DENOMINATOR_FOR_USER, "1GB");
-        defaults.put(OVERCOMMIT_MAX_WAIT, "5s");
-        defaults.put(CORRECTION_INTERVAL, "100ms");
-        defaults.put(CORRECTION_SOURCE, CorrectionSource.HEAP.configName());
-        defaults.put(CORRECT_TRACKER, "false");
-        DEFAULTS = Map.copyOf(defaults);
-    }
-
     private final long maxUntrackedBytes;
     private final long maxMemoryUsageBytes;
     private final long maxMemoryUsageForUserBytes;
@@ -95,22 +48,29 @@ final class ThreadBatchedConfig
     private final CorrectionSource correctionSource;
     private final boolean correctTracker;
 
-    private ThreadBatchedConfig(Map<String, String> values)
+    private ThreadBatchedConfig(PolicyConfig values)
     {
-        maxUntrackedBytes = parse(values, MAX_UNTRACKED_MEMORY, ThreadBatchedConfig::parseSize, SIZE_FORMAT);
-        maxMemoryUsageBytes = parse(values, MAX_MEMORY_USAGE, ThreadBatchedConfig::parseSize, SIZE_FORMAT + "; 0 means no limit");
-        maxMemoryUsageForUserBytes = parse(values, MAX_MEMORY_USAGE_FOR_USER, ThreadBatchedConfig::parseSize, SIZE_FORMAT + "; 0 means no limit");
-        maxServerMemoryUsageBytes = parse(values, MAX_SERVER_MEMORY_USAGE, ThreadBatchedConfig::parseSize, SIZE_FORMAT + "; 0 means automatic");
-        maxServerMemoryUsageToRamRatio = parse(values, MAX_SERVER_MEMORY_USAGE_TO_RAM_RATIO, ThreadBatchedConfig::parseRatio, RATIO_FORMAT);
-        faultProbability = parse(values, FAULT_PROBABILITY, ThreadBatchedConfig::parseRatio, RATIO_FORMAT);
-        overcommitEnabled = parse(values, OVERCOMMIT_KILLER, value -> choice(value, Map.of(OVERCOMMIT_RATIO, true, OVERCOMMIT_NONE, false)),
-                "one of [" + OVERCOMMIT_RATIO + ", " + OVERCOMMIT_NONE + "]");
-        overcommitRatioDenominatorBytes = parse(values, OVERCOMMIT_RATIO_DENOMINATOR, ThreadBatchedConfig::parseSize, SIZE_FORMAT);
-        overcommitRatioDenominatorForUserBytes = parse(values, OVERCOMMIT_RATIO_DENOMINATOR_FOR_USER, ThreadBatchedConfig::parseSize, SIZE_FORMAT);
-        overcommitMaxWaitNanos = parse(values, OVERCOMMIT_MAX_WAIT, ThreadBatchedConfig::parseDuration, DURATION_FORMAT);
-        correctionIntervalNanos = parse(values, CORRECTION_INTERVAL, ThreadBatchedConfig::parseDuration, DURATION_FORMAT + "; 0 disables correction");
-        correctionSource = parse(values, CORRECTION_SOURCE, CorrectionSource::fromConfigName, "one of " + CorrectionSource.configNames());
-        correctTracker = parse(values, CORRECT_TRACKER, value -> choice(value, Map.of("true", true, "false", false)), "true or false");
+        maxUntrackedBytes = values.size(MAX_UNTRACKED_MEMORY, 4L << 20);
+        maxMemoryUsageBytes = values.size(MAX_MEMORY_USAGE, 0);
+        maxMemoryUsageForUserBytes = values.size(MAX_MEMORY_USAGE_FOR_USER, 0);
+        maxServerMemoryUsageBytes = values.size(MAX_SERVER_MEMORY_USAGE, 0);
+        maxServerMemoryUsageToRamRatio = values.ratio(MAX_SERVER_MEMORY_USAGE_TO_RAM_RATIO, 0.9);
+        faultProbability = values.ratio(FAULT_PROBABILITY, 0);
+        String overcommit = values.string(OVERCOMMIT_KILLER, OVERCOMMIT_RATIO);
+        if (!overcommit.equals(OVERCOMMIT_RATIO) && !overcommit.equals(OVERCOMMIT_NONE)) {
+            throw PolicyConfig.invalid(values.fullKey(OVERCOMMIT_KILLER), overcommit, "one of [" + OVERCOMMIT_RATIO + ", " + OVERCOMMIT_NONE + "]");
+        }
+        overcommitEnabled = overcommit.equals(OVERCOMMIT_RATIO);
+        overcommitRatioDenominatorBytes = values.size(OVERCOMMIT_RATIO_DENOMINATOR, 1L << 30);
+        overcommitRatioDenominatorForUserBytes = values.size(OVERCOMMIT_RATIO_DENOMINATOR_FOR_USER, 1L << 30);
+        overcommitMaxWaitNanos = values.duration(OVERCOMMIT_MAX_WAIT, Duration.ofSeconds(5)).toNanos();
+        correctionIntervalNanos = values.duration(CORRECTION_INTERVAL, Duration.ofMillis(100)).toNanos();
+        String source = values.string(CORRECTION_SOURCE, CorrectionSource.HEAP.configName());
+        correctionSource = CorrectionSource.fromConfigName(source);
+        if (correctionSource == null) {
+            throw PolicyConfig.invalid(values.fullKey(CORRECTION_SOURCE), source, "one of " + CorrectionSource.configNames());
+        }
+        correctTracker = values.bool(CORRECT_TRACKER, false);
     }
 
     /**
@@ -118,101 +78,40 @@ final class ThreadBatchedConfig
      *
      * @throws IllegalArgumentException for an unknown key or a bad value, naming the key, the value and what is accepted
      */
-    static ThreadBatchedConfig parse(Map<String, String> config)
+    static ThreadBatchedConfig parse(PolicyConfig config)
     {
         requireNonNull(config, "config is null");
-        Map<String, String> values = new LinkedHashMap<>(DEFAULTS);
-        for (Map.Entry<String, String> entry : config.entrySet()) {
-            String key = entry.getKey();
-            if (key == null || !DEFAULTS.containsKey(key)) {
-                throw new IllegalArgumentException(String.format(
-                        "Unknown configuration key '%s%s' for memory tracker '%s'. Accepted keys: %s",
-                        PREFIX, key, ThreadBatchedMemoryTrackerFactory.NAME, keys()));
-            }
-            if (entry.getValue() == null) {
-                throw new IllegalArgumentException("Configuration key '" + PREFIX + key + "' has no value");
-            }
-            values.put(key, entry.getValue().trim());
-        }
-        return new ThreadBatchedConfig(values);
+        config.requireOnly(keys());
+        return new ThreadBatchedConfig(config);
     }
 
     static ThreadBatchedConfig defaults()
     {
-        return parse(Map.of());
+        return parse(PolicyConfig.of(PREFIX, Map.of()));
     }
 
     static List<String> keys()
     {
-        return List.of(MAX_UNTRACKED_MEMORY, MAX_MEMORY_USAGE, MAX_MEMORY_USAGE_FOR_USER, MAX_SERVER_MEMORY_USAGE,
-                MAX_SERVER_MEMORY_USAGE_TO_RAM_RATIO, FAULT_PROBABILITY, OVERCOMMIT_KILLER, OVERCOMMIT_RATIO_DENOMINATOR,
-                OVERCOMMIT_RATIO_DENOMINATOR_FOR_USER, OVERCOMMIT_MAX_WAIT, CORRECTION_INTERVAL, CORRECTION_SOURCE, CORRECT_TRACKER);
+        return CONFIG_KEYS.stream().map(PolicyConfigKey::name).toList();
     }
 
-    private static <T> T parse(Map<String, String> values, String key, Function<String, T> parser, String accepted)
-    {
-        String value = values.get(key);
-        T parsed;
-        try {
-            parsed = parser.apply(value);
-        }
-        catch (IllegalArgumentException | ArithmeticException e) {
-            parsed = null;
-        }
-        if (parsed == null) {
-            throw new IllegalArgumentException(String.format(
-                    "Invalid value '%s' for configuration key '%s%s': expected %s", value, PREFIX, key, accepted));
-        }
-        return parsed;
-    }
-
-    private static <T> T choice(String value, Map<String, T> choices)
-    {
-        return choices.get(value);
-    }
-
-    /** Returns null when the text is not a size. */
-    static Long parseSize(String text)
-    {
-        Matcher matcher = SIZE.matcher(text);
-        if (!matcher.matches()) {
-            return null;
-        }
-        Long unit = SIZE_UNITS.get(matcher.group(2).toLowerCase(Locale.ROOT));
-        if (unit == null) {
-            return null;
-        }
-        // longValueExact throws ArithmeticException on overflow, reported as a bad value
-        return new BigDecimal(matcher.group(1)).multiply(BigDecimal.valueOf(unit))
-                .setScale(0, RoundingMode.DOWN)
-                .longValueExact();
-    }
-
-    /** Returns null when the text is not a duration; the result is in nanoseconds. */
-    static Long parseDuration(String text)
-    {
-        if (text.equals("0")) {
-            return 0L;
-        }
-        Matcher matcher = DURATION.matcher(text);
-        if (!matcher.matches()) {
-            return null;
-        }
-        long nanosPerUnit = DURATION_UNITS.get(matcher.group(2)).toNanos(1);
-        return new BigDecimal(matcher.group(1)).multiply(BigDecimal.valueOf(nanosPerUnit))
-                .setScale(0, RoundingMode.DOWN)
-                .longValueExact();
-    }
-
-    /** Returns null when the text is not a number in [0, 1]. */
-    static Double parseRatio(String text)
-    {
-        if (!text.matches("\\d+(\\.\\d+)?")) {
-            return null;
-        }
-        double value = Double.parseDouble(text);
-        return value <= 1 ? value : null;
-    }
+    /** Every key with its default and meaning, as {@link ThreadBatchedMemoryTrackerFactory#configKeys()} documents them. */
+    static final List<PolicyConfigKey> CONFIG_KEYS = List.of(
+            new PolicyConfigKey(MAX_UNTRACKED_MEMORY, "4MB", "what one thread may hold back per tracker before carrying it up the tree; 0 carries every change at once"),
+            new PolicyConfigKey(MAX_MEMORY_USAGE, "0", "per-query limit on the node, 0 for none (ClickHouse's max_memory_usage)"),
+            new PolicyConfigKey(MAX_MEMORY_USAGE_FOR_USER, "0", "limit for all of one user's queries on the node, 0 for none"),
+            new PolicyConfigKey(MAX_SERVER_MEMORY_USAGE, "0", "node limit; 0 leaves it to the ratio below"),
+            new PolicyConfigKey(MAX_SERVER_MEMORY_USAGE_TO_RAM_RATIO, "0.9",
+                    "node limit as a share of the node's pool: the limit is min(max-server-memory-usage, ratio x pool); 0 leaves it to max-server-memory-usage"),
+            new PolicyConfigKey(FAULT_PROBABILITY, "0", "probability that a reservation fails on purpose, to exercise failure paths in tests"),
+            new PolicyConfigKey(OVERCOMMIT_KILLER, OVERCOMMIT_RATIO,
+                    "what a request over a user or node limit does: overcommit-ratio fails the query with the largest used / soft-limit ratio and waits; none fails the requester"),
+            new PolicyConfigKey(OVERCOMMIT_RATIO_DENOMINATOR, "1GB", "soft limit of a query under its user's tracker, the denominator of its overcommit ratio"),
+            new PolicyConfigKey(OVERCOMMIT_RATIO_DENOMINATOR_FOR_USER, "1GB", "soft limit of a user under the node's tracker, the denominator of its overcommit ratio"),
+            new PolicyConfigKey(OVERCOMMIT_MAX_WAIT, "5s", "how long a request over a limit waits for the overcommit killer's victim to free memory; 0 disables the overcommit killer"),
+            new PolicyConfigKey(CORRECTION_INTERVAL, "100ms", "how often the correction worker compares tracked with actual memory and publishes the drift; 0 disables it"),
+            new PolicyConfigKey(CORRECTION_SOURCE, "heap", "what actual memory is: heap (the JVM heap in use), rss (the process's resident set) or cgroup (the container's usage)"),
+            new PolicyConfigKey(CORRECT_TRACKER, "false", "true moves the node's tracker to the actual figure at each correction, as ClickHouse does"));
 
     /** {@code max-untracked-memory}: what one thread may hold back per tracker; 0 carries every call at once. */
     long maxUntrackedBytes()

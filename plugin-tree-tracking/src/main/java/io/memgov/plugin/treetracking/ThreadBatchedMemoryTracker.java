@@ -1,9 +1,9 @@
 package io.memgov.plugin.treetracking;
 
-import io.memgov.spi.DataSizes;
-import io.memgov.spi.ErrorCode;
-import io.memgov.spi.MemoryLimitExceededException;
-import io.memgov.spi.QueryId;
+import io.memgov.spi.policy.DataSizes;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
 
@@ -29,7 +29,23 @@ import static java.util.Objects.requireNonNull;
  * the cell up the chain only when it passes {@code max-untracked-memory} either way, on {@link #flush()}, and on
  * {@link #close()} (which drains every thread's cell). A thread's call writes only its own cell, with no atomic
  * instruction; a closer or a limit check takes another thread's balance under that cell's monitor, and every byte is
- * taken out of a cell exactly once, by whoever takes it, and carried (see {@link ThreadCell}).
+ * taken out of a cell exactly once, by whoever takes it, and carried (see {@link ThreadCell}). A single call larger
+ * than {@code max-untracked-memory} is carried at once (an allocation together with what the thread holds, as
+ * ClickHouse does), so that no thread's balance comes near the range of a {@code long}.
+ *
+ * <p>Every level keeps the signed sum of what was carried through it: exact once every thread has flushed, whatever
+ * thread frees what. A free carried before the allocation it matches (memory allocated on two threads and freed on a
+ * third, whose balance passes {@code -max-untracked-memory} first) takes a level below zero until the allocating
+ * threads carry theirs. ClickHouse clamps its query and user levels at zero on every free and so loses such frees;
+ * here only {@link #usedBytes()} of a query or user reads a negative sum as zero. Limits are checked against the sum.
+ *
+ * <p>The correction worker does not write into the sum: with {@code correct-tracker=true} it sets the node's
+ * correction term to what the process really uses minus the sum, and the node's {@link #usedBytes()} and its limit
+ * check add that term. A bookkeeping error is therefore never folded into a total; each tick recomputes the term.
+ *
+ * <p>A delta that would take any level's sum (or the calling thread's balance) out of a {@code long}'s range is
+ * refused, naming the bytes, and changes nothing: an allocation with a {@link MemoryLimitExceededException}, a free
+ * with an {@link IllegalArgumentException}.
  *
  * <p>A call that races with {@link #close()} on another thread may leave its delta in the calling thread's cell:
  * nothing orders the call's store before its read of {@code closed} without a fence on every call. The delta is not
@@ -46,6 +62,9 @@ final class ThreadBatchedMemoryTracker
     private static final VarHandle CLOSED;
     private static final VarHandle FIRST_CELL;
     private static final long REFUSED = Long.MIN_VALUE;
+    // what one thread may batch per tracker whatever max-untracked-memory says: sums of thread balances must stay far
+    // from a long's range (1 TiB per thread; larger batches mean "never carry" in practice)
+    private static final long MAX_BATCH_BYTES = 1L << 40;
 
     static {
         try {
@@ -64,16 +83,19 @@ final class ThreadBatchedMemoryTracker
     private final ThreadBatchedMemoryTracker parent;
     private final long hardLimitBytes;
     private final long maxUntrackedBytes;
-    // query and user levels clamp at zero (memory freed outside the context that allocated it); thread and node do not
-    private final boolean saturating;
+    // query and user levels read a negative sum as zero, as ClickHouse's do; thread and node read it as it is
+    private final boolean readsAtLeastZero;
     // the query on whose behalf this tracker allocates (itself, or the query above a thread), for the overcommit killer
     private final ThreadBatchedMemoryTracker query;
     // set for query trackers whose description is a valid query id, the ones the overcommit killer can fail
     private final QueryId queryId;
     private final OvercommitTracker overcommit;
 
+    // the signed sum of what was carried through this level; never clamped
     private final AtomicLong used = new AtomicLong();
     private final AtomicLong peak = new AtomicLong();
+    // the root's correction term (actual minus tracked at the last tick, with correct-tracker=true); 0 elsewhere
+    private volatile long correctionBytes;
     private final ThreadLocal<ThreadCell> cells = ThreadLocal.withInitial(this::registerCell);
     // the cell of the first thread that used this tracker, found without the ThreadLocal look-up (a tracker's first
     // thread usually makes most of its calls); set once, read plainly: a thread that reads null takes the ThreadLocal
@@ -92,8 +114,8 @@ final class ThreadBatchedMemoryTracker
             throw new IllegalArgumentException("hardLimitBytes is negative: " + hardLimitBytes);
         }
         this.hardLimitBytes = hardLimitBytes;
-        this.maxUntrackedBytes = tree.config().maxUntrackedBytes();
-        this.saturating = level == TrackerLevel.QUERY || level == TrackerLevel.USER;
+        this.maxUntrackedBytes = Math.min(tree.config().maxUntrackedBytes(), MAX_BATCH_BYTES);
+        this.readsAtLeastZero = level == TrackerLevel.QUERY || level == TrackerLevel.USER;
         if (level == TrackerLevel.QUERY) {
             this.query = this;
         }
@@ -136,8 +158,21 @@ final class ThreadBatchedMemoryTracker
         return Optional.ofNullable(parent);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A query or user level reads a negative sum as zero (ClickHouse's saturation, applied at read time); the node
+     * adds its correction term when {@code correct-tracker=true}.
+     */
     @Override
     public long usedBytes()
+    {
+        long tracked = used.get();
+        return readsAtLeastZero ? Math.max(0, tracked) : withCorrection(tracked);
+    }
+
+    /** The signed sum of what was carried through this level, without correction: exact once every thread has flushed. */
+    long trackedBytes()
     {
         return used.get();
     }
@@ -164,39 +199,52 @@ final class ThreadBatchedMemoryTracker
     public void allocate(long bytes)
     {
         checkBytes(bytes);
-        if (maxUntrackedBytes == 0) {
-            allocateChain(bytes, true, query, false);
+        if (maxUntrackedBytes == 0 || bytes > maxUntrackedBytes) {
+            allocateUnbatched(bytes);
             return;
         }
         ThreadCell cell = cell();
         long held = cell.add(bytes);
         // after close() every call carries at once (a call racing with close() is the class comment's case)
         if (held > maxUntrackedBytes || closed) {
-            carryAllocation(cell, bytes);
+            long balance = cell.take();
+            // the balance may differ from what the add returned: close() may have taken it meanwhile
+            carryAllocation(cell, balance, balance - bytes);
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException if the free would take a level's sum below {@code Long.MIN_VALUE}; nothing
+     *         changed
+     */
     @Override
     public void free(long bytes)
     {
         checkBytes(bytes);
-        if (maxUntrackedBytes == 0) {
+        if (maxUntrackedBytes == 0 || bytes > maxUntrackedBytes) {
+            // carried at once and alone: what the thread holds stays batched
             freeChain(bytes);
             return;
         }
         ThreadCell cell = cell();
         long held = cell.add(-bytes);
         if (held < -maxUntrackedBytes || closed) {
-            carryUnchecked(cell.take());
+            carryTaken(cell, cell.take());
         }
     }
 
-    /** Carries the calling thread's balance; never fails (the bytes were already granted when they were batched). */
+    /**
+     * Carries the calling thread's balance without checking limits (the bytes were already granted when they were
+     * batched). Fails only if a level's sum would leave a {@code long}'s range; the balance then stays in the thread.
+     */
     @Override
     public void flush()
     {
         if (maxUntrackedBytes != 0) {
-            carryUnchecked(cell().take());
+            ThreadCell cell = cell();
+            carryTaken(cell, cell.take());
         }
     }
 
@@ -257,25 +305,28 @@ final class ThreadBatchedMemoryTracker
         if (!CLOSED.compareAndSet(this, false, true)) {
             return;
         }
-        long balance = 0;
-        for (ThreadCell cell : registry) {
-            balance += cell.take();
-        }
-        // the cells stay registered: a call racing with this close may still leave a balance in one (see the class)
-        cells.remove();
-        carryUnchecked(balance);
-        if (parent != null) {
-            parent.children.remove(this);
-        }
-        if (level == TrackerLevel.QUERY) {
-            for (ThreadBatchedMemoryTracker ancestor = parent; ancestor != null; ancestor = ancestor.parent) {
-                if (ancestor.overcommit != null) {
-                    ancestor.overcommit.onQueryStop(this);
-                }
+        try {
+            // cell by cell, so that a carry a level refuses (it would overflow) leaves that balance where it was
+            for (ThreadCell cell : registry) {
+                carryTaken(cell, cell.take());
             }
         }
-        if (parent == null) {
-            tree.stopCorrection();
+        finally {
+            // the cells stay registered: a call racing with this close may still leave a balance in one (see the class)
+            cells.remove();
+            if (parent != null) {
+                parent.children.remove(this);
+            }
+            if (level == TrackerLevel.QUERY) {
+                for (ThreadBatchedMemoryTracker ancestor = parent; ancestor != null; ancestor = ancestor.parent) {
+                    if (ancestor.overcommit != null) {
+                        ancestor.overcommit.onQueryStop(this);
+                    }
+                }
+            }
+            if (parent == null) {
+                tree.stopCorrection();
+            }
         }
     }
 
@@ -324,25 +375,65 @@ final class ThreadBatchedMemoryTracker
     /** Whether {@code bytes} more would fit under this level's limit now. */
     boolean hasRoomFor(long bytes)
     {
-        return hardLimitBytes == 0 || used.get() + bytes <= hardLimitBytes;
+        return hardLimitBytes == 0 || withCorrection(used.get()) <= hardLimitBytes - bytes;
     }
 
-    /** The correction worker's overwrite of the node total (ClickHouse's {@code total_memory_tracker.set(rss)}). */
-    void correctUsedBytes(long actualBytes)
+    /**
+     * The correction worker's {@code correct-tracker=true} step (ClickHouse's {@code total_memory_tracker.set(rss)}),
+     * without writing into the tracked sum: from now on this level reads {@code actualBytes} plus whatever is carried
+     * until the next tick, and its sum stays exact.
+     */
+    void correctTo(long actualBytes)
     {
-        long before = used.getAndSet(actualBytes);
-        updatePeak(actualBytes);
-        if (before > actualBytes && overcommit != null) {
-            overcommit.onFree(before - actualBytes);
+        long before = usedBytes();
+        correctionBytes = saturatedSubtract(actualBytes, used.get());
+        long after = usedBytes();
+        updatePeak(after);
+        if (before > after && overcommit != null) {
+            overcommit.onFree(before - after);
         }
     }
 
-    private void carryAllocation(ThreadCell cell, long bytes)
+    /** The correction term added to this level's sum; 0 unless this is a root corrected with {@code correct-tracker=true}. */
+    long correctionBytes()
     {
-        // the balance may differ from what the add returned: close() may have taken it meanwhile
+        return correctionBytes;
+    }
+
+    private long withCorrection(long tracked)
+    {
+        return saturatedAdd(tracked, correctionBytes);
+    }
+
+    /**
+     * A chunk larger than {@code max-untracked-memory} (or any chunk when it is 0): carried at once, together with
+     * the calling thread's balance, as ClickHouse carries its untracked bytes with the chunk that passes the limit.
+     */
+    private void allocateUnbatched(long bytes)
+    {
+        if (maxUntrackedBytes == 0) {
+            allocateChain(bytes, true, query, false);
+            return;
+        }
+        ThreadCell cell = cell();
         long balance = cell.take();
+        long total = balance + bytes;
+        if (overflows(balance, bytes, total)) {
+            cell.giveBack(balance);
+            throw counterOverflow(balance, bytes);
+        }
+        carryAllocation(cell, total, balance);
+    }
+
+    /**
+     * Carries a balance taken from the calling thread's cell, checked if it is an allocation.
+     *
+     * @param keptOnFailure what the thread holds if the allocation is refused: its balance before the call
+     */
+    private void carryAllocation(ThreadCell cell, long balance, long keptOnFailure)
+    {
         if (balance <= 0) {
-            carryUnchecked(balance);
+            carryTaken(cell, balance);
             return;
         }
         try {
@@ -350,7 +441,19 @@ final class ThreadBatchedMemoryTracker
         }
         catch (RuntimeException | Error e) {
             // the failed allocation never happened; the thread keeps the balance it had before it
-            deposit(cell, balance - bytes);
+            deposit(cell, keptOnFailure);
+            throw e;
+        }
+    }
+
+    /** Carries a balance taken from {@code cell} unchecked; if a level refuses it (overflow), puts it back. */
+    private void carryTaken(ThreadCell cell, long balance)
+    {
+        try {
+            carryUnchecked(balance);
+        }
+        catch (RuntimeException | Error e) {
+            cell.giveBack(balance);
             throw e;
         }
     }
@@ -362,7 +465,7 @@ final class ThreadBatchedMemoryTracker
         }
         cell.add(delta);
         if (closed) {
-            carryUnchecked(cell.take());
+            carryTaken(cell, cell.take());
         }
     }
 
@@ -392,13 +495,13 @@ final class ThreadBatchedMemoryTracker
         // the value this call's own add produced: a peak never records more than a check let through
         long willBe;
         if (!check || hardLimitBytes == 0) {
-            willBe = used.addAndGet(delta);
+            willBe = add(delta);
         }
         else {
             willBe = tryAdd(delta);
             if (willBe == REFUSED) {
                 if (NoThrowScope.isOpen()) {
-                    willBe = used.addAndGet(delta);
+                    willBe = add(delta);
                     if (!counted) {
                         tree.recordAllocatedWithoutCheck(delta);
                         counted = true;
@@ -421,30 +524,69 @@ final class ThreadBatchedMemoryTracker
                 throw e;
             }
         }
-        updatePeak(willBe);
+        updatePeak(withCorrection(willBe));
     }
 
     /**
      * Adds {@code delta} if it fits under the limit, after taking back frees held in threads if it does not.
      *
-     * @return the new usage, or {@link #REFUSED} when it does not fit (and nothing was added)
+     * @return the new sum, or {@link #REFUSED} when it does not fit (and nothing was added)
      */
     private long tryAdd(long delta)
     {
-        long willBe = used.addAndGet(delta);
-        if (willBe <= hardLimitBytes) {
+        long willBe = add(delta);
+        if (withCorrection(willBe) <= hardLimitBytes) {
             return willBe;
         }
         subtract(delta);
         // a check is wrong if it fails only because threads still hold frees back: carry those and look again
         if (reclaimHeldBackFrees() > 0) {
-            willBe = used.addAndGet(delta);
-            if (willBe <= hardLimitBytes) {
+            willBe = add(delta);
+            if (withCorrection(willBe) <= hardLimitBytes) {
                 return willBe;
             }
             subtract(delta);
         }
         return REFUSED;
+    }
+
+    /**
+     * Adds an allocation to this level's sum, refusing it if the sum would pass {@code Long.MAX_VALUE}. A CAS loop
+     * rather than one add: a sum that wrapped, even for an instant, would let other threads' checks pass.
+     *
+     * @return the new sum
+     */
+    private long add(long delta)
+    {
+        long current = used.get();
+        while (true) {
+            long next = current + delta;
+            if (overflows(current, delta, next)) {
+                throw counterOverflow(current, delta);
+            }
+            long witness = used.compareAndExchange(current, next);
+            if (witness == current) {
+                return next;
+            }
+            current = witness;
+        }
+    }
+
+    /** Takes {@code bytes} off this level's sum; false, and nothing changed, if it would pass {@code Long.MIN_VALUE}. */
+    private boolean tryRelease(long bytes)
+    {
+        long current = used.get();
+        while (true) {
+            long next = current - bytes;
+            if (overflows(current, -bytes, next)) {
+                return false;
+            }
+            long witness = used.compareAndExchange(current, next);
+            if (witness == current) {
+                return true;
+            }
+            current = witness;
+        }
     }
 
     /**
@@ -459,7 +601,7 @@ final class ThreadBatchedMemoryTracker
         for (ThreadCell cell : registry) {
             long balance = cell.takeIfNegative();
             if (balance < 0) {
-                freeChain(-balance);
+                carryTaken(cell, balance);
                 freed -= balance;
             }
         }
@@ -469,27 +611,56 @@ final class ThreadBatchedMemoryTracker
         return freed;
     }
 
+    /** Takes {@code bytes} off this level and every parent, or off none if one of them would overflow. */
     private void freeChain(long bytes)
     {
         for (ThreadBatchedMemoryTracker tracker = this; tracker != null; tracker = tracker.parent) {
-            tracker.subtract(bytes);
+            if (!tracker.tryRelease(bytes)) {
+                for (ThreadBatchedMemoryTracker done = this; done != tracker; done = done.parent) {
+                    done.used.addAndGet(bytes);
+                }
+                throw new IllegalArgumentException(String.format(Locale.ROOT,
+                        "Freeing %s bytes would overflow the counter of %s tracker '%s', which holds %s bytes: refused, nothing was freed",
+                        bytes, tracker.level, tracker.description, tracker.used.get()));
+            }
+        }
+        // after every level took it, so that a waiter never counts a free that was undone
+        for (ThreadBatchedMemoryTracker tracker = this; tracker != null; tracker = tracker.parent) {
             if (tracker.overcommit != null) {
                 tracker.overcommit.onFree(bytes);
             }
         }
     }
 
+    /** Undoes this call's own add: the sum held the delta a moment ago, so it cannot overflow. */
     private void subtract(long bytes)
     {
-        if (!saturating) {
-            used.addAndGet(-bytes);
-            return;
+        used.addAndGet(-bytes);
+    }
+
+    private static boolean overflows(long current, long delta, long next)
+    {
+        // the sign of the result differs from both operands' signs only when the addition wrapped
+        return ((current ^ next) & (delta ^ next)) < 0;
+    }
+
+    private static long saturatedAdd(long a, long b)
+    {
+        long sum = a + b;
+        if (overflows(a, b, sum)) {
+            return a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
         }
-        long current;
-        do {
-            current = used.get();
+        return sum;
+    }
+
+    private static long saturatedSubtract(long a, long b)
+    {
+        long difference = a - b;
+        // wrapped only when the operands' signs differ and the result's sign is not the minuend's
+        if (((a ^ b) & (a ^ difference)) < 0) {
+            return a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
         }
-        while (!used.compareAndSet(current, Math.max(0, current - bytes)));
+        return difference;
     }
 
     private void updatePeak(long value)
@@ -505,8 +676,17 @@ final class ThreadBatchedMemoryTracker
     private MemoryLimitExceededException limitExceeded(long delta, OvercommitDecision decision)
     {
         tree.metrics().increment(TrackerTree.MEMORY_LIMIT_EXCEEDED, 1);
-        return new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, limitMessage(level, used.get() + delta, delta, hardLimitBytes)
+        return new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, limitMessage(level, saturatedAdd(withCorrection(used.get()), delta), delta, hardLimitBytes)
                 + decision.messageSuffix());
+    }
+
+    /** An allocation of {@code delta} on top of {@code current} bytes would not fit in a {@code long}. */
+    private MemoryLimitExceededException counterOverflow(long current, long delta)
+    {
+        tree.metrics().increment(TrackerTree.MEMORY_LIMIT_EXCEEDED, 1);
+        return new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, String.format(Locale.ROOT,
+                "Memory limit (%s) exceeded: an allocation of %s bytes on top of %s bytes would overflow the counter of %s tracker '%s'; refused, nothing changed.",
+                level.description(), delta, current, level, description));
     }
 
     /** ClickHouse's message: {@code Memory limit (for query) exceeded: would use X (attempt to allocate chunk of Y), maximum: L.} */
@@ -522,7 +702,7 @@ final class ThreadBatchedMemoryTracker
         return new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, String.format(Locale.ROOT,
                 "Memory tracker (%s): fault injected by %s=%s. Would use %s (attempt to allocate chunk of %s), maximum: %s.",
                 level.description(), ThreadBatchedConfig.FAULT_PROBABILITY, tree.config().faultProbability(),
-                DataSizes.binary(used.get() + delta), DataSizes.binary(delta), DataSizes.binary(hardLimitBytes)));
+                DataSizes.binary(saturatedAdd(used.get(), delta)), DataSizes.binary(delta), DataSizes.binary(hardLimitBytes)));
     }
 
     /** The calling thread's cell, made on its first call. */
@@ -546,10 +726,10 @@ final class ThreadBatchedMemoryTracker
         for (Iterator<ThreadCell> iterator = registry.iterator(); iterator.hasNext(); ) {
             ThreadCell other = iterator.next();
             if (!other.owner().isAlive()) {
+                carryTaken(other, other.take());
                 iterator.remove();
                 // do not keep a dead thread reachable from the tracker
                 FIRST_CELL.compareAndSet(this, other, null);
-                carryUnchecked(other.take());
             }
         }
         registry.add(cell);
@@ -568,8 +748,8 @@ final class ThreadBatchedMemoryTracker
     @Override
     public String toString()
     {
-        return String.format("ThreadBatchedMemoryTracker{level=%s, description=%s, used=%s, peak=%s, limit=%s, closed=%s}",
-                level, description, used.get(), peak.get(), hardLimitBytes, closed);
+        return String.format("ThreadBatchedMemoryTracker{level=%s, description=%s, tracked=%s, correction=%s, peak=%s, limit=%s, closed=%s}",
+                level, description, used.get(), correctionBytes, peak.get(), hardLimitBytes, closed);
     }
 
     /**
@@ -640,6 +820,12 @@ final class ThreadBatchedMemoryTracker
             long balance = now - taken;
             TAKEN.setOpaque(this, now);
             return balance;
+        }
+
+        /** Puts back a balance taken from this cell that could not be carried; any thread. */
+        synchronized void giveBack(long balance)
+        {
+            TAKEN.setOpaque(this, taken - balance);
         }
 
         /** Takes the balance only if it is negative; returns it, or 0. Any thread. */

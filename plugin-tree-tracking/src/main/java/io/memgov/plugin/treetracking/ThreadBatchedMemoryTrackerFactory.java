@@ -1,13 +1,15 @@
 package io.memgov.plugin.treetracking;
 
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
+import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.MemoryTrackerContext;
 import io.memgov.spi.tracker.MemoryTrackerFactory;
 import io.memgov.spi.tracker.TrackerLevel;
 
-import java.util.Map;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+import java.util.List;
 import java.util.function.LongSupplier;
 
 import static java.util.Objects.requireNonNull;
@@ -42,12 +44,18 @@ final class ThreadBatchedMemoryTrackerFactory
     }
 
     @Override
-    public MemoryTracker create(Map<String, String> config, MemoryTrackerContext context)
+    public List<PolicyConfigKey> configKeys()
+    {
+        return ThreadBatchedConfig.CONFIG_KEYS;
+    }
+
+    @Override
+    public MemoryTracker create(PolicyConfig config, MemoryTrackerContext context)
     {
         return createRoot(config, context);
     }
 
-    ThreadBatchedMemoryTracker createRoot(Map<String, String> config, MemoryTrackerContext context)
+    ThreadBatchedMemoryTracker createRoot(PolicyConfig config, MemoryTrackerContext context)
     {
         requireNonNull(context, "context is null");
         ThreadBatchedConfig parsed = ThreadBatchedConfig.parse(config);
@@ -61,8 +69,8 @@ final class ThreadBatchedMemoryTrackerFactory
                 tree, TrackerLevel.NODE, context.nodeId().id(), null, parsed.nodeLimitBytes(context.poolBytes()));
         if (source != null) {
             MemoryCorrectionWorker worker = new MemoryCorrectionWorker(root, source, parsed.correctTracker(), context.metrics());
-            long interval = parsed.correctionIntervalNanos();
-            ScheduledFuture<?> task = context.scheduler().scheduleWithFixedDelay(worker, interval, interval, TimeUnit.NANOSECONDS);
+            Duration interval = Duration.ofNanos(parsed.correctionIntervalNanos());
+            PolicyScheduler.Cancellable task = context.scheduler().scheduleWithFixedDelay(worker, interval, interval);
             tree.startCorrection(worker, task);
         }
         return root;

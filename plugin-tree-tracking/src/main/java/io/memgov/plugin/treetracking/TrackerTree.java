@@ -1,9 +1,9 @@
 package io.memgov.plugin.treetracking;
 
-import io.memgov.spi.MetricsSink;
+import io.memgov.spi.policy.MetricsSink;
+import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.tracker.MemoryTrackerContext;
 
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -26,7 +26,7 @@ final class TrackerTree
     private final AtomicLong allocatedWithoutCheckBytes = new AtomicLong();
     private final AtomicLong overcommitKills = new AtomicLong();
     private volatile MemoryCorrectionWorker correctionWorker;
-    private volatile ScheduledFuture<?> correctionTask;
+    private volatile PolicyScheduler.Cancellable correctionTask;
 
     TrackerTree(ThreadBatchedConfig config, MemoryTrackerContext context)
     {
@@ -85,7 +85,7 @@ final class TrackerTree
         return overcommitKills.get();
     }
 
-    void startCorrection(MemoryCorrectionWorker worker, ScheduledFuture<?> task)
+    void startCorrection(MemoryCorrectionWorker worker, PolicyScheduler.Cancellable task)
     {
         this.correctionWorker = worker;
         this.correctionTask = task;
@@ -97,16 +97,16 @@ final class TrackerTree
         return correctionWorker;
     }
 
-    ScheduledFuture<?> correctionTask()
+    PolicyScheduler.Cancellable correctionTask()
     {
         return correctionTask;
     }
 
     void stopCorrection()
     {
-        ScheduledFuture<?> task = correctionTask;
+        PolicyScheduler.Cancellable task = correctionTask;
         if (task != null) {
-            task.cancel(false);
+            task.cancel();
         }
     }
 }

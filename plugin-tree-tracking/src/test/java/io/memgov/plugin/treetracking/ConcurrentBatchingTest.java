@@ -1,6 +1,6 @@
 package io.memgov.plugin.treetracking;
 
-import io.memgov.spi.MemoryLimitExceededException;
+import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.tracker.MemoryTracker;
 import org.junit.jupiter.api.Test;
 

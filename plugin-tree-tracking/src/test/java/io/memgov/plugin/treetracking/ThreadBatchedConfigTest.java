@@ -1,5 +1,7 @@
 package io.memgov.plugin.treetracking;
 
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.testing.TestingNodeContext;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -37,7 +39,7 @@ final class ThreadBatchedConfigTest
     @Test
     void mapsEveryKey()
     {
-        ThreadBatchedConfig config = ThreadBatchedConfig.parse(Map.ofEntries(
+        ThreadBatchedConfig config = ThreadBatchedConfig.parse(config(Map.ofEntries(
                 entry("max-untracked-memory", "512kB"),
                 entry("max-memory-usage", "10GB"),
                 entry("max-memory-usage-for-user", "20GB"),
@@ -50,7 +52,7 @@ final class ThreadBatchedConfigTest
                 entry("memory-usage-overcommit-max-wait", "250ms"),
                 entry("correction-interval", "1s"),
                 entry("correction-source", "rss"),
-                entry("correct-tracker", "true")));
+                entry("correct-tracker", "true"))));
         assertThat(config.maxUntrackedBytes()).isEqualTo(512 * KIB);
         assertThat(config.maxMemoryUsageBytes()).isEqualTo(10 * GIB);
         assertThat(config.maxMemoryUsageForUserBytes()).isEqualTo(20 * GIB);
@@ -70,38 +72,19 @@ final class ThreadBatchedConfigTest
     }
 
     @Test
-    void parsesSizesDurationsAndRatios()
-    {
-        assertThat(ThreadBatchedConfig.parseSize("4MB")).isEqualTo(4 * MIB);
-        assertThat(ThreadBatchedConfig.parseSize("512kB")).isEqualTo(512 * KIB);
-        assertThat(ThreadBatchedConfig.parseSize("512KB")).isEqualTo(512 * KIB);
-        assertThat(ThreadBatchedConfig.parseSize("1GB")).isEqualTo(GIB);
-        assertThat(ThreadBatchedConfig.parseSize("1GiB")).isEqualTo(GIB);
-        assertThat(ThreadBatchedConfig.parseSize("1.5MB")).isEqualTo(3 * MIB / 2);
-        assertThat(ThreadBatchedConfig.parseSize("4 MB")).isEqualTo(4 * MIB);
-        assertThat(ThreadBatchedConfig.parseSize("12345")).isEqualTo(12345);
-        assertThat(ThreadBatchedConfig.parseSize("17B")).isEqualTo(17);
-        assertThat(ThreadBatchedConfig.parseDuration("100ms")).isEqualTo(TimeUnit.MILLISECONDS.toNanos(100));
-        assertThat(ThreadBatchedConfig.parseDuration("5s")).isEqualTo(TimeUnit.SECONDS.toNanos(5));
-        assertThat(ThreadBatchedConfig.parseDuration("1.5s")).isEqualTo(TimeUnit.MILLISECONDS.toNanos(1500));
-        assertThat(ThreadBatchedConfig.parseDuration("0")).isZero();
-        assertThat(ThreadBatchedConfig.parseRatio("0.9")).isEqualTo(0.9);
-        assertThat(ThreadBatchedConfig.parseRatio("1")).isEqualTo(1.0);
-    }
-
-    @Test
     void rejectsUnknownKeyNamingItAndTheAcceptedKeys()
     {
-        assertThatThrownBy(() -> ThreadBatchedConfig.parse(Map.of("max-untracked-memroy", "4MB")))
+        assertThatThrownBy(() -> ThreadBatchedConfig.parse(config(Map.of("max-untracked-memroy", "4MB"))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'memory.tracker.thread-batched.max-untracked-memroy'")
-                .hasMessageContaining("Accepted keys: [max-untracked-memory, ");
+                .hasMessageContaining("Did you mean 'memory.tracker.thread-batched.max-untracked-memory'?")
+                .hasMessageContaining("Accepted under 'memory.tracker.thread-batched.': [correct-tracker, correction-interval, ");
     }
 
     @Test
     void rejectsBadSizes()
     {
-        assertBadValue("max-untracked-memory", "4XB", "a size such as 4MB, 512kB, 1GB or a number of bytes");
+        assertBadValue("max-untracked-memory", "4XB", "a size such as 512MB, 4GB or a number of bytes");
         assertBadValue("max-memory-usage", "-1", "a size");
         assertBadValue("max-server-memory-usage", "lots", "a size");
         assertBadValue("memory-overcommit-ratio-denominator", "99999999999TB", "a size");
@@ -111,7 +94,7 @@ final class ThreadBatchedConfigTest
     @Test
     void rejectsBadDurations()
     {
-        assertBadValue("memory-usage-overcommit-max-wait", "5", "a duration such as 100ms, 5s or 0");
+        assertBadValue("memory-usage-overcommit-max-wait", "5", "a duration such as 500ms, 1s or 5m");
         assertBadValue("correction-interval", "100 millis", "a duration");
         assertBadValue("correction-interval", "-1s", "a duration");
     }
@@ -119,9 +102,9 @@ final class ThreadBatchedConfigTest
     @Test
     void rejectsRatiosOutsideZeroToOne()
     {
-        assertBadValue("max-server-memory-usage-to-ram-ratio", "1.5", "a number from 0 to 1");
-        assertBadValue("memory-tracker-fault-probability", "-0.1", "a number from 0 to 1");
-        assertBadValue("memory-tracker-fault-probability", "NaN", "a number from 0 to 1");
+        assertBadValue("max-server-memory-usage-to-ram-ratio", "1.5", "a ratio between 0 and 1");
+        assertBadValue("memory-tracker-fault-probability", "-0.1", "a ratio between 0 and 1");
+        assertBadValue("memory-tracker-fault-probability", "NaN", "a ratio between 0 and 1");
     }
 
     @Test
@@ -135,8 +118,8 @@ final class ThreadBatchedConfigTest
     @Test
     void factoryRejectsBadConfigBeforeBuildingAnything()
     {
-        try (FakeTrackerContext context = new FakeTrackerContext(2 * GIB, GIB)) {
-            assertThatThrownBy(() -> new ThreadBatchedMemoryTrackerFactory().create(Map.of("max-memory-usage", "ten"), context))
+        try (TestingNodeContext context = TrackerFixture.context(GIB)) {
+            assertThatThrownBy(() -> new ThreadBatchedMemoryTrackerFactory().create(config(Map.of("max-memory-usage", "ten")), context))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("max-memory-usage");
         }
@@ -144,10 +127,15 @@ final class ThreadBatchedConfigTest
 
     private static void assertBadValue(String key, String value, String accepted)
     {
-        assertThatThrownBy(() -> ThreadBatchedConfig.parse(Map.of(key, value)))
+        assertThatThrownBy(() -> ThreadBatchedConfig.parse(config(Map.of(key, value))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'" + value.trim() + "'")
                 .hasMessageContaining("'memory.tracker.thread-batched." + key + "'")
                 .hasMessageContaining(accepted);
+    }
+
+    private static PolicyConfig config(Map<String, String> values)
+    {
+        return PolicyConfig.of(ThreadBatchedConfig.PREFIX, values);
     }
 }

@@ -3,14 +3,20 @@ package io.memgov.plugin.treetracking;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
 import org.junit.jupiter.api.Test;
-
+import org.junit.jupiter.api.Timeout;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import static io.memgov.plugin.treetracking.TrackerFixture.GIB;
 import static io.memgov.plugin.treetracking.TrackerFixture.KIB;
 import static io.memgov.plugin.treetracking.TrackerFixture.MIB;
@@ -18,6 +24,9 @@ import static io.memgov.plugin.treetracking.TrackerFixture.query;
 import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+
 
 /** The tree's shape, limits per level, close and the correction worker's schedule. */
 final class TrackerTreeTest
@@ -173,12 +182,9 @@ final class TrackerTreeTest
         AtomicLong actual = new AtomicLong(7 * MIB);
         TrackerFixture fixture = tree(Map.of("correction-interval", "10ms"), actual::get);
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (fixture.context.gauge(MemoryCorrectionWorker.ACTUAL_GAUGE) == null && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
-            assertThat(fixture.context.gauge(MemoryCorrectionWorker.ACTUAL_GAUGE)).isEqualTo(7 * MIB);
-            assertThat(fixture.context.gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).isEqualTo(-7 * MIB);
+            await().atMost(Duration.ofSeconds(5)).until(() -> fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.ACTUAL_GAUGE).isPresent());
+            assertThat(fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.ACTUAL_GAUGE)).hasValue(7 * MIB);
+            assertThat(fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).hasValue(-7 * MIB);
             assertThat(fixture.treeState().correctionTask().isCancelled()).isFalse();
 
             fixture.root.close();
@@ -212,6 +218,51 @@ final class TrackerTreeTest
             worker.run();
             worker.run();
             assertThat(worker.lastDriftBytes()).isEqualTo(-MIB);
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void workerScheduledOnTheSchedulerKeepsRunningAfterAnErrorAndLogsIt()
+            throws Exception
+    {
+        // issue #17, defect 1: an Error out of a scheduleWithFixedDelay task cancels it silently
+        AtomicInteger calls = new AtomicInteger();
+        CountDownLatch ranAfterTheError = new CountDownLatch(3);
+        List<LogRecord> records = new CopyOnWriteArrayList<>();
+        Handler handler = new Handler()
+        {
+            @Override
+            public void publish(LogRecord record)
+            {
+                records.add(record);
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        Logger logger = Logger.getLogger(MemoryCorrectionWorker.class.getName());
+        logger.addHandler(handler);
+        try (TrackerFixture fixture = tree(Map.of("correction-interval", "5ms"), () -> {
+            if (calls.incrementAndGet() == 1) {
+                // what a plugin linked against a class its loader cannot see throws
+                throw new NoClassDefFoundError("io/example/Missing");
+            }
+            ranAfterTheError.countDown();
+            return MIB;
+        })) {
+            assertThat(ranAfterTheError.await(20, TimeUnit.SECONDS)).as("ticks after the error").isTrue();
+            assertThat(fixture.treeState().correctionTask().isCancelled()).isFalse();
+            assertThat(records).anySatisfy(record -> {
+                assertThat(record.getLevel()).isEqualTo(java.util.logging.Level.WARNING);
+                assertThat(record.getThrown()).isInstanceOf(NoClassDefFoundError.class);
+            });
+        }
+        finally {
+            logger.removeHandler(handler);
         }
     }
 }

@@ -1,9 +1,10 @@
 package io.memgov.spi.assignment;
 
-import io.memgov.spi.Experimental;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RunningQueryInfo;
+import io.memgov.spi.annotation.Experimental;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
+import io.memgov.spi.query.QueryId;
 
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,7 @@ import java.util.Map;
  * <p><b>Threads.</b> Every method is called only by the cluster loop, one round at a time, so implementations may
  * keep state without locking. None may block.
  *
- * @since 0.2
+ * @since 1.0
  */
 @Experimental
 public interface MemoryPoolAssigner

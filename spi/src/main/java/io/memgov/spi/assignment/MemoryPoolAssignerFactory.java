@@ -1,27 +1,25 @@
 package io.memgov.spi.assignment;
 
-import io.memgov.spi.Experimental;
-
-import java.util.Map;
+import io.memgov.spi.annotation.Experimental;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyFactory;
 
 /**
- * Implemented by a {@link io.memgov.spi.pool.MemoryPoolFactory} whose layout has several pools per node, next to
- * {@code MemoryPoolFactory}: when the selected pool policy's factory is also a {@code MemoryPoolAssignerFactory}, the
- * engine asks it for the cluster loop's {@link MemoryPoolAssigner}. It is a separate interface, not a method of the
- * pool factory, so that the pool package stays free of the killer types the assigner reads.
+ * Creates the cluster loop's {@link MemoryPoolAssigner}, selected by {@code memory.pool-assigner.policy}. When that key
+ * is not set, the assigner registered under the same name as the selected pool policy is used if there is one (so
+ * {@code memory.pool.policy=reserved-pool} brings its own assigner), and the built-in {@code none} otherwise.
  *
- * @since 0.2
+ * @since 1.0
  */
 @Experimental
 public interface MemoryPoolAssignerFactory
+        extends PolicyFactory<MemoryPoolAssignerContext, MemoryPoolAssigner>
 {
     /**
-     * Creates the assigner. Called once per engine at start-up, after the nodes' layouts were created, on the
-     * start-up thread, with the thread context class loader set to the plugin's.
+     * Creates the assigner, once per engine at start-up, after the nodes' pools were created.
      *
-     * @param config the same keys the pool factory received ({@code memory.pool.<name>.*}, prefix stripped); never null
-     * @param context the engine's cluster-level services; never null
-     * @throws IllegalArgumentException for a bad config value, naming the key, the value and what is accepted
+     * @param config the keys under {@code memory.pool-assigner.<name>.}, prefix stripped; never null
      */
-    MemoryPoolAssigner createAssigner(Map<String, String> config, MemoryPoolAssignerContext context);
+    @Override
+    MemoryPoolAssigner create(PolicyConfig config, MemoryPoolAssignerContext context);
 }

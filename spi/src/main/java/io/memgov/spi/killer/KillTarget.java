@@ -1,7 +1,7 @@
 package io.memgov.spi.killer;
 
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 
 import java.util.Set;
 
@@ -10,7 +10,7 @@ import static java.util.Objects.requireNonNull;
 /**
  * What a {@link LowMemoryKiller} chose: a whole query or a set of tasks.
  *
- * @since 0.1
+ * @since 1.0
  */
 public sealed interface KillTarget
         permits KillTarget.WholeQuery, KillTarget.Tasks

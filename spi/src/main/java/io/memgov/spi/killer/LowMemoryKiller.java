@@ -1,5 +1,8 @@
 package io.memgov.spi.killer;
 
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
+
 import java.util.List;
 import java.util.Optional;
 
@@ -15,11 +18,27 @@ import java.util.Optional;
  * stateful but is only ever called from one thread at a time. A killer that throws, or that names a query or task
  * that is not running, is logged and skipped for that round; the loop goes on.
  *
- * @since 0.1
+ * @since 1.0
  */
 @FunctionalInterface
 public interface LowMemoryKiller
 {
+    /** Kills nothing: what the engine uses when no killer is configured and the default is not on the class path. */
+    LowMemoryKiller NONE = new LowMemoryKiller()
+    {
+        @Override
+        public Optional<KillTarget> chooseTargetToKill(List<RunningQueryInfo> runningQueries, List<NodeMemoryInfo> nodes)
+        {
+            return Optional.empty();
+        }
+
+        @Override
+        public String toString()
+        {
+            return "none";
+        }
+    };
+
     /**
      * Called by the cluster loop when the cluster is out of memory and no earlier target still holds memory.
      *

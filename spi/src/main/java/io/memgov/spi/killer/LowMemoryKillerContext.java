@@ -1,11 +1,11 @@
 package io.memgov.spi.killer;
 
-import io.memgov.spi.PolicyContext;
+import io.memgov.spi.policy.PolicyContext;
 
 /**
  * What the engine offers a low-memory killer: a clock, a scheduler and metrics.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface LowMemoryKillerContext
         extends PolicyContext

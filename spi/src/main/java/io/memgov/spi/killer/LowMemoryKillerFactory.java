@@ -1,10 +1,11 @@
 package io.memgov.spi.killer;
 
-import java.util.Map;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyFactory;
 
 /**
  * Creates a low-memory killer, selected by {@code query.low-memory-killer.policy} or
- * {@code task.low-memory-killer.policy}.
+ * {@code task.low-memory-killer.policy} (as its {@link #scope()} says).
  *
  * <pre>{@code
  * query.low-memory-killer.policy=total-reservation-on-blocked-nodes
@@ -12,26 +13,22 @@ import java.util.Map;
  * query.low-memory-killer.total-reservation-on-blocked-nodes.some-key=value
  * }</pre>
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface LowMemoryKillerFactory
+        extends PolicyFactory<LowMemoryKillerContext, LowMemoryKiller>
 {
-    /** Stable kebab-case name used in configuration, e.g. {@code total-reservation}. Unique within its scope. */
-    String name();
-
-    /** Whether this is a query killer or a task killer. */
+    /** Whether this is a query killer or a task killer. A name is unique within its scope. */
     default KillerScope scope()
     {
         return KillerScope.QUERY;
     }
 
     /**
-     * Creates the killer. Called once at engine start-up, on the start-up thread, with the thread context class
-     * loader set to the plugin's.
+     * Creates the killer, once per engine at start-up.
      *
      * @param config the keys under {@code <scope>.low-memory-killer.<name>.}, prefix stripped; never null
-     * @param context the engine's services; never null
-     * @throws IllegalArgumentException for a bad or unknown config key, naming the key, the value and what is accepted
      */
-    LowMemoryKiller create(Map<String, String> config, LowMemoryKillerContext context);
+    @Override
+    LowMemoryKiller create(PolicyConfig config, LowMemoryKillerContext context);
 }

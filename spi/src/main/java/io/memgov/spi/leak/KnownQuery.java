@@ -1,6 +1,7 @@
 package io.memgov.spi.leak;
 
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
 
 import java.time.Instant;
 import java.util.Optional;
@@ -13,7 +14,7 @@ import static java.util.Objects.requireNonNull;
  * @param queryId never null
  * @param state never null
  * @param endTime when the query ended; null exactly when {@code state} is {@link QueryState#RUNNING}
- * @since 0.1
+ * @since 1.0
  */
 public record KnownQuery(QueryId queryId, QueryState state, Instant endTime)
 {

@@ -1,7 +1,7 @@
 package io.memgov.spi.leak;
 
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 
 import java.util.Map;
 import java.util.Set;
@@ -13,7 +13,7 @@ import java.util.Set;
  * <p><b>Threads.</b> {@link #checkForLeaks} is called by the cluster loop, one call at a time, at the start of every
  * round. The other methods may be called from any thread (JMX, snapshots) and must be thread-safe.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface MemoryLeakDetector
 {

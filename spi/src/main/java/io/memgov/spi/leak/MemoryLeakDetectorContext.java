@@ -1,11 +1,11 @@
 package io.memgov.spi.leak;
 
-import io.memgov.spi.PolicyContext;
+import io.memgov.spi.policy.PolicyContext;
 
 /**
  * What the engine offers a leak detector: a clock, a scheduler and metrics.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface MemoryLeakDetectorContext
         extends PolicyContext

@@ -1,23 +1,21 @@
 package io.memgov.spi.leak;
 
-import java.util.Map;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyFactory;
 
 /**
  * Creates a leak detector, selected by {@code memory.leak-detector.policy}.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface MemoryLeakDetectorFactory
+        extends PolicyFactory<MemoryLeakDetectorContext, MemoryLeakDetector>
 {
-    /** Stable kebab-case name used in configuration, e.g. {@code leak-detector}. */
-    String name();
-
     /**
-     * Called once at engine start-up, on the start-up thread, with the thread context class loader set to the
-     * plugin's.
+     * Creates the detector, once per engine at start-up.
      *
      * @param config the keys under {@code memory.leak-detector.<name>.}, prefix stripped; never null
-     * @throws IllegalArgumentException for a bad or unknown config key, naming the key, the value and what is accepted
      */
-    MemoryLeakDetector create(Map<String, String> config, MemoryLeakDetectorContext context);
+    @Override
+    MemoryLeakDetector create(PolicyConfig config, MemoryLeakDetectorContext context);
 }

@@ -7,7 +7,7 @@ import static java.util.Objects.requireNonNull;
  *
  * @param tag never null
  * @param allocationBytes non-negative
- * @since 0.1
+ * @since 1.0
  */
 public record MemoryAllocation(String tag, long allocationBytes)
 {

@@ -12,7 +12,7 @@ import java.util.function.Supplier;
  * created it completes it (through {@link #signal()}). Stages derived from it ({@code thenRun}, ...) are ordinary
  * {@link CompletableFuture}s.
  *
- * @since 0.1
+ * @since 1.0
  */
 public final class MemoryFuture
         extends CompletableFuture<Void>

@@ -1,8 +1,8 @@
 package io.memgov.spi.pool;
 
-import io.memgov.spi.MemoryLimitExceededException;
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.MemoryLimitExceededException;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 
 /**
  * One node's memory budget, with Trino's semantics: a {@link #reserve reservation} over the budget is still
@@ -20,27 +20,15 @@ import io.memgov.spi.TaskId;
  * <p>Created by a {@link MemoryPoolFactory}, one per node (and per pool id, for layouts with several pools); called
  * by the engine's node accounting, never directly by operators.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface MemoryPool
 {
     /** The pool's name on its node, e.g. {@code general}. */
     String id();
 
-    /** The budget in bytes. May change at run time for pools that follow available memory. */
+    /** The budget in bytes. May change at run time for pools that follow available memory ({@link ResizableMemoryPool}). */
     long maxBytes();
-
-    /**
-     * Changes the budget at run time (reserve mode follows available memory). Growing it wakes blocked callers if
-     * free bytes become positive; shrinking it never fails, it only makes later callers block.
-     *
-     * @param maxBytes non-negative
-     * @throws UnsupportedOperationException if this pool has a fixed budget
-     */
-    default void setMaxBytes(long maxBytes)
-    {
-        throw new UnsupportedOperationException("pool '" + id() + "' has a fixed budget");
-    }
 
     /** User (and system) bytes reserved. Non-negative; may exceed {@link #maxBytes()}. */
     long reservedBytes();
@@ -85,20 +73,12 @@ public interface MemoryPool
     MemoryFuture reserveRevocable(TaskId taskId, long bytes);
 
     /**
-     * As {@link #tryReserve}, for revocable memory: records {@code bytes} only if that leaves free bytes non-negative.
-     * The default checks and then reserves, which two concurrent callers can both pass; pools should override it
-     * with an atomic claim, as the engine's standard pool does.
+     * As {@link #tryReserve}, for revocable memory: records {@code bytes} only if that leaves free bytes non-negative,
+     * atomically with respect to every other reservation (two callers racing for the last bytes cannot both pass).
      *
      * @return true if recorded; false if refused, in which case nothing changed
      */
-    default boolean tryReserveRevocable(TaskId taskId, long bytes)
-    {
-        if (freeBytes() - bytes < 0) {
-            return false;
-        }
-        reserveRevocable(taskId, bytes);
-        return true;
-    }
+    boolean tryReserveRevocable(TaskId taskId, long bytes);
 
     /** As {@link #free}, for revocable memory. */
     void freeRevocable(TaskId taskId, long bytes);

@@ -1,7 +1,7 @@
 package io.memgov.spi.pool;
 
-import io.memgov.spi.QueryId;
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 
 import java.util.List;
 import java.util.Map;
@@ -22,7 +22,7 @@ import static java.util.Objects.requireNonNull;
  * @param queryMemoryRevocableReservations revocable bytes per query
  * @param taskMemoryReservations user bytes per task
  * @param taskRevocableMemoryReservations revocable bytes per task
- * @since 0.1
+ * @since 1.0
  */
 public record MemoryPoolInfo(
         String poolId,
@@ -76,13 +76,13 @@ public record MemoryPoolInfo(
     }
 
     /** User bytes the query holds in this pool; zero when absent. */
-    public long queryReservation(QueryId queryId)
+    public long queryReservedBytes(QueryId queryId)
     {
         return queryMemoryReservations.getOrDefault(queryId, 0L);
     }
 
     /** Revocable bytes the query holds in this pool; zero when absent. */
-    public long queryRevocableReservation(QueryId queryId)
+    public long queryRevocableBytes(QueryId queryId)
     {
         return queryMemoryRevocableReservations.getOrDefault(queryId, 0L);
     }

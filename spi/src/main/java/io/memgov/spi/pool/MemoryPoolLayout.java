@@ -1,6 +1,6 @@
 package io.memgov.spi.pool;
 
-import io.memgov.spi.Experimental;
+import io.memgov.spi.annotation.Experimental;
 
 import java.util.HashSet;
 import java.util.List;
@@ -12,12 +12,12 @@ import static java.util.Objects.requireNonNull;
 /**
  * The pools of one node. Most policies have one pool; Presto's layout has two ({@code general} and
  * {@code reserved}). The first pool is the <em>general</em> one: every query starts in it, the engine's revoking and
- * per-node checks use it, and {@link io.memgov.spi.killer.NodeMemoryInfo#generalPool()} is its snapshot. A query
+ * per-node checks use it, and {@link io.memgov.spi.cluster.NodeMemoryInfo#generalPool()} is its snapshot. A query
  * lives in exactly one pool of a node at a time; the cluster loop moves it between pools through a versioned
  * assignment (see {@code io.memgov.spi.assignment.MemoryPoolAssigner}).
  *
  * @param pools at least one, ids unique, the general pool first; never null
- * @since 0.2
+ * @since 1.0
  */
 @Experimental
 public record MemoryPoolLayout(List<MemoryPool> pools)

@@ -11,7 +11,7 @@ import java.util.concurrent.CompletableFuture;
  * {@link #finishMemoryRevoke()} is then called once, after the future completed, on the thread that completed it.
  * A consumer is never asked again while a revoke is in flight.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface RevocableConsumer
 {

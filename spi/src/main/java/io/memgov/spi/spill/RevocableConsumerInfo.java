@@ -1,6 +1,6 @@
 package io.memgov.spi.spill;
 
-import io.memgov.spi.TaskId;
+import io.memgov.spi.query.TaskId;
 
 import java.time.Instant;
 
@@ -16,7 +16,7 @@ import static java.util.Objects.requireNonNull;
  * @param taskCreateTime when its task was created (Trino revokes oldest tasks first); never null
  * @param registrationOrder increases with each operator registered on the node (order within a task)
  * @param requester true if this consumer is the one whose request triggered revoking (Spark revokes it last)
- * @since 0.1
+ * @since 1.0
  */
 public record RevocableConsumerInfo(
         long consumerId,

@@ -5,7 +5,7 @@ package io.memgov.spi.spill;
  *
  * @param consumerId a {@link RevocableConsumerInfo#consumerId()} from the strategy's input
  * @param expectedBytes what the strategy expects to be freed (the consumer's revocable bytes); positive
- * @since 0.1
+ * @since 1.0
  */
 public record RevokeRequest(long consumerId, long expectedBytes)
 {

@@ -10,11 +10,27 @@ import java.util.List;
  * <p><b>Who calls.</b> The node's revoking scheduler, one call at a time per node, when revocable memory is
  * positive and free memory fell to {@code max * (1 - memory-revoking-threshold)}. Must not block.
  *
- * @since 0.1
+ * @since 1.0
  */
 @FunctionalInterface
 public interface SpillStrategy
 {
+    /** Revokes nothing: the built-in {@code none} policy. */
+    SpillStrategy NONE = new SpillStrategy()
+    {
+        @Override
+        public List<RevokeRequest> chooseConsumersToRevoke(MemoryPoolInfo pool, List<RevocableConsumerInfo> consumers, long bytesToRevoke)
+        {
+            return List.of();
+        }
+
+        @Override
+        public String toString()
+        {
+            return "none";
+        }
+    };
+
     /**
      * @param pool the pool's snapshot; never null
      * @param consumers the consumers that hold revocable memory and are not being revoked; never null

@@ -1,11 +1,11 @@
 package io.memgov.spi.spill;
 
-import io.memgov.spi.NodePolicyContext;
+import io.memgov.spi.policy.NodePolicyContext;
 
 /**
  * What the engine offers a spill strategy: its node, a clock, a scheduler and metrics.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface SpillStrategyContext
         extends NodePolicyContext

@@ -1,22 +1,21 @@
 package io.memgov.spi.spill;
 
-import java.util.Map;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyFactory;
 
 /**
  * Creates a spill strategy, selected by {@code memory.spill-strategy.policy}.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface SpillStrategyFactory
+        extends PolicyFactory<SpillStrategyContext, SpillStrategy>
 {
-    /** Stable kebab-case name used in configuration, e.g. {@code threshold}. */
-    String name();
-
     /**
-     * Called once per node at engine start-up, with the thread context class loader set to the plugin's.
+     * Creates the strategy of one node, once per node at start-up.
      *
      * @param config the keys under {@code memory.spill-strategy.<name>.}, prefix stripped; never null
-     * @throws IllegalArgumentException for a bad or unknown config key, naming the key, the value and what is accepted
      */
-    SpillStrategy create(Map<String, String> config, SpillStrategyContext context);
+    @Override
+    SpillStrategy create(PolicyConfig config, SpillStrategyContext context);
 }

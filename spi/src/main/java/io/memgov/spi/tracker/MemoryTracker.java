@@ -1,6 +1,6 @@
 package io.memgov.spi.tracker;
 
-import io.memgov.spi.MemoryLimitExceededException;
+import io.memgov.spi.query.MemoryLimitExceededException;
 
 import java.util.Optional;
 
@@ -20,7 +20,7 @@ import java.util.Optional;
  *
  * <p><b>Threads.</b> Thread-safe. Counters are exact once every thread has flushed.
  *
- * @since 0.1
+ * @since 1.0
  */
 public interface MemoryTracker
         extends AutoCloseable

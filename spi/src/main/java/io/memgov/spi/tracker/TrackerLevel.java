@@ -3,7 +3,7 @@ package io.memgov.spi.tracker;
 /**
  * The levels of a tracker tree, leaf first: thread, query, user, node (ClickHouse's "global").
  *
- * @since 0.1
+ * @since 1.0
  */
 public enum TrackerLevel
 {

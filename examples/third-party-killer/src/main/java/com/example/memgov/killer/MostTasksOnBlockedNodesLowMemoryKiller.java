@@ -1,11 +1,11 @@
 package com.example.memgov.killer;
 
-import io.memgov.spi.NodeId;
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.RunningQueryInfo;
+import io.memgov.spi.cluster.TaskMemoryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
-import io.memgov.spi.killer.NodeMemoryInfo;
-import io.memgov.spi.killer.RunningQueryInfo;
-import io.memgov.spi.killer.TaskMemoryInfo;
+import io.memgov.spi.query.NodeId;
 
 import java.util.HashSet;
 import java.util.List;

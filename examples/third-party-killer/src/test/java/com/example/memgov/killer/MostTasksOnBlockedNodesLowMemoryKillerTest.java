@@ -5,7 +5,8 @@ import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.KillerScope;
 import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
-import io.memgov.spi.testing.KillerFixtures.Cluster;
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.testing.KillerFixtures.Cluster;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -13,19 +14,21 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
 
-import static io.memgov.spi.testing.KillerFixtures.context;
-import static io.memgov.spi.testing.KillerFixtures.queries;
-import static io.memgov.spi.testing.KillerFixtures.query;
+import static io.memgov.testing.KillerFixtures.context;
+import static io.memgov.testing.KillerFixtures.queries;
+import static io.memgov.testing.KillerFixtures.query;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The choice of {@code most-tasks-on-blocked-nodes}, on tables of query → node → bytes. Every node's pool holds
- * {@value io.memgov.spi.testing.KillerFixtures#DEFAULT_POOL_BYTES} bytes, so a node is blocked when its column sums to
+ * {@value io.memgov.testing.KillerFixtures#DEFAULT_POOL_BYTES} bytes, so a node is blocked when its column sums to
  * 12 or more.
  */
 final class MostTasksOnBlockedNodesLowMemoryKillerTest
 {
+    private static final String PREFIX = "query.low-memory-killer.most-tasks-on-blocked-nodes.";
+
     @Test
     void killsTheQuerySpreadOverTheMostBlockedNodesNotTheLargestOne()
     {
@@ -98,38 +101,41 @@ final class MostTasksOnBlockedNodesLowMemoryKillerTest
         Cluster cluster = queries(Map.of(
                 "buffers", Map.of("n1", 1L, "n2", 1L, "n3", 12L),
                 "big", Map.of("n1", 11L, "n2", 11L)));
-        LowMemoryKiller strict = new MostTasksOnBlockedNodesLowMemoryKillerFactory().create(Map.of("min-task-bytes", "2"), context());
+        LowMemoryKiller strict = new MostTasksOnBlockedNodesLowMemoryKillerFactory().create(config(Map.of("min-task-bytes", "2")), context());
 
         assertThat(choose(killer(), cluster)).contains(KillTarget.wholeQuery(query("buffers")));
         assertThat(choose(strict, cluster)).contains(KillTarget.wholeQuery(query("big")));
     }
 
     @Test
-    void minTaskBytesAcceptsPlainBytesAndBinaryUnits()
+    void minTaskBytesAcceptsTheSpisSizes()
     {
-        assertThat(MostTasksOnBlockedNodesLowMemoryKillerFactory.parseBytes("7")).isEqualTo(7);
-        assertThat(MostTasksOnBlockedNodesLowMemoryKillerFactory.parseBytes("512kB")).isEqualTo(512 * 1024);
-        assertThat(MostTasksOnBlockedNodesLowMemoryKillerFactory.parseBytes(" 1MB")).isEqualTo(1024 * 1024);
-        assertThat(MostTasksOnBlockedNodesLowMemoryKillerFactory.parseBytes("2GB")).isEqualTo(2L * 1024 * 1024 * 1024);
+        // the SPI's PolicyConfig grammar: plain bytes or 1024-based units
+        assertThat(choose(new MostTasksOnBlockedNodesLowMemoryKillerFactory().create(config(Map.of("min-task-bytes", "1kB")), context()),
+                queries(Map.of("small", Map.of("n1", 1000L, "n2", 1000L), "big", Map.of("n1", 1100L)))))
+                .contains(KillTarget.wholeQuery(query("big")));
     }
 
     @Test
     void rejectsABadMinTaskBytesNamingTheValueAndWhatIsAccepted()
     {
-        for (String bad : List.of("0", "-1", "1TB", "MB", "many", "1.5MB")) {
-            assertThatThrownBy(() -> new MostTasksOnBlockedNodesLowMemoryKillerFactory().create(Map.of("min-task-bytes", bad), context()))
+        assertThatThrownBy(() -> new MostTasksOnBlockedNodesLowMemoryKillerFactory().create(config(Map.of("min-task-bytes", "0")), context()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Invalid value '0' for '" + PREFIX + "min-task-bytes': expected a size of at least 1B");
+        for (String bad : List.of("-1", "MB", "many", "1.5.5MB")) {
+            assertThatThrownBy(() -> new MostTasksOnBlockedNodesLowMemoryKillerFactory().create(config(Map.of("min-task-bytes", bad)), context()))
                     .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("Invalid value '" + bad + "' for 'min-task-bytes' of low memory killer 'most-tasks-on-blocked-nodes': "
-                            + "expected a size of at least 1 byte, such as 1048576, 512kB or 1MB");
+                    .hasMessageStartingWith("Invalid value '" + bad + "' for '" + PREFIX + "min-task-bytes': expected a size such as 512MB");
         }
     }
 
     @Test
-    void rejectsAnUnknownKey()
+    void rejectsAnUnknownKeyWithTheNearestKnownOne()
     {
-        assertThatThrownBy(() -> new MostTasksOnBlockedNodesLowMemoryKillerFactory().create(Map.of("min-task-byte", "1"), context()))
+        assertThatThrownBy(() -> new MostTasksOnBlockedNodesLowMemoryKillerFactory().create(config(Map.of("min-task-byte", "1")), context()))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("Unknown configuration key 'min-task-byte' for low memory killer 'most-tasks-on-blocked-nodes'. Accepted: [min-task-bytes]");
+                .hasMessage("Unknown configuration key '" + PREFIX + "min-task-byte' (value '1'). Did you mean '" + PREFIX + "min-task-bytes'? "
+                        + "Accepted under '" + PREFIX + "': [min-task-bytes]");
     }
 
     @Test
@@ -153,7 +159,12 @@ final class MostTasksOnBlockedNodesLowMemoryKillerTest
     private static LowMemoryKiller killer()
     {
         LowMemoryKillerFactory factory = new MostTasksOnBlockedNodesLowMemoryKillerFactory();
-        return factory.create(Map.of(), context());
+        return factory.create(PolicyConfig.empty(), context());
+    }
+
+    private static PolicyConfig config(Map<String, String> values)
+    {
+        return PolicyConfig.of(PREFIX, values);
     }
 
     private static Optional<KillTarget> choose(LowMemoryKiller killer, Cluster cluster)

@@ -1,0 +1,56 @@
+package io.memgov.engine;
+
+import io.memgov.spi.pool.MemoryFuture;
+
+/**
+ * One operator's bytes of one kind (user, system or revocable). The operator reports what it holds now; the context
+ * carries the difference to the task, the query, the tracker and the pool.
+ *
+ * <p>With {@code memory.reservation-quantum} set, the context reserves in multiples of the quantum: it carries a change
+ * up only when the bytes leave its reservation, and the task, query, tracker, pool, limits, killers and snapshots see
+ * the reservation ({@link #reservedBytes()}), not the bytes. Without it (the default) the two are always equal.
+ *
+ * <p>Thread-safe; each call either fully applies or changes nothing.
+ */
+public interface LocalMemoryContext
+        extends AutoCloseable
+{
+    /** Bytes this context holds: the last value set. */
+    long bytes();
+
+    /**
+     * Bytes the task, query, tracker and pool hold for this context: {@link #bytes()} without a reservation quantum;
+     * with one, {@code bytes()} rounded up to the quantum, plus up to one more quantum kept after a decrease, and 0
+     * when {@code bytes()} is 0.
+     */
+    long reservedBytes();
+
+    /**
+     * Sets the bytes held to {@code bytes}.
+     *
+     * @return a future that is done unless the pool is full, in which case the operator should stop allocating until
+     *         it completes (the bytes are recorded either way); always done for a change inside the reservation
+     * @throws IllegalArgumentException if {@code bytes} is negative
+     * @throws IllegalStateException if the context is closed
+     * @throws io.memgov.spi.query.MemoryLimitExceededException if a limit would be passed; nothing changed
+     * @throws io.memgov.spi.query.QueryKilledException if the query was killed
+     */
+    MemoryFuture setBytes(long bytes);
+
+    /** Adds {@code delta} (which may be negative) to the bytes held; see {@link #setBytes(long)}. */
+    default MemoryFuture addBytes(long delta)
+    {
+        return setBytes(Math.addExact(bytes(), delta));
+    }
+
+    /**
+     * Sets the bytes held only if that neither passes a limit nor over-commits the pool. Lowering always succeeds.
+     *
+     * @return true if set, false if refused (nothing changed)
+     */
+    boolean trySetBytes(long bytes);
+
+    /** Releases what the context holds. Idempotent. */
+    @Override
+    void close();
+}

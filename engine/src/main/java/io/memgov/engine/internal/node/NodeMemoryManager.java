@@ -1,0 +1,426 @@
+package io.memgov.engine.internal.node;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.memgov.engine.NodeMemory;
+import io.memgov.engine.QueryMemoryContext;
+import io.memgov.engine.QuerySession;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
+import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.spi.cluster.NodeSnapshot;
+import io.memgov.spi.cluster.QuerySnapshot;
+import io.memgov.spi.leak.MemoryLeakDetector;
+import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.pool.MemoryPoolLayout;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
+import io.memgov.spi.query.RetryPolicy;
+import io.memgov.spi.query.TaskId;
+import io.memgov.spi.tracker.MemoryTracker;
+import io.memgov.spi.tracker.TrackerLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * One node's accounting: its pools, its tracker tree and the queries running on it. Hosts create a
+ * {@link QueryContext} per query on each node it runs on; the contexts enforce per-node limits and feed the pool.
+ * A query starts in the general pool (the layout's first) unless the cluster loop's latest
+ * {@link #applyAssignment assignment} places it elsewhere. Thread-safe.
+ *
+ * <p>Operator, task and query contexts the host lets become unreachable without closing them are released by a
+ * cleaner and reported to this node's leak detector ({@link MemoryLeakDetector#contextCollected}), if it has one. The
+ * node itself holds only its views of its queries ({@link #queries()}), which do not keep the host's handles alive.
+ */
+public final class NodeMemoryManager
+        implements NodeMemory
+{
+    private static final Logger log = LoggerFactory.getLogger(NodeMemory.class);
+    /** How long a node remembers a query whose end its host reported. */
+    public static final Duration ENDED_QUERY_RETENTION = Duration.ofMinutes(15);
+
+    private final NodeId nodeId;
+    private final MemoryPoolLayout layout;
+    private final MemoryPool pool;
+    private final MemoryTracker rootTracker;
+    private final Clock clock;
+    private final long maxQueryMemoryPerNode;
+    private final long maxQueryTotalMemoryPerNode;
+    private final Map<QueryId, QueryContext> queries = new ConcurrentHashMap<>();
+    // a user's tracker lives while the user has queries here, as ClickHouse resets it when the user's last query ends
+    private final Map<String, UserTracker> userTrackers = new ConcurrentHashMap<>();
+
+    // queries whose host reported their end here, kept for the cluster loop's leak check (Trino keeps ended queries a
+    // while for the same purpose); bounded, so a host that ends queries faster than they expire cannot grow it
+    private final Cache<QueryId, QuerySnapshot> endedQueries = Caffeine.newBuilder()
+            .expireAfterWrite(ENDED_QUERY_RETENTION)
+            .maximumSize(100_000)
+            .build();
+    private final AtomicLong snapshotSequence = new AtomicLong();
+    // guards applying assignments against creating queries, so that a new query never misses the assignment in force
+    private final Object assignmentLock = new Object();
+    private volatile MemoryPoolAssignment assignment = MemoryPoolAssignment.initial();
+    // told about contexts collected without close(); null when the node has none
+    private final MemoryLeakDetector leakDetector;
+    private final long reservationQuantum;
+
+    public NodeMemoryManager(NodeId nodeId, MemoryPool pool, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode)
+    {
+        this(nodeId, MemoryPoolLayout.of(pool), rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode);
+    }
+
+    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode)
+    {
+        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, null);
+    }
+
+    /**
+     * @param leakDetector told about every operator, task and query context of this node that was garbage-collected without
+     *        {@code close()}; null for none (the contexts are still released and logged)
+     */
+    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode,
+            MemoryLeakDetector leakDetector)
+    {
+        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, leakDetector, 0);
+    }
+
+    /**
+     * @param reservationQuantum granularity, in bytes, of each operator context's reservation
+     *        ({@code memory.reservation-quantum}); 0 carries every change up as it is made
+     */
+    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode,
+            MemoryLeakDetector leakDetector, long reservationQuantum)
+    {
+        if (reservationQuantum < 0) {
+            throw new IllegalArgumentException("reservationQuantum is negative: " + reservationQuantum);
+        }
+        this.reservationQuantum = reservationQuantum;
+        this.leakDetector = leakDetector;
+        this.nodeId = requireNonNull(nodeId, "nodeId is null");
+        this.layout = requireNonNull(layout, "layout is null");
+        this.pool = layout.generalPool();
+        this.rootTracker = requireNonNull(rootTracker, "rootTracker is null");
+        this.clock = requireNonNull(clock, "clock is null");
+        this.maxQueryMemoryPerNode = maxQueryMemoryPerNode;
+        this.maxQueryTotalMemoryPerNode = maxQueryTotalMemoryPerNode;
+    }
+
+    public NodeId nodeId()
+    {
+        return nodeId;
+    }
+
+    /**
+     * The granularity of operator reservations ({@code memory.reservation-quantum}): 0 when every change reaches the
+     * pool as it is made (Trino), else each operator context reserves in multiples of it (Velox) and changes inside
+     * its reservation reach nothing above it.
+     */
+    public long reservationQuantum()
+    {
+        return reservationQuantum;
+    }
+
+    /** The general pool: the first of the layout, where queries start. */
+    public MemoryPool pool()
+    {
+        return pool;
+    }
+
+    /** Every pool of the node, the general one first. */
+    public List<MemoryPool> pools()
+    {
+        return layout.pools();
+    }
+
+    /** The pool with this id, if the node has one. */
+    public Optional<MemoryPool> pool(String poolId)
+    {
+        return layout.pool(poolId);
+    }
+
+    /** The version of the last assignment this node applied; 0 before the first. */
+    public long assignmentVersion()
+    {
+        return assignment.version();
+    }
+
+    /** The last assignment this node applied. */
+    public MemoryPoolAssignment assignment()
+    {
+        return assignment;
+    }
+
+    /**
+     * Applies an assignment from the cluster loop: every query on this node moves to the pool the assignment places
+     * it in (the general pool when it is not listed), keeping its per-task and per-tag reservations, and its blocked
+     * callers are woken. A version not newer than the one applied last is stale and ignored, so a late delivery never
+     * undoes a newer decision. Queries created later start where the assignment places them.
+     *
+     * @return true if applied, false if ignored as stale
+     * @throws IllegalArgumentException if the assignment names a pool this node does not have; nothing moved
+     */
+    public boolean applyAssignment(MemoryPoolAssignment next)
+    {
+        requireNonNull(next, "next is null");
+        synchronized (assignmentLock) {
+            MemoryPoolAssignment applied = assignment;
+            if (next.version() <= applied.version()) {
+                log.debug("Node {} ignores memory pool assignment version {}: it already applied version {}", nodeId, next.version(), applied.version());
+                return false;
+            }
+            for (String poolId : new TreeSet<>(next.placements().values())) {
+                if (layout.pool(poolId).isEmpty()) {
+                    throw new IllegalArgumentException(String.format("Memory pool assignment version %s places queries in pool '%s', which node %s does not have. Pools: %s",
+                            next.version(), poolId, nodeId, layout.pools().stream().map(MemoryPool::id).toList()));
+                }
+            }
+            // a move that fails leaves the version unapplied: the loop delivers it again and moves already done are no-ops
+            for (QueryContext query : queries.values()) {
+                MemoryPool target = layout.pool(next.poolOf(query.queryId(), pool.id())).orElseThrow();
+                if (query.pool() != target) {
+                    log.info("Node {} moves query {} from pool '{}' to pool '{}' (assignment version {})", nodeId, query.queryId(), query.pool().id(), target.id(), next.version());
+                    query.moveTo(target);
+                }
+            }
+            assignment = next;
+            return true;
+        }
+    }
+
+    public MemoryTracker rootTracker()
+    {
+        return rootTracker;
+    }
+
+    Clock clock()
+    {
+        return clock;
+    }
+
+    /**
+     * Starts accounting for a query on this node. Per-node limits are the configured ones, lowered by the session;
+     * {@code resource_overcommit} lets the query use the whole pool, and queries with {@code retry_policy=TASK} have
+     * no per-node limit (only the pool and the killers apply), as in Trino.
+     *
+     * @return the host's handle of the query: if it becomes unreachable without {@code close()} (with every task and
+     *         operator handle of the query), the query is released and reported; see {@link QueryContext}
+     * @throws IllegalArgumentException if the query already has a context on this node
+     */
+    public QueryContext createQuery(QueryId queryId, QuerySession session)
+    {
+        requireNonNull(queryId, "queryId is null");
+        requireNonNull(session, "session is null");
+        long maxUser;
+        long maxTotal;
+        if (session.retryPolicy() == RetryPolicy.TASK) {
+            maxUser = Long.MAX_VALUE;
+            maxTotal = Long.MAX_VALUE;
+        }
+        else if (session.resourceOvercommit()) {
+            maxUser = Math.max(pool.maxBytes(), lower(maxQueryMemoryPerNode, session.maxMemoryPerNode()));
+            maxTotal = Long.MAX_VALUE;
+        }
+        else {
+            maxUser = lower(maxQueryMemoryPerNode, session.maxMemoryPerNode());
+            maxTotal = lower(maxQueryTotalMemoryPerNode, session.maxTotalMemoryPerNode());
+        }
+        MemoryTracker userTracker = userTrackers.compute(session.user(), (user, held) -> held == null
+                ? new UserTracker(rootTracker.newChild(TrackerLevel.USER, user, 0), 1)
+                : new UserTracker(held.tracker(), held.queries() + 1)).tracker();
+        MemoryTracker queryTracker = userTracker.newChild(TrackerLevel.QUERY, queryId.toString(), 0);
+        QueryContext handle;
+        synchronized (assignmentLock) {
+            // queries are added only here, under this lock: checked before any handle exists, since a handle dropped
+            // on a collision would have its cleaner release the query of the same id that is already here
+            if (queries.containsKey(queryId)) {
+                queryTracker.close();
+                userQueryEnded(session.user());
+                throw new IllegalArgumentException("query " + queryId + " already has a memory context on node " + nodeId);
+            }
+            MemoryPool initial = layout.pool(assignment.poolOf(queryId, pool.id())).orElse(pool);
+            QueryContext view = new QueryContext(this, queryId, session, initial, queryTracker, maxUser, maxTotal, clock.instant());
+            // the handle exists before the view is listed, so that a task added through the view holds the handle
+            handle = view.hostHandle();
+            queries.put(queryId, view);
+        }
+        endedQueries.invalidate(queryId);
+        return handle;
+    }
+
+    /** The node's view of the query, if it runs here: it does not keep the host's handle reachable. */
+    public Optional<QueryMemoryContext> query(QueryId queryId)
+    {
+        return Optional.ofNullable(queries.get(queryId));
+    }
+
+    /** {@link #query(QueryId)}, as the engine's own type. */
+    public Optional<QueryContext> queryContext(QueryId queryId)
+    {
+        return Optional.ofNullable(queries.get(queryId));
+    }
+
+    /** The node's views of the queries running here: they do not keep the host's handles reachable. */
+    public List<QueryMemoryContext> queries()
+    {
+        return List.copyOf(queries.values());
+    }
+
+    /** {@link #queries()}, as the engine's own type. */
+    public List<QueryContext> queryContexts()
+    {
+        return List.copyOf(queries.values());
+    }
+
+    /**
+     * Fails the query on this node, releasing what it holds. The first failure is kept.
+     *
+     * @return true if the query ran here and was failed by this call
+     */
+    public boolean failQuery(QueryId queryId, ErrorCode errorCode, String message)
+    {
+        QueryContext query = queries.get(queryId);
+        return query != null && query.fail(errorCode, message);
+    }
+
+    /**
+     * Fails one task on this node, releasing what it holds. The first failure is kept.
+     *
+     * @return true if the task ran here and was failed by this call
+     */
+    public boolean failTask(TaskId taskId, ErrorCode errorCode, String message)
+    {
+        QueryContext query = queries.get(taskId.queryId());
+        if (query == null) {
+            return false;
+        }
+        return query.tasks().stream()
+                .filter(task -> task.taskId().equals(taskId))
+                .findFirst()
+                .map(task -> task.fail(errorCode, message))
+                .orElse(false);
+    }
+
+    // equal views of one query remove its entry; a newer query of the same id is a different state and stays
+    void queryClosed(QueryContext query)
+    {
+        if (queries.remove(query.queryId(), query)) {
+            userQueryEnded(query.session().user());
+        }
+        for (MemoryPool each : layout.pools()) {
+            each.forgetQuery(query.queryId());
+        }
+    }
+
+    // the user's last query here closes the user's tracker: what it still holds stays accounted at the node
+    private void userQueryEnded(String user)
+    {
+        userTrackers.computeIfPresent(user, (name, held) -> {
+            if (held.queries() > 1) {
+                return new UserTracker(held.tracker(), held.queries() - 1);
+            }
+            held.tracker().close();
+            return null;
+        });
+    }
+
+    private record UserTracker(MemoryTracker tracker, int queries) {}
+
+    /**
+     * Reports a context the cleaner released (called on the cleaner's thread). A detector that throws is logged: the
+     * release already happened and the cleaner thread must go on.
+     *
+     * @param tag the operator's tag, or null for a task context
+     */
+    void contextCollected(TaskId taskId, String tag, long bytes)
+    {
+        QueryContext query = queries.get(taskId.queryId());
+        if (query != null) {
+            // if the query's handle went with it, the query's own line names this context too
+            query.state().contextCollected(taskId, tag, bytes);
+        }
+        report(taskId.queryId(), taskId, tag, bytes);
+    }
+
+    /**
+     * Reports a query context the cleaner released (called on the cleaner's thread), with a null task and tag.
+     *
+     * @param bytes what the query's tasks and operators still held and did not report themselves
+     */
+    void queryContextCollected(QueryId queryId, long bytes)
+    {
+        report(queryId, null, null, bytes);
+    }
+
+    private void report(QueryId queryId, TaskId taskId, String tag, long bytes)
+    {
+        if (leakDetector == null) {
+            return;
+        }
+        try {
+            leakDetector.contextCollected(queryId, taskId, tag, bytes);
+        }
+        catch (Throwable e) {
+            // an Error included: this runs on the cleaner's thread, which must go on for every other context
+            String context = taskId == null ? queryId + " (query)" : taskId + " " + (tag == null ? "(task)" : tag);
+            log.warn("Leak detector {} failed on the collected context {} of node {}", leakDetector, context, nodeId, e);
+        }
+    }
+
+    /** Records a query whose host reported its end here; called by the query's close, before it leaves the node. */
+    void queryEnded(QuerySnapshot ended)
+    {
+        endedQueries.put(ended.queryId(), ended);
+    }
+
+    /**
+     * Everything the cluster loop reads of this node: its pools, its queries (running, failed, and recently ended) and
+     * the assignment it applied. The running queries are read before the ended ones, and a query is recorded as ended
+     * before it leaves the running ones, so a query ending meanwhile is listed at least once.
+     */
+    public NodeSnapshot snapshot()
+    {
+        long nowNanos = System.nanoTime();
+        Map<QueryId, QuerySnapshot> listed = new LinkedHashMap<>();
+        for (QueryContext query : queries.values()) {
+            // a query being closed is listed until it leaves, so that one closing with a final state is never missed
+            listed.put(query.queryId(), query.state().snapshot(QueryState.RUNNING, null, nowNanos));
+        }
+        // an ended query overrides its running entry: the end was reported while the snapshot was being taken
+        listed.putAll(endedQueries.asMap());
+        List<MemoryPoolInfo> pools = layout.pools().stream().map(MemoryPool::info).toList();
+        return new NodeSnapshot(nodeId, snapshotSequence.incrementAndGet(), clock.instant(), pools, assignment.version(), List.copyOf(listed.values()));
+    }
+
+    /** The node's snapshot for the cluster loop and {@code /v1/memory}. */
+    public NodeMemoryInfo info()
+    {
+        return new NodeMemoryInfo(nodeId, layout.pools().stream().map(MemoryPool::info).toList());
+    }
+
+    @Override
+    public String toString()
+    {
+        return "NodeMemoryManager{" + nodeId + ", " + layout.pools() + "}";
+    }
+
+    // a session may only lower a configured limit, as in Trino
+    private static long lower(long configured, OptionalLong session)
+    {
+        return session.isPresent() ? Math.min(configured, session.getAsLong()) : configured;
+    }
+}

@@ -1,0 +1,99 @@
+package io.memgov.json;
+
+import io.memgov.spi.cluster.ClusterCommand;
+import io.memgov.spi.cluster.CoordinatorState;
+import io.memgov.spi.cluster.MemoryPoolAssignment;
+import io.memgov.spi.cluster.NodeSnapshot;
+import io.memgov.spi.cluster.QuerySnapshot;
+import io.memgov.spi.cluster.TaskSnapshot;
+import io.memgov.spi.pool.MemoryAllocation;
+import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.NodeId;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.QueryState;
+import io.memgov.spi.query.RetryPolicy;
+import io.memgov.spi.query.TaskId;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+final class ClusterJsonTest
+{
+    private static final QueryId Q1 = QueryId.of("q1");
+    private static final QueryId Q2 = QueryId.of("q2");
+    private static final TaskId T1 = TaskId.of(Q1, "0");
+    private static final TaskId T2 = TaskId.of(Q2, "3");
+    private static final Instant NOW = Instant.parse("2024-01-01T12:00:00Z");
+
+    static NodeSnapshot snapshot()
+    {
+        MemoryPoolInfo general = new MemoryPoolInfo("general", 1000, 700, 50, Map.of(Q1, 600L, Q2, 100L),
+                Map.of(Q1, List.of(new MemoryAllocation("HashAggregation", 500), new MemoryAllocation("Exchange", 100)), Q2, List.of(new MemoryAllocation("OrderBy", 100))),
+                Map.of(Q2, 50L), Map.of(T1, 600L, T2, 100L), Map.of(T2, 50L));
+        QuerySnapshot running = new QuerySnapshot(Q1, "alice", RetryPolicy.TASK, 3, true, 5000, Long.MAX_VALUE, NOW.minusSeconds(5), QueryState.RUNNING, null,
+                null, null, 600, 20, 0, List.of(new TaskSnapshot(T1, true, Duration.ofMillis(4500), 600, 20, 0, null)));
+        QuerySnapshot killed = new QuerySnapshot(Q2, "bob", RetryPolicy.NONE, 0, false, Long.MAX_VALUE, 9000, NOW.minusSeconds(9), QueryState.FAILED, NOW,
+                ErrorCode.CLUSTER_OUT_OF_MEMORY, "Query killed because the cluster is out of memory.", 100, 0, 50,
+                List.of(new TaskSnapshot(T2, false, Duration.ofNanos(17), 100, 0, 50, ErrorCode.CLUSTER_OUT_OF_MEMORY)));
+        return new NodeSnapshot(NodeId.of("node-0"), 42, NOW, List.of(general, MemoryPoolInfo.empty("reserved", 300)), 7, List.of(running, killed));
+    }
+
+    @Test
+    void everyDocumentReadsBackEqualToWhatWasWritten()
+    {
+        NodeSnapshot snapshot = snapshot();
+        assertThat(ClusterJson.readNodeSnapshot(ClusterJson.write(snapshot))).isEqualTo(snapshot);
+        for (ClusterCommand command : List.of(
+                new ClusterCommand.KillQuery(Q1, ErrorCode.CLUSTER_OUT_OF_MEMORY, "out of memory"),
+                new ClusterCommand.KillTasks(Set.of(T1, T2), ErrorCode.NODE_LOST, "node left"),
+                new ClusterCommand.AssignPools(new MemoryPoolAssignment(3, Map.of(Q1, "reserved"))))) {
+            assertThat(ClusterJson.readCommand(ClusterJson.write(command))).isEqualTo(command);
+        }
+        CoordinatorState state = new CoordinatorState(Set.of(Q1), Set.of(T2), NOW, NOW.minusSeconds(1), new MemoryPoolAssignment(2, Map.of(Q2, "reserved")));
+        assertThat(ClusterJson.readCoordinatorState(ClusterJson.write(state))).isEqualTo(state);
+        assertThat(ClusterJson.readCoordinatorState(ClusterJson.write(CoordinatorState.initial()))).isEqualTo(CoordinatorState.initial());
+    }
+
+    @Test
+    void writesTheDocumentedShape()
+    {
+        // the fields a transport written in another language relies on: Trino's pool names, ids as strings, nulls for unset limits
+        String json = ClusterJson.write(snapshot());
+        assertThat(json).startsWith("{\"version\":1,\"type\":\"node-snapshot\",\"node\":\"node-0\",\"sequence\":42,\"takenAt\":\"2024-01-01T12:00:00Z\",\"assignmentVersion\":7,");
+        assertThat(json).contains("\"queryMemoryReservations\":{\"q1\":600,\"q2\":100}");
+        assertThat(json).contains("\"queryMemoryAllocations\":{\"q1\":[{\"tag\":\"HashAggregation\",\"allocation\":500},{\"tag\":\"Exchange\",\"allocation\":100}]");
+        assertThat(json).contains("\"taskMemoryRevocableReservations\":{\"q2.3\":50}");
+        assertThat(json).contains("\"maxMemoryBytes\":5000,\"maxTotalMemoryBytes\":null");
+        assertThat(json).contains("\"failure\":{\"errorCode\":\"CLUSTER_OUT_OF_MEMORY\",\"message\":\"Query killed because the cluster is out of memory.\"}");
+        assertThat(ClusterJson.write(new ClusterCommand.KillQuery(Q1, ErrorCode.CLUSTER_OUT_OF_MEMORY, "m")))
+                .isEqualTo("{\"version\":1,\"type\":\"kill-query\",\"query\":\"q1\",\"errorCode\":\"CLUSTER_OUT_OF_MEMORY\",\"message\":\"m\"}");
+    }
+
+    @Test
+    void refusesWhatItCannotReadNamingTheField()
+    {
+        String good = ClusterJson.write(snapshot());
+        assertThatThrownBy(() -> ClusterJson.readNodeSnapshot("not json")).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("Not a JSON document");
+        assertThatThrownBy(() -> ClusterJson.readNodeSnapshot("[1]")).hasMessage("Expected a JSON object, got array");
+        assertThatThrownBy(() -> ClusterJson.readNodeSnapshot(good.replace("\"version\":1", "\"version\":2"))).hasMessage("Invalid value '2' for 'version': expected 1");
+        assertThatThrownBy(() -> ClusterJson.readNodeSnapshot(good.replace("\"sequence\":42", "\"sequence\":\"42\""))).hasMessage("Invalid value \"42\" for 'sequence': expected a whole number, got string");
+        assertThatThrownBy(() -> ClusterJson.readNodeSnapshot(good.replace("\"takenAt\":\"2024-01-01T12:00:00Z\"", "\"takenAt\":\"noon\"")))
+                .hasMessageStartingWith("Invalid value 'noon' for 'takenAt': expected an ISO-8601 instant");
+        assertThatThrownBy(() -> ClusterJson.readNodeSnapshot(good.replace("\"state\":\"RUNNING\"", "\"state\":\"DANCING\"")))
+                .hasMessageStartingWith("Invalid value 'DANCING' for 'state': expected one of [RUNNING, FINISHED, FAILED]");
+        assertThatThrownBy(() -> ClusterJson.readNodeSnapshot(good.replace("\"userBytes\":600", "\"userBytes\":-600")))
+                .hasMessage("userBytes is negative: -600");
+        assertThatThrownBy(() -> ClusterJson.readNodeSnapshot(good.replace(",\"assignmentVersion\":7", ""))).hasMessage("Missing field 'assignmentVersion'");
+        assertThatThrownBy(() -> ClusterJson.readCommand("{\"version\":1,\"type\":\"reboot\"}")).hasMessage("Invalid value 'reboot' for 'type': expected kill-query, kill-tasks or assign-pools");
+        // a newer writer may add fields
+        assertThat(ClusterJson.readNodeSnapshot(good.replace("\"sequence\":42", "\"sequence\":42,\"heap\":{\"liveBytes\":1}"))).isEqualTo(snapshot());
+    }
+}
