@@ -1,6 +1,6 @@
 package io.memgov.spill;
 
-import io.memgov.spi.QueryId;
+import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
