@@ -138,7 +138,7 @@ public final class MemoryEngine
     {
         transport.start();
         setup.jmxName().ifPresent(name -> jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), name, nodes, clusterMemoryManager,
-                heapGovernor::snapshot));
+                heapGovernor::snapshot, arbitrations.statistics()::snapshot));
         clusterMemoryManager.start(scheduler.executor());
         revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::start);
     }
