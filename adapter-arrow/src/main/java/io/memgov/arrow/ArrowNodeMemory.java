@@ -50,6 +50,14 @@ public final class ArrowNodeMemory
 
     private static final Logger log = LoggerFactory.getLogger(ArrowNodeMemory.class);
 
+    static {
+        // Arrow's allocator classes first: a host that names UnsafeAllocationManager.FACTORY (or Netty's) before Arrow
+        // initialized them gets an ExceptionInInitializerError (the factory's ArrowBuf initializes BaseAllocator, whose
+        // default configuration reads that same factory, still null). builder(...) runs this before its argument is
+        // evaluated
+        RootAllocator.isDebug();
+    }
+
     private final NodeMemory node;
     private final RootAllocator root;
     private final Duration maxWait;

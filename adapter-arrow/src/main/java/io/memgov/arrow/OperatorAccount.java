@@ -11,6 +11,8 @@ import org.apache.arrow.memory.OutOfMemoryException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -33,8 +35,11 @@ import static java.util.concurrent.TimeUnit.NANOSECONDS;
  * re-reading the counters at every callback picks those up at the account's next callback, and
  * {@link #reconcile()} does it on demand.
  *
- * <p>Lock order: this monitor, then the context's (inside {@code setBytes}). Waiting for a full pool happens outside
- * this monitor, so that the operator's other threads can still release.
+ * <p>No lock of its own on the allocation path: the context's {@code setBytes} is atomic, and every write is followed
+ * by a second reading of the counters, repeated until the value written is still the truth after it was written
+ * ({@link #carry}). Two threads racing may each write; the later writer's second reading corrects a stale value, and
+ * every change of the truth is followed by a callback that reads it, so once no callback is running the context holds
+ * the truth. Waiting for a full pool holds no lock, so that the operator's other threads can still release.
  */
 final class OperatorAccount
         implements AllocationListener
@@ -45,17 +50,31 @@ final class OperatorAccount
     // onPreAllocation and its end, and the listener allocates nothing
     private static final ThreadLocal<InFlight> IN_FLIGHT = ThreadLocal.withInitial(InFlight::new);
     private static final BufferAllocator[] NO_ALLOCATORS = new BufferAllocator[0];
+    private static final VarHandle IN_FLIGHT_BYTES;
+
+    static {
+        try {
+            IN_FLIGHT_BYTES = MethodHandles.lookup().findVarHandle(OperatorAccount.class, "inFlightBytes", long.class);
+        }
+        catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final ArrowOperatorMemory operator;
     private final LocalMemoryContext memory;
     private final String kind;
     private final long maxWaitNanos;
 
-    // copy on write under this monitor, read without it
+    // guards changes of allocators and closed
+    private final Object lock = new Object();
+    // copy on write under lock, read without it
     private volatile BufferAllocator[] allocators = NO_ALLOCATORS;
-    // guarded by this monitor
-    private long inFlightBytes;
-    private boolean closed;
+    // the allocations in flight on every thread; changed through IN_FLIGHT_BYTES
+    @SuppressWarnings("FieldMayBeFinal")
+    private volatile long inFlightBytes;
+    // written under lock
+    private volatile boolean closed;
 
     OperatorAccount(ArrowOperatorMemory operator, LocalMemoryContext memory, String kind, long maxWaitNanos)
     {
@@ -80,25 +99,29 @@ final class OperatorAccount
         return operator;
     }
 
-    synchronized void addAllocator(BufferAllocator allocator)
+    void addAllocator(BufferAllocator allocator)
     {
-        BufferAllocator[] current = allocators;
-        BufferAllocator[] grown = Arrays.copyOf(current, current.length + 1);
-        grown[current.length] = allocator;
-        allocators = grown;
+        synchronized (lock) {
+            BufferAllocator[] current = allocators;
+            BufferAllocator[] grown = Arrays.copyOf(current, current.length + 1);
+            grown[current.length] = allocator;
+            allocators = grown;
+        }
     }
 
     /** An allocator of this account closed cleanly (the root's listener saw it go). */
-    synchronized void removeAllocator(BufferAllocator allocator)
+    void removeAllocator(BufferAllocator allocator)
     {
-        BufferAllocator[] current = allocators;
-        for (int i = 0; i < current.length; i++) {
-            if (current[i] == allocator) {
-                BufferAllocator[] shrunk = new BufferAllocator[current.length - 1];
-                System.arraycopy(current, 0, shrunk, 0, i);
-                System.arraycopy(current, i + 1, shrunk, i, current.length - i - 1);
-                allocators = shrunk;
-                break;
+        synchronized (lock) {
+            BufferAllocator[] current = allocators;
+            for (int i = 0; i < current.length; i++) {
+                if (current[i] == allocator) {
+                    BufferAllocator[] shrunk = new BufferAllocator[current.length - 1];
+                    System.arraycopy(current, 0, shrunk, 0, i);
+                    System.arraycopy(current, i + 1, shrunk, i, current.length - i - 1);
+                    allocators = shrunk;
+                    break;
+                }
             }
         }
         settle();
@@ -132,18 +155,18 @@ final class OperatorAccount
     {
         InFlight inFlight = IN_FLIGHT.get();
         inFlight.abandon();
+        checkOpen();
+        IN_FLIGHT_BYTES.getAndAdd(this, size);
         MemoryFuture future;
-        synchronized (this) {
-            checkOpen();
-            inFlightBytes += size;
-            try {
-                future = memory.setBytes(targetBytes());
-            }
-            catch (RuntimeException e) {
-                // a limit, a kill or a closed context: setBytes changed nothing
-                inFlightBytes -= size;
-                throw e;
-            }
+        try {
+            future = carry(false);
+        }
+        catch (RuntimeException e) {
+            // a limit, a kill or a closed context: the write changed nothing, but another thread may have carried
+            // these bytes meanwhile
+            IN_FLIGHT_BYTES.getAndAdd(this, -size);
+            settle();
+            throw e;
         }
         inFlight.start(this, size);
         if (!future.isDone()) {
@@ -155,13 +178,10 @@ final class OperatorAccount
     public void onAllocation(long size)
     {
         // also the end of an AllocationReservation's allocateBuffer(), which had no onPreAllocation: nothing in flight
-        boolean started = IN_FLIGHT.get().finish(this, size);
-        synchronized (this) {
-            if (started) {
-                inFlightBytes -= size;
-            }
-            settle();
+        if (IN_FLIGHT.get().finish(this, size)) {
+            IN_FLIGHT_BYTES.getAndAdd(this, -size);
         }
+        settle();
     }
 
     /**
@@ -172,13 +192,10 @@ final class OperatorAccount
     @Override
     public boolean onFailedAllocation(long size, AllocationOutcome outcome)
     {
-        boolean started = IN_FLIGHT.get().finish(this, size);
-        synchronized (this) {
-            if (started) {
-                inFlightBytes -= size;
-            }
-            settle();
+        if (IN_FLIGHT.get().finish(this, size)) {
+            IN_FLIGHT_BYTES.getAndAdd(this, -size);
         }
+        settle();
         return false;
     }
 
@@ -186,26 +203,20 @@ final class OperatorAccount
     @Override
     public void onRelease(long size)
     {
-        synchronized (this) {
-            settle();
-        }
+        settle();
     }
 
     // a child of one of the account's allocators: its initial reservation came out of ours without a callback
     @Override
     public void onChildAdded(BufferAllocator parentAllocator, BufferAllocator childAllocator)
     {
-        synchronized (this) {
-            settle();
-        }
+        settle();
     }
 
     @Override
     public void onChildRemoved(BufferAllocator parentAllocator, BufferAllocator childAllocator)
     {
-        synchronized (this) {
-            settle();
-        }
+        settle();
     }
 
     // ---------------------------------------------------------------- the host's calls
@@ -221,19 +232,10 @@ final class OperatorAccount
     {
         // the host calls this outside Arrow's calls, so an allocation this thread still has in flight is a stale one
         IN_FLIGHT.get().abandon();
-        return reconcileLocked();
-    }
-
-    private synchronized MemoryFuture reconcileLocked()
-    {
         if (closed) {
             return MemoryFuture.NOT_BLOCKED;
         }
-        long target = targetBytes();
-        if (target == memory.bytes()) {
-            return MemoryFuture.NOT_BLOCKED;
-        }
-        return memory.setBytes(target);
+        return carry(false);
     }
 
     /**
@@ -244,7 +246,7 @@ final class OperatorAccount
     List<AllocatorLeak> close()
     {
         BufferAllocator[] toClose;
-        synchronized (this) {
+        synchronized (lock) {
             if (closed) {
                 return List.of();
             }
@@ -266,51 +268,71 @@ final class OperatorAccount
                         outstanding, arrowState == null ? e.getMessage() : arrowState));
             }
         }
-        synchronized (this) {
+        synchronized (lock) {
             allocators = NO_ALLOCATORS;
-            inFlightBytes = 0;
         }
+        IN_FLIGHT_BYTES.setVolatile(this, 0L);
         return leaks;
     }
 
     // ---------------------------------------------------------------- internals
 
-    // under this monitor
     private long targetBytes()
     {
         return allocatedBytes() + inFlightBytes;
     }
 
     /**
-     * Carries Arrow's counters to the context, from a callback that must not throw (Arrow has already changed its
-     * accounting, and a throw would leave its ledgers half updated). Under this monitor.
+     * Sets the context to the truth (Arrow's counters plus what is in flight) unless it already holds it, and again as
+     * long as the truth moved while it was being set. With {@code force}, writes at least once, which checks that the
+     * query was not killed nor the operator closed.
+     *
+     * @return a future that is not done if a write found the pool full
+     */
+    private MemoryFuture carry(boolean force)
+    {
+        MemoryFuture blocked = MemoryFuture.NOT_BLOCKED;
+        boolean write = force;
+        while (true) {
+            long target = targetBytes();
+            if (write || target != memory.bytes()) {
+                MemoryFuture future = memory.setBytes(target);
+                if (!future.isDone()) {
+                    blocked = future;
+                }
+            }
+            if (targetBytes() == target) {
+                return blocked;
+            }
+            write = false;
+        }
+    }
+
+    /**
+     * {@link #carry} from a callback that must not throw (Arrow has already changed its accounting, and a throw would
+     * leave its ledgers half updated).
      */
     private void settle()
     {
         if (closed) {
             return;
         }
-        long target = targetBytes();
-        if (target == memory.bytes()) {
-            return;
-        }
         try {
             // a future that is not done is not waited for: the bytes are Arrow's already, and recorded either way
-            memory.setBytes(target);
+            carry(false);
         }
         catch (MemoryLimitExceededException e) {
             // only bytes Arrow moved here without a callback can get this far (a transfer, a reservation): they are
             // not recorded, and the operator's next allocation fails on the same limit
             log.warn("Arrow bytes of operator {} moved in without a callback pass a limit and are not recorded ({} {} memory, Arrow holds {}): {}",
-                    operator.describe(), succinct(memory.bytes()), kind, succinct(target), e.getMessage());
+                    operator.describe(), succinct(memory.bytes()), kind, succinct(allocatedBytes()), e.getMessage());
         }
         catch (QueryKilledException | IllegalStateException e) {
             // killed (the engine already released everything) or the context closed: nothing left to record
-            log.debug("Not recording {} of Arrow memory for operator {}: {}", succinct(target), operator.describe(), e.toString());
+            log.debug("Not recording {} of Arrow memory for operator {}: {}", succinct(allocatedBytes()), operator.describe(), e.toString());
         }
     }
 
-    // under this monitor
     private void checkOpen()
     {
         if (closed) {
@@ -324,11 +346,9 @@ final class OperatorAccount
         String reason;
         try {
             future.get(maxWaitNanos, NANOSECONDS);
-            synchronized (this) {
-                checkOpen();
-                // the same bytes again: a no-op that fails if the query was killed or the operator closed meanwhile
-                memory.setBytes(targetBytes());
-            }
+            checkOpen();
+            // a write of the same bytes: fails if the query was killed or the operator closed meanwhile
+            carry(true);
             return;
         }
         catch (TimeoutException e) {
@@ -345,7 +365,7 @@ final class OperatorAccount
             throw new IllegalStateException("Memory future failed", e);
         }
         catch (RuntimeException e) {
-            // the re-check found the query killed or the operator closed
+            // the check found the query killed or the operator closed
             try {
                 withdraw(size, inFlight);
             }
@@ -365,21 +385,17 @@ final class OperatorAccount
     private void withdraw(long size, InFlight inFlight)
     {
         inFlight.finish(this, size);
-        synchronized (this) {
-            inFlightBytes -= size;
-            if (!closed) {
-                memory.setBytes(targetBytes());
-            }
+        IN_FLIGHT_BYTES.getAndAdd(this, -size);
+        if (!closed) {
+            carry(false);
         }
     }
 
     /** This thread's allocation that ended without a callback: its allocation manager threw. */
     private void abandoned(long size)
     {
-        synchronized (this) {
-            inFlightBytes -= size;
-            settle();
-        }
+        IN_FLIGHT_BYTES.getAndAdd(this, -size);
+        settle();
     }
 
     private static String succinctNanos(long nanos)
