@@ -43,8 +43,11 @@ import static java.util.Objects.requireNonNull;
  * <p><b>A full pool.</b> An allocation the pool cannot take waits on the context's
  * {@link io.memgov.spi.pool.MemoryFuture} for at most {@link ArrowNodeMemory#maxWait()}; if the pool is still full
  * the allocation fails with Arrow's {@link org.apache.arrow.memory.OutOfMemoryException}, which Arrow's vectors
- * handle as their own. A limit fails it with {@link io.memgov.spi.query.MemoryLimitExceededException}, a killed query
- * with {@link io.memgov.spi.query.QueryKilledException}; a refused allocation changes nothing.
+ * handle as their own. If memgov asks the operator to give memory back meanwhile, the wait ends at once with
+ * {@link RevocationRequestedException} (an {@code OutOfMemoryException}): the operator cannot spill from inside an
+ * allocation, so it catches that, spills and tries again. A limit fails the allocation with
+ * {@link io.memgov.spi.query.MemoryLimitExceededException}, a killed query with
+ * {@link io.memgov.spi.query.QueryKilledException}; a refused allocation changes nothing.
  *
  * <p>Thread-safe.
  */

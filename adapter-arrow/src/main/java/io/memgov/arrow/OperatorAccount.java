@@ -21,6 +21,7 @@ import java.util.concurrent.TimeoutException;
 
 import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
 /**
@@ -51,6 +52,8 @@ final class OperatorAccount
     private static final ThreadLocal<InFlight> IN_FLIGHT = ThreadLocal.withInitial(InFlight::new);
     private static final BufferAllocator[] NO_ALLOCATORS = new BufferAllocator[0];
     private static final VarHandle IN_FLIGHT_BYTES;
+    // how often a waiting allocation looks for a revoke request of its operator
+    private static final long REVOKE_CHECK_NANOS = MILLISECONDS.toNanos(10);
 
     static {
         try {
@@ -343,21 +346,25 @@ final class OperatorAccount
     private void awaitMemory(MemoryFuture future, long size, InFlight inFlight)
     {
         long start = System.nanoTime();
-        String reason;
+        String failure;
+        boolean revoking = false;
         try {
-            future.get(maxWaitNanos, NANOSECONDS);
-            checkOpen();
-            // a write of the same bytes: fails if the query was killed or the operator closed meanwhile
-            carry(true);
-            return;
+            if (awaitUnlessRevoking(future, start)) {
+                checkOpen();
+                // a write of the same bytes: fails if the query was killed or the operator closed meanwhile
+                carry(true);
+                return;
+            }
+            failure = "withdrawn: the operator was asked to give memory back while it waited for %s";
+            revoking = true;
         }
         catch (TimeoutException e) {
             // the configured wait rather than the measured one, so that the message is the same every time
-            reason = "stayed full for " + succinctNanos(maxWaitNanos);
+            failure = "not granted: %s stayed full for " + succinctNanos(maxWaitNanos);
         }
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            reason = "was still full when the thread was interrupted after " + succinctNanos(System.nanoTime() - start);
+            failure = "not granted: %s was still full when the thread was interrupted after " + succinctNanos(System.nanoTime() - start);
         }
         catch (ExecutionException e) {
             // a MemoryFuture only ever completes normally
@@ -375,10 +382,38 @@ final class OperatorAccount
             throw e;
         }
         // the pool as it was while the request waited in it
-        String pool = operator.poolDescription();
+        String message = String.format("Arrow allocation of %s by operator %s (%s memory) ", succinct(size), operator.describe(), kind)
+                + String.format(failure, operator.poolDescription());
         withdraw(size, inFlight);
-        throw new OutOfMemoryException(String.format("Arrow allocation of %s by operator %s (%s memory) not granted: %s %s",
-                succinct(size), operator.describe(), kind, pool, reason));
+        throw revoking ? new RevocationRequestedException(message) : new OutOfMemoryException(message);
+    }
+
+    /**
+     * Waits for the pool up to the configured time, in slices, so that a revoke request of the operator ends the wait:
+     * the operator can only spill once the allocation returns, and the pool may stay full until it does.
+     *
+     * @return true when the pool has room, false when the operator was asked to give memory back
+     * @throws TimeoutException if the pool stayed full for the configured time
+     */
+    private boolean awaitUnlessRevoking(MemoryFuture future, long start)
+            throws InterruptedException, ExecutionException, TimeoutException
+    {
+        while (true) {
+            if (operator.operator().isMemoryRevokingRequested()) {
+                return false;
+            }
+            long remaining = maxWaitNanos - (System.nanoTime() - start);
+            if (remaining <= 0) {
+                throw new TimeoutException();
+            }
+            try {
+                future.get(Math.min(remaining, REVOKE_CHECK_NANOS), NANOSECONDS);
+                return true;
+            }
+            catch (TimeoutException e) {
+                // the slice ended: check for a revoke request, then wait again
+            }
+        }
     }
 
     /** Gives back a reservation the allocation will not use; memgov's reason (a kill, say) wins over the caller's. */

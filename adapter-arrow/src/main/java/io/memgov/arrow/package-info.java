@@ -19,7 +19,9 @@
  *     <li>{@code onPreAllocation}, the only hook that runs before Arrow counts and may throw: reserves. A limit or a
  *     kill throws memgov's exception; a full pool waits on the context's future up to
  *     {@link io.memgov.arrow.ArrowNodeMemory#maxWait()}, then throws Arrow's
- *     {@link org.apache.arrow.memory.OutOfMemoryException}. Nothing is changed by a refusal.</li>
+ *     {@link org.apache.arrow.memory.OutOfMemoryException}; a revoke request of the operator ends the wait at once
+ *     ({@link io.memgov.arrow.RevocationRequestedException}), since the operator can only spill once the allocation
+ *     returns. Nothing is changed by a refusal.</li>
  *     <li>{@code onAllocation}, {@code onRelease}, {@code onChildAdded}, {@code onChildRemoved}: re-read the counters.
  *     They must not throw (Arrow has already changed its ledgers), so a kill or a closed context is logged at DEBUG
  *     and a limit passed by bytes that arrived without a callback at WARN.</li>

@@ -193,6 +193,41 @@ final class ArrowOperatorMemoryTest
     }
 
     @Test
+    @Timeout(30)
+    void aRevokeRequestEndsTheWaitSoThatTheOperatorCanSpill()
+            throws Exception
+    {
+        MemoryEngine engine = open(engine("8MB", "8MB"));
+        // a wait far longer than the test: only the revoke request can end it
+        ArrowNodeMemory arrow = open(ArrowNodeMemory.builder(engine.node(0)).maxWait(Duration.ofMinutes(5)).build());
+        NodeMemory node = engine.node(0);
+        LocalMemoryContext other = operator(engine, "q1", "OrderBy").userMemory();
+        OperatorMemoryContext operator = operator(engine, "q2", "HashAggregation");
+        BufferAllocator state = arrow.operator(operator).newAllocator("state", OperatorMemoryContext::revocableMemory);
+        ArrowBuf table = state.buffer(2 * MB);
+        other.setBytes(5 * MB);
+
+        ExecutorService executor = Executors.newSingleThreadExecutor();
+        toClose.add(executor::shutdownNow);
+        Future<ArrowBuf> growth = executor.submit(() -> state.buffer(2 * MB));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> node.pool().reservedRevocableBytes() == 4 * MB);
+
+        // what the node's revoking scheduler does when the pool is full
+        assertThat(operator.requestMemoryRevoking()).isEqualTo(4 * MB);
+        assertThatThrownBy(() -> growth.get(10, TimeUnit.SECONDS))
+                .cause()
+                .isInstanceOf(RevocationRequestedException.class)
+                .hasMessage("Arrow allocation of 2MB by operator q2.0 HashAggregation (revocable memory) withdrawn: the operator was asked to give memory back "
+                        + "while it waited for memory pool 'general' of node " + node.nodeId() + " [max 8MB, reserved 5MB, revocable 4MB]");
+        assertThat(operator.revocableMemory().bytes()).isEqualTo(2 * MB).isEqualTo(state.getAllocatedMemory());
+
+        // the operator spills: its revocable memory drops to zero, which completes the request
+        table.close();
+        assertThat(operator.isMemoryRevokingRequested()).isFalse();
+        assertThat(node.pool().reservedRevocableBytes()).isZero();
+    }
+
+    @Test
     void aKilledQueryFailsItsNextAllocationAndItsBuffersStillReleaseQuietly()
     {
         MemoryEngine engine = open(engine("64MB", "32MB"));
