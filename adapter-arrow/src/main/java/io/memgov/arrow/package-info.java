@@ -47,11 +47,12 @@
  * {@link io.memgov.arrow.ArrowNodeMemory#reconcile()} end it at once.
  *
  * <h2>What the engine could offer</h2>
- * The adapter uses the host API only. Three additions would close its gaps: a close hook on
+ * The adapter uses the host API only. Four additions would close its gaps: a close hook on
  * {@link io.memgov.engine.OperatorMemoryContext} (so that closing a task or query, or a kill, closes the operator's
  * allocators; today {@link io.memgov.arrow.ArrowOperatorMemory#close()} is the handle to close); a leak report on
  * {@link io.memgov.engine.NodeMemory} reaching the node's leak detector (today leaks are logged and handed to
  * {@link io.memgov.arrow.ArrowNodeMemory.Builder#leakListener}); and a direct-memory context per operator, charged to
- * a per-node direct pool, which any {@code newAllocator} selector can then pick.
+ * a per-node direct pool, which any {@code newAllocator} selector can then pick; and a future that completes when
+ * the operator is asked to revoke, so that a waiting allocation need not look for the request every 10 ms.
  */
 package io.memgov.arrow;
