@@ -54,7 +54,7 @@ final class ArrowAccountingPropertyTest
     // a user request past the query limit, a revocable one past the pool: both refused before Arrow counts them
     private static final long REFUSED = 2L << 30;
 
-    @Property(tries = 200)
+    @Property(tries = 500)
     void memgovEqualsArrowAtEveryQuiescentPoint(@ForAll("steps") List<Step> steps, @ForAll("quanta") String quantum)
     {
         try (MemoryEngine engine = TestEngines.engine("1536MB", "1GB", Map.of("memory.reservation-quantum", quantum));
