@@ -30,7 +30,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -40,6 +39,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import io.memgov.engine.internal.cluster.ClusterPolicies;
+import io.memgov.engine.internal.guard.PolicyCallGuard;
+
 
 /**
  * One round of the cluster loop (issue #3): the engine's real {@link ClusterMemoryManager#process()} with the real
@@ -81,6 +83,8 @@ public class ClusterLoopBenchmark
         MemoryEngine engine;
         SyntheticTransport transport;
         ClusterMemoryManager manager;
+        // the engine's default: every policy call on a guard thread, bounded by policy.call-timeout
+        PolicyCallGuard guard;
         long rounds;
 
         @Setup
@@ -93,9 +97,11 @@ public class ClusterLoopBenchmark
             // discovered from the class path as in production; its own nodes and loop stay idle
             engine = MemoryEngine.builder()
                     .property("node.heap-size", "16GB")
+                    .property("node.heap-governed", "false")
                     .property("memory.heap-headroom-per-node", "8GB")
                     .property("memory.cluster.poll-interval", "1h")
                     .build();
+            guard = new PolicyCallGuard(engine.config().policyCallTimeout());
             checkKiller(engine.taskKiller().toString());
             checkKiller(engine.queryKiller().toString());
             transport = new SyntheticTransport(engine.clock().instant(), nodes, queries, state.equals("out-of-memory"));
@@ -111,8 +117,9 @@ public class ClusterLoopBenchmark
         @Setup(Level.Invocation)
         public void newManager()
         {
-            manager = new ClusterMemoryManager(engine.config(), transport, List::of, engine.taskKiller(), engine.queryKiller(),
-                    engine.leakDetector(), engine.clock(), engine.metrics().sink("benchmark-cluster"), MemoryPoolAssigner.NONE);
+            manager = new ClusterMemoryManager(engine.config(), transport, List::of, engine.clock(), engine.metrics().sink("benchmark-cluster"),
+                    new ClusterPolicies(engine.taskKiller(), "task", engine.queryKiller(), "query", engine.leakDetector(), "leak", MemoryPoolAssigner.NONE, "none"),
+                    guard);
             rounds++;
         }
 
@@ -131,6 +138,7 @@ public class ClusterLoopBenchmark
         @TearDown
         public void tearDown()
         {
+            guard.close();
             engine.close();
         }
     }

@@ -4,9 +4,9 @@ import dagger.Lazy;
 import dagger.Module;
 import dagger.Provides;
 import io.memgov.engine.ConfigurationException;
+import io.memgov.engine.MemoryEngineConfig;
 import io.memgov.engine.SelectedPolicy;
 import io.memgov.engine.internal.cluster.ClusterMemoryManager;
-import io.memgov.engine.MemoryEngineConfig;
 import io.memgov.engine.internal.node.NodeMemoryManager;
 import io.memgov.engine.internal.plugin.PluginLoader;
 import io.memgov.engine.internal.plugin.PluginRegistry;
@@ -37,7 +37,6 @@ import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -46,6 +45,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.function.Supplier;
+import io.memgov.engine.internal.cluster.ClusterPolicies;
+import io.memgov.engine.internal.guard.PolicyCallGuard;
+import io.memgov.engine.internal.heap.HeapGovernor;
+
 
 /**
  * The engine's wiring, top to bottom: configuration → plugin registry → policy selection → scheduler and metrics →
@@ -98,6 +101,13 @@ final class EngineModule
 
     @Provides
     @Singleton
+    static PolicyCallGuard policyCallGuard(MemoryEngineConfig config)
+    {
+        return new PolicyCallGuard(config.policyCallTimeout());
+    }
+
+    @Provides
+    @Singleton
     static EngineMetrics metrics()
     {
         return new EngineMetrics();
@@ -125,7 +135,7 @@ final class EngineModule
         List<NodeMemoryManager> nodes = new ArrayList<>();
         Map<NodeId, SelectedPolicy<SpillStrategy>> spillStrategies = new HashMap<>();
         for (int i = 0; i < config.nodeCount(); i++) {
-            NodeId nodeId = NodeId.of("node-" + i);
+            NodeId nodeId = config.nodeId(i);
             NodeContext context = new NodeContext(nodeId, config.heapBytes(), config.poolBytes(), clock, scheduler.forOwner("node " + nodeId),
                     metrics.sink(nodeId.toString()), failer, maxTotalPerNode);
             MemoryPoolLayout layout = policies.create(PolicyFamily.POOL, context).policy();
@@ -205,17 +215,18 @@ final class EngineModule
     @Singleton
     static ClusterMemoryManager clusterMemoryManager(MemoryEngineConfig config, EngineNodes nodes, EngineTransport transport, @Named("task") LowMemoryKiller taskKiller,
             @Named("query") LowMemoryKiller queryKiller, SelectedPolicy<MemoryLeakDetector> leakDetector, SelectedPolicy<MemoryPoolAssigner> assigner,
-            EngineMetrics metrics, Clock clock)
+            PolicyCallGuard guard, EngineMetrics metrics, Clock clock)
     {
         List<NodeMemoryManager> local = nodes.nodes();
         Supplier<List<NodeSnapshot>> localSnapshots = () -> local.stream().map(NodeMemoryManager::snapshot).toList();
-        return new ClusterMemoryManager(config, transport.policy(), localSnapshots, taskKiller, queryKiller, leakDetector.policy(), clock, metrics.sink("cluster"),
-                assigner.policy());
+        ClusterPolicies clusterPolicies = new ClusterPolicies(taskKiller, taskKiller.toString(), queryKiller, queryKiller.toString(), leakDetector.policy(),
+                leakDetector.name(), assigner.policy(), assigner.name());
+        return new ClusterMemoryManager(config, transport.policy(), localSnapshots, clock, metrics.sink("cluster"), clusterPolicies, guard);
     }
 
     @Provides
     @Singleton
-    static RevokingSchedulers revokingSchedulers(MemoryEngineConfig config, EngineNodes nodes, QueryFailures failures, EngineScheduler scheduler)
+    static RevokingSchedulers revokingSchedulers(MemoryEngineConfig config, EngineNodes nodes, QueryFailures failures, EngineScheduler scheduler, PolicyCallGuard guard)
     {
         Map<NodeId, MemoryRevokingScheduler> schedulers = new LinkedHashMap<>();
         for (NodeMemoryManager node : nodes.nodes()) {
@@ -224,9 +235,23 @@ final class EngineModule
                 continue;
             }
             schedulers.put(node.nodeId(), new MemoryRevokingScheduler(node, new NamedSpillStrategy(strategy.policy(), strategy.name()), config.revokingThreshold(),
-                    config.revokingTarget(), scheduler.executor(), MemoryRevokingScheduler.DEFAULT_CHECK_INTERVAL, failures::fail));
+                    config.revokingTarget(), scheduler.executor(), MemoryRevokingScheduler.DEFAULT_CHECK_INTERVAL, failures::fail, guard,
+                    "spill strategy '" + strategy.name() + "' of " + node.nodeId()));
         }
         return new RevokingSchedulers(schedulers);
+    }
+
+    /** Starts observing the heap; the engine's close() stops it. */
+    @Provides
+    @Singleton
+    static HeapGovernor heapGovernor(MemoryEngineConfig config, EngineNodes nodes, RevokingSchedulers revokingSchedulers, QueryFailures failures,
+            EngineScheduler scheduler, EngineMetrics metrics)
+    {
+        List<HeapGovernor.GovernedNode> governed = nodes.nodes().stream()
+                .map(node -> new HeapGovernor.GovernedNode(node, config.heapBytes(), config.headroomBytes()))
+                .toList();
+        return HeapGovernor.start(config.heapSettings(), config.heapGoverned(), governed, revokingSchedulers.byNode(), failures::fail,
+                scheduler.executor(), metrics.sink("heap"));
     }
 
     @Provides

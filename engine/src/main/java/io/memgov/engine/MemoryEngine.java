@@ -6,6 +6,7 @@ import io.memgov.engine.MemoryEngineConfig;
 import io.memgov.engine.NodeMemorySnapshot;
 import io.memgov.engine.SelectedPolicy;
 import io.memgov.engine.internal.cluster.ClusterMemoryManager;
+import io.memgov.engine.internal.guard.PolicyCallGuard;
 import io.memgov.engine.internal.node.NodeMemoryManager;
 import io.memgov.engine.internal.plugin.PluginRegistry;
 import io.memgov.engine.internal.plugin.PolicySelector;
@@ -27,7 +28,6 @@ import jakarta.inject.Inject;
 import jakarta.inject.Named;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
@@ -41,8 +41,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ScheduledExecutorService;
-
 import static java.util.Objects.requireNonNull;
+import io.memgov.engine.internal.heap.HeapGovernor;
+
+
 
 /**
  * The memgov engine: the nodes of an embedded cluster (one, for a plain worker), each with its pool and tracker, and
@@ -79,6 +81,8 @@ public final class MemoryEngine
     private final ClusterMemoryManager clusterMemoryManager;
     private final RevokingSchedulers revokingSchedulers;
     private final ExtraPolicies extraPolicies;
+    private final PolicyCallGuard guard;
+    private final HeapGovernor heapGovernor;
     // registered by start(); null until then, and when JMX export is off
     private volatile JmxExporter jmx;
 
@@ -98,7 +102,9 @@ public final class MemoryEngine
             EngineTransport transport,
             ClusterMemoryManager clusterMemoryManager,
             RevokingSchedulers revokingSchedulers,
-            ExtraPolicies extraPolicies)
+            ExtraPolicies extraPolicies,
+            PolicyCallGuard guard,
+            HeapGovernor heapGovernor)
     {
         this.config = requireNonNull(config, "config is null");
         this.setup = requireNonNull(setup, "setup is null");
@@ -116,6 +122,8 @@ public final class MemoryEngine
         this.clusterMemoryManager = requireNonNull(clusterMemoryManager, "clusterMemoryManager is null");
         this.revokingSchedulers = requireNonNull(revokingSchedulers, "revokingSchedulers is null");
         this.extraPolicies = requireNonNull(extraPolicies, "extraPolicies is null");
+        this.guard = requireNonNull(guard, "guard is null");
+        this.heapGovernor = requireNonNull(heapGovernor, "heapGovernor is null");
     }
 
     /**
@@ -125,7 +133,8 @@ public final class MemoryEngine
     private void start()
     {
         transport.start();
-        setup.jmxName().ifPresent(name -> jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), name, nodes, clusterMemoryManager));
+        setup.jmxName().ifPresent(name -> jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), name, nodes, clusterMemoryManager,
+                heapGovernor::snapshot));
         clusterMemoryManager.start(scheduler.executor());
         revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::start);
     }
@@ -238,7 +247,16 @@ public final class MemoryEngine
     /** The cluster's memory: each pool summed over the nodes, the loop's counters, and every node's view. */
     public ClusterMemorySnapshot clusterMemorySnapshot()
     {
-        return ClusterMemorySnapshot.of(nodes.stream().map(NodeMemoryManager::info).toList(), new ClusterMemoryStats(clusterMemoryManager));
+        return ClusterMemorySnapshot.of(nodes.stream().map(NodeMemoryManager::info).toList(), new ClusterMemoryStats(clusterMemoryManager), heapGovernor.snapshot());
+    }
+
+    /**
+     * The real heap as the engine follows it: live and untracked figures as of the last garbage collection, each
+     * node's effective pool maximum, and GC pressure ({@code memory.heap.*}).
+     */
+    public HeapMemorySnapshot heapSnapshot()
+    {
+        return heapGovernor.snapshot();
     }
 
     /**
@@ -270,19 +288,17 @@ public final class MemoryEngine
     @Override
     public void close()
     {
+        heapGovernor.close();
         revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::close);
         clusterMemoryManager.close();
-        try {
-            transport.policy().close();
-        }
-        catch (RuntimeException e) {
-            log.warn("Cluster transport '{}' failed to close", transport.transport().name(), e);
-        }
+        // a transport that blocks in close() must not keep the host from stopping
+        guard.run("cluster transport '" + transport.transport().name() + "'", "it is left as it is", transport.policy()::close);
         JmxExporter exporter = jmx;
         if (exporter != null) {
             exporter.close();
         }
         scheduler.close();
+        guard.close();
     }
 
     /**

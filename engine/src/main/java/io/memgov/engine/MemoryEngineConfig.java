@@ -4,7 +4,6 @@ import io.memgov.engine.ConfigurationException;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.policy.PolicyConfigException;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -15,14 +14,17 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-
 import static io.memgov.spi.policy.DataSizes.succinct;
 import static io.memgov.spi.policy.PolicyConfig.parseDuration;
+import static io.memgov.spi.policy.PolicyConfig.parseBoolean;
 import static io.memgov.spi.policy.PolicyConfig.parseLong;
 import static io.memgov.spi.policy.PolicyConfig.parseRatio;
 import static io.memgov.spi.policy.PolicyConfig.parseSize;
 import static io.memgov.spi.policy.PolicyConfig.parseSizeOrShare;
 import static java.util.Objects.requireNonNull;
+import io.memgov.spi.query.NodeId;
+
+
 
 /**
  * The engine's configuration, parsed strictly from one properties file. Keys follow Trino's names where Trino has
@@ -44,18 +46,30 @@ public final class MemoryEngineConfig
     public static final String NODE_HEAP_SIZE = "node.heap-size";
     public static final String NODE_COUNT = "cluster.node-count";
     public static final String RESERVATION_QUANTUM = "memory.reservation-quantum";
+    public static final String NODE_HEAP_GOVERNED = "node.heap-governed";
+    public static final String NODE_ID = "node.id";
+    public static final String POLICY_CALL_TIMEOUT = "policy.call-timeout";
     // larger quanta would hide whole queries from the pool
     private static final long MAX_RESERVATION_QUANTUM = 1L << 30;
     // a faster loop only burns CPU on snapshots; a slower one leaves a blocked cluster waiting too long
     private static final Duration MIN_POLL_INTERVAL = Duration.ofMillis(10);
     private static final Duration MAX_POLL_INTERVAL = Duration.ofHours(1);
     private static final long MAX_NODE_COUNT = 100_000;
+    // under 10 ms a healthy policy on a loaded machine would be abandoned; over an hour nothing is bounded in practice
+    private static final Duration MIN_CALL_TIMEOUT = Duration.ofMillis(10);
+    private static final Duration MAX_CALL_TIMEOUT = Duration.ofHours(1);
 
     private static final Set<String> SCALAR_KEYS = Set.of(
             HEAP_HEADROOM, MAX_MEMORY_PER_NODE, MAX_TOTAL_MEMORY_PER_NODE, MAX_MEMORY, MAX_TOTAL_MEMORY, KILLER_DELAY,
-            REVOKING_THRESHOLD, REVOKING_TARGET, POLL_INTERVAL, PLUGIN_DIR, NODE_HEAP_SIZE, NODE_COUNT, RESERVATION_QUANTUM);
+            REVOKING_THRESHOLD, REVOKING_TARGET, POLL_INTERVAL, PLUGIN_DIR, NODE_HEAP_SIZE, NODE_COUNT, RESERVATION_QUANTUM, NODE_HEAP_GOVERNED,
+            POLICY_CALL_TIMEOUT, NODE_ID);
 
     private final long heapBytes;
+    private final boolean heapGoverned;
+    private final Optional<NodeId> nodeId;
+    private final long jvmMaxHeapBytes;
+    private final Duration policyCallTimeout;
+    private final HeapSettings heapSettings;
     private final long headroomBytes;
     private final long maxQueryMemoryPerNode;
     private final Optional<Long> maxQueryTotalMemoryPerNode;
@@ -73,15 +87,29 @@ public final class MemoryEngineConfig
     private final Map<PolicyFamily<?, ?, ?>, String> explicitPolicies;
     private final Map<PolicyFamily<?, ?, ?>, Map<String, String>> familyKeys;
 
-    private MemoryEngineConfig(Map<String, String> properties, List<PolicyFamily<?, ?, ?>> families)
+    private MemoryEngineConfig(Map<String, String> properties, List<PolicyFamily<?, ?, ?>> families, long jvmMaxHeapBytes)
     {
         Map<String, String> remaining = new TreeMap<>(properties);
 
-        heapBytes = Optional.ofNullable(remaining.remove(NODE_HEAP_SIZE))
+        this.jvmMaxHeapBytes = jvmMaxHeapBytes;
+        nodeCount = (int) parseLong(NODE_COUNT, remaining.getOrDefault(NODE_COUNT, "1"), 1, MAX_NODE_COUNT);
+        heapGoverned = parseBoolean(NODE_HEAP_GOVERNED, remaining.getOrDefault(NODE_HEAP_GOVERNED, "true"));
+        nodeId = Optional.ofNullable(remaining.get(NODE_ID)).map(value -> parseNodeId(value, nodeCount));
+        heapBytes = Optional.ofNullable(remaining.get(NODE_HEAP_SIZE))
                 .map(value -> parseSize(NODE_HEAP_SIZE, value))
-                .orElseGet(() -> Runtime.getRuntime().maxMemory());
+                // alone in its JVM a node governs the whole heap; simulated nodes sharing one get an equal share
+                .orElse(jvmMaxHeapBytes / nodeCount);
         if (heapBytes <= 0) {
             throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected a positive size", properties.get(NODE_HEAP_SIZE), NODE_HEAP_SIZE));
+        }
+        if (heapGoverned && exceedsHeap(heapBytes, nodeCount, jvmMaxHeapBytes)) {
+            String nodes = nodeCount == 1
+                    ? "the node's heap of " + succinct(heapBytes) + " is larger than this JVM's max heap, " + succinct(jvmMaxHeapBytes)
+                    : nodeCount + " nodes of " + succinct(heapBytes) + " share this JVM, whose max heap is " + succinct(jvmMaxHeapBytes);
+            throw new ConfigurationException(String.format(
+                    "Invalid value '%s' for '%s': %s; expected at most %s per node (the max heap divided by '%s'), a larger -Xmx, or '%s=false' "
+                            + "if the nodes' memory is not this JVM's heap",
+                    properties.get(NODE_HEAP_SIZE), NODE_HEAP_SIZE, nodes, succinct(jvmMaxHeapBytes / nodeCount), NODE_COUNT, NODE_HEAP_GOVERNED));
         }
         headroomBytes = parseSizeOrShare(HEAP_HEADROOM, remaining.getOrDefault(HEAP_HEADROOM, "30%"), heapBytes);
         maxQueryMemoryPerNode = parseSizeOrShare(MAX_MEMORY_PER_NODE, remaining.getOrDefault(MAX_MEMORY_PER_NODE, "30%"), heapBytes);
@@ -97,13 +125,20 @@ public final class MemoryEngineConfig
         pollInterval = parseDuration(POLL_INTERVAL, remaining.getOrDefault(POLL_INTERVAL, "1s"));
         pluginDirExplicit = remaining.containsKey(PLUGIN_DIR);
         pluginDir = Path.of(remaining.getOrDefault(PLUGIN_DIR, "plugins"));
-        nodeCount = (int) parseLong(NODE_COUNT, remaining.getOrDefault(NODE_COUNT, "1"), 1, MAX_NODE_COUNT);
         reservationQuantum = parseSize(RESERVATION_QUANTUM, remaining.getOrDefault(RESERVATION_QUANTUM, "0B"));
         if (reservationQuantum > MAX_RESERVATION_QUANTUM) {
             throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected 0B (every change reaches the pool) or a size up to 1GB such as 1MB",
                     properties.get(RESERVATION_QUANTUM), RESERVATION_QUANTUM));
         }
+        policyCallTimeout = parseDuration(POLICY_CALL_TIMEOUT, remaining.getOrDefault(POLICY_CALL_TIMEOUT, "5s"));
+        if (!policyCallTimeout.isZero() && (policyCallTimeout.compareTo(MIN_CALL_TIMEOUT) < 0 || policyCallTimeout.compareTo(MAX_CALL_TIMEOUT) > 0)) {
+            throw new ConfigurationException(String.format(
+                    "Invalid value '%s' for '%s': expected 0 (policies are called on the engine's own threads, unbounded) or a duration between %s and %s such as 5s",
+                    properties.get(POLICY_CALL_TIMEOUT), POLICY_CALL_TIMEOUT, PolicyConfig.format(MIN_CALL_TIMEOUT), PolicyConfig.format(MAX_CALL_TIMEOUT)));
+        }
+        heapSettings = HeapSettings.parse(remaining);
         SCALAR_KEYS.forEach(remaining::remove);
+        HeapSettings.KEYS.forEach(remaining::remove);
 
         if (revokingTarget > revokingThreshold) {
             throw new ConfigurationException(String.format(
@@ -114,12 +149,6 @@ public final class MemoryEngineConfig
             throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected a duration between %s and %s such as 1s",
                     properties.get(POLL_INTERVAL), POLL_INTERVAL, PolicyConfig.format(MIN_POLL_INTERVAL), PolicyConfig.format(MAX_POLL_INTERVAL)));
         }
-        if (maxQueryMemoryPerNode + headroomBytes > heapBytes) {
-            // Trino's start-up check, with the keys named so the operator knows what to change
-            throw new ConfigurationException(String.format(
-                    "Invalid memory configuration. The sum of max query memory per node (%s, '%s') and heap headroom (%s, '%s') cannot be larger than the available heap memory (%s)",
-                    succinct(maxQueryMemoryPerNode), MAX_MEMORY_PER_NODE, succinct(headroomBytes), HEAP_HEADROOM, succinct(heapBytes)));
-        }
         maxQueryTotalMemoryPerNode.ifPresent(total -> {
             if (total < maxQueryMemoryPerNode) {
                 throw new ConfigurationException(String.format(
@@ -127,6 +156,16 @@ public final class MemoryEngineConfig
                         properties.get(MAX_TOTAL_MEMORY_PER_NODE), MAX_TOTAL_MEMORY_PER_NODE, MAX_MEMORY_PER_NODE, succinct(maxQueryMemoryPerNode)));
             }
         });
+        // Presto's start-up check compares the per-node total limit with the heap where one is set (it bounds user and
+        // system memory together), Trino's the per-node limit; the message names the key at fault
+        long perNode = maxQueryTotalMemoryPerNode.orElse(maxQueryMemoryPerNode);
+        if (perNode + headroomBytes > heapBytes) {
+            boolean total = maxQueryTotalMemoryPerNode.isPresent();
+            throw new ConfigurationException(String.format(
+                    "Invalid memory configuration. The sum of max %squery memory per node (%s, '%s') and heap headroom (%s, '%s') cannot be larger than the available heap memory (%s)",
+                    total ? "total " : "", succinct(perNode), total ? MAX_TOTAL_MEMORY_PER_NODE : MAX_MEMORY_PER_NODE, succinct(headroomBytes), HEAP_HEADROOM,
+                    succinct(heapBytes)));
+        }
         if (maxQueryTotalMemory < maxQueryMemory) {
             throw new ConfigurationException(String.format(
                     "Invalid value '%s' for '%s': it must be at least '%s' (%s)",
@@ -187,10 +226,48 @@ public final class MemoryEngineConfig
         requireNonNull(properties, "properties is null");
         requireNonNull(families, "families is null");
         try {
-            return new MemoryEngineConfig(Map.copyOf(properties), families);
+            return new MemoryEngineConfig(Map.copyOf(properties), families, Runtime.getRuntime().maxMemory());
         }
         catch (PolicyConfigException e) {
             throw new ConfigurationException(e.getMessage(), e);
+        }
+    }
+
+    /** As {@link #fromMap(Map, List)}, for a JVM whose max heap is {@code jvmMaxHeapBytes} (tests). */
+    static MemoryEngineConfig fromMap(Map<String, String> properties, List<PolicyFamily<?, ?, ?>> families, long jvmMaxHeapBytes)
+    {
+        requireNonNull(properties, "properties is null");
+        requireNonNull(families, "families is null");
+        try {
+            return new MemoryEngineConfig(Map.copyOf(properties), families, jvmMaxHeapBytes);
+        }
+        catch (PolicyConfigException e) {
+            throw new ConfigurationException(e.getMessage(), e);
+        }
+    }
+
+    private static boolean exceedsHeap(long heapBytes, int nodeCount, long jvmMaxHeapBytes)
+    {
+        try {
+            return Math.multiplyExact(heapBytes, nodeCount) > jvmMaxHeapBytes;
+        }
+        catch (ArithmeticException e) {
+            return true;
+        }
+    }
+
+    private static NodeId parseNodeId(String value, int nodeCount)
+    {
+        if (nodeCount != 1) {
+            throw new ConfigurationException(String.format(
+                    "Invalid value '%s' for '%s': it names the one node of a process, but '%s' is %s; expected no '%s' (the nodes are node-0, node-1, ...) or '%s=1'",
+                    value, NODE_ID, NODE_COUNT, nodeCount, NODE_ID, NODE_COUNT));
+        }
+        try {
+            return NodeId.of(value);
+        }
+        catch (IllegalArgumentException e) {
+            throw new ConfigurationException(String.format("Invalid value '%s' for '%s': %s", value, NODE_ID, e.getMessage()), e);
         }
     }
 
@@ -216,10 +293,57 @@ public final class MemoryEngineConfig
         }
     }
 
-    /** The heap each node governs: {@code node.heap-size}, or the JVM's max heap. */
+    /**
+     * The heap each node governs: {@code node.heap-size}, or by default the JVM's max heap divided by
+     * {@code cluster.node-count}. While {@link #heapGoverned()} the nodes' heaps never add up to more than the max heap.
+     */
     public long heapBytes()
     {
         return heapBytes;
+    }
+
+    /**
+     * {@code node.heap-governed} (default true): the nodes' memory is this JVM's heap, so their heaps are checked against
+     * the max heap at start-up. False for nodes that only account figures a host reports (simulated clusters larger
+     * than the JVM, pools that are not heap).
+     */
+    public boolean heapGoverned()
+    {
+        return heapGoverned;
+    }
+
+    /**
+     * The id of node {@code index}: {@code node.id} for the one node of a process that runs a node of a larger cluster
+     * (each process its own node), otherwise {@code node-<index>}.
+     */
+    public NodeId nodeId(int index)
+    {
+        if (index < 0 || index >= nodeCount) {
+            throw new IllegalArgumentException("node index " + index + " is not in [0, " + nodeCount + ")");
+        }
+        return nodeId.orElseGet(() -> NodeId.of("node-" + index));
+    }
+
+    /** How the nodes follow the real heap: the heap observer's window, the GC-pressure thresholds, the floor. */
+    public HeapSettings heapSettings()
+    {
+        return heapSettings;
+    }
+
+    /** The JVM's max heap ({@link Runtime#maxMemory()}) as this configuration read it. */
+    public long jvmMaxHeapBytes()
+    {
+        return jvmMaxHeapBytes;
+    }
+
+    /**
+     * {@code policy.call-timeout} (default 5s): how long the engine waits for a policy it calls periodically (killers,
+     * leak detector, spill strategy, pool assigner) before abandoning the call; zero calls them on the engine's own
+     * threads, without a bound.
+     */
+    public Duration policyCallTimeout()
+    {
+        return policyCallTimeout;
     }
 
     public long headroomBytes()

@@ -5,16 +5,17 @@ import io.memgov.spi.PolicyFamily;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-
 import static java.util.Map.entry;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import io.memgov.spi.query.NodeId;
+
+
 
 /**
  * The defaults of {@link MemoryEngineConfig} (DESIGN.md "Configuration", Trino's names and defaults) and a mapping of
@@ -29,7 +30,7 @@ final class MemoryEngineConfigTest
     void defaults()
     {
         // percentages resolve against node.heap-size, so the defaults are deterministic whatever -Xmx the test JVM has
-        MemoryEngineConfig config = MemoryEngineConfig.fromMap(Map.of("node.heap-size", "10GB"));
+        MemoryEngineConfig config = MemoryEngineConfig.fromMap(Map.of("node.heap-size", "10GB"), PolicyFamily.values(), 16 * GB);
 
         assertThat(config.heapBytes()).isEqualTo(10 * GB);
         assertThat(config.headroomBytes()).isEqualTo(3 * GB);
@@ -45,6 +46,8 @@ final class MemoryEngineConfigTest
         assertThat(config.pluginDir()).isEqualTo(Path.of("plugins"));
         assertThat(config.pluginDirExplicit()).isFalse();
         assertThat(config.nodeCount()).isEqualTo(1);
+        assertThat(config.heapGoverned()).isTrue();
+        assertThat(config.policyCallTimeout()).isEqualTo(Duration.ofSeconds(5));
         // the defaults themselves belong to the families (PolicyFamilyTest); the configuration selects nothing explicitly
         assertThat(config.families()).isEqualTo(PolicyFamily.values());
         for (PolicyFamily<?, ?, ?> family : PolicyFamily.values()) {
@@ -58,6 +61,77 @@ final class MemoryEngineConfigTest
     {
         // without node.heap-size the engine governs this JVM's heap, as Trino does
         assertThat(MemoryEngineConfig.fromMap(Map.of()).heapBytes()).isEqualTo(Runtime.getRuntime().maxMemory());
+    }
+
+    @Test
+    void nodesSharingTheJvmShareItsHeapByDefault()
+    {
+        MemoryEngineConfig config = MemoryEngineConfig.fromMap(Map.of("cluster.node-count", "3"), PolicyFamily.values(), 3 * GB);
+
+        assertThat(config.heapBytes()).isEqualTo(GB);
+        assertThat(config.jvmMaxHeapBytes()).isEqualTo(3 * GB);
+    }
+
+    @Test
+    void nodeHeapsAddingUpToMoreThanTheMaxHeapAreRefusedNamingTheKeyTheValueAndTheMaxHeap()
+    {
+        // one node larger than the heap (node.heap-size=1PB under -Xmx128m was accepted)
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.heap-size", "1PB"), PolicyFamily.values(), 128 * MB))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("'1PB'")
+                .hasMessageContaining("'node.heap-size'")
+                .hasMessageContaining("128MB")
+                .hasMessageContaining("node.heap-governed=false");
+        // three nodes of 48MB in a 128MB heap (they ran, and threw 18 JVM OutOfMemoryErrors)
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.heap-size", "48MB", "cluster.node-count", "3"), PolicyFamily.values(), 128 * MB))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("'48MB'")
+                .hasMessageContaining("3 nodes of 48MB")
+                .hasMessageContaining("128MB")
+                .hasMessageContaining("at most 42.67MB per node");
+        // exactly the heap is fine
+        assertThat(MemoryEngineConfig.fromMap(Map.of("node.heap-size", "32MB", "cluster.node-count", "4"), PolicyFamily.values(), 128 * MB).heapBytes())
+                .isEqualTo(32 * MB);
+    }
+
+    @Test
+    void nodeIdNamesTheOneNodeOfAProcess()
+    {
+        assertThat(MemoryEngineConfig.fromMap(Map.of()).nodeId(0)).isEqualTo(NodeId.of("node-0"));
+        assertThat(MemoryEngineConfig.fromMap(Map.of("cluster.node-count", "2", "node.heap-size", "1MB")).nodeId(1)).isEqualTo(NodeId.of("node-1"));
+        assertThat(MemoryEngineConfig.fromMap(Map.of("node.id", "worker-7")).nodeId(0)).isEqualTo(NodeId.of("worker-7"));
+
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.id", "worker 7")))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Invalid value 'worker 7' for 'node.id': nodeId must be non-empty and contain only letters, digits, '_' and '-': 'worker 7'");
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.id", "worker-7", "cluster.node-count", "3", "node.heap-size", "1MB")))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("Invalid value 'worker-7' for 'node.id': it names the one node of a process, but 'cluster.node-count' is 3");
+    }
+
+    @Test
+    void nodesThatDoNotGovernTheHeapMaySimulateMoreThanIt()
+    {
+        MemoryEngineConfig config = MemoryEngineConfig.fromMap(Map.of("node.heap-size", "1PB", "cluster.node-count", "3", "node.heap-governed", "false"),
+                PolicyFamily.values(), 128 * MB);
+
+        assertThat(config.heapBytes()).isEqualTo(1L << 50);
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.heap-governed", "yes"), PolicyFamily.values(), 128 * MB))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Invalid value 'yes' for 'node.heap-governed': expected true or false");
+    }
+
+    @Test
+    void policyCallTimeoutIsZeroOrBetweenTenMillisecondsAndAnHour()
+    {
+        assertThat(MemoryEngineConfig.fromMap(Map.of("policy.call-timeout", "0")).policyCallTimeout()).isZero();
+        assertThat(MemoryEngineConfig.fromMap(Map.of("policy.call-timeout", "10ms")).policyCallTimeout()).isEqualTo(Duration.ofMillis(10));
+        for (String bad : new String[] {"1ms", "2h"}) {
+            assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("policy.call-timeout", bad)))
+                    .isInstanceOf(ConfigurationException.class)
+                    .hasMessageStartingWith("Invalid value '" + bad + "' for 'policy.call-timeout': expected 0")
+                    .hasMessageContaining("between 10ms and 1h");
+        }
     }
 
     @Test
@@ -86,7 +160,9 @@ final class MemoryEngineConfigTest
                 entry("task.low-memory-killer.least-waste.y", "2"),
                 entry("memory.spill-strategy.policy", "oldest-first"),
                 entry("memory.spill-strategy.oldest-first.z", "3"),
-                entry("memory.leak-detector.policy", "none"));
+                entry("memory.leak-detector.policy", "none"),
+                entry("node.heap-governed", "false"),
+                entry("policy.call-timeout", "250ms"));
         MemoryEngineConfig config = MemoryEngineConfig.fromMap(properties);
 
         assertThat(config.heapBytes()).isEqualTo(16 * GB);
@@ -103,6 +179,8 @@ final class MemoryEngineConfigTest
         assertThat(config.pluginDir()).isEqualTo(Path.of("/opt/memgov/plugins"));
         assertThat(config.pluginDirExplicit()).isTrue();
         assertThat(config.nodeCount()).isEqualTo(3);
+        assertThat(config.heapGoverned()).isFalse();
+        assertThat(config.policyCallTimeout()).isEqualTo(Duration.ofMillis(250));
         assertThat(config.explicitPolicy(PolicyFamily.POOL)).contains("reserve-mode");
         assertThat(config.explicitPolicy(PolicyFamily.TRACKER)).contains("thread-batched");
         assertThat(config.explicitPolicy(PolicyFamily.QUERY_KILLER)).contains("total-reservation");

@@ -1,19 +1,20 @@
 package io.memgov.lab;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
+
+
 
 /**
  * Every bad workload file stops {@code run} with exit code 2 and one line naming the file, the field, the bad value and
@@ -106,5 +107,25 @@ final class BadWorkloadTest
         assertThat(result.err()).startsWith("memgov-lab: Workload file '" + workload + "'").contains(expected);
         // one line for a person, not a stack trace or Jackson's wording with Java type names
         assertThat(result.err().strip()).doesNotContain("\n", "Exception", "`", "java.", "com.fasterxml", "index ", ": null");
+    }
+
+    @Test
+    @Timeout(20)
+    void nodesThatDoNotFitTheHeapAreRefusedAtStartUpInsteadOfRunningIntoOutOfMemoryErrors()
+            throws IOException
+    {
+        // two nodes of the whole max heap each: they ran, and threw JVM OutOfMemoryErrors (issue #17, defect 6)
+        long maxHeap = Runtime.getRuntime().maxMemory();
+        Path workload = Files.writeString(directory.resolve("too-big.yaml"),
+                "properties:\n  cluster.node-count: 2\n  node.heap-size: " + maxHeap + "B\nqueries:\n" + SORT);
+
+        LabRunner.Result result = LabRunner.execute("run", "--workload", workload.toString());
+
+        assertThat(result.exitCode()).as(result.err()).isEqualTo(2);
+        assertThat(result.out()).as("nothing ran").isEmpty();
+        assertThat(result.err().strip())
+                .startsWith("memgov-lab: Invalid value '" + maxHeap + "B' for 'node.heap-size': 2 nodes of ")
+                .contains("whose max heap is", "'node.heap-governed=false'")
+                .doesNotContain("\n", "Exception");
     }
 }

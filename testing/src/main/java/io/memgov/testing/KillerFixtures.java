@@ -33,18 +33,21 @@ public final class KillerFixtures
 
     private KillerFixtures() {}
 
-    /** Query, then node, then bytes; each query has one task per node, whose local id is the node's id. */
+    /**
+     * Query, then node, then bytes; each query has one task per node, whose local id is the node's id. A query with no
+     * node has no task (a query just admitted).
+     */
     public static Cluster queries(Map<String, Map<String, Long>> bytesByQueryAndNode)
     {
         Map<String, Map<String, Map<String, Long>>> tasks = new TreeMap<>();
-        bytesByQueryAndNode.forEach((query, byNode) -> byNode.forEach((node, bytes) -> tasks
-                .computeIfAbsent(query, ignored -> new TreeMap<>())
-                .computeIfAbsent(node, ignored -> new TreeMap<>())
-                .put(node, bytes)));
+        bytesByQueryAndNode.forEach((query, byNode) -> {
+            Map<String, Map<String, Long>> queryTasks = tasks.computeIfAbsent(query, ignored -> new TreeMap<>());
+            byNode.forEach((node, bytes) -> queryTasks.computeIfAbsent(node, ignored -> new TreeMap<>()).put(node, bytes));
+        });
         return new Cluster(tasks);
     }
 
-    /** Query, then node, then local task id, then bytes. */
+    /** Query, then node, then local task id, then bytes. A query with no node or no task has no task. */
     public static Cluster tasks(Map<String, Map<String, Map<String, Long>>> bytesByQueryNodeAndTask)
     {
         return new Cluster(bytesByQueryNodeAndTask);
@@ -88,9 +91,10 @@ public final class KillerFixtures
 
         private Cluster(Map<String, Map<String, Map<String, Long>>> bytes)
         {
-            bytes.forEach((query, byNode) -> byNode.forEach((node, byTask) -> this.bytes
-                    .computeIfAbsent(query, ignored -> new TreeMap<>())
-                    .put(node, new TreeMap<>(byTask))));
+            bytes.forEach((query, byNode) -> {
+                Map<String, Map<String, Long>> queryTasks = this.bytes.computeIfAbsent(query, ignored -> new TreeMap<>());
+                byNode.forEach((node, byTask) -> queryTasks.put(node, new TreeMap<>(byTask)));
+            });
         }
 
         /** Every node's general pool gets this budget. */

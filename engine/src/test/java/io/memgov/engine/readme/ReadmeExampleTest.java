@@ -25,8 +25,9 @@ final class ReadmeExampleTest
     {
         Properties properties = new Properties();
         properties.setProperty("query.max-memory-per-node", "1GB");
-        // not in the README: make the example independent of the test JVM's heap
+        // not in the README: make the example independent of the test JVM's heap (the README's host has a larger one)
         properties.setProperty("node.heap-size", "4GB");
+        properties.setProperty("node.heap-governed", "false");
         try (MemoryEngine engine = MemoryEngine.builder().properties(properties).build()) {
             NodeMemory node = engine.node(0);
             QueryMemoryContext query = node.createQuery(QueryId.of("q1"), QuerySession.of("alice"));

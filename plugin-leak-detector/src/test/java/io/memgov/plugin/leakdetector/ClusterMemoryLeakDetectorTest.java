@@ -6,7 +6,9 @@ import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.QueryState;
 import io.memgov.spi.query.TaskId;
 import io.memgov.testing.TestingClock;
+import io.memgov.testing.TestingClusterContext;
 import io.memgov.testing.TestingMetrics;
+import io.memgov.testing.TestingScheduler;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -18,7 +20,6 @@ import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
-import static io.memgov.plugin.leakdetector.LeakFixtures.context;
 import static io.memgov.plugin.leakdetector.LeakFixtures.ended;
 import static io.memgov.plugin.leakdetector.LeakFixtures.known;
 import static io.memgov.plugin.leakdetector.LeakFixtures.query;
@@ -28,8 +29,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 final class ClusterMemoryLeakDetectorTest
 {
-    private final TestingClock clock = new TestingClock(LeakFixtures.NOW);
-    private final TestingMetrics metrics = new TestingMetrics();
+    private final TestingClusterContext context = new TestingClusterContext(new TestingScheduler(new TestingClock(LeakFixtures.NOW)));
+    private final TestingClock clock = context.testingClock();
+    private final TestingMetrics metrics = context.testingMetrics();
 
     @Test
     void neverFlagsARunningQuery()
@@ -227,6 +229,6 @@ final class ClusterMemoryLeakDetectorTest
 
     private MemoryLeakDetector detector(Map<String, String> config)
     {
-        return new ClusterMemoryLeakDetectorFactory().create(PolicyConfig.of("memory.leak-detector.leak-detector.", config), context(clock, metrics));
+        return new ClusterMemoryLeakDetectorFactory().create(PolicyConfig.of("memory.leak-detector.leak-detector.", config), context);
     }
 }

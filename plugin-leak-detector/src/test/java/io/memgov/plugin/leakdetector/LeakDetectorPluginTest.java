@@ -2,15 +2,13 @@ package io.memgov.plugin.leakdetector;
 
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
-import io.memgov.spi.policy.MetricsSink;
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.testing.TestingClusterContext;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.util.List;
 import java.util.ServiceLoader;
 
-import static io.memgov.plugin.leakdetector.LeakFixtures.context;
 import static org.assertj.core.api.Assertions.assertThat;
 
 final class LeakDetectorPluginTest
@@ -28,7 +26,7 @@ final class LeakDetectorPluginTest
         MemoryPlugin plugin = plugins.get(0);
         assertThat(plugin.memoryLeakDetectorFactories()).extracting(MemoryLeakDetectorFactory::name).containsExactly("leak-detector");
         assertThat(plugin.lowMemoryKillerFactories()).isEmpty();
-        assertThat(plugin.memoryLeakDetectorFactories().get(0).create(PolicyConfig.empty(), context(Clock.systemUTC(), MetricsSink.NONE)))
+        assertThat(plugin.memoryLeakDetectorFactories().get(0).create(PolicyConfig.empty(), new TestingClusterContext()))
                 .isInstanceOf(ClusterMemoryLeakDetector.class);
     }
 }

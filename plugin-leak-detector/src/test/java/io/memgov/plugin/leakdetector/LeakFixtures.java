@@ -1,15 +1,9 @@
 package io.memgov.plugin.leakdetector;
 
 import io.memgov.spi.leak.KnownQuery;
-import io.memgov.spi.leak.MemoryLeakDetectorContext;
-import io.memgov.spi.policy.MetricsSink;
-import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.QueryState;
-import io.memgov.testing.TestingClock;
-import io.memgov.testing.TestingScheduler;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -66,32 +60,5 @@ final class LeakFixtures
         {
             return state == QueryState.RUNNING ? KnownQuery.running(queryId) : KnownQuery.ended(queryId, state, NOW.minus(endedAgo));
         }
-    }
-
-    /** A clock that starts at {@link #NOW} and moves only when told. */
-    /** A context over the given clock and metrics; its scheduler runs nothing unless a test advances it. */
-    static MemoryLeakDetectorContext context(Clock clock, MetricsSink metrics)
-    {
-        PolicyScheduler scheduler = new TestingScheduler(new TestingClock(NOW));
-        return new MemoryLeakDetectorContext()
-        {
-            @Override
-            public Clock clock()
-            {
-                return clock;
-            }
-
-            @Override
-            public PolicyScheduler scheduler()
-            {
-                return scheduler;
-            }
-
-            @Override
-            public MetricsSink metrics()
-            {
-                return metrics;
-            }
-        };
     }
 }

@@ -112,7 +112,7 @@ final class ReserveModeConfigTest
     {
         try (ReserveModeFixture node = new ReserveModeFixture(GIB, 40 * GIB)) {
             assertThatThrownBy(() -> node.create(Map.of("source", "disk"))).isInstanceOf(IllegalArgumentException.class);
-            assertThat(node.context.standardPool()).isNull();
+            assertThat(node.standardPool()).isNull();
         }
     }
 

@@ -120,16 +120,17 @@ final class ReserveModeEndToEndTest
                     .isEqualTo(ErrorCode.QUERY_MEMORY_EXHAUSTED);
 
             // the others go on: they grow, then finish. Admission counts freed bytes only once the checker has polled
-            // again (it never credits frees between polls), so give it two intervals to see the retired query's memory
-            sleep(CHECK_INTERVAL.multipliedBy(2));
+            // again (it never credits frees between polls): wait until every node's figure shows the retired query gone
+            await().atMost(Duration.ofSeconds(5)).until(() -> engine.nodes().stream()
+                    .allMatch(node -> ((ReserveModeMemoryPool) node.pool()).availableBytes() == available()));
             for (QueryId queryId : List.of(SMALL, MEDIUM)) {
                 for (OperatorMemoryContext operator : operators.get(queryId)) {
                     assertThat(operator.userMemory().setBytes(operator.userMemory().bytes() + 4 * MIB).isDone()).isTrue();
                 }
             }
             // several more check intervals: nothing else is retired now that available memory is back above the reserve
-            sleep(CHECK_INTERVAL.multipliedBy(3));
-            assertThat(failedWith).containsOnlyKeys(LARGE);
+            await().during(CHECK_INTERVAL.multipliedBy(3)).atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertThat(failedWith).containsOnlyKeys(LARGE));
             for (QueryId queryId : List.of(SMALL, MEDIUM, LARGE)) {
                 for (NodeMemory node : engine.nodes()) {
                     node.query(queryId).ifPresent(QueryMemoryContext::close);
@@ -145,17 +146,6 @@ final class ReserveModeEndToEndTest
                 assertThat(pool.info().queryMemoryReservations()).isEmpty();
                 assertThat(node.rootTracker().usedBytes()).isZero();
             }
-        }
-    }
-
-    private static void sleep(Duration duration)
-    {
-        try {
-            Thread.sleep(duration.toMillis());
-        }
-        catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
         }
     }
 }

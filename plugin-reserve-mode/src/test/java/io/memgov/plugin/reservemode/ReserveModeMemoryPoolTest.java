@@ -19,9 +19,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import static io.memgov.plugin.reservemode.FakeMemoryPoolContext.task;
 import static io.memgov.plugin.reservemode.ReserveModeFixture.GIB;
 import static io.memgov.plugin.reservemode.ReserveModeFixture.MIB;
+import static io.memgov.plugin.reservemode.ReserveModeFixture.task;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -52,7 +52,7 @@ final class ReserveModeMemoryPoolTest
         // the next poll's figure includes q1's memory (the probe says 1.5GiB again): a new query fits again
         pool.runCheck();
         pool.reserve(task("q3"), "HashAggregation", 300 * MIB);
-        assertThat(node.context.failedQueries()).containsExactly(Q2);
+        assertThat(node.failedQueries()).containsExactly(Q2);
     }
 
     @Test
@@ -81,12 +81,12 @@ final class ReserveModeMemoryPoolTest
             assertThat(pool.tryReserve(task("q3"), "HashAggregation", 30 * MIB)).isFalse();
             assertThat(pool.trackedBytes()).isEqualTo(80 * MIB);
             assertThat(pool.trackedBytes(QueryId.of("q3"))).isZero();
-            assertThat(small.context.failedQueries()).isEmpty();
+            assertThat(small.failedQueries()).isEmpty();
 
             // over the per-query cap: a query failure, not a full pool
             assertThatThrownBy(() -> pool.tryReserve(task("q1"), "HashAggregation", 20 * MIB))
                     .isInstanceOfSatisfying(MemoryLimitExceededException.class, e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.QUERY_MEMORY_UPPER_LIMIT));
-            assertThat(small.context.failedQueries()).containsExactly(Q1);
+            assertThat(small.failedQueries()).containsExactly(Q1);
             assertThat(pool.trackedBytes()).isEqualTo(40 * MIB);
         }
     }
@@ -112,10 +112,10 @@ final class ReserveModeMemoryPoolTest
         pool.reserve(task("q3"), "HashAggregation", 10 * MIB);
         pool.free(task("q3"), "HashAggregation", 10 * MIB);
 
-        node.context.mutableClock().advance(Duration.ofHours(4));
+        node.context.testingClock().advance(Duration.ofHours(4));
         // a release is activity too
         pool.free(task("q2"), "HashAggregation", MIB);
-        node.context.mutableClock().advance(Duration.ofHours(1));
+        node.context.testingClock().advance(Duration.ofHours(1));
         pool.runCheck();
 
         // q2 was active an hour ago and q3 holds nothing: only q1 is retired, and its memory released
@@ -133,16 +133,16 @@ final class ReserveModeMemoryPoolTest
     {
         ReserveModeMemoryPool pool = node.governed(Map.of("query-idle-timeout", "0"));
         pool.reserve(task("q1"), "HashAggregation", 10 * MIB);
-        node.context.mutableClock().advance(Duration.ofDays(30));
+        node.context.testingClock().advance(Duration.ofDays(30));
         pool.runCheck();
 
-        assertThat(node.context.failedQueries()).isEmpty();
+        assertThat(node.failedQueries()).isEmpty();
     }
 
     @Test
     void fullStatisticsReportWhatAQueryLeftReservedByTagAtItsEnd()
     {
-        node.context.releaseOnFail(false);
+        node.releaseOnFail(false);
         ReserveModeMemoryPool pool = node.governed(Map.of("full-statistics", "true", "single-query-max-memory", "1GB"));
         TaskId task = task("q1");
         pool.reserve(task, "HashAggregation", 3 * MIB);
@@ -271,7 +271,7 @@ final class ReserveModeMemoryPoolTest
 
         assertThat(codes).containsOnlyKeys(ErrorCode.QUERY_MEMORY_UPPER_LIMIT);
         assertThat(codes.get(ErrorCode.QUERY_MEMORY_UPPER_LIMIT)).hasValue(threads);
-        assertThat(node.context.failedQueries()).containsExactly(Q1);
+        assertThat(node.failedQueries()).containsExactly(Q1);
         assertThat(pool.trackedBytes()).isZero();
     }
 
@@ -284,11 +284,11 @@ final class ReserveModeMemoryPoolTest
         try (busy) {
             long physical = GIB + 600 * MIB;
             ReserveModePoolFactory factory = new ReserveModePoolFactory(source -> new ControlledMemoryProbe(
-                    () -> physical - busy.context.standardPool().reservedBytes() - busy.context.standardPool().reservedRevocableBytes(), () -> physical));
+                    () -> physical - busy.standardPool().reservedBytes() - busy.standardPool().reservedRevocableBytes(), () -> physical));
             Map<String, String> config = Map.of("check-interval", "1ms", "min-available-at-start", "0", "min-free-after-reserve", "0",
                     "min-reserved-memory", "1GB", "single-query-max-memory", "400MB", "retire-grace-period", "5ms", "full-statistics", "true");
             ReserveModeMemoryPool pool = (ReserveModeMemoryPool) factory.create(PolicyConfig.of(ReserveModeConfig.PREFIX, config), busy.context).generalPool();
-            busy.context.attach(pool);
+            busy.attach(pool);
 
             int threads = 8;
             CountDownLatch start = new CountDownLatch(1);
@@ -341,7 +341,7 @@ final class ReserveModeMemoryPoolTest
             }
             pool.stop();
             // what retired queries still hold is released by the host, as the engine does when their contexts close
-            queries.forEach(busy.context::release);
+            queries.forEach(busy::release);
             queries.forEach(pool::forgetQuery);
 
             assertThat(workers).noneMatch(Thread::isAlive);

@@ -10,9 +10,9 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.Map;
 
-import static io.memgov.plugin.reservemode.FakeMemoryPoolContext.task;
 import static io.memgov.plugin.reservemode.ReserveModeFixture.GIB;
 import static io.memgov.plugin.reservemode.ReserveModeFixture.MIB;
+import static io.memgov.plugin.reservemode.ReserveModeFixture.task;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -39,7 +39,7 @@ final class ReserveModeScenarioTest
     void scenario8QueryOverItsQuotaGetsUpperLimitKeepsItsFirstErrorAndIsReverted()
     {
         // TDengine mpChkQuotaOverflow: job += size; over the quota -> 0x80000739, the counter is reverted, the job retired
-        node.context.releaseOnFail(false);
+        node.releaseOnFail(false);
         ReserveModeMemoryPool pool = node.governed(Map.of("single-query-max-memory", "100MB", "min-reserved-memory", "1GB"));
 
         pool.reserve(task("q1"), "HashAggregation", 100 * MIB);
@@ -65,11 +65,11 @@ final class ReserveModeScenarioTest
         pool.runCheck();
         assertThat(pool.retiredWith(Q1)).hasValue(ErrorCode.QUERY_MEMORY_UPPER_LIMIT);
         assertThat(pool.retiredWith(Q2)).hasValue(ErrorCode.QUERY_MEMORY_EXHAUSTED);
-        assertThat(node.context.failedQueries()).containsExactly(Q1, Q2);
+        assertThat(node.failedQueries()).containsExactly(Q1, Q2);
         assertThatThrownBy(() -> pool.reserve(task("q1"), "HashAggregation", 1))
                 .isInstanceOfSatisfying(MemoryLimitExceededException.class,
                         e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.QUERY_MEMORY_UPPER_LIMIT));
-        assertThat(node.context.failedQueries()).containsExactly(Q1, Q2);
+        assertThat(node.failedQueries()).containsExactly(Q1, Q2);
     }
 
     @Test
@@ -89,7 +89,7 @@ final class ReserveModeScenarioTest
                     assertThat(e.getMessage()).startsWith("Query memory exhausted").contains("reserve of 1GB");
                 });
 
-        assertThat(node.context.failedQueries()).containsExactly(Q1);
+        assertThat(node.failedQueries()).containsExactly(Q1);
         assertThat(pool.queryReservedBytes(Q1)).isZero();
         assertThat(pool.trackedBytes(Q1)).isZero();
         assertThat(pool.queryReservedBytes(QueryId.of("q0"))).isEqualTo(10 * MIB);
@@ -104,7 +104,7 @@ final class ReserveModeScenarioTest
     void scenario10ExternalPressureRetiresLargestQueriesFirstUntilTheShortfallIsCovered()
     {
         // TDengine mpMgmtThreadFunc + qWorkerRetireJobs: reserve 1GiB, available drops to 800MiB -> retire >= 224MiB
-        node.context.releaseOnFail(false);
+        node.releaseOnFail(false);
         ReserveModeMemoryPool pool = node.governed(Map.of("min-reserved-memory", "1GB", "single-query-max-memory", "1GB"));
         Map<String, Long> running = Map.of("q1", 150 * MIB, "q2", 120 * MIB, "q3", 100 * MIB, "q4", 50 * MIB);
         running.forEach((query, bytes) -> pool.reserve(task(query), "HashAggregation", bytes));
@@ -113,7 +113,7 @@ final class ReserveModeScenarioTest
         pool.runCheck();
 
         // one poll: 150MiB + 120MiB = 270MiB >= 224MiB, so q3 and q4 keep running
-        assertThat(node.context.failedQueries()).containsExactly(Q1, Q2);
+        assertThat(node.failedQueries()).containsExactly(Q1, Q2);
         assertThat(node.context.failQueryCalls()).allSatisfy(failure -> {
             assertThat(failure.errorCode()).isEqualTo(ErrorCode.QUERY_MEMORY_EXHAUSTED);
             assertThat(failure.message()).startsWith("Query memory exhausted: available memory 800MB on node n1 fell below the reserve of 1GB");
@@ -127,39 +127,39 @@ final class ReserveModeScenarioTest
                         e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.QUERY_MEMORY_EXHAUSTED));
         // the next poll sees the same figure, but the retired bytes are still being released: nobody else is retired
         pool.runCheck();
-        assertThat(node.context.failedQueries()).containsExactly(Q1, Q2);
+        assertThat(node.failedQueries()).containsExactly(Q1, Q2);
     }
 
     @Test
     void scenario10RetiresMoreOnlyAfterTheGracePeriodIfAvailableMemoryDoesNotRecover()
     {
-        node.context.releaseOnFail(false);
+        node.releaseOnFail(false);
         ReserveModeMemoryPool pool = node.governed(Map.of("min-reserved-memory", "1GB", "retire-grace-period", "1s"));
         Map.of("q1", 150 * MIB, "q2", 120 * MIB, "q3", 100 * MIB, "q4", 50 * MIB)
                 .forEach((query, bytes) -> pool.reserve(task(query), "HashAggregation", bytes));
         node.available.set(800 * MIB);
         pool.runCheck();
 
-        node.context.mutableClock().advance(Duration.ofSeconds(1));
+        node.context.testingClock().advance(Duration.ofSeconds(1));
         pool.runCheck();
 
         // the retired 270MiB never showed up as available memory, so the rest is retired, still largest first
-        assertThat(node.context.failedQueries()).containsExactly(Q1, Q2, Q3, Q4);
+        assertThat(node.failedQueries()).containsExactly(Q1, Q2, Q3, Q4);
     }
 
     @Test
     void scenario10WithoutAGracePeriodRetiresAgainAtEveryPollLikeTDengine()
     {
-        node.context.releaseOnFail(false);
+        node.releaseOnFail(false);
         ReserveModeMemoryPool pool = node.governed(Map.of("min-reserved-memory", "1GB", "retire-grace-period", "0"));
         Map.of("q1", 150 * MIB, "q2", 120 * MIB, "q3", 100 * MIB)
                 .forEach((query, bytes) -> pool.reserve(task(query), "HashAggregation", bytes));
         node.available.set(800 * MIB);
 
         pool.runCheck();
-        assertThat(node.context.failedQueries()).containsExactly(Q1, Q2);
+        assertThat(node.failedQueries()).containsExactly(Q1, Q2);
         pool.runCheck();
-        assertThat(node.context.failedQueries()).containsExactly(Q1, Q2, Q3);
+        assertThat(node.failedQueries()).containsExactly(Q1, Q2, Q3);
     }
 
     @Test
@@ -192,7 +192,7 @@ final class ReserveModeScenarioTest
         try (CapturedLog log = new CapturedLog(ReserveModePoolFactory.class)) {
             MemoryPool pool = node.create(Map.of());
 
-            assertThat(pool).isSameAs(node.context.standardPool());
+            assertThat(pool).isSameAs(node.standardPool());
             assertThat(log.warnings()).singleElement().asString()
                     .contains("Reserve mode cannot govern node n1", "below min-available-at-start 5GB", "standing down");
         }
@@ -207,13 +207,13 @@ final class ReserveModeScenarioTest
         try (CapturedLog log = new CapturedLog(ReserveModePoolFactory.class)) {
             MemoryPool pool = node.create(Map.of());
 
-            assertThat(pool).isSameAs(node.context.standardPool());
+            assertThat(pool).isSameAs(node.standardPool());
             assertThat(log.warnings()).singleElement().asString().contains("below min-free-after-reserve 4GB");
         }
         // without governance a request deep into the reserve passes, exactly as on the standard pool
         node.available.set(GIB);
-        node.context.standardPool().reserve(task("q1"), "HashAggregation", 8 * GIB);
-        assertThat(node.context.failedQueries()).isEmpty();
+        node.standardPool().reserve(task("q1"), "HashAggregation", 8 * GIB);
+        assertThat(node.failedQueries()).isEmpty();
     }
 
     @Test

@@ -74,7 +74,7 @@ final class ClickHouseScenariosTest
             assertThat(query.peakBytes()).isEqualTo(9 * MIB);
             assertThat(user.peakBytes()).isEqualTo(9 * MIB);
             assertThat(fixture.root.peakBytes()).isEqualTo(9 * MIB);
-            assertThat(fixture.context.counter(TrackerTree.MEMORY_LIMIT_EXCEEDED)).isEqualTo(1);
+            assertThat(fixture.context.testingMetrics().counter(TrackerTree.MEMORY_LIMIT_EXCEEDED)).isEqualTo(1);
         }
     }
 
@@ -148,10 +148,10 @@ final class ClickHouseScenariosTest
             assertThat(query.peakBytes()).isEqualTo(11 * MIB);
             assertThat(fixture.treeState().allocatedWithoutCheck()).isEqualTo(1);
             assertThat(fixture.treeState().allocatedWithoutCheckBytes()).isEqualTo(2 * MIB);
-            assertThat(fixture.context.counter(TrackerTree.ALLOCATED_WITHOUT_CHECK)).isEqualTo(1);
-            assertThat(fixture.context.counter(TrackerTree.ALLOCATED_WITHOUT_CHECK_BYTES)).isEqualTo(2 * MIB);
+            assertThat(fixture.context.testingMetrics().counter(TrackerTree.ALLOCATED_WITHOUT_CHECK)).isEqualTo(1);
+            assertThat(fixture.context.testingMetrics().counter(TrackerTree.ALLOCATED_WITHOUT_CHECK_BYTES)).isEqualTo(2 * MIB);
             // nobody was killed for it
-            assertThat(fixture.context.failedQueries()).isEmpty();
+            assertThat(fixture.context.failQueryCalls()).isEmpty();
 
             // outside the scope the limit holds again
             assertThatThrownBy(() -> query.allocate(2 * MIB)).isInstanceOf(MemoryLimitExceededException.class);
@@ -232,8 +232,8 @@ final class ClickHouseScenariosTest
             fixture.treeState().correctionWorker().tick();
 
             assertThat(fixture.root.usedBytes()).isEqualTo(2 * MIB);
-            assertThat(fixture.context.gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).isEqualTo(4 * MIB);
-            assertThat(fixture.context.gauge(MemoryCorrectionWorker.ACTUAL_GAUGE)).isEqualTo(2 * MIB);
+            assertThat(fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).hasValue(4 * MIB);
+            assertThat(fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.ACTUAL_GAUGE)).hasValue(2 * MIB);
             // the query keeps its own count; only the node total is corrected
             assertThat(query.usedBytes()).isEqualTo(6 * MIB);
             query.allocate(3 * MIB);
@@ -254,7 +254,7 @@ final class ClickHouseScenariosTest
             fixture.treeState().correctionWorker().tick();
 
             // drift is published, the total stays
-            assertThat(fixture.context.gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).isEqualTo(4 * MIB);
+            assertThat(fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).hasValue(4 * MIB);
             assertThat(fixture.root.usedBytes()).isEqualTo(6 * MIB);
             assertThatThrownBy(() -> query.allocate(3 * MIB))
                     .hasMessage("Memory limit (total) exceeded: would use 9.00 MiB (attempt to allocate chunk of 3.00 MiB), maximum: 8.00 MiB.");
@@ -273,8 +273,8 @@ final class ClickHouseScenariosTest
             fixture.treeState().correctionWorker().tick();
 
             assertThat(fixture.root.usedBytes()).isEqualTo(-MIB);
-            assertThat(fixture.context.gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).isEqualTo(-4 * MIB);
-            assertThat(fixture.context.counter(MemoryCorrectionWorker.CORRECTIONS)).isZero();
+            assertThat(fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).hasValue(-4 * MIB);
+            assertThat(fixture.context.testingMetrics().counter(MemoryCorrectionWorker.CORRECTIONS)).isZero();
             fixture.root.allocate(MIB);
             assertThat(fixture.root.usedBytes()).isZero();
         }

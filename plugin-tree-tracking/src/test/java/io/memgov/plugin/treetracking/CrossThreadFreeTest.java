@@ -97,7 +97,7 @@ final class CrossThreadFreeTest
             allocateOnTwoDriversAndFreeOnAThird(first);
             // the worker ticks while the node is below zero
             fixture.treeState().correctionWorker().tick();
-            assertThat(fixture.context.gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).isEqualTo(-8 * MIB - 12_900 * KIB);
+            assertThat(fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).hasValue(-8 * MIB - 12_900 * KIB);
             first.close();
 
             // the worker never wrote the heap's 12.9 MiB into the node

@@ -4,9 +4,11 @@ import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.tracker.MemoryTracker;
+import io.memgov.testing.TestingNodeContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -21,6 +23,7 @@ import static io.memgov.plugin.treetracking.TrackerFixture.query;
 import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Scenarios 5 and 6 of research/others.md §4, scaled from GB to MiB: a node limit of 8 MiB, soft limits of 1 MiB,
@@ -63,15 +66,15 @@ final class OvercommitTest
             Future<?> request = executor.submit(() -> queryB.allocate(MIB));
 
             assertThat(killed.await(5, TimeUnit.SECONDS)).isTrue();
-            assertThat(fixture.context.failedQueries()).singleElement().satisfies(failed -> {
+            assertThat(fixture.context.failQueryCalls()).singleElement().satisfies(failed -> {
                 assertThat(failed.queryId()).isEqualTo(QueryId.of("A"));
                 assertThat(failed.errorCode()).isEqualTo(ErrorCode.KILLED_BY_OVERCOMMIT);
                 assertThat(failed.message()).contains("overcommit", "query B");
             });
             // B waits while A still holds its memory
             awaitWaiters(fixture, 1);
-            Thread.sleep(100);
-            assertThat(request.isDone()).isFalse();
+            await().during(Duration.ofMillis(100)).atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+                    .untilAsserted(() -> assertThat(request.isDone()).as("B's request, while A holds its memory").isFalse());
 
             // A's operator thread releases its memory, as the engine does for a failed query
             executor.submit(() -> {
@@ -106,7 +109,7 @@ final class OvercommitTest
                     .hasMessageContaining("OvercommitTracker decision:")
                     .hasMessageContaining("TIMEOUTED");
             assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(300));
-            assertThat(fixture.context.failedQueries()).extracting(FakeTrackerContext.FailedQuery::queryId).containsExactly(QueryId.of("A"));
+            assertThat(fixture.context.failQueryCalls()).extracting(TestingNodeContext.FailedQuery::queryId).containsExactly(QueryId.of("A"));
             // nothing of the failed request stayed anywhere
             assertThat(queryB.usedBytes()).isEqualTo(2 * MIB);
             assertThat(fixture.root.usedBytes()).isEqualTo(8 * MIB);
@@ -138,7 +141,7 @@ final class OvercommitTest
 
             requestB.get(5, TimeUnit.SECONDS);
             requestC.get(5, TimeUnit.SECONDS);
-            assertThat(fixture.context.failedQueries()).extracting(FakeTrackerContext.FailedQuery::queryId).containsExactly(QueryId.of("A"));
+            assertThat(fixture.context.failQueryCalls()).extracting(TestingNodeContext.FailedQuery::queryId).containsExactly(QueryId.of("A"));
             assertThat(fixture.root.usedBytes()).isEqualTo(4 * MIB);
         }
     }
@@ -164,7 +167,7 @@ final class OvercommitTest
             queryD.allocate(5 * MIB);
             queryB.allocate(MIB);
 
-            assertThat(fixture.context.failedQueries()).extracting(failed -> failed.queryId().id()).containsExactly("A", "D");
+            assertThat(fixture.context.failQueryCalls()).extracting(failed -> failed.queryId().id()).containsExactly("A", "D");
             assertThat(queryB.usedBytes()).isEqualTo(4 * MIB);
             assertThat(fixture.root.usedBytes()).isEqualTo(4 * MIB);
         }
@@ -206,7 +209,7 @@ final class OvercommitTest
                             + "OvercommitTracker decision: Query was selected to stop by OvercommitTracker (SELECTED).");
             assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(1));
             // it fails by throwing; nobody else is killed
-            assertThat(fixture.context.failedQueries()).isEmpty();
+            assertThat(fixture.context.failQueryCalls()).isEmpty();
             assertThat(queryA.usedBytes()).isEqualTo(6 * MIB);
         }
     }
@@ -255,7 +258,7 @@ final class OvercommitTest
 
             small.allocate(MIB);
 
-            assertThat(fixture.context.failedQueries()).extracting(FakeTrackerContext.FailedQuery::queryId)
+            assertThat(fixture.context.failQueryCalls()).extracting(TestingNodeContext.FailedQuery::queryId)
                     .containsExactly(QueryId.of("alice-big"));
             assertThat(small.usedBytes()).isEqualTo(2 * MIB);
             assertThat(alice.usedBytes()).isEqualTo(2 * MIB);
@@ -282,7 +285,7 @@ final class OvercommitTest
             // 7 + 2.5 MiB is over 8 MiB only because of the frees held back
             queryB.allocate(5 * MIB / 2);
 
-            assertThat(fixture.context.failedQueries()).isEmpty();
+            assertThat(fixture.context.failQueryCalls()).isEmpty();
             assertThat(fixture.root.usedBytes()).isEqualTo(8 * MIB);
             assertThat(fixture.root.untrackedBytes()).isZero();
             assertThat(queryA.usedBytes()).isEqualTo(9 * MIB / 2);
@@ -290,12 +293,8 @@ final class OvercommitTest
     }
 
     private static void awaitWaiters(TrackerFixture fixture, int waiters)
-            throws InterruptedException
     {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
-        while (fixture.root.overcommit().waiters() < waiters && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(5)).until(() -> fixture.root.overcommit().waiters() >= waiters);
         assertThat(fixture.root.overcommit().waiters()).isEqualTo(waiters);
     }
 
@@ -311,7 +310,7 @@ final class OvercommitTest
                 .isInstanceOf(MemoryLimitExceededException.class)
                 .hasMessage("Memory limit (total) exceeded: would use 9.00 MiB (attempt to allocate chunk of 1.00 MiB), maximum: 8.00 MiB.");
         assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(1));
-        assertThat(fixture.context.failedQueries()).isEmpty();
+        assertThat(fixture.context.failQueryCalls()).isEmpty();
         assertThat(queryB.usedBytes()).isEqualTo(2 * MIB);
     }
 }

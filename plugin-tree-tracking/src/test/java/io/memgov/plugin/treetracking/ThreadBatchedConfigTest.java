@@ -1,6 +1,7 @@
 package io.memgov.plugin.treetracking;
 
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.testing.TestingNodeContext;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -117,7 +118,7 @@ final class ThreadBatchedConfigTest
     @Test
     void factoryRejectsBadConfigBeforeBuildingAnything()
     {
-        try (FakeTrackerContext context = new FakeTrackerContext(2 * GIB, GIB)) {
+        try (TestingNodeContext context = TrackerFixture.context(GIB)) {
             assertThatThrownBy(() -> new ThreadBatchedMemoryTrackerFactory().create(config(Map.of("max-memory-usage", "ten")), context))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("max-memory-usage");

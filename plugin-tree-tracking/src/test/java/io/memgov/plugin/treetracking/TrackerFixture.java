@@ -3,7 +3,9 @@ package io.memgov.plugin.treetracking;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
+import io.memgov.testing.TestingNodeContext;
 
+import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.LongSupplier;
@@ -16,7 +18,7 @@ final class TrackerFixture
     static final long MIB = 1024 * KIB;
     static final long GIB = 1024 * MIB;
 
-    final FakeTrackerContext context;
+    final TestingNodeContext context;
     final ThreadBatchedMemoryTracker root;
 
     private TrackerFixture(Map<String, String> config, LongSupplier correctionSource, long poolBytes)
@@ -24,11 +26,26 @@ final class TrackerFixture
         Map<String, String> effective = new HashMap<>();
         effective.put("correction-interval", "0");
         effective.putAll(config);
-        context = new FakeTrackerContext(2 * poolBytes, poolBytes);
+        context = context(poolBytes);
         ThreadBatchedMemoryTrackerFactory factory = correctionSource == null
                 ? new ThreadBatchedMemoryTrackerFactory()
                 : new ThreadBatchedMemoryTrackerFactory(correctionSource);
         root = factory.createRoot(PolicyConfig.of(ThreadBatchedConfig.PREFIX, effective), context);
+    }
+
+    /**
+     * A node whose heap is twice {@code poolBytes}, on the system clock, with a real scheduler for the correction
+     * worker; closing it stops the scheduler. It records failed queries and metrics.
+     */
+    static TestingNodeContext context(long poolBytes)
+    {
+        return TestingNodeContext.builder()
+                .nodeId("node-1")
+                .heapBytes(2 * poolBytes)
+                .poolBytes(poolBytes)
+                .clock(Clock.systemUTC())
+                .realTimeScheduler()
+                .build();
     }
 
     static TrackerFixture tree(Map<String, String> config)

@@ -4,7 +4,7 @@ import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -17,7 +17,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
-
 import static io.memgov.plugin.treetracking.TrackerFixture.GIB;
 import static io.memgov.plugin.treetracking.TrackerFixture.KIB;
 import static io.memgov.plugin.treetracking.TrackerFixture.MIB;
@@ -25,6 +24,9 @@ import static io.memgov.plugin.treetracking.TrackerFixture.query;
 import static io.memgov.plugin.treetracking.TrackerFixture.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+
 
 /** The tree's shape, limits per level, close and the correction worker's schedule. */
 final class TrackerTreeTest
@@ -180,12 +182,9 @@ final class TrackerTreeTest
         AtomicLong actual = new AtomicLong(7 * MIB);
         TrackerFixture fixture = tree(Map.of("correction-interval", "10ms"), actual::get);
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (fixture.context.gauge(MemoryCorrectionWorker.ACTUAL_GAUGE) == null && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
-            assertThat(fixture.context.gauge(MemoryCorrectionWorker.ACTUAL_GAUGE)).isEqualTo(7 * MIB);
-            assertThat(fixture.context.gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).isEqualTo(-7 * MIB);
+            await().atMost(Duration.ofSeconds(5)).until(() -> fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.ACTUAL_GAUGE).isPresent());
+            assertThat(fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.ACTUAL_GAUGE)).hasValue(7 * MIB);
+            assertThat(fixture.context.testingMetrics().gauge(MemoryCorrectionWorker.DRIFT_GAUGE)).hasValue(-7 * MIB);
             assertThat(fixture.treeState().correctionTask().isCancelled()).isFalse();
 
             fixture.root.close();

@@ -5,6 +5,7 @@ import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.MemoryTrackerFactory;
 import io.memgov.spi.tracker.TrackerLevel;
+import io.memgov.testing.TestingNodeContext;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -34,7 +35,7 @@ final class TreeTrackingPluginTest
     void createsTheTreeTheEngineUses()
     {
         MemoryTrackerFactory factory = new TreeTrackingPlugin().memoryTrackerFactories().get(0);
-        try (FakeTrackerContext context = new FakeTrackerContext(2 * GIB, GIB)) {
+        try (TestingNodeContext context = TrackerFixture.context(GIB)) {
             MemoryTracker root = factory.create(PolicyConfig.of(ThreadBatchedConfig.PREFIX, Map.of("max-untracked-memory", "1MB", "correction-interval", "0")), context);
             MemoryTracker user = root.newChild(TrackerLevel.USER, "alice", 0);
             MemoryTracker query = user.newChild(TrackerLevel.QUERY, "q1", 100 * MIB);

@@ -2,6 +2,7 @@ package io.memgov.engine.internal.cluster;
 
 import io.memgov.engine.ClusterMemory;
 import io.memgov.engine.MemoryEngineConfig;
+import io.memgov.engine.internal.guard.PolicyCallGuard;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.cluster.ClusterCommand;
 import io.memgov.spi.cluster.ClusterTransport;
@@ -23,11 +24,11 @@ import io.memgov.spi.query.RetryPolicy;
 import io.memgov.spi.query.TaskId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,9 +42,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
-
 import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * The cluster enforcement loop (Trino's {@code ClusterMemoryManager.process}). Every poll interval, and whenever a
@@ -79,6 +81,11 @@ public final class ClusterMemoryManager
     private final Clock clock;
     private final MetricsSink metrics;
     private final MemoryPoolAssigner assigner;
+    private final PolicyCallGuard guard;
+    private final String taskKillerName;
+    private final String queryKillerName;
+    private final String leakDetectorName;
+    private final String assignerName;
 
     private final AtomicLong queriesKilledDueToOutOfMemory = new AtomicLong();
     private final AtomicLong tasksKilledDueToOutOfMemory = new AtomicLong();
@@ -87,10 +94,13 @@ public final class ClusterMemoryManager
     private volatile int blockedNodes;
     private volatile List<NodeMemoryInfo> lastNodes = List.of();
 
-    // touched only by process(), which is synchronized
-    private CoordinatorState state = CoordinatorState.initial();
+    // written only by process(), which is synchronized; volatile so that readers never wait for a round, which may
+    // be waiting for a policy
+    private volatile CoordinatorState state = CoordinatorState.initial();
     private boolean coordinator;
-    private ScheduledFuture<?> loop;
+    private volatile ScheduledFuture<?> loop;
+    // kill targets already reported as not running, so that a killer naming one every round is logged once
+    private final Set<KillTarget> reportedUnknownTargets = new HashSet<>();
     private volatile MemoryPoolAssignment assignment = MemoryPoolAssignment.initial();
     // the nodes of the last round, to tell which left: touched only by process()
     private Map<NodeId, NodeSnapshot> lastSeen = Map.of();
@@ -103,20 +113,24 @@ public final class ClusterMemoryManager
             MemoryEngineConfig config,
             ClusterTransport transport,
             Supplier<List<NodeSnapshot>> localSnapshots,
-            LowMemoryKiller taskKiller,
-            LowMemoryKiller queryKiller,
-            MemoryLeakDetector leakDetector,
             Clock clock,
             MetricsSink metrics,
-            MemoryPoolAssigner assigner)
+            ClusterPolicies policies,
+            PolicyCallGuard guard)
     {
-        this.assigner = requireNonNull(assigner, "assigner is null");
+        requireNonNull(policies, "policies is null");
+        this.assigner = policies.assigner();
+        this.taskKiller = policies.taskKiller();
+        this.queryKiller = policies.queryKiller();
+        this.leakDetector = policies.leakDetector();
+        this.taskKillerName = "task killer '" + policies.taskKillerName() + "'";
+        this.queryKillerName = "query killer '" + policies.queryKillerName() + "'";
+        this.leakDetectorName = "leak detector '" + policies.leakDetectorName() + "'";
+        this.assignerName = "memory pool assigner '" + policies.assignerName() + "'";
+        this.guard = requireNonNull(guard, "guard is null");
         this.config = requireNonNull(config, "config is null");
         this.transport = requireNonNull(transport, "transport is null");
         this.localSnapshots = requireNonNull(localSnapshots, "localSnapshots is null");
-        this.taskKiller = requireNonNull(taskKiller, "taskKiller is null");
-        this.queryKiller = requireNonNull(queryKiller, "queryKiller is null");
-        this.leakDetector = requireNonNull(leakDetector, "leakDetector is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.metrics = requireNonNull(metrics, "metrics is null");
     }
@@ -136,8 +150,9 @@ public final class ClusterMemoryManager
         try {
             process();
         }
-        catch (RuntimeException e) {
-            // the loop must survive anything one round throws, or the cluster loses its killer
+        catch (Throwable e) {
+            // an Error included (a StackOverflowError, an OutOfMemoryError on this thread): the loop must survive
+            // anything one round throws, or the cluster loses its killer
             log.error("Cluster memory loop failed; it will run again in {}", config.pollInterval(), e);
         }
     }
@@ -173,9 +188,12 @@ public final class ClusterMemoryManager
                 blocked++;
             }
             for (MemoryPoolInfo anyPool : node.pools()) {
-                clusterUser += anyPool.reservedBytes();
                 clusterTotal += anyPool.reservedBytes() + anyPool.reservedRevocableBytes();
             }
+        }
+        // user memory only, as Presto's ClusterUserMemoryReservation: a pool's reserved bytes include system memory
+        for (long user : view.userReservations().values()) {
+            clusterUser += user;
         }
         blockedNodes = blocked;
         clusterUserMemoryReservation = clusterUser;
@@ -183,7 +201,8 @@ public final class ClusterMemoryManager
 
         failQueriesOfLostNodes(view);
 
-        Set<QueryId> leaked = leakDetector.checkForLeaks(view.known(), Map.copyOf(view.totalReservations()));
+        Set<QueryId> leaked = guard.call(leakDetectorName, "nothing counts as leaked this round",
+                () -> copyOrNull(leakDetector.checkForLeaks(view.known(), Map.copyOf(view.totalReservations()))), Set.of());
 
         MemoryPoolAssignment current = withoutEndedQueries(state.assignment(), view);
         boolean outOfMemory = isOutOfMemory(nodes, current, blocked);
@@ -257,13 +276,8 @@ public final class ClusterMemoryManager
 
     private boolean isOutOfMemory(List<NodeMemoryInfo> nodes, MemoryPoolAssignment current, int blocked)
     {
-        try {
-            return assigner.isOutOfMemory(nodes, current);
-        }
-        catch (RuntimeException e) {
-            log.error("Memory pool assigner {} failed to tell whether the cluster is out of memory; using 'a general pool is blocked'", assigner, e);
-            return blocked > 0;
-        }
+        return guard.call(assignerName, "the cluster is out of memory when a general pool is blocked",
+                () -> assigner.isOutOfMemory(nodes, current), blocked > 0);
     }
 
     private static MemoryPoolAssignment withoutEndedQueries(MemoryPoolAssignment assignment, ClusterView view)
@@ -288,18 +302,14 @@ public final class ClusterMemoryManager
         boolean everyNodeApplied = view.snapshots().stream().allMatch(node -> node.assignmentVersion() >= current.version());
         MemoryPoolAssignment next = current;
         if (everyNodeApplied) {
-            try {
-                Map<QueryId, String> placements = assigner.assign(view.nodes(), view.runningQueries(), current);
-                if (!placements.equals(current.placements())) {
-                    next = new MemoryPoolAssignment(current.version() + 1, placements);
-                    if (log.isInfoEnabled()) {
-                        log.info("Memory pool assignment version {}: {} (was {}). {}", next.version(), new TreeMap<>(placements),
-                                new TreeMap<>(current.placements()), new NodesSummary(view.nodes()));
-                    }
+            Map<QueryId, String> placements = guard.call(assignerName, "the assignment stays as it is",
+                    () -> copyOrNull(assigner.assign(view.nodes(), view.runningQueries(), current)), current.placements());
+            if (!placements.equals(current.placements())) {
+                next = new MemoryPoolAssignment(current.version() + 1, placements);
+                if (log.isInfoEnabled()) {
+                    log.info("Memory pool assignment version {}: {} (was {}). {}", next.version(), new TreeMap<>(placements),
+                            new TreeMap<>(current.placements()), new NodesSummary(view.nodes()));
                 }
-            }
-            catch (RuntimeException e) {
-                log.error("Memory pool assigner {} failed; the assignment stays at version {}", assigner, current.version(), e);
             }
         }
         assignment = next;
@@ -368,22 +378,17 @@ public final class ClusterMemoryManager
         }
         // rendered only if a line is actually logged: at 1,000 nodes the full maps would be megabytes per round
         NodesSummary summary = new NodesSummary(nodes);
+        List<RunningQueryInfo> offered = running;
         for (LowMemoryKiller killer : List.of(taskKiller, queryKiller)) {
-            Optional<KillTarget> chosen;
-            try {
-                chosen = killer.chooseTargetToKill(running, nodes);
-            }
-            catch (RuntimeException e) {
-                log.error("Low memory killer {} failed; skipping it this round", killer, e);
-                continue;
-            }
-            if (chosen == null || chosen.isEmpty()) {
+            String killerName = killer == taskKiller ? taskKillerName : queryKillerName;
+            Optional<KillTarget> chosen = guard.call(killerName, "it is skipped this round", () -> killer.chooseTargetToKill(offered, nodes), Optional.empty());
+            if (chosen.isEmpty()) {
                 continue;
             }
             KillTarget target = chosen.get();
             if (target instanceof KillTarget.WholeQuery wholeQuery) {
                 if (!runningById.containsKey(wholeQuery.queryId())) {
-                    log.warn("Low memory killer {} chose query {}, which is not running; ignored. {}", killer, wholeQuery.queryId(), summary);
+                    reportUnknownTarget(killerName, target, "query " + wholeQuery.queryId() + ", which is not running", summary);
                     continue;
                 }
                 logDecision(killer, target, summary);
@@ -398,7 +403,7 @@ public final class ClusterMemoryManager
                     .filter(task -> !runningById.containsKey(task.queryId()) || !runningById.get(task.queryId()).tasks().containsKey(task))
                     .collect(Collectors.toSet());
             if (!unknown.isEmpty()) {
-                log.warn("Low memory killer {} chose tasks {} that are not running; ignored. {}", killer, unknown, summary);
+                reportUnknownTarget(killerName, target, "tasks " + new TreeSet<>(unknown) + ", which are not running", summary);
                 continue;
             }
             logDecision(killer, target, summary);
@@ -409,6 +414,21 @@ public final class ClusterMemoryManager
             return;
         }
         log.debug("Cluster is out of memory but no killer chose a target. {}", summary);
+    }
+
+    /** Logs a target a killer chose that is not running: at WARN the first time, at DEBUG when it names it again. */
+    private void reportUnknownTarget(String killerName, KillTarget target, String what, NodesSummary summary)
+    {
+        if (reportedUnknownTargets.size() > 1_000) {
+            // a killer that names a new stranger every round must not grow this forever
+            reportedUnknownTargets.clear();
+        }
+        if (reportedUnknownTargets.add(target)) {
+            log.warn("The {} chose {}; ignored (logged once per target). {}", killerName, what, summary);
+        }
+        else {
+            log.debug("The {} chose {} again; ignored", killerName, what);
+        }
     }
 
     private static void logDecision(LowMemoryKiller killer, KillTarget target, NodesSummary summary)
@@ -439,13 +459,7 @@ public final class ClusterMemoryManager
         if (poolId.equals(generalPoolId) || assigner == MemoryPoolAssigner.NONE) {
             return true;
         }
-        try {
-            return assigner.isVisibleToKillers(poolId);
-        }
-        catch (RuntimeException e) {
-            log.error("Memory pool assigner {} failed to tell whether killers see pool '{}'; showing it", assigner, poolId, e);
-            return true;
-        }
+        return guard.call(assignerName, "the killers see pool '" + poolId + "'", () -> assigner.isVisibleToKillers(poolId), true);
     }
 
     /** The assignment in force: which pool each query runs in, by version. */
@@ -519,6 +533,17 @@ public final class ClusterMemoryManager
         }
     }
 
+    // what a policy returned, copied so that it cannot change under the loop; null stays null for the guard to report
+    private static <T> Set<T> copyOrNull(Set<T> set)
+    {
+        return set == null ? null : Set.copyOf(set);
+    }
+
+    private static <K, V> Map<K, V> copyOrNull(Map<K, V> map)
+    {
+        return map == null ? null : Map.copyOf(map);
+    }
+
     private static long lower(long configured, long session)
     {
         return Math.min(configured, session);
@@ -560,26 +585,29 @@ public final class ClusterMemoryManager
         return lastNodes;
     }
 
-    /** The target of the last kill while it may still hold memory. */
-    public synchronized Optional<KillTarget> lastKillTarget()
+    /** The target of the last kill while it may still hold memory. Never waits for a round in progress. */
+    public Optional<KillTarget> lastKillTarget()
     {
-        if (!state.killedQueries().isEmpty()) {
-            return Optional.of(KillTarget.wholeQuery(state.killedQueries().iterator().next()));
+        CoordinatorState current = state;
+        if (!current.killedQueries().isEmpty()) {
+            return Optional.of(KillTarget.wholeQuery(current.killedQueries().iterator().next()));
         }
-        return state.killedTasks().isEmpty() ? Optional.empty() : Optional.of(KillTarget.tasks(state.killedTasks()));
+        return current.killedTasks().isEmpty() ? Optional.empty() : Optional.of(KillTarget.tasks(current.killedTasks()));
     }
 
-    /** What this coordinator carries from round to round, and hands to the next coordinator. */
-    public synchronized CoordinatorState coordinatorState()
+    /** What this coordinator carries from round to round, and hands to the next coordinator. Never waits for a round. */
+    public CoordinatorState coordinatorState()
     {
         return state;
     }
 
+    /** Stops the loop; a round in progress ends on its own (its policy calls are bounded). Never waits for a round. */
     @Override
-    public synchronized void close()
+    public void close()
     {
-        if (loop != null) {
-            loop.cancel(false);
+        ScheduledFuture<?> scheduled = loop;
+        if (scheduled != null) {
+            scheduled.cancel(false);
         }
     }
 }

@@ -374,7 +374,8 @@ public final class NodeMemoryManager
         try {
             leakDetector.contextCollected(queryId, taskId, tag, bytes);
         }
-        catch (RuntimeException e) {
+        catch (Throwable e) {
+            // an Error included: this runs on the cleaner's thread, which must go on for every other context
             String context = taskId == null ? queryId + " (query)" : taskId + " " + (tag == null ? "(task)" : tag);
             log.warn("Leak detector {} failed on the collected context {} of node {}", leakDetector, context, nodeId, e);
         }

@@ -91,6 +91,10 @@ final class TaskState
     OperatorContext addOperator(String tag)
     {
         requireNonNull(tag, "tag is null");
+        if (tag.isBlank()) {
+            // the tag names the operator in the pool's per-tag totals, in kill messages and in Top Consumers
+            throw new IllegalArgumentException("tag is blank: '" + tag + "'; expected the operator kind, such as HashAggregation");
+        }
         if (closed.get()) {
             throw new IllegalStateException("task memory context " + taskId + " is already closed");
         }

@@ -74,7 +74,9 @@ public final class PluginRegistry
     {
         requireNonNull(plugin, "plugin is null");
         requireNonNull(source, "source is null");
-        String pluginName = plugin.getClass().getSimpleName();
+        // an anonymous or lambda plugin has no simple name; its class name still says where it comes from
+        String simpleName = plugin.getClass().getSimpleName();
+        String pluginName = simpleName.isEmpty() ? plugin.getClass().getName() : simpleName;
         List<Offer> offers = new ArrayList<>();
         try (ThreadContextClassLoader ignored = new ThreadContextClassLoader(source.classLoader())) {
             for (PolicyFamily<?, ?, ?> family : factories.keySet()) {

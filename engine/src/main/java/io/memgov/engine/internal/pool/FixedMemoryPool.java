@@ -40,6 +40,9 @@ public final class FixedMemoryPool
     private volatile long maxBytes;
     private final AtomicLong reservedBytes = new AtomicLong();
     private final AtomicLong reservedRevocableBytes = new AtomicLong();
+    // user plus revocable bytes: the one counter tries claim on, so a user try and a revocable try cannot both take
+    // the last free bytes (each would otherwise read the other kind's counter outside its compare-and-set)
+    private final AtomicLong claimedBytes = new AtomicLong();
     private final ConcurrentHashMap<QueryId, QueryCells> queries = new ConcurrentHashMap<>();
     private final List<MemoryPoolListener> listeners = new CopyOnWriteArrayList<>();
 
@@ -90,7 +93,7 @@ public final class FixedMemoryPool
     @Override
     public long freeBytes()
     {
-        return maxBytes - reservedBytes.get() - reservedRevocableBytes.get();
+        return maxBytes - claimedBytes.get();
     }
 
     @Override
@@ -100,7 +103,7 @@ public final class FixedMemoryPool
         requireNonNull(tag, "tag is null");
         checkNonNegative(bytes, "bytes");
         if (bytes != 0) {
-            reservedBytes.addAndGet(bytes);
+            add(reservedBytes, bytes);
             recordUser(taskId, tag, bytes);
         }
         return afterReserve();
@@ -156,7 +159,7 @@ public final class FixedMemoryPool
         requireNonNull(taskId, "taskId is null");
         checkNonNegative(bytes, "bytes");
         if (bytes != 0) {
-            reservedRevocableBytes.addAndGet(bytes);
+            add(reservedRevocableBytes, bytes);
             recordRevocable(taskId, bytes);
         }
         return afterReserve();
@@ -254,7 +257,7 @@ public final class FixedMemoryPool
             taskCell.addAndGet(bytes);
             throw negative(tagCell, bytes, "tag " + tag + " of query " + taskId.queryId());
         }
-        reservedBytes.addAndGet(-bytes);
+        subtract(reservedBytes, bytes);
     }
 
     private void releaseRevocable(TaskId taskId, AtomicLong taskCell, long bytes)
@@ -262,7 +265,7 @@ public final class FixedMemoryPool
         if (taskCell == null || !decrementIfEnough(taskCell, bytes)) {
             throw negative(taskCell, bytes, "revocable memory of task " + taskId);
         }
-        reservedRevocableBytes.addAndGet(-bytes);
+        subtract(reservedRevocableBytes, bytes);
     }
 
     private static IllegalArgumentException negative(AtomicLong cell, long bytes, String what)
@@ -272,23 +275,36 @@ public final class FixedMemoryPool
     }
 
     /**
-     * Adds {@code bytes} to {@code total} only if the pool stays within its maximum. Claiming on the total first is
-     * what keeps two concurrent tries from both taking the last free bytes.
+     * Adds {@code bytes} to {@code kind} (the user or the revocable counter) only if the pool stays within its maximum.
+     * The claim is one compare-and-set on the sum of both kinds, so two concurrent tries of either kind never both take
+     * the last free bytes.
      */
-    private boolean claimIfFree(AtomicLong total, long bytes)
+    private boolean claimIfFree(AtomicLong kind, long bytes)
     {
-        AtomicLong other = total == reservedBytes ? reservedRevocableBytes : reservedBytes;
         while (true) {
-            long before = total.get();
-            // free bytes from the value the CAS compares against: reading the total again could see it lower, and a
+            long before = claimedBytes.get();
+            // free bytes from the value the CAS compares against: reading the sum again could see it lower, and a
             // claim racing back to 'before' would then let this one over-commit
-            if (maxBytes - before - other.get() - bytes < 0) {
+            if (maxBytes - before - bytes < 0) {
                 return false;
             }
-            if (total.compareAndSet(before, before + bytes)) {
+            if (claimedBytes.compareAndSet(before, before + bytes)) {
+                kind.addAndGet(bytes);
                 return true;
             }
         }
+    }
+
+    private void add(AtomicLong kind, long bytes)
+    {
+        claimedBytes.addAndGet(bytes);
+        kind.addAndGet(bytes);
+    }
+
+    private void subtract(AtomicLong kind, long bytes)
+    {
+        kind.addAndGet(-bytes);
+        claimedBytes.addAndGet(-bytes);
     }
 
     private MemoryFuture afterReserve()
@@ -582,7 +598,7 @@ public final class FixedMemoryPool
         {
             checkNonNegative(bytes, "bytes");
             if (bytes != 0) {
-                pool.reservedBytes.addAndGet(bytes);
+                pool.add(pool.reservedBytes, bytes);
                 if (!recordUser(query, task, tagCell, bytes)) {
                     pool.recordUser(taskId, tag, bytes);
                 }
@@ -627,7 +643,7 @@ public final class FixedMemoryPool
         {
             checkNonNegative(bytes, "bytes");
             if (bytes != 0) {
-                pool.reservedRevocableBytes.addAndGet(bytes);
+                pool.add(pool.reservedRevocableBytes, bytes);
                 if (!recordRevocable(query, revocableTask, bytes)) {
                     pool.recordRevocable(taskId, bytes);
                 }

@@ -1,6 +1,7 @@
 package io.memgov.engine.internal.revoke;
 
 import io.memgov.engine.MemoryRevoker;
+import io.memgov.engine.internal.guard.PolicyCallGuard;
 import io.memgov.engine.internal.node.NodeMemoryManager;
 import io.memgov.engine.internal.node.OperatorContext;
 import io.memgov.engine.internal.node.QueryContext;
@@ -17,7 +18,6 @@ import io.memgov.spi.spill.RevokeRequest;
 import io.memgov.spi.spill.SpillStrategy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,9 +31,10 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-
 import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * Asks a node's operators to give back revocable memory when its pool fills, Trino's {@code MemoryRevokingScheduler}
@@ -84,6 +85,8 @@ public final class MemoryRevokingScheduler
     private final ScheduledExecutorService executor;
     private final Duration checkInterval;
     private final QueryFailer queryFailer;
+    private final PolicyCallGuard guard;
+    private final String strategyName;
 
     private final AtomicBoolean checkPending = new AtomicBoolean();
     // set while a deferred check waits to look again: pool events then join it instead of starting more checks
@@ -94,9 +97,22 @@ public final class MemoryRevokingScheduler
     private volatile boolean closed;
     private volatile ScheduledFuture<?> tick;
 
+    /** A scheduler that calls its strategy on the checking thread, catching whatever it throws (tests). */
     public MemoryRevokingScheduler(NodeMemoryManager node, SpillStrategy strategy, double threshold, double target,
             ScheduledExecutorService executor, Duration checkInterval, QueryFailer queryFailer)
     {
+        this(node, strategy, threshold, target, executor, checkInterval, queryFailer, new PolicyCallGuard(Duration.ZERO), "spill strategy " + strategy);
+    }
+
+    /**
+     * @param guard bounds each call of the strategy ({@code policy.call-timeout})
+     * @param strategyName names the strategy in logs
+     */
+    public MemoryRevokingScheduler(NodeMemoryManager node, SpillStrategy strategy, double threshold, double target,
+            ScheduledExecutorService executor, Duration checkInterval, QueryFailer queryFailer, PolicyCallGuard guard, String strategyName)
+    {
+        this.guard = requireNonNull(guard, "guard is null");
+        this.strategyName = requireNonNull(strategyName, "strategyName is null");
         this.node = requireNonNull(node, "node is null");
         this.strategy = requireNonNull(strategy, "strategy is null");
         this.executor = requireNonNull(executor, "executor is null");
@@ -221,7 +237,8 @@ public final class MemoryRevokingScheduler
         catch (RejectedExecutionException e) {
             log.debug("Revoking check on {} not rescheduled: the engine's scheduler is shut down", node.nodeId());
         }
-        catch (RuntimeException e) {
+        catch (Throwable e) {
+            // an Error included: the periodic check and the listener path must survive anything one check throws
             log.warn("Memory revoking check on {} failed", node.nodeId(), e);
         }
         finally {
@@ -292,13 +309,14 @@ public final class MemoryRevokingScheduler
                     task.createTime(), operator.id(), operator == latestGrower));
         }
 
-        List<RevokeRequest> requests;
-        try {
-            requests = requireNonNull(strategy.chooseConsumersToRevoke(snapshot, List.copyOf(consumers), bytesToRevoke),
-                    "spill strategy returned null");
-        }
-        catch (RuntimeException e) {
-            log.warn("Spill strategy {} failed on {}; no revoke this round", strategy, node.nodeId(), e);
+        List<RevocableConsumerInfo> offered = List.copyOf(consumers);
+        List<RevokeRequest> requests = guard.call(strategyName, "no revoke this round",
+                () -> {
+                    List<RevokeRequest> chosen = strategy.chooseConsumersToRevoke(snapshot, offered, bytesToRevoke);
+                    // copied so that it cannot change under the check; null stays null for the guard to report
+                    return chosen == null ? null : List.copyOf(chosen);
+                }, null);
+        if (requests == null) {
             return true;
         }
         List<String> asked = new ArrayList<>();
@@ -329,6 +347,46 @@ public final class MemoryRevokingScheduler
             log.debug("No revoke on {}: strategy {} chose none of {} operators for {}", node.nodeId(), strategy, consumers.size(), succinct(bytesToRevoke));
         }
         return true;
+    }
+
+    /**
+     * Asks every operator that holds revocable memory and is not being revoked to give all of it back, without asking
+     * the strategy: an emergency (the JVM under GC pressure), not the routine trim to the target.
+     *
+     * @param reason why, for the log
+     * @return how many operators were asked
+     */
+    public synchronized int revokeAll(String reason)
+    {
+        if (closed) {
+            return 0;
+        }
+        List<String> asked = new ArrayList<>();
+        long askedBytes = 0;
+        for (QueryContext query : node.queryContexts()) {
+            for (TaskContext task : query.taskContexts()) {
+                if (task.isFailed() || task.isClosed()) {
+                    continue;
+                }
+                for (OperatorContext operator : task.operatorContexts()) {
+                    if (operator.isMemoryRevokingRequested() || operator.revocableMemory().reservedBytes() <= 0) {
+                        continue;
+                    }
+                    Revocation revocation = operator.requestRevocation().orElse(null);
+                    if (revocation == null) {
+                        continue;
+                    }
+                    revokesRequested.incrementAndGet();
+                    askedBytes += revocation.requestedBytes();
+                    asked.add(task.taskId() + " " + operator.tag() + "=" + succinct(revocation.requestedBytes()));
+                    revocation.done().whenComplete((ignored, failure) -> revokeEnded(revocation, failure));
+                }
+            }
+        }
+        if (!asked.isEmpty()) {
+            log.info("Revoking all revocable memory on {} ({}): asked {} operators for {}: {}", node.nodeId(), reason, asked.size(), succinct(askedBytes), asked);
+        }
+        return asked.size();
     }
 
     private void revokeEnded(Revocation revocation, Throwable failure)

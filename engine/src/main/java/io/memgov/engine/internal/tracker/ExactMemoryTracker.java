@@ -145,31 +145,38 @@ public final class ExactMemoryTracker
         if (bytes == 0) {
             return;
         }
-        ExactMemoryTracker current = this;
-        while (current != null) {
-            long used = current.usedBytes.addAndGet(bytes);
-            LongSupplier external = current.counted;
-            if (external != null) {
-                // the peak and the level's size include what its counter holds
-                used += external.getAsLong();
-            }
-            if (current.hardLimitBytes > 0 && used > current.hardLimitBytes) {
-                current.usedBytes.addAndGet(-bytes);
-                rollBackBelow(current, bytes);
-                throw new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, String.format(
-                        "Memory limit (%s) exceeded: would use %s (attempt to allocate chunk of %s), maximum: %s.",
-                        current.level.description(), DataSizes.binary(used), DataSizes.binary(bytes), DataSizes.binary(current.hardLimitBytes)));
-            }
-            current.updatePeak(used);
-            current = current.parent;
-        }
+        addUpTheTree(bytes);
     }
 
-    private void rollBackBelow(ExactMemoryTracker failed, long bytes)
+    /**
+     * Adds {@code bytes} here and then at every parent; if a level refuses, each level below takes its bytes back. The
+     * peaks are raised only once every level has accepted (on the way back down), so a refused allocation leaves them
+     * as they were. The tree is at most four levels deep.
+     */
+    private void addUpTheTree(long bytes)
     {
-        for (ExactMemoryTracker current = this; current != failed; current = current.parent) {
-            current.usedBytes.addAndGet(-bytes);
+        long used = usedBytes.addAndGet(bytes);
+        LongSupplier external = counted;
+        if (external != null) {
+            // the peak and the level's size include what its counter holds
+            used += external.getAsLong();
         }
+        if (hardLimitBytes > 0 && used > hardLimitBytes) {
+            usedBytes.addAndGet(-bytes);
+            throw new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, String.format(
+                    "Memory limit (%s) exceeded: would use %s (attempt to allocate chunk of %s), maximum: %s.",
+                    level.description(), DataSizes.binary(used), DataSizes.binary(bytes), DataSizes.binary(hardLimitBytes)));
+        }
+        if (parent != null) {
+            try {
+                parent.addUpTheTree(bytes);
+            }
+            catch (RuntimeException | Error e) {
+                usedBytes.addAndGet(-bytes);
+                throw e;
+            }
+        }
+        updatePeak(used);
     }
 
     @Override

@@ -14,7 +14,6 @@ import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.Test;
-
 import java.time.Clock;
 import java.time.Instant;
 import java.util.HashMap;
@@ -25,8 +24,12 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-
 import static org.assertj.core.api.Assertions.assertThat;
+import java.time.Duration;
+import io.memgov.engine.internal.guard.PolicyCallGuard;
+import io.memgov.spi.killer.LowMemoryKiller;
+
+
 
 /**
  * The cluster loop's side of pool assignments: versions, delivery, and asking the assigner again only once every
@@ -99,6 +102,7 @@ final class MemoryPoolAssignmentDeliveryTest
     }
 
     private static final MemoryLeakDetector NO_LEAKS = MemoryLeakDetector.NONE;
+    private static final LowMemoryKiller NO_KILL = LowMemoryKiller.NONE;
 
     @Test
     void asksTheAssignerAgainOnlyOnceEveryNodeAppliedTheLastVersionAndRedeliversItMeanwhile()
@@ -108,7 +112,8 @@ final class MemoryPoolAssignmentDeliveryTest
         // decides something new every time it is asked, so each question makes a version
         MemoryPoolAssigner assigner = (nodes, running, current) -> Map.of(QueryId.of("q" + asked.incrementAndGet()), "reserved");
         ClusterMemoryManager manager = new ClusterMemoryManager(MemoryEngineConfig.fromMap(Map.of()), transport, List::of,
-                (queries, nodes) -> Optional.empty(), (queries, nodes) -> Optional.empty(), NO_LEAKS, Clock.systemUTC(), MetricsSink.NONE, assigner);
+                Clock.systemUTC(), MetricsSink.NONE,
+                new ClusterPolicies(NO_KILL, "none", NO_KILL, "none", NO_LEAKS, "none", assigner, "scripted"), new PolicyCallGuard(Duration.ZERO));
 
         transport.unreachable.add(N1);
         manager.process();
@@ -140,7 +145,8 @@ final class MemoryPoolAssignmentDeliveryTest
     {
         ScriptedTransport transport = new ScriptedTransport();
         ClusterMemoryManager manager = new ClusterMemoryManager(MemoryEngineConfig.fromMap(Map.of()), transport, List::of,
-                (queries, nodes) -> Optional.empty(), (queries, nodes) -> Optional.empty(), NO_LEAKS, Clock.systemUTC(), MetricsSink.NONE, MemoryPoolAssigner.NONE);
+                Clock.systemUTC(), MetricsSink.NONE,
+                new ClusterPolicies(NO_KILL, "none", NO_KILL, "none", NO_LEAKS, "none", MemoryPoolAssigner.NONE, "none"), new PolicyCallGuard(Duration.ZERO));
 
         manager.process();
 

@@ -123,12 +123,12 @@ final class BlockedFutureTest
     }
 
     private static void assertStillBlocked(MemoryFuture future, AtomicBoolean woke, Thread blocked)
-            throws InterruptedException
     {
-        // give a wrong wake-up a moment to show
-        Thread.sleep(50);
-        assertThat(future).isNotDone();
-        assertThat(woke).isFalse();
-        assertThat(blocked.isAlive()).isTrue();
+        // a wrong wake-up would show within moments: the waiter stays blocked the whole time
+        await().during(Duration.ofMillis(50)).atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10)).untilAsserted(() -> {
+            assertThat(future).isNotDone();
+            assertThat(woke).isFalse();
+            assertThat(blocked.isAlive()).isTrue();
+        });
     }
 }

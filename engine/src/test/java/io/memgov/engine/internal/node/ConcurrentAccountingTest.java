@@ -171,6 +171,7 @@ final class ConcurrentAccountingTest
 
             start.countDown();
             if (killFirstQuery) {
+                // not a wait for an event: the kill lands a third of the way into the timed run, while the workers race
                 Thread.sleep(RUN_NANOS / 3 / 1_000_000);
                 assertThat(engine.failQuery(queries.get(0).queryId(), ErrorCode.CLUSTER_OUT_OF_MEMORY, "killed")).isTrue();
             }

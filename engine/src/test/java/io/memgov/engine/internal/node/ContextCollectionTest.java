@@ -633,19 +633,16 @@ final class ContextCollectionTest
         });
     }
 
-    private static void settle()
+    private void settle()
     {
-        // a few more collections and a pause: a context wrongly released would be reported by now
-        for (int i = 0; i < 3; i++) {
+        // a few more collections: a context wrongly released would be reported while they run, so nothing new may come
+        int reports = detector.reports.size();
+        int lines = warnings.size();
+        await().during(Duration.ofMillis(150)).atMost(GC_TIMEOUT).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
             System.gc();
-            try {
-                Thread.sleep(50);
-            }
-            catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted", e);
-            }
-        }
+            assertThat(detector.reports).as("leak reports").hasSize(reports);
+            assertThat(warnings).as("warnings").hasSize(lines);
+        });
     }
 
     /** A host's operator: it holds its memory context and is its revocable consumer. */

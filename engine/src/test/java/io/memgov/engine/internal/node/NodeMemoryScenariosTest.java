@@ -84,6 +84,22 @@ final class NodeMemoryScenariosTest
     }
 
     @Test
+    void aBlankOperatorTagIsRefusedNamingWhatIsExpected()
+    {
+        // the tag names the operator in per-tag totals and kill messages: an empty one was accepted
+        try (MemoryEngine engine = engine(Map.of("node.heap-size", "100MB"))) {
+            TaskMemoryContext task = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice")).addTask("0");
+
+            for (String blank : new String[] {"", "  "}) {
+                assertThatThrownBy(() -> task.addOperator(blank))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessage("tag is blank: '" + blank + "'; expected the operator kind, such as HashAggregation");
+            }
+            assertThat(engine.node(0).pool().info().queryMemoryAllocations()).isEmpty();
+        }
+    }
+
+    @Test
     void operatorsAddUpToTheTaskAndClosingTheTaskReleasesEverything()
     {
         // Scenario 6: the tree must add up at every level, and a closed context must not silently accept bytes again

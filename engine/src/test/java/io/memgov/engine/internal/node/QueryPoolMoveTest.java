@@ -76,6 +76,7 @@ final class QueryPoolMoveTest
                 .plugin(twoPools(generalBytes, reservedBytes))
                 .property("memory.pool.policy", "two-pools")
                 .property("node.heap-size", "2GB")
+                .property("node.heap-governed", "false")
                 .property("memory.heap-headroom-per-node", "10%")
                 .property("query.max-memory-per-node", "1GB")
                 .property("memory.cluster.poll-interval", "1h")

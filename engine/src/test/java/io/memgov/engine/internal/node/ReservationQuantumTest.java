@@ -194,6 +194,7 @@ class ReservationQuantumTest
         // them: in the end the pool holds exactly what the live contexts reserved, and nothing once they are closed
         try (MemoryEngine engine = engine(Map.of(
                 "node.heap-size", "2GB",
+                "node.heap-governed", "false",
                 "memory.heap-headroom-per-node", "1GB",
                 "query.max-memory-per-node", "1GB",
                 "memory.reservation-quantum", "64kB"))) {
@@ -226,6 +227,7 @@ class ReservationQuantumTest
             }
             threads.forEach(Thread::start);
             start.countDown();
+            // not a wait for an event: how long the threads race
             Thread.sleep(700);
             stop.set(true);
             for (Thread thread : threads) {
