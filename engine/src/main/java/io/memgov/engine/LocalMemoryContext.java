@@ -3,8 +3,9 @@ package io.memgov.engine;
 import io.memgov.spi.pool.MemoryFuture;
 
 /**
- * One operator's bytes of one kind (user, system or revocable). The operator reports what it holds now; the context
- * carries the difference to the task, the query, the tracker and the pool.
+ * The bytes of one consumer: an operator's of one kind (user, system or revocable), or a task's or a query's own
+ * ({@link TaskMemoryContext#localMemory()}, {@link QueryMemoryContext#localMemory()}). The consumer reports what it
+ * holds now; the context carries the difference to the levels above it (task, query, tracker and pool).
  *
  * <p>With {@code memory.reservation-quantum} set, the context reserves in multiples of the quantum: it carries a change
  * up only when the bytes leave its reservation, and the task, query, tracker, pool, limits, killers and snapshots see

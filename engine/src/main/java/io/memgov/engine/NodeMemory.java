@@ -27,9 +27,9 @@ public interface NodeMemory
     NodeId nodeId();
 
     /**
-     * The granularity of operator reservations ({@code memory.reservation-quantum}): 0 when every change reaches the
-     * pool as it is made (Trino), else each operator context reserves in multiples of it (Velox) and changes inside
-     * its reservation reach nothing above it.
+     * The granularity of reservations ({@code memory.reservation-quantum}): 0 when every change reaches the pool as it
+     * is made (Trino), else each local memory context (an operator's, a task's or a query's own) reserves in multiples
+     * of it (Velox) and changes inside its reservation reach nothing above it.
      */
     long reservationQuantum();
 

@@ -29,7 +29,8 @@ import java.util.Optional;
  * {@linkplain #fail killed} but not closed is still caught. The handle is kept reachable by the host's references to
  * it and to anything of the query the host holds: a task handle {@link #addTask} returned (its
  * {@link TaskMemoryContext#query()} is this handle), an operator handle (it holds its task's handle), an operator's
- * {@link LocalMemoryContext}, its registered {@link io.memgov.spi.spill.RevocableConsumer} and a
+ * {@link LocalMemoryContext}, its registered {@link io.memgov.spi.spill.RevocableConsumer}, the query's or a task's
+ * own memory context ({@code localMemory()}) and a
  * {@link MemoryRevocation} of it. Tasks and operators collected together with the query are released and reported
  * by the query's action, except operators whose own actions run first, which report themselves: each byte is
  * reported once. What {@link #tracker()}, {@link #session()}, {@link #pool()} and {@link #failure()} return does not
@@ -90,6 +91,27 @@ public interface QueryMemoryContext
 
     /** The query's largest user-memory holders on this node by tag, largest first. */
     Map<String, Long> topConsumers(int limit);
+
+    /**
+     * The query's own memory on this node: what the query holds that none of its tasks owns, such as results kept for
+     * the client or a structure its tasks share. It is <em>system</em> memory, as a task's own memory is
+     * ({@link TaskMemoryContext#localMemory()}): counted in this query's {@link #systemBytes()}, in its tracker and in
+     * the pool, toward the query's total limit but not its user limit, and at no task. The pool keeps per-task
+     * figures, so it shows this memory under the task {@code <queryId>.query-local} and the tag {@code (query-local)};
+     * that task is listed by no snapshot and cannot be killed alone. Closing the query, killing it, and the cleaner
+     * when the query's handle is collected release it; after that it refuses changes. The returned context keeps the
+     * query's handle reachable; every call returns the same memory.
+     */
+    LocalMemoryContext localMemory();
+
+    /**
+     * Tells this node that a client fetched results of the query (it asked for, or was sent, a page of its output).
+     * The query's pool on this node hears of it ({@link MemoryPool#queryResultsFetched}): a pool that retires idle
+     * queries counts idleness from the last fetch, as TDengine's no-fetch timeout does (reserve mode's
+     * {@code query-idle-timeout}); other pools ignore it. Call it on the node that serves the results (or on every
+     * node whose pool should know). Cheap and thread-safe; ignored once the query is closed.
+     */
+    void resultsFetched();
 
     /** Throws the reason the query was killed, if it was. */
     void checkNotFailed();

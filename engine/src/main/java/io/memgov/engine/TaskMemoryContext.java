@@ -8,17 +8,17 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * The part of a query that runs on one node. Holds the task's operators; user memory up to
- * {@link #GUARANTEED_BYTES} never blocks, so that every task can make progress (Trino's 1 MB guarantee).
+ * The part of a query that runs on one node. Holds the task's operators; user memory up to {@link #GUARANTEED_BYTES}
+ * never blocks, so that every task can make progress (Trino's 1 MB guarantee).
  *
  * <p><b>Forgotten tasks.</b> The context {@link QueryMemoryContext#addTask} returns is the host's handle, watched by a
- * {@link java.lang.ref.Cleaner}: if it becomes unreachable without {@link #close()} (and so do all its operators,
- * each of which keeps it reachable), the task is closed as {@code close()} would, a WARN line names the query, the
- * task and the tags of the operators it released, and the node's leak detector is told through
- * {@link io.memgov.spi.leak.MemoryLeakDetector#contextCollected}. The host's handle keeps its query's handle
- * reachable ({@link #query()} returns it), so a host that keeps a task keeps its query; a task collected together
- * with its query is released and reported by the query's action instead. The contexts listed by
- * {@link QueryMemoryContext#tasks()} are the query's own views of the same tasks: they work alike, are
+ * {@link java.lang.ref.Cleaner}: if it becomes unreachable without {@link #close()} (and so do all its operators, each
+ * of which keeps it reachable, and its {@linkplain #localMemory() own memory context}), the task is closed as
+ * {@code close()} would, a WARN line names the query, the task and the tags of the operators it released, and the
+ * node's leak detector is told through {@link io.memgov.spi.leak.MemoryLeakDetector#contextCollected}. The host's
+ * handle keeps its query's handle reachable ({@link #query()} returns it), so a host that keeps a task keeps its query;
+ * a task collected together with its query is released and reported by the query's action instead. The contexts listed
+ * by {@link QueryMemoryContext#tasks()} are the query's own views of the same tasks: they work alike, are
  * {@linkplain #equals equal} to the host's handle, but do not keep it reachable.
  */
 public interface TaskMemoryContext
@@ -57,6 +57,17 @@ public interface TaskMemoryContext
 
     /** The operators not closed whose handles are still reachable. */
     List<OperatorMemoryContext> operators();
+
+    /**
+     * The task's own memory: what the task holds that none of its operators owns, such as its output buffer or its
+     * exchange clients (Trino's {@code TaskContext.localMemoryContext()}). It is <em>system</em> memory, held by the
+     * engine for the query: counted in this task's {@link #systemBytes()}, in its query's, in the query's tracker and
+     * in the pool (under this task and the tag {@code (task-local)}), toward the query's total limit but not its user
+     * limit, and at no operator. Closing the task, killing it or its query, and the cleaner when the task's handle is
+     * collected release it, as they release the operators' memory; after that it refuses changes as an operator's
+     * memory does. The returned context keeps the task's handle reachable; every call returns the same memory.
+     */
+    LocalMemoryContext localMemory();
 
     boolean isClosed();
 

@@ -1,8 +1,7 @@
 package io.memgov.spill;
 
+import java.io.File;
 import java.io.IOException;
-import java.nio.file.FileStore;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -14,10 +13,20 @@ import java.nio.file.Path;
 @FunctionalInterface
 public interface DiskUsageProbe
 {
-    /** Reads {@link FileStore#getTotalSpace()} and {@link FileStore#getUsableSpace()} of the path's store. */
+    /**
+     * Reads the total and usable space of the path's file system, the figures {@link java.nio.file.FileStore} gives,
+     * through {@link File#getTotalSpace()} and {@link File#getUsableSpace()}: one {@code statvfs} each, where
+     * {@code Files.getFileStore} would first scan the mount table (about 65 microseconds with 20 mounts, for every
+     * spill file created).
+     */
     DiskUsageProbe FILE_STORE = path -> {
-        FileStore store = Files.getFileStore(path);
-        return new DiskUsage(store.getTotalSpace(), store.getUsableSpace());
+        File directory = path.toFile();
+        long total = directory.getTotalSpace();
+        if (total == 0) {
+            // File reports every failure as 0
+            throw new IOException("the file system of " + path + " reports no size: not a readable directory on a mounted file system");
+        }
+        return new DiskUsage(total, directory.getUsableSpace());
     };
 
     /**

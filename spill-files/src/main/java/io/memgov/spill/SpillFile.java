@@ -5,7 +5,6 @@ import io.memgov.spi.query.TaskId;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -22,6 +21,25 @@ import static java.util.Objects.requireNonNull;
  * {@link SpillFileManager#releaseQuery releases} it.
  *
  * <p>Thread-safe; a writer is meant for one thread at a time, a reader for one thread.
+ *
+ * <h2>Format, version 1</h2>
+ * Big-endian throughout. A file never written is empty; otherwise:
+ * <pre>
+ * file        = fileHeader, frame*
+ * fileHeader  = magic "MGSF" (0x4D475346), u16 version (1), u8 flags (bit 0: encrypted), u8 0          8 bytes
+ * frame       = u32 payloadLength, payload, u32 crc32c
+ * crc32c      = CRC32C ({@link java.util.zip.CRC32C}) of the 4 payloadLength bytes, then of the payload
+ * payload     = body                                                                 in clear
+ *             = iv (12 random bytes), AES-256-GCM(body, aad = u64 block index), tag (16 bytes)   encrypted
+ * body        = u8 codec (0 raw, 1 LZ4 block), u32 rawLength, data
+ * </pre>
+ * A frame's overhead is 13 bytes in clear and 41 encrypted. The checksum covers what is on disk, so a damaged frame
+ * is found before anything is decompressed or decrypted, and with encryption it reveals nothing about the plaintext;
+ * AES-GCM then authenticates the body, and the block index as associated data makes a reordered or misplaced block
+ * fail. It follows the payload so that the writer computes it while it copies the payload, in one pass. The per-block
+ * codec byte lets LZ4 leave incompressible blocks as they are. No file outlives its manager (leftovers are deleted at
+ * start-up) and keys live only in memory, so the version is there to turn a mismatch into a clear error instead of
+ * garbage: a reader refuses another magic, version or encryption flag, naming what it found.
  *
  * @since 0.1
  */
@@ -42,6 +60,7 @@ public final class SpillFile
     // guarded by this
     private State state = State.EMPTY;
     private FileChannel channel;
+    private SpillFileWriter writer;
     private long sizeBytes;
     private long blockCount;
 
@@ -76,13 +95,16 @@ public final class SpillFile
         return path;
     }
 
-    /** Bytes on disk, as charged to the spill limits. */
+    /**
+     * Bytes charged to the spill limits: what the writer wrote to disk and what it holds in its buffer to write next.
+     * Once the writer is closed, exactly the file's size on disk.
+     */
     public synchronized long sizeBytes()
     {
         return sizeBytes;
     }
 
-    /** Blocks written so far. */
+    /** Blocks written so far, buffered ones included; a write that fails takes back the blocks it loses. */
     public synchronized long blockCount()
     {
         return blockCount;
@@ -104,14 +126,10 @@ public final class SpillFile
             throw new IllegalStateException("Spill file " + path + " already had a writer or was deleted (" + state + ")");
         }
         BlockCodec codec = new BlockCodec(manager.config().compression(), key(), manager.random());
-        try {
-            channel = FileChannel.open(path, StandardOpenOption.WRITE);
-        }
-        catch (IOException e) {
-            throw new UncheckedIOException("Cannot open spill file " + path, e);
-        }
+        channel = open(StandardOpenOption.WRITE);
         state = State.WRITING;
-        return new SpillFileWriter(this, codec);
+        writer = new SpillFileWriter(this, channel, codec, manager.buffers());
+        return writer;
     }
 
     /**
@@ -124,10 +142,11 @@ public final class SpillFile
         if (state == State.WRITING || state == State.DELETED) {
             throw new IllegalStateException("Spill file " + path + " cannot be read: " + (state == State.WRITING ? "its writer is still open" : "it was deleted"));
         }
-        return new SpillFileReader(path, new BlockCodec(SpillCompression.NONE, key(), manager.random()));
+        BlockCodec codec = new BlockCodec(SpillCompression.NONE, key(), manager.random());
+        return new SpillFileReader(path, open(StandardOpenOption.READ), codec, manager.buffers(), sizeBytes);
     }
 
-    /** Deletes the file and returns its bytes to the limits. Idempotent. */
+    /** Deletes the file and returns its bytes to the limits, those its writer still buffers included. Idempotent. */
     @Override
     public synchronized void close()
     {
@@ -135,6 +154,9 @@ public final class SpillFile
             return;
         }
         state = State.DELETED;
+        if (writer != null) {
+            writer.discard();
+        }
         closeChannel();
         SpillFileManager.deleteQuietly(path);
         manager.fileDeleted(this, sizeBytes);
@@ -151,44 +173,48 @@ public final class SpillFile
         return query;
     }
 
-    /** Appends one block: charge the limits, write, and undo the charge if the write fails. */
-    synchronized void append(SpillFileWriter writer, BlockCodec codec, byte[] block, int offset, int length)
+    // --- called by the writer, which holds this file's monitor (file, then manager lock; never the reverse)
+
+    /** Throws unless the writer may append: the file is being written and the writer is open. */
+    void checkWritable(SpillFileWriter writer)
     {
         if (state != State.WRITING || writer.isClosed()) {
             throw new IllegalStateException("Spill file " + path + " is not open for writing (" + (writer.isClosed() ? "writer closed" : state) + ")");
         }
-        byte[] frame = codec.encode(block, offset, length, blockCount);
-        // throws MemoryLimitExceededException before anything is written
-        manager.reserve(query, frame.length);
-        long position = sizeBytes;
-        try {
-            ByteBuffer buffer = ByteBuffer.wrap(frame);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer, position + buffer.position());
-            }
-        }
-        catch (IOException | RuntimeException e) {
-            try {
-                channel.truncate(position);
-            }
-            catch (IOException | RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            manager.unreserve(query, frame.length);
-            if (e instanceof IOException ioException) {
-                throw new UncheckedIOException("Cannot write to spill file " + path, ioException);
-            }
-            throw (RuntimeException) e;
-        }
-        sizeBytes += frame.length;
+    }
+
+    /** Charges a frame about to be buffered or written; throws, changing nothing, when a limit would be crossed. */
+    void charge(long bytes)
+    {
+        manager.reserve(query, bytes);
+        sizeBytes += bytes;
         blockCount++;
     }
 
-    synchronized void writerClosed()
+    /** Takes back frames a failed write lost. */
+    void uncharge(long bytes, long blocks)
+    {
+        manager.unreserve(query, bytes);
+        sizeBytes -= bytes;
+        blockCount -= blocks;
+    }
+
+    /** The writer closed: the file is sealed for reading. */
+    void writerClosed()
     {
         if (state == State.WRITING) {
             state = State.SEALED;
             closeChannel();
+        }
+    }
+
+    private FileChannel open(StandardOpenOption option)
+    {
+        try {
+            return manager.channelOpener().open(path, option);
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot open spill file " + path, e);
         }
     }
 

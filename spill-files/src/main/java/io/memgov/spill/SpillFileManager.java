@@ -10,8 +10,10 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
@@ -37,16 +39,27 @@ import static java.util.Objects.requireNonNull;
  * {@link DiskUsageProbe} for each new file). When every path is too full, creation fails with
  * {@link ErrorCode#EXCEEDED_SPILL_LIMIT} naming the paths.
  *
- * <p><b>Limits.</b> Every block written is charged, at its size on disk, to its query and to the node before it is
- * written, with Trino's checks and messages: {@code Query exceeded per-query local spill limit of %s} when the query
- * would go over {@code query-max-spill-per-node}, then {@code Query exceeded local spill limit of %s} when the node
- * would reach {@code max-spill-per-node}. Both throw {@link MemoryLimitExceededException} with
- * {@link ErrorCode#EXCEEDED_SPILL_LIMIT}; a write that throws, for a limit or an I/O error, leaves the counters and the
- * file as they were. Bytes are given back when a file is deleted.
+ * <p><b>Limits.</b> Every block written is charged, at its size on disk (the first one with the file's 8-byte header),
+ * to its query and to the node before it is buffered or written, with Trino's checks and messages:
+ * {@code Query exceeded per-query local spill limit of %s} when the query would go over
+ * {@code query-max-spill-per-node}, then {@code Query exceeded local spill limit of %s} when the node would reach
+ * {@code max-spill-per-node}. Both throw {@link MemoryLimitExceededException} with
+ * {@link ErrorCode#EXCEEDED_SPILL_LIMIT}; a write refused for a limit leaves the counters and the file as they were.
+ * Writers batch (see below), so a disk error may surface on a later write or on close: the file is then cut back to
+ * its whole blocks on disk and the counters to match ({@link SpillFileWriter} says which blocks are lost). Bytes are
+ * given back when a file is deleted.
  *
  * <p><b>Storage.</b> Blocks are compressed one by one with LZ4 when configured. With encryption on, each query gets a
  * fresh random 256-bit AES key, held only in this object's memory and dropped by {@link #releaseQuery}; each block is
- * sealed with AES-GCM under a fresh random IV.
+ * sealed with AES-GCM under a fresh random IV. Every frame carries a CRC32C of what is on disk, so a damaged file fails
+ * on read with an error naming the file and the block. {@link SpillFile} documents the format.
+ *
+ * <p><b>Speed.</b> A writer gathers frames in a direct buffer and writes it when full or closed; a reader reads ahead
+ * into one; a block stored as it is and in clear is copied once on each side, as a bare {@code FileChannel} would copy
+ * a heap array. Each open writer that has written holds a buffer of 256 KB (1 MB once it writes a larger block), and
+ * each reader that has read one of 128 KB, taken from pools the JVM's managers share and given back on close. The pools hold at most a sixteenth of
+ * the maximum heap in direct memory, and 64 MB; past that, writers and readers get 16 KB heap buffers, slower but never
+ * short of direct memory. Scratch arrays, the checksum and the cipher are reused from block to block.
  *
  * <p><b>Clean-up.</b> Files are named {@code memgov-spill-<queryId>-<random>.bin}. The constructor deletes files of
  * that pattern left under the spill paths by a crashed run (logging how many at INFO), except files a live manager in
@@ -81,6 +94,8 @@ public final class SpillFileManager
 
     private final SpillConfig config;
     private final DiskUsageProbe diskUsageProbe;
+    private final ChannelOpener channelOpener;
+    private final SpillBuffers buffers;
     private final SecureRandom random = new SecureRandom();
     private final int leftoverFilesDeleted;
 
@@ -110,8 +125,16 @@ public final class SpillFileManager
      */
     public SpillFileManager(SpillConfig config, DiskUsageProbe diskUsageProbe)
     {
+        this(config, diskUsageProbe, FileChannel::open, SpillBuffers.SHARED);
+    }
+
+    /** Opens spill files with {@code channelOpener} and buffers them from {@code buffers}: tests substitute their own. */
+    SpillFileManager(SpillConfig config, DiskUsageProbe diskUsageProbe, ChannelOpener channelOpener, SpillBuffers buffers)
+    {
         this.config = requireNonNull(config, "config is null");
         this.diskUsageProbe = requireNonNull(diskUsageProbe, "diskUsageProbe is null");
+        this.channelOpener = requireNonNull(channelOpener, "channelOpener is null");
+        this.buffers = requireNonNull(buffers, "buffers is null");
         for (Path path : config.spillPaths()) {
             try {
                 Files.createDirectories(path);
@@ -351,6 +374,16 @@ public final class SpillFileManager
         return random;
     }
 
+    ChannelOpener channelOpener()
+    {
+        return channelOpener;
+    }
+
+    SpillBuffers buffers()
+    {
+        return buffers;
+    }
+
     private QuerySpill newQuery(QueryId queryId)
     {
         if (!config.encryptionEnabled()) {
@@ -463,6 +496,14 @@ public final class SpillFileManager
             log.warn("Cannot delete spill file {}", path, e);
             return false;
         }
+    }
+
+    /** Opens a spill file's channel. */
+    @FunctionalInterface
+    interface ChannelOpener
+    {
+        FileChannel open(Path path, OpenOption... options)
+                throws IOException;
     }
 
     /** One query's spill state on this node. */

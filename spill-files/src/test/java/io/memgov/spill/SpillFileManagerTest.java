@@ -30,9 +30,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 final class SpillFileManagerTest
 {
-    // a 300-byte block stored raw takes 4 (length) + 1 (codec) + 4 (raw length) + 300 bytes
+    // a 300-byte block stored raw takes 4 (length) + 4 (CRC32C) + 1 (codec) + 4 (raw length) + 300 bytes; a file
+    // written to starts with an 8-byte header
     private static final int BLOCK = 300;
-    private static final int FRAME = 309;
+    private static final int FRAME = 313;
+    private static final int HEADER = 8;
 
     private static final QueryId Q1 = QueryId.of("q1");
     private static final QueryId Q2 = QueryId.of("q2");
@@ -81,10 +83,10 @@ final class SpillFileManagerTest
         write(first, 2);
         write(second, 1);
 
-        assertThat(manager.spilledBytes(Q1)).isEqualTo(2 * FRAME).isEqualTo(size(first.path()));
-        assertThat(manager.spilledBytes(Q2)).isEqualTo(FRAME);
-        assertThat(manager.spilledBytes()).isEqualTo(3 * FRAME);
-        assertThat(manager.totalSpilledBytes()).isEqualTo(3 * FRAME);
+        assertThat(manager.spilledBytes(Q1)).isEqualTo(HEADER + 2 * FRAME).isEqualTo(size(first.path()));
+        assertThat(manager.spilledBytes(Q2)).isEqualTo(HEADER + FRAME);
+        assertThat(manager.spilledBytes()).isEqualTo(2 * HEADER + 3 * FRAME);
+        assertThat(manager.totalSpilledBytes()).isEqualTo(2 * HEADER + 3 * FRAME);
         assertThat(manager.openFiles()).isEqualTo(2);
         assertThat(first.taskId()).isEmpty();
         assertThat(second.taskId()).contains(TaskId.of(Q2, "1.0"));
@@ -94,8 +96,8 @@ final class SpillFileManagerTest
 
         assertThat(first.path()).doesNotExist();
         assertThat(manager.spilledBytes(Q1)).isZero();
-        assertThat(manager.spilledBytes()).isEqualTo(FRAME);
-        assertThat(manager.totalSpilledBytes()).isEqualTo(3 * FRAME);
+        assertThat(manager.spilledBytes()).isEqualTo(HEADER + FRAME);
+        assertThat(manager.totalSpilledBytes()).isEqualTo(2 * HEADER + 3 * FRAME);
         assertThat(manager.openFiles()).isEqualTo(1);
     }
 
@@ -109,16 +111,25 @@ final class SpillFileManagerTest
                 writer.write(new byte[BLOCK]);
             }
 
-            // 3 frames are 927 bytes; a fourth would make 1236 > 1000
+            // the header and 3 frames are 947 bytes; a fourth would make 1260 > 1000
             assertThatThrownBy(() -> writer.write(new byte[BLOCK]))
                     .isInstanceOfSatisfying(MemoryLimitExceededException.class, e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.EXCEEDED_SPILL_LIMIT))
                     .hasMessage("Query exceeded per-query local spill limit of 1000B");
-            assertThat(manager.spilledBytes(Q1)).isEqualTo(3 * FRAME);
-            assertThat(manager.spilledBytes()).isEqualTo(3 * FRAME);
-            assertThat(size(file.path())).isEqualTo(3 * FRAME);
+            assertThat(manager.spilledBytes(Q1)).isEqualTo(HEADER + 3 * FRAME);
+            assertThat(manager.spilledBytes()).isEqualTo(HEADER + 3 * FRAME);
+            assertThat(file.sizeBytes()).isEqualTo(HEADER + 3 * FRAME);
+            assertThat(file.blockCount()).isEqualTo(3);
 
             // a smaller block still fits
-            writer.write(new byte[10]);
+            writer.write(new byte[] {7, 7, 7, 7, 7, 7, 7, 7, 7, 7});
+        }
+        // the refused block was not buffered either: the file holds exactly the four blocks taken
+        assertThat(size(file.path())).isEqualTo(HEADER + 3 * FRAME + FRAME - BLOCK + 10).isEqualTo(manager.spilledBytes());
+        try (SpillFileReader reader = file.newReader()) {
+            List<byte[]> read = new ArrayList<>();
+            reader.forEachRemaining(read::add);
+            assertThat(read).hasSize(4);
+            assertThat(read.get(3)).containsOnly(7).hasSize(10);
         }
 
         // the host fails the query and releases it: nothing is left
@@ -140,13 +151,13 @@ final class SpillFileManagerTest
             writer.write(new byte[BLOCK]);
             writer.write(new byte[BLOCK]);
 
-            // 6 frames are 1854 bytes; a seventh would make 2163
+            // 2 headers and 6 frames are 1894 bytes; a seventh frame would make 2207
             assertThatThrownBy(() -> writer.write(new byte[BLOCK]))
                     .isInstanceOfSatisfying(MemoryLimitExceededException.class, e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.EXCEEDED_SPILL_LIMIT))
                     .hasMessage("Query exceeded local spill limit of 2kB");
         }
-        assertThat(manager.spilledBytes()).isEqualTo(6 * FRAME);
-        assertThat(manager.spilledBytes(Q2)).isEqualTo(3 * FRAME);
+        assertThat(manager.spilledBytes()).isEqualTo(2 * HEADER + 6 * FRAME);
+        assertThat(manager.spilledBytes(Q2)).isEqualTo(HEADER + 3 * FRAME);
 
         manager.releaseQuery(Q1);
         manager.releaseQuery(Q2);
@@ -158,15 +169,15 @@ final class SpillFileManagerTest
     void treatsTheLimitsAsTrinoDoesAQueryMayFillItsLimitButTheNodeMayNot()
     {
         // QueryContext.reserveSpill fails over the limit; SpillSpaceTracker.reserve fails on reaching it
-        SpillFileManager queryLimited = manager(config().queryMaxSpillPerNodeBytes(2 * FRAME));
+        SpillFileManager queryLimited = manager(config().queryMaxSpillPerNodeBytes(HEADER + 2 * FRAME));
         write(queryLimited.create(Q1, null, "OrderBy"), 2);
-        assertThat(queryLimited.spilledBytes()).isEqualTo(2 * FRAME);
+        assertThat(queryLimited.spilledBytes()).isEqualTo(HEADER + 2 * FRAME);
         queryLimited.close();
 
-        SpillFileManager nodeLimited = manager(config().maxSpillPerNodeBytes(2 * FRAME));
+        SpillFileManager nodeLimited = manager(config().maxSpillPerNodeBytes(HEADER + 2 * FRAME));
         assertThatThrownBy(() -> write(nodeLimited.create(Q1, null, "OrderBy"), 2))
-                .hasMessage("Query exceeded local spill limit of 618B");
-        assertThat(nodeLimited.spilledBytes()).isEqualTo(FRAME);
+                .hasMessage("Query exceeded local spill limit of 634B");
+        assertThat(nodeLimited.spilledBytes()).isEqualTo(HEADER + FRAME);
         nodeLimited.close();
     }
 
@@ -303,22 +314,52 @@ final class SpillFileManagerTest
     }
 
     @Test
-    void rejectsATamperedEncryptedBlock()
+    void rejectsATamperedEncryptedBlockEvenWithItsChecksumMadeRight()
             throws IOException
     {
+        // someone who can write the disk can fix up a CRC32C, not an AES-GCM tag
         SpillFileManager manager = manager(config().encryptionEnabled(true));
         SpillFile file = manager.create(Q1, null, "OrderBy");
         write(file, 1);
         byte[] raw = Files.readAllBytes(file.path());
-        raw[raw.length - 20] ^= 1;
+        // a bit of the ciphertext, before the tag and the checksum
+        raw[raw.length - 30] ^= 1;
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(raw, HEADER, raw.length - HEADER - 4);
+        java.nio.ByteBuffer.wrap(raw).putInt(raw.length - 4, (int) crc.getValue());
         Files.write(file.path(), raw);
 
         try (SpillFileReader reader = file.newReader()) {
             assertThatThrownBy(reader::next)
                     .isInstanceOf(UncheckedIOException.class)
-                    .hasStackTraceContaining("Spill block 0 failed authentication");
+                    .hasMessage("Spill file " + file.path() + " is damaged: block 0 failed authentication: the file was damaged or is not this query's");
         }
         manager.close();
+    }
+
+    @Test
+    void rejectsADamagedBlockStoredInClearInsteadOfReturningIt()
+            throws IOException
+    {
+        // without encryption only a checksum tells a flipped bit from data
+        for (SpillCompression compression : SpillCompression.values()) {
+            SpillFileManager manager = manager(config().compression(compression));
+            SpillFile file = manager.create(Q1, null, "OrderBy");
+            try (SpillFileWriter writer = file.newWriter()) {
+                writer.write(randomBytes(100_000));
+            }
+            byte[] raw = Files.readAllBytes(file.path());
+            raw[raw.length / 2] ^= 4;
+            Files.write(file.path(), raw);
+
+            try (SpillFileReader reader = file.newReader()) {
+                assertThatThrownBy(reader::next)
+                        .as(compression.toString())
+                        .isInstanceOf(UncheckedIOException.class)
+                        .hasMessageContaining("block 0 fails its CRC32C check");
+            }
+            manager.close();
+        }
     }
 
     @Test

@@ -26,7 +26,8 @@ import static java.util.Objects.requireNonNull;
  * <tr><td>{@code min-free-after-reserve}</td><td>4GB</td><td>{@code MP_MIN_FREE_SIZE_AFTER_RESERVE}</td></tr>
  * <tr><td>{@code fail-if-unavailable}</td><td>false</td><td>(none)</td></tr>
  * <tr><td>{@code full-statistics}</td><td>false</td><td>{@code memPoolFullFunc}</td></tr>
- * <tr><td>{@code query-idle-timeout}</td><td>5h (0 disables)</td><td>{@code queryNoFetchTimeoutSec}</td></tr>
+ * <tr><td>{@code query-idle-timeout}</td><td>5h (0 disables)</td><td>{@code queryNoFetchTimeoutSec}: since the last
+ * results fetch the host reported, or the last reservation change of a query with no fetch reported</td></tr>
  * <tr><td>{@code retire-grace-period}</td><td>1s (0 disables)</td><td>(none; memgov's)</td></tr>
  * </table>
  *

@@ -60,10 +60,14 @@ import static java.util.Objects.requireNonNull;
  * memory is below the reserve retires running queries largest first (user plus revocable bytes in this pool) until the
  * retired bytes cover the shortfall {@code reserve - available}. Bytes retired within the last
  * {@code retire-grace-period} count as covering it, so that queries are not retired again and again while the host
- * releases memory and the probe catches up (0 gives TDengine's behaviour). It also retires idle queries:
- * {@code query-idle-timeout} after a query's last reservation change (reserve, tryReserve that succeeded, free,
- * reserveRevocable, freeRevocable) while it still holds memory. A probe that fails is logged once and its last figure
- * is kept.
+ * releases memory and the probe catches up (0 gives TDengine's behaviour). It also retires idle queries that still
+ * hold memory, as TDengine's {@code queryNoFetchTimeoutSec} drops a query whose client stopped fetching:
+ * {@code query-idle-timeout} after the query's last results fetch ({@link #queryResultsFetched}, which the engine calls
+ * when the host reports a fetch). For a query whose host never reported a fetch here, idleness counts from its last
+ * reservation change instead (reserve, tryReserve that succeeded, free, reserveRevocable, freeRevocable), so hosts
+ * that do not report fetches still get idle queries retired; once a fetch was reported, reservation changes no longer
+ * count, since a query that keeps working while its client went away is what the timeout is for. A probe that fails
+ * is logged once and its last figure is kept.
  *
  * <p><b>Threads.</b> Lock-free: per-query atomics in a concurrent map, one atomic for the pool's net bytes.
  */
@@ -75,6 +79,7 @@ final class ReserveModeMemoryPool
     private static final System.Logger LOG = System.getLogger(ReserveModeMemoryPool.class.getName());
     private static final int ENDED_QUERY_STATISTICS_KEPT = 256;
     private static final int TOP_CONSUMERS = 3;
+    private static final long NEVER_FETCHED = Long.MIN_VALUE;
 
     private final ResizableMemoryPool delegate;
     private final MemoryPoolContext context;
@@ -278,6 +283,21 @@ final class ReserveModeMemoryPool
     public long queryRevocableBytes(QueryId queryId)
     {
         return delegate.queryRevocableBytes(queryId);
+    }
+
+    /**
+     * Restarts the query's idle clock and makes fetches, not reservation changes, what counts from now on. A query
+     * this pool holds nothing for has nothing to retire: its fetch is ignored.
+     */
+    @Override
+    public void queryResultsFetched(QueryId queryId)
+    {
+        requireNonNull(queryId, "queryId is null");
+        delegate.queryResultsFetched(queryId);
+        QueryState state = queries.get(queryId);
+        if (state != null) {
+            state.lastFetchMillis = clock.millis();
+        }
     }
 
     @Override
@@ -541,12 +561,14 @@ final class ReserveModeMemoryPool
         }
         long now = clock.millis();
         queries.forEach((queryId, state) -> {
-            long idleMillis = now - state.lastActivityMillis;
+            long lastFetch = state.lastFetchMillis;
+            boolean fetched = lastFetch != NEVER_FETCHED;
+            long idleMillis = now - (fetched ? lastFetch : state.lastActivityMillis);
             if (state.failure.get() == null && state.bytes.get() > 0 && idleMillis >= timeoutMillis) {
                 retire(queryId, state, ErrorCode.QUERY_MEMORY_EXHAUSTED, String.format(
-                        "Query memory exhausted: query %s held %s on node %s with no reservation change for %s (query-idle-timeout %s)",
-                        queryId, DataSizes.succinct(state.bytes.get()), context.nodeId(), ReserveModeConfig.format(java.time.Duration.ofMillis(idleMillis)),
-                        ReserveModeConfig.format(config.queryIdleTimeout())));
+                        "Query memory exhausted: query %s held %s on node %s with %s for %s (query-idle-timeout %s)",
+                        queryId, DataSizes.succinct(state.bytes.get()), context.nodeId(), fetched ? "no results fetched" : "no reservation change",
+                        ReserveModeConfig.format(java.time.Duration.ofMillis(idleMillis)), ReserveModeConfig.format(config.queryIdleTimeout())));
             }
         });
     }
@@ -616,7 +638,10 @@ final class ReserveModeMemoryPool
         final AtomicLong bytes = new AtomicLong();
         final AtomicReference<Failure> failure = new AtomicReference<>();
         final Statistics statistics;
+        // the last reservation change: what idleness counts from until the host reports a fetch
         volatile long lastActivityMillis;
+        // the last results fetch the host reported, or NEVER_FETCHED
+        volatile long lastFetchMillis = NEVER_FETCHED;
 
         QueryState(boolean fullStatistics, long nowMillis)
         {

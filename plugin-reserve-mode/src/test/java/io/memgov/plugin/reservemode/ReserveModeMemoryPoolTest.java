@@ -129,6 +129,66 @@ final class ReserveModeMemoryPoolTest
     }
 
     @Test
+    void aQueryWhoseClientFetchesIsNotIdleThoughItsReservationsDoNotChange()
+    {
+        // TDengine's no-fetch timeout: a query streaming its results out with steady memory is busy, not idle
+        ReserveModeMemoryPool pool = node.governed(Map.of("query-idle-timeout", "5h"));
+        pool.reserve(task("q1"), "HashAggregation", 10 * MIB);
+
+        node.context.testingClock().advance(Duration.ofHours(4));
+        pool.queryResultsFetched(Q1);
+        node.context.testingClock().advance(Duration.ofHours(4));
+        pool.runCheck();
+        assertThat(node.context.failedQueries()).isEmpty();
+
+        // then the client stops fetching: five hours after its last fetch the query is retired
+        node.context.testingClock().advance(Duration.ofHours(1));
+        pool.runCheck();
+        assertThat(node.context.failQueryCalls()).singleElement().satisfies(failure -> {
+            assertThat(failure.queryId()).isEqualTo(Q1);
+            assertThat(failure.errorCode()).isEqualTo(ErrorCode.QUERY_MEMORY_EXHAUSTED);
+            assertThat(failure.message()).contains("with no results fetched for 5h (query-idle-timeout 5h)");
+        });
+        assertThat(pool.queryReservedBytes(Q1)).isZero();
+    }
+
+    @Test
+    void onceResultsWereFetchedReservationChangesNoLongerKeepAQueryAlive()
+    {
+        // a query that keeps working while its client went away is what the timeout is for
+        ReserveModeMemoryPool pool = node.governed(Map.of("query-idle-timeout", "5h"));
+        pool.reserve(task("q1"), "HashAggregation", 10 * MIB);
+        pool.reserve(task("q2"), "HashAggregation", 10 * MIB);
+        pool.queryResultsFetched(Q1);
+        for (int hour = 0; hour < 5; hour++) {
+            node.context.testingClock().advance(Duration.ofHours(1));
+            pool.reserve(task("q1"), "HashAggregation", MIB);
+            pool.reserve(task("q2"), "HashAggregation", MIB);
+        }
+        pool.runCheck();
+
+        // q1's client fetched once, five hours ago; q2's host never reported a fetch, and q2 changed its reservation
+        // just now
+        assertThat(node.context.failedQueryIds()).containsExactly(Q1);
+        assertThat(pool.queryReservedBytes(Q2)).isEqualTo(15 * MIB);
+    }
+
+    @Test
+    void aFetchOfAQueryThatHoldsNothingHereIsIgnored()
+    {
+        ReserveModeMemoryPool pool = node.governed(Map.of("query-idle-timeout", "5h", "full-statistics", "true"));
+        pool.queryResultsFetched(Q1);
+        assertThat(pool.statistics(Q1)).isEmpty();
+
+        // its idle clock starts with its first reservation, and counts reservation changes until a fetch comes
+        node.context.testingClock().advance(Duration.ofHours(10));
+        pool.reserve(task("q1"), "HashAggregation", MIB);
+        node.context.testingClock().advance(Duration.ofHours(4));
+        pool.runCheck();
+        assertThat(node.context.failedQueries()).isEmpty();
+    }
+
+    @Test
     void idleTimeoutOfZeroNeverRetires()
     {
         ReserveModeMemoryPool pool = node.governed(Map.of("query-idle-timeout", "0"));

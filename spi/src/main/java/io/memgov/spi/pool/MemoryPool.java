@@ -1,5 +1,6 @@
 package io.memgov.spi.pool;
 
+import io.memgov.spi.annotation.Experimental;
 import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.TaskId;
@@ -83,6 +84,27 @@ public interface MemoryPool
     /** As {@link #free}, for revocable memory. */
     void freeRevocable(TaskId taskId, long bytes);
 
+    /**
+     * The place of one task and tag in this pool, for a caller that reserves there many times: the engine asks once
+     * per memory context (an operator's, a task's own, a query's own) and then reserves, tries and frees through the
+     * slot. The slot's calls have exactly the results of this pool's calls with the task and tag bound (see
+     * {@link MemoryPoolSlot} for its contract on threads, failure and staleness after {@link #forgetQuery}). A pool
+     * overrides this only to make those calls cheaper, e.g. by looking its per-task and per-tag counters up once.
+     *
+     * <p>The default returns a slot whose every call is this pool's own call. Thread-safe; never blocks; may be
+     * called for a task of a query the pool has never seen.
+     *
+     * @param taskId the task; never null
+     * @param tag the consumer kind, e.g. {@code HashAggregation}; never null
+     * @return a new or cached slot; never null
+     * @since 1.1
+     */
+    @Experimental
+    default MemoryPoolSlot slot(TaskId taskId, String tag)
+    {
+        return new PoolCallSlot(this, taskId, tag);
+    }
+
     /** User bytes the query holds in this pool; zero when unknown. */
     long queryReservedBytes(QueryId queryId);
 
@@ -94,6 +116,24 @@ public interface MemoryPool
      * drop its bookkeeping. Called by the engine after a query context closes. Reservations still held are kept.
      */
     default void forgetQuery(QueryId queryId) {}
+
+    /**
+     * Tells the pool that a client fetched results of the query: its host reported it through the query's context on
+     * this node ({@code QueryMemoryContext.resultsFetched()} in the engine's host API). A pool that retires queries
+     * nobody reads from (TDengine's no-fetch timeout; reserve mode's {@code query-idle-timeout}) counts the query's
+     * idleness from this call; the default does nothing.
+     *
+     * <p>Called by the engine on the host's thread, concurrently with reservations of the same query and with fetches
+     * reported on other threads: thread-safe, cheap, never blocks. It should not throw; the engine logs a throw and
+     * goes on. It may come for a query that holds nothing in this pool, or that the pool never saw. The engine stops
+     * calling it once the query's context on the node is closed, though a fetch reported while the query closes may
+     * still arrive after {@link #forgetQuery}.
+     *
+     * @param queryId never null
+     * @since 1.1
+     */
+    @Experimental
+    default void queryResultsFetched(QueryId queryId) {}
 
     /** Registers a listener told after every change. Listeners cannot be removed; they live as long as the pool. */
     void addListener(MemoryPoolListener listener);

@@ -1,7 +1,5 @@
 package io.memgov.engine.internal.node;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.memgov.engine.NodeMemory;
 import io.memgov.engine.QueryMemoryContext;
 import io.memgov.engine.QuerySession;
@@ -20,7 +18,6 @@ import io.memgov.spi.query.QueryState;
 import io.memgov.spi.query.RetryPolicy;
 import io.memgov.spi.query.TaskId;
 import io.memgov.spi.tracker.MemoryTracker;
-import io.memgov.spi.tracker.TrackerLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,8 +29,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 
 import static java.util.Objects.requireNonNull;
 
@@ -54,30 +51,16 @@ public final class NodeMemoryManager
     /** How long a node remembers a query whose end its host reported. */
     public static final Duration ENDED_QUERY_RETENTION = Duration.ofMinutes(15);
 
-    private final NodeId nodeId;
-    private final MemoryPoolLayout layout;
+    private final NodeState state;
     private final MemoryPool pool;
     private final MemoryTracker rootTracker;
-    private final Clock clock;
     private final long maxQueryMemoryPerNode;
     private final long maxQueryTotalMemoryPerNode;
-    private final Map<QueryId, QueryContext> queries = new ConcurrentHashMap<>();
-    // a user's tracker lives while the user has queries here, as ClickHouse resets it when the user's last query ends
-    private final Map<String, UserTracker> userTrackers = new ConcurrentHashMap<>();
-
-    // queries whose host reported their end here, kept for the cluster loop's leak check (Trino keeps ended queries a
-    // while for the same purpose); bounded, so a host that ends queries faster than they expire cannot grow it
-    private final Cache<QueryId, QuerySnapshot> endedQueries = Caffeine.newBuilder()
-            .expireAfterWrite(ENDED_QUERY_RETENTION)
-            .maximumSize(100_000)
-            .build();
+    private final long reservationQuantum;
     private final AtomicLong snapshotSequence = new AtomicLong();
     // guards applying assignments against creating queries, so that a new query never misses the assignment in force
     private final Object assignmentLock = new Object();
     private volatile MemoryPoolAssignment assignment = MemoryPoolAssignment.initial();
-    // told about contexts collected without close(); null when the node has none
-    private final MemoryLeakDetector leakDetector;
-    private final long reservationQuantum;
 
     public NodeMemoryManager(NodeId nodeId, MemoryPool pool, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode)
     {
@@ -100,35 +83,50 @@ public final class NodeMemoryManager
     }
 
     /**
-     * @param reservationQuantum granularity, in bytes, of each operator context's reservation
+     * @param reservationQuantum granularity, in bytes, of each local memory context's reservation
      *        ({@code memory.reservation-quantum}); 0 carries every change up as it is made
      */
     public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode,
             MemoryLeakDetector leakDetector, long reservationQuantum)
     {
-        if (reservationQuantum < 0) {
-            throw new IllegalArgumentException("reservationQuantum is negative: " + reservationQuantum);
-        }
+        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, leakDetector, reservationQuantum, localMemories(reservationQuantum));
+    }
+
+    /**
+     * @param localMemories wraps each new exact local memory of this node; tests put their own wrappers in here
+     */
+    NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode,
+            MemoryLeakDetector leakDetector, long reservationQuantum, UnaryOperator<LocalMemory> localMemories)
+    {
         this.reservationQuantum = reservationQuantum;
-        this.leakDetector = leakDetector;
-        this.nodeId = requireNonNull(nodeId, "nodeId is null");
-        this.layout = requireNonNull(layout, "layout is null");
+        this.state = new NodeState(nodeId, clock, layout, rootTracker, localMemories, leakDetector, ENDED_QUERY_RETENTION);
         this.pool = layout.generalPool();
         this.rootTracker = requireNonNull(rootTracker, "rootTracker is null");
-        this.clock = requireNonNull(clock, "clock is null");
         this.maxQueryMemoryPerNode = maxQueryMemoryPerNode;
         this.maxQueryTotalMemoryPerNode = maxQueryTotalMemoryPerNode;
     }
 
+    // the wiring of memory.reservation-quantum: exact contexts, or each behind the quantum's decorator
+    private static UnaryOperator<LocalMemory> localMemories(long reservationQuantum)
+    {
+        if (reservationQuantum < 0) {
+            throw new IllegalArgumentException("reservationQuantum is negative: " + reservationQuantum);
+        }
+        if (reservationQuantum == 0) {
+            return UnaryOperator.identity();
+        }
+        return exact -> new QuantizedLocalMemory(exact, reservationQuantum);
+    }
+
     public NodeId nodeId()
     {
-        return nodeId;
+        return state.nodeId;
     }
 
     /**
-     * The granularity of operator reservations ({@code memory.reservation-quantum}): 0 when every change reaches the
-     * pool as it is made (Trino), else each operator context reserves in multiples of it (Velox) and changes inside
-     * its reservation reach nothing above it.
+     * The granularity of reservations ({@code memory.reservation-quantum}): 0 when every change reaches the pool as it
+     * is made (Trino), else each local memory context reserves in multiples of it (Velox) and changes inside its
+     * reservation reach nothing above it.
      */
     public long reservationQuantum()
     {
@@ -144,13 +142,13 @@ public final class NodeMemoryManager
     /** Every pool of the node, the general one first. */
     public List<MemoryPool> pools()
     {
-        return layout.pools();
+        return state.layout.pools();
     }
 
     /** The pool with this id, if the node has one. */
     public Optional<MemoryPool> pool(String poolId)
     {
-        return layout.pool(poolId);
+        return state.layout.pool(poolId);
     }
 
     /** The version of the last assignment this node applied; 0 before the first. */
@@ -177,23 +175,24 @@ public final class NodeMemoryManager
     public boolean applyAssignment(MemoryPoolAssignment next)
     {
         requireNonNull(next, "next is null");
+        MemoryPoolLayout layout = state.layout;
         synchronized (assignmentLock) {
             MemoryPoolAssignment applied = assignment;
             if (next.version() <= applied.version()) {
-                log.debug("Node {} ignores memory pool assignment version {}: it already applied version {}", nodeId, next.version(), applied.version());
+                log.debug("Node {} ignores memory pool assignment version {}: it already applied version {}", state.nodeId, next.version(), applied.version());
                 return false;
             }
             for (String poolId : new TreeSet<>(next.placements().values())) {
                 if (layout.pool(poolId).isEmpty()) {
                     throw new IllegalArgumentException(String.format("Memory pool assignment version %s places queries in pool '%s', which node %s does not have. Pools: %s",
-                            next.version(), poolId, nodeId, layout.pools().stream().map(MemoryPool::id).toList()));
+                            next.version(), poolId, state.nodeId, layout.pools().stream().map(MemoryPool::id).toList()));
                 }
             }
             // a move that fails leaves the version unapplied: the loop delivers it again and moves already done are no-ops
-            for (QueryContext query : queries.values()) {
+            for (QueryContextState query : state.queries()) {
                 MemoryPool target = layout.pool(next.poolOf(query.queryId(), pool.id())).orElseThrow();
                 if (query.pool() != target) {
-                    log.info("Node {} moves query {} from pool '{}' to pool '{}' (assignment version {})", nodeId, query.queryId(), query.pool().id(), target.id(), next.version());
+                    log.info("Node {} moves query {} from pool '{}' to pool '{}' (assignment version {})", state.nodeId, query.queryId(), query.pool().id(), target.id(), next.version());
                     query.moveTo(target);
                 }
             }
@@ -205,11 +204,6 @@ public final class NodeMemoryManager
     public MemoryTracker rootTracker()
     {
         return rootTracker;
-    }
-
-    Clock clock()
-    {
-        return clock;
     }
 
     /**
@@ -239,51 +233,48 @@ public final class NodeMemoryManager
             maxUser = lower(maxQueryMemoryPerNode, session.maxMemoryPerNode());
             maxTotal = lower(maxQueryTotalMemoryPerNode, session.maxTotalMemoryPerNode());
         }
-        MemoryTracker userTracker = userTrackers.compute(session.user(), (user, held) -> held == null
-                ? new UserTracker(rootTracker.newChild(TrackerLevel.USER, user, 0), 1)
-                : new UserTracker(held.tracker(), held.queries() + 1)).tracker();
-        MemoryTracker queryTracker = userTracker.newChild(TrackerLevel.QUERY, queryId.toString(), 0);
+        MemoryTracker queryTracker = state.newQueryTracker(session.user(), queryId);
         QueryContext handle;
         synchronized (assignmentLock) {
             // queries are added only here, under this lock: checked before any handle exists, since a handle dropped
             // on a collision would have its cleaner release the query of the same id that is already here
-            if (queries.containsKey(queryId)) {
+            if (state.hasQuery(queryId)) {
                 queryTracker.close();
-                userQueryEnded(session.user());
-                throw new IllegalArgumentException("query " + queryId + " already has a memory context on node " + nodeId);
+                state.userQueryEnded(session.user());
+                throw new IllegalArgumentException("query " + queryId + " already has a memory context on node " + state.nodeId);
             }
-            MemoryPool initial = layout.pool(assignment.poolOf(queryId, pool.id())).orElse(pool);
-            QueryContext view = new QueryContext(this, queryId, session, initial, queryTracker, maxUser, maxTotal, clock.instant());
-            // the handle exists before the view is listed, so that a task added through the view holds the handle
-            handle = view.hostHandle();
-            queries.put(queryId, view);
+            MemoryPool initial = state.layout.pool(assignment.poolOf(queryId, pool.id())).orElse(pool);
+            QueryContextState query = new QueryContextState(state, queryId, session, initial, queryTracker, maxUser, maxTotal, state.clock.instant());
+            // the handle exists before the query is listed, so that a task added through a view holds the handle
+            handle = QueryContext.hostHandle(query, this);
+            state.queryCreated(query);
         }
-        endedQueries.invalidate(queryId);
         return handle;
     }
 
     /** The node's view of the query, if it runs here: it does not keep the host's handle reachable. */
     public Optional<QueryMemoryContext> query(QueryId queryId)
     {
-        return Optional.ofNullable(queries.get(queryId));
+        return Optional.ofNullable(queryContext(queryId).orElse(null));
     }
 
     /** {@link #query(QueryId)}, as the engine's own type. */
     public Optional<QueryContext> queryContext(QueryId queryId)
     {
-        return Optional.ofNullable(queries.get(queryId));
+        QueryContextState query = state.query(queryId);
+        return query == null ? Optional.empty() : Optional.of(QueryContext.view(query, this));
     }
 
     /** The node's views of the queries running here: they do not keep the host's handles reachable. */
     public List<QueryMemoryContext> queries()
     {
-        return List.copyOf(queries.values());
+        return List.copyOf(queryContexts());
     }
 
     /** {@link #queries()}, as the engine's own type. */
     public List<QueryContext> queryContexts()
     {
-        return List.copyOf(queries.values());
+        return state.queries().stream().map(query -> QueryContext.view(query, this)).toList();
     }
 
     /**
@@ -293,7 +284,7 @@ public final class NodeMemoryManager
      */
     public boolean failQuery(QueryId queryId, ErrorCode errorCode, String message)
     {
-        QueryContext query = queries.get(queryId);
+        QueryContextState query = state.query(queryId);
         return query != null && query.fail(errorCode, message);
     }
 
@@ -304,87 +295,15 @@ public final class NodeMemoryManager
      */
     public boolean failTask(TaskId taskId, ErrorCode errorCode, String message)
     {
-        QueryContext query = queries.get(taskId.queryId());
+        QueryContextState query = state.query(taskId.queryId());
         if (query == null) {
             return false;
         }
         return query.tasks().stream()
-                .filter(task -> task.taskId().equals(taskId))
+                .filter(task -> task.taskId.equals(taskId))
                 .findFirst()
                 .map(task -> task.fail(errorCode, message))
                 .orElse(false);
-    }
-
-    // equal views of one query remove its entry; a newer query of the same id is a different state and stays
-    void queryClosed(QueryContext query)
-    {
-        if (queries.remove(query.queryId(), query)) {
-            userQueryEnded(query.session().user());
-        }
-        for (MemoryPool each : layout.pools()) {
-            each.forgetQuery(query.queryId());
-        }
-    }
-
-    // the user's last query here closes the user's tracker: what it still holds stays accounted at the node
-    private void userQueryEnded(String user)
-    {
-        userTrackers.computeIfPresent(user, (name, held) -> {
-            if (held.queries() > 1) {
-                return new UserTracker(held.tracker(), held.queries() - 1);
-            }
-            held.tracker().close();
-            return null;
-        });
-    }
-
-    private record UserTracker(MemoryTracker tracker, int queries) {}
-
-    /**
-     * Reports a context the cleaner released (called on the cleaner's thread). A detector that throws is logged: the
-     * release already happened and the cleaner thread must go on.
-     *
-     * @param tag the operator's tag, or null for a task context
-     */
-    void contextCollected(TaskId taskId, String tag, long bytes)
-    {
-        QueryContext query = queries.get(taskId.queryId());
-        if (query != null) {
-            // if the query's handle went with it, the query's own line names this context too
-            query.state().contextCollected(taskId, tag, bytes);
-        }
-        report(taskId.queryId(), taskId, tag, bytes);
-    }
-
-    /**
-     * Reports a query context the cleaner released (called on the cleaner's thread), with a null task and tag.
-     *
-     * @param bytes what the query's tasks and operators still held and did not report themselves
-     */
-    void queryContextCollected(QueryId queryId, long bytes)
-    {
-        report(queryId, null, null, bytes);
-    }
-
-    private void report(QueryId queryId, TaskId taskId, String tag, long bytes)
-    {
-        if (leakDetector == null) {
-            return;
-        }
-        try {
-            leakDetector.contextCollected(queryId, taskId, tag, bytes);
-        }
-        catch (Throwable e) {
-            // an Error included: this runs on the cleaner's thread, which must go on for every other context
-            String context = taskId == null ? queryId + " (query)" : taskId + " " + (tag == null ? "(task)" : tag);
-            log.warn("Leak detector {} failed on the collected context {} of node {}", leakDetector, context, nodeId, e);
-        }
-    }
-
-    /** Records a query whose host reported its end here; called by the query's close, before it leaves the node. */
-    void queryEnded(QuerySnapshot ended)
-    {
-        endedQueries.put(ended.queryId(), ended);
     }
 
     /**
@@ -396,26 +315,26 @@ public final class NodeMemoryManager
     {
         long nowNanos = System.nanoTime();
         Map<QueryId, QuerySnapshot> listed = new LinkedHashMap<>();
-        for (QueryContext query : queries.values()) {
+        for (QueryContextState query : state.queries()) {
             // a query being closed is listed until it leaves, so that one closing with a final state is never missed
-            listed.put(query.queryId(), query.state().snapshot(QueryState.RUNNING, null, nowNanos));
+            listed.put(query.queryId(), query.snapshot(QueryState.RUNNING, null, nowNanos));
         }
         // an ended query overrides its running entry: the end was reported while the snapshot was being taken
-        listed.putAll(endedQueries.asMap());
-        List<MemoryPoolInfo> pools = layout.pools().stream().map(MemoryPool::info).toList();
-        return new NodeSnapshot(nodeId, snapshotSequence.incrementAndGet(), clock.instant(), pools, assignment.version(), List.copyOf(listed.values()));
+        listed.putAll(state.endedQueries());
+        List<MemoryPoolInfo> pools = state.layout.pools().stream().map(MemoryPool::info).toList();
+        return new NodeSnapshot(state.nodeId, snapshotSequence.incrementAndGet(), state.clock.instant(), pools, assignment.version(), List.copyOf(listed.values()));
     }
 
     /** The node's snapshot for the cluster loop and {@code /v1/memory}. */
     public NodeMemoryInfo info()
     {
-        return new NodeMemoryInfo(nodeId, layout.pools().stream().map(MemoryPool::info).toList());
+        return new NodeMemoryInfo(state.nodeId, state.layout.pools().stream().map(MemoryPool::info).toList());
     }
 
     @Override
     public String toString()
     {
-        return "NodeMemoryManager{" + nodeId + ", " + layout.pools() + "}";
+        return "NodeMemoryManager{" + state.nodeId + ", " + state.layout.pools() + "}";
     }
 
     // a session may only lower a configured limit, as in Trino

@@ -2,10 +2,10 @@ package io.memgov.engine.internal.node;
 
 import io.memgov.engine.LocalMemoryContext;
 import io.memgov.engine.OperatorMemoryContext;
-import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.spill.RevocableConsumer;
 
 import java.lang.ref.Cleaner;
+import java.lang.ref.WeakReference;
 import java.util.Optional;
 
 import static java.util.Objects.requireNonNull;
@@ -45,9 +45,9 @@ public final class OperatorContext
     private final OperatorState state;
     // strong: an operator's handle keeps its task's handle alive, so a live operator's task is never collected
     private final TaskContext task;
-    private final Local user;
-    private final Local system;
-    private final Local revocable;
+    private final LocalMemoryContext user;
+    private final LocalMemoryContext system;
+    private final LocalMemoryContext revocable;
     private final Cleaner.Cleanable cleanable;
     // the only strong reference the engine has to the host's consumer: it lives exactly as long as this handle
     @SuppressWarnings({"unused", "FieldCanBeLocal"})
@@ -60,10 +60,10 @@ public final class OperatorContext
     {
         this.task = requireNonNull(task, "task is null");
         this.state = requireNonNull(state, "state is null");
-        this.user = new Local(this, state.user);
-        this.system = new Local(this, state.system);
-        this.revocable = new Local(this, state.revocable);
-        state.attach(this);
+        this.user = new LocalMemoryHandle(this, state.user);
+        this.system = new LocalMemoryHandle(this, state.system);
+        this.revocable = new LocalMemoryHandle(this, state.revocable);
+        state.hostHandle.attach(new WeakReference<>(this), state);
         // the action references the state only, never this handle
         this.cleanable = ContextCleaner.register(this, state::collected);
     }
@@ -109,17 +109,17 @@ public final class OperatorContext
     public void setRevocableConsumer(RevocableConsumer consumer)
     {
         requireNonNull(consumer, "consumer is null");
-        PendingRevoke pending = state.setRevocableConsumer(consumer);
+        PendingRevoke pending = state.revoke.setConsumer(consumer);
         this.consumer = consumer;
         if (pending != null) {
-            state.start(pending, consumer);
+            state.revoke.start(pending, consumer);
         }
     }
 
     /** True from a revoke request until the revoke finished, failed or was cancelled. */
     public boolean isMemoryRevokingRequested()
     {
-        return state.isRevokingRequested();
+        return state.revoke.isRequested();
     }
 
     /**
@@ -132,7 +132,7 @@ public final class OperatorContext
      */
     public long requestMemoryRevoking()
     {
-        return state.requestMemoryRevoking();
+        return state.revoke.requestFailingQueryOnError();
     }
 
     /**
@@ -144,7 +144,7 @@ public final class OperatorContext
      */
     public Optional<Revocation> requestRevocation()
     {
-        PendingRevoke pending = state.requestRevocation();
+        PendingRevoke pending = state.revoke.request();
         if (pending == null) {
             return Optional.empty();
         }
@@ -175,62 +175,9 @@ public final class OperatorContext
         return state;
     }
 
-    /** Drops what the operator holds without the checks of a normal call: the query was killed. */
-    void forceRelease()
-    {
-        state.forceRelease();
-    }
-
     @Override
     public String toString()
     {
         return state.toString();
-    }
-
-    // the host's view of one kind; it holds the handle, so a host that keeps only this keeps the operator
-    private static final class Local
-            implements LocalMemoryContext
-    {
-        @SuppressWarnings({"unused", "FieldCanBeLocal"})
-        private final OperatorContext owner;
-        private final OperatorState.Local target;
-
-        Local(OperatorContext owner, OperatorState.Local target)
-        {
-            this.owner = owner;
-            this.target = target;
-        }
-
-        @Override
-        public long bytes()
-        {
-            return target.bytes();
-        }
-
-        @Override
-        public long reservedBytes()
-        {
-            return target.reservedBytes();
-        }
-
-        // no reachability fence: if the handle is collected mid-call, the cleaner's release waits for this call's
-        // monitor and then releases what it committed, so the counters stay exact
-        @Override
-        public MemoryFuture setBytes(long bytes)
-        {
-            return target.setBytes(bytes);
-        }
-
-        @Override
-        public boolean trySetBytes(long bytes)
-        {
-            return target.trySetBytes(bytes);
-        }
-
-        @Override
-        public void close()
-        {
-            target.close();
-        }
     }
 }

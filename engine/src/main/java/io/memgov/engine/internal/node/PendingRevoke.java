@@ -5,15 +5,16 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The operator state's side of one revoke request: what the state needs to start, finish or cancel it. Holds nothing
- * that reaches the operator's handle, so that a pending request never keeps a forgotten operator alive.
+ * The engine's side of one revoke request: what the operator's {@link RevokeHandshake} needs to start, finish or
+ * cancel it. Holds nothing that reaches the operator's handle, so that a pending request never keeps a forgotten
+ * operator alive.
  */
 final class PendingRevoke
 {
     final long requestedBytes;
-    // completed by the operator state; the public Revocation's future follows it through a weak link
+    // completed by the handshake; the public Revocation's future follows it through a weak link
     final CompletableFuture<Void> done = new CompletableFuture<>();
-    // the rest is guarded by the operator state's revoke lock
+    // the rest is guarded by the handshake's lock
     boolean started;
     boolean cancelled;
     // weak: the host's spill work holds the future it will complete; the state only needs it to cancel

@@ -1,23 +1,24 @@
 package io.memgov.engine.internal.node;
 
-import io.memgov.engine.internal.pool.FixedMemoryPool;
 import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.pool.MemoryPoolSlot;
 import io.memgov.spi.query.TaskId;
 
 import static java.util.Objects.requireNonNull;
 
 /**
- * Where one operator's memory goes in its query's pool: its task and tag, and, when the pool is the engine's
- * {@link FixedMemoryPool}, that pool's cells for them, looked up on first use and kept, so that every later
- * reservation skips the pool's maps. Shared by the operator's user, system and revocable contexts.
+ * Where one memory context's reservations go in its query's pool: its task and tag, and the pool's
+ * {@link MemoryPool#slot slot} for them, asked for on first use and kept, so that a pool offering its own slots (the
+ * engine's fixed pool: its per-task and per-tag cells) is reached without a look-up on every change. Shared by an
+ * operator's user, system and revocable memory.
  */
 final class PoolSlot
 {
     private final TaskId taskId;
     private final String tag;
-    // immutable and published through its final fields, so a racy read sees either null or a whole handle; a race
-    // costs at most one extra look-up
-    private FixedMemoryPool.Handle handle;
+    // immutable and published through its final fields, so a racy read sees either null or a whole pair; a race costs
+    // at most one extra slot
+    private Cached cached;
 
     PoolSlot(TaskId taskId, String tag)
     {
@@ -35,20 +36,16 @@ final class PoolSlot
         return tag;
     }
 
-    /** The cells in {@code pool}, or null when it is not a {@link FixedMemoryPool} (callers then use the SPI calls). */
-    FixedMemoryPool.Handle handle(MemoryPool pool)
+    /** The slot of this task and tag in {@code pool}: the one kept, unless the query moved or the slot went stale. */
+    MemoryPoolSlot in(MemoryPool pool)
     {
-        FixedMemoryPool.Handle cached = handle;
-        // a query that moved pools, or was forgotten by its pool, needs the cells of where it is now
-        if (cached != null && cached.pool() == pool && !cached.isStale()) {
-            return cached;
+        Cached current = cached;
+        if (current != null && current.pool == pool && !current.slot.isStale()) {
+            return current.slot;
         }
-        if (!(pool instanceof FixedMemoryPool fixed)) {
-            return null;
-        }
-        cached = fixed.handle(taskId, tag);
-        handle = cached;
-        return cached;
+        MemoryPoolSlot slot = requireNonNull(pool.slot(taskId, tag), () -> "pool '" + pool.id() + "' returned no slot for " + taskId + " " + tag);
+        cached = new Cached(pool, slot);
+        return slot;
     }
 
     @Override
@@ -56,4 +53,6 @@ final class PoolSlot
     {
         return taskId + " " + tag;
     }
+
+    private record Cached(MemoryPool pool, MemoryPoolSlot slot) {}
 }

@@ -1,5 +1,6 @@
 package io.memgov.engine.internal.node;
 
+import io.memgov.engine.LocalMemoryContext;
 import io.memgov.engine.QueryMemoryContext;
 import io.memgov.engine.QuerySession;
 import io.memgov.engine.TaskMemoryContext;
@@ -12,7 +13,9 @@ import io.memgov.spi.query.TaskId;
 import io.memgov.spi.tracker.MemoryTracker;
 
 import java.lang.ref.Cleaner;
+import java.lang.ref.WeakReference;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -35,7 +38,8 @@ import static java.util.Objects.requireNonNull;
  * {@linkplain #fail killed} but not closed is still caught. The handle is kept reachable by the host's references to
  * it and to anything of the query the host holds: a task handle {@link #addTask} returned (its
  * {@link TaskContext#query()} is this handle), an operator handle (it holds its task's handle), an operator's
- * {@link LocalMemoryContext}, its registered {@link io.memgov.spi.spill.RevocableConsumer} and a
+ * {@link LocalMemoryContext}, its registered {@link io.memgov.spi.spill.RevocableConsumer}, the query's or a task's
+ * own memory context ({@code localMemory()}) and a
  * {@link Revocation} of it. Tasks and operators collected together with the query are released and reported
  * by the query's action, except operators whose own actions run first, which report themselves: each byte is
  * reported once. What {@link #tracker()}, {@link #session()}, {@link #pool()} and {@link #failure()} return does not
@@ -46,38 +50,43 @@ import static java.util.Objects.requireNonNull;
 public final class QueryContext
         implements QueryMemoryContext
 {
-    // tasks and operators reach the state through their own states, never through a view
+    // tasks and operators reach the state through their own states, never through a handle
     private final QueryContextState state;
-    // null for the node's view; the host's handle is registered with the cleaner
+    private final NodeMemoryManager node;
+    // null for a view; the host's handle is registered with the cleaner
     private final Cleaner.Cleanable cleanable;
+    // the host's handle's context over the query's own memory, which keeps the handle reachable; null for a view
+    private final LocalMemoryHandle localMemory;
 
-    /** The node's view of a new query. */
-    QueryContext(NodeMemoryManager node, QueryId queryId, QuerySession session, MemoryPool pool, MemoryTracker tracker, long maxUserBytes, long maxTotalBytes, Instant startTime)
+    private QueryContext(QueryContextState state, NodeMemoryManager node, boolean hostHandle)
     {
-        this.state = new QueryContextState(node, queryId, session, pool, tracker, maxUserBytes, maxTotalBytes, startTime, this);
-        this.cleanable = null;
+        this.state = requireNonNull(state, "state is null");
+        this.node = requireNonNull(node, "node is null");
+        if (hostHandle) {
+            state.hostHandle.attach(new WeakReference<>(this), "query " + state.queryId() + " on node " + state.node().nodeId);
+            // the action references the state only, never this handle
+            this.cleanable = ContextCleaner.register(this, state::collected);
+            this.localMemory = new LocalMemoryHandle(this, state.localMemory);
+        }
+        else {
+            this.cleanable = null;
+            this.localMemory = null;
+        }
     }
 
-    private QueryContext(QueryContextState state)
+    /** The handle the host gets for a new query, watched by the cleaner; called once per query by its node. */
+    static QueryContext hostHandle(QueryContextState state, NodeMemoryManager node)
     {
-        this.state = state;
-        state.attachHostHandle(this);
-        // the action references the state only, never this handle
-        this.cleanable = ContextCleaner.register(this, state::collected);
+        return new QueryContext(state, node, true);
     }
 
-    /**
-     * The handle the host gets for this query, watched by the cleaner; called once by the node when it creates the
-     * query, on the node's view.
-     *
-     * @throws IllegalStateException if the query already has a host handle
-     */
-    QueryContext hostHandle()
+    /** A view of the query, which the node lists: it works like the handle but does not keep it reachable. */
+    static QueryContext view(QueryContextState state, NodeMemoryManager node)
     {
-        return new QueryContext(state);
+        return new QueryContext(state, node, false);
     }
 
-    /** The accounting state every view of this query shares. */
+    /** The accounting state every handle and view of this query shares. */
     QueryContextState state()
     {
         return state;
@@ -95,7 +104,7 @@ public final class QueryContext
 
     public NodeMemoryManager node()
     {
-        return state.node();
+        return node;
     }
 
     public Instant startTime()
@@ -135,19 +144,46 @@ public final class QueryContext
      */
     public TaskContext addTask(TaskId taskId, boolean speculative)
     {
-        return state.addTask(taskId, speculative);
+        state.checkTaskAddable(taskId);
+        // before the task is added: a query being collected refuses it without leaving it in the query
+        QueryContext parent = hostHandle();
+        return TaskContext.hostHandle(state.addTask(taskId, speculative), parent);
+    }
+
+    /**
+     * The host's handle of this query: this one, or the one this view is of.
+     *
+     * @throws IllegalStateException if the host's handle was collected (the query is being released)
+     */
+    private QueryContext hostHandle()
+    {
+        if (cleanable != null) {
+            return this;
+        }
+        QueryContext handle = (QueryContext) state.hostHandle.get();
+        if (handle == null) {
+            throw new IllegalStateException("query memory context " + state.queryId() + " is already closed on node " + state.node().nodeId + ": it was garbage-collected");
+        }
+        return handle;
     }
 
     /** The query's views of its tasks not closed; they do not keep the tasks' handles, nor this query's, reachable. */
     public List<TaskMemoryContext> tasks()
     {
-        return List.copyOf(state.tasks());
+        return List.copyOf(taskContexts());
     }
 
     /** {@link #tasks()}, as the engine's own type. */
     public List<TaskContext> taskContexts()
     {
-        return state.tasks();
+        // a view's tasks name the view as their query; the host's handle's tasks a view of it, never the handle itself
+        QueryContext queryView = cleanable == null ? this : view(state, node);
+        List<TaskState> tasks = state.tasks();
+        List<TaskContext> views = new ArrayList<>(tasks.size());
+        for (TaskState task : tasks) {
+            views.add(TaskContext.view(task, queryView));
+        }
+        return List.copyOf(views);
     }
 
     public long userBytes()
@@ -183,7 +219,7 @@ public final class QueryContext
     }
 
     /**
-     * Moves everything the query holds on this node to {@code target}: see {@link QueryContextState#moveTo}.
+     * Moves everything the query holds on this node to {@code target}: see {@link QueryPoolRouting#moveTo}.
      *
      * @throws IllegalStateException if the node has a single pool
      */
@@ -196,6 +232,13 @@ public final class QueryContext
     public Map<String, Long> topConsumers(int limit)
     {
         return state.topConsumers(limit);
+    }
+
+    /** Reports that a client fetched results: see {@link QueryMemoryContext#resultsFetched()}. */
+    @Override
+    public void resultsFetched()
+    {
+        state.resultsFetched();
     }
 
     /** Throws the reason the query was killed, if it was. */
@@ -219,6 +262,17 @@ public final class QueryContext
     public boolean fail(ErrorCode errorCode, String message)
     {
         return state.fail(errorCode, message);
+    }
+
+    /**
+     * The query's own memory: see {@link QueryMemoryContext#localMemory()}. On a view, the host's handle's context.
+     *
+     * @throws IllegalStateException on a view, if the host's handle was collected (the query is being released)
+     */
+    @Override
+    public LocalMemoryContext localMemory()
+    {
+        return cleanable != null ? localMemory : hostHandle().localMemory;
     }
 
     public boolean isClosed()

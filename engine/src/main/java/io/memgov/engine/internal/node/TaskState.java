@@ -6,89 +6,60 @@ import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.QueryKilledException;
 import io.memgov.spi.query.TaskId;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
-import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
-import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
 
 /**
- * The accounting state of one task, shared by its {@link TaskContext} views: the query's own view (which the
- * query holds strongly) and the host's handle (held here only weakly, watched by the {@link ContextCleaner}). Holds
- * its operators' states strongly and their handles weakly.
+ * The accounting state of one task, shared by its {@code TaskContext} handle and views: its counters, its operators'
+ * states, and its failure. Its query holds it strongly; the host's handle only through a {@link HostHandleLink},
+ * watched by the {@link ContextCleaner}.
  */
 final class TaskState
 {
-    // the public class's logger: hosts configure and read the task's log lines under that name
-    private static final Logger log = LoggerFactory.getLogger(TaskMemoryContext.class);
+    /** The tag a task's own memory has in the pool. */
+    static final String LOCAL_TAG = "(task-local)";
 
-    // the query's state, not a view: the hot path (update, tryUpdate, release, checkNotFailed) calls it directly
+    // the query's state, not a handle: the hot path (reserve, tryReserve, release, checkNotFailed) calls it directly
     final QueryContextState query;
     final TaskId taskId;
     final boolean speculative;
     final Instant createTime;
     final long createNanos;
-    // the view the query holds, so that closing removes exactly the query's entry
-    final TaskContext queryView;
     final AtomicLong userBytes = new AtomicLong();
     final AtomicLong systemBytes = new AtomicLong();
     final AtomicLong revocableBytes = new AtomicLong();
+    final HostHandleLink hostHandle = new HostHandleLink();
     private final Set<OperatorState> operators = ConcurrentHashMap.newKeySet();
+    // what the task holds that no operator owns: system memory, counted here and above, at no operator
+    final LocalMemory localMemory;
     private final AtomicBoolean closed = new AtomicBoolean();
     final AtomicReference<QueryKilledException> failure = new AtomicReference<>();
-    // the host's handle once the query handed one out; null while it has not
-    private volatile WeakReference<TaskContext> hostHandle;
 
-    TaskState(QueryContextState query, TaskId taskId, boolean speculative, Instant createTime, long createNanos, TaskContext queryView)
+    TaskState(QueryContextState query, TaskId taskId, boolean speculative, Instant createTime, long createNanos)
     {
         this.query = requireNonNull(query, "query is null");
         this.taskId = requireNonNull(taskId, "taskId is null");
         this.speculative = speculative;
         this.createTime = requireNonNull(createTime, "createTime is null");
         this.createNanos = createNanos;
-        this.queryView = requireNonNull(queryView, "queryView is null");
-    }
-
-    synchronized void attachHostHandle(TaskContext handle)
-    {
-        if (hostHandle != null) {
-            throw new IllegalStateException("task " + taskId + " already has a host handle");
-        }
-        hostHandle = new WeakReference<>(handle);
+        this.localMemory = query.node().localMemory(ExactLocalMemory.ofTask(this, MemoryKind.SYSTEM, new PoolSlot(taskId, LOCAL_TAG), null));
     }
 
     /**
-     * The task handle new operators hold, so that a live operator keeps its task's handle alive: the host's handle
-     * when there is one, else the query's view.
+     * Adds an operator's state; the caller gives it a handle.
      *
-     * @throws IllegalStateException if the host's handle was collected (the task is being released)
+     * @throws IllegalStateException if the task is closed
      */
-    TaskContext operatorParent()
-    {
-        WeakReference<TaskContext> reference = hostHandle;
-        if (reference == null) {
-            return queryView;
-        }
-        TaskContext handle = reference.get();
-        if (handle == null) {
-            throw new IllegalStateException("task memory context " + taskId + " is already closed: it was garbage-collected");
-        }
-        return handle;
-    }
-
-    OperatorContext addOperator(String tag)
+    OperatorState addOperator(String tag)
     {
         requireNonNull(tag, "tag is null");
         if (tag.isBlank()) {
@@ -100,22 +71,13 @@ final class TaskState
         }
         checkNotFailed();
         OperatorState operator = new OperatorState(this, tag);
-        OperatorContext handle = new OperatorContext(operatorParent(), operator);
         operators.add(operator);
-        return handle;
+        return operator;
     }
 
-    /** The handles of the operators whose handles are still alive. */
-    List<OperatorContext> operators()
+    List<OperatorState> operators()
     {
-        List<OperatorContext> alive = new ArrayList<>(operators.size());
-        for (OperatorState operator : operators) {
-            OperatorContext handle = operator.handle();
-            if (handle != null) {
-                alive.add(handle);
-            }
-        }
-        return List.copyOf(alive);
+        return List.copyOf(operators);
     }
 
     boolean isClosed()
@@ -123,23 +85,20 @@ final class TaskState
         return closed.get();
     }
 
-    MemoryFuture update(MemoryKind kind, PoolSlot slot, long delta)
+    /** Carries a growth of {@code delta} bytes to the query; user memory within the task's guarantee never blocks. */
+    MemoryFuture reserve(MemoryKind kind, PoolSlot slot, long delta)
     {
-        if (delta < 0) {
-            release(kind, slot, -delta);
-            return MemoryFuture.NOT_BLOCKED;
-        }
-        MemoryFuture future = query.reserve(slot, kind, delta);
+        MemoryFuture future = query.account().reserve(slot, kind, delta);
         long held = counter(kind).addAndGet(delta);
-        if (kind == MemoryKind.USER && held <= TaskContext.GUARANTEED_BYTES) {
+        if (kind == MemoryKind.USER && held <= TaskMemoryContext.GUARANTEED_BYTES) {
             return MemoryFuture.NOT_BLOCKED;
         }
         return future;
     }
 
-    boolean tryUpdate(MemoryKind kind, PoolSlot slot, long delta)
+    boolean tryReserve(MemoryKind kind, PoolSlot slot, long delta)
     {
-        if (!query.tryReserve(slot, kind, delta)) {
+        if (!query.account().tryReserve(slot, kind, delta)) {
             return false;
         }
         counter(kind).addAndGet(delta);
@@ -148,7 +107,7 @@ final class TaskState
 
     void release(MemoryKind kind, PoolSlot slot, long bytes)
     {
-        query.release(slot, kind, bytes);
+        query.account().release(slot, kind, bytes);
         counter(kind).addAndGet(-bytes);
     }
 
@@ -166,11 +125,13 @@ final class TaskState
         operators.remove(operator);
     }
 
+    /** Drops what the task holds without the checks of a normal call: the task or its query was killed. */
     void forceRelease()
     {
         for (OperatorState operator : operators) {
             operator.forceRelease();
         }
+        localMemory.forceRelease();
     }
 
     boolean fail(ErrorCode errorCode, String message)
@@ -220,13 +181,15 @@ final class TaskState
         for (OperatorState operator : operators) {
             operator.close();
         }
-        query.taskClosed(queryView);
+        localMemory.close();
+        query.taskClosed(this);
         return true;
     }
 
     /**
      * Closes the task as {@link #close()} would, for a cleaner's action, naming in {@code tags} the operators it
-     * closed (those already closed reported themselves, or were closed normally).
+     * closed (those already closed reported themselves, or were closed normally), and {@value #LOCAL_TAG} if the task's
+     * own memory held bytes.
      *
      * @return the bytes released, or -1 if the task was already closed
      */
@@ -243,36 +206,24 @@ final class TaskState
                 tags.add(operator.tag);
             }
         }
-        query.taskClosed(queryView);
+        long own = localMemory.close();
+        if (own > 0) {
+            released += own;
+            tags.add(LOCAL_TAG);
+        }
+        query.taskClosed(this);
         return released;
     }
 
-    /**
-     * The cleaner's action for the host's handle: if the task was not closed, closes it as {@link #close()} would and
-     * reports it with what its still-open operators held. Those operators' handles are gone too (each held the task's
-     * handle), so they are reported here, as part of the task, and not again by their own cleaner actions; an operator
-     * whose own action ran first reported itself. If the query's host handle is gone too, the task is left to the
-     * query's action, which releases and reports it with the query's other tasks in one line. Never throws (the
-     * cleaner thread would swallow it).
-     */
+    /** The cleaner's action for the host's handle: see {@link ContextReclamation#taskCollected}. */
     void collected()
     {
-        try {
-            if (query.isHostHandleCollected()) {
-                // the query's action runs too (its handle is unreachable): it closes this task if it is still open
-                return;
-            }
-            Set<String> tags = new TreeSet<>();
-            long released = closeCollected(tags);
-            if (released < 0) {
-                return;
-            }
-            log.warn("Task context {} of query {} on node {} was garbage-collected without close(); released {}{}",
-                    taskId, taskId.queryId(), query.node().nodeId(), succinct(released), tags.isEmpty() ? "" : " held by its operators " + tags);
-            query.node().contextCollected(taskId, null, released);
-        }
-        catch (RuntimeException | Error e) {
-            log.error("Releasing garbage-collected task context {} failed", taskId, e);
-        }
+        ContextReclamation.taskCollected(this);
+    }
+
+    @Override
+    public String toString()
+    {
+        return "TaskContext{" + taskId + ", user=" + userBytes + ", system=" + systemBytes + ", revocable=" + revocableBytes + "}";
     }
 }

@@ -10,8 +10,10 @@ import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.Proxy;
 import java.lang.reflect.Type;
 import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static java.util.Objects.requireNonNull;
 
@@ -33,6 +35,7 @@ final class ContextLoaderProxy
 
     private final Object target;
     private final ClassLoader loader;
+    private final Map<Method, Boolean> inheritedDefaults = new ConcurrentHashMap<>();
 
     private ContextLoaderProxy(Object target, ClassLoader loader)
     {
@@ -96,12 +99,30 @@ final class ContextLoaderProxy
         }
         Object result;
         try (ThreadContextClassLoader ignored = new ThreadContextClassLoader(loader)) {
-            result = method.invoke(target, args);
+            // a default the target inherits runs on this proxy, so that the calls it makes on itself, and on what it
+            // hands out bound to itself (a pool's default slot), are decorated too
+            result = inheritsDefault(method) ? InvocationHandler.invokeDefault(proxy, method, args) : method.invoke(target, args);
         }
         catch (InvocationTargetException e) {
             throw e.getCause();
         }
         return wrapResult(method, result);
+    }
+
+    private boolean inheritsDefault(Method method)
+    {
+        if (!method.isDefault()) {
+            return false;
+        }
+        return inheritedDefaults.computeIfAbsent(method, ignored -> {
+            try {
+                // the method the target's class runs: this very default unless a class or an interface overrides it
+                return target.getClass().getMethod(method.getName(), method.getParameterTypes()).equals(method);
+            }
+            catch (NoSuchMethodException e) {
+                return false;
+            }
+        });
     }
 
     private Object wrapResult(Method method, Object result)

@@ -4,6 +4,7 @@ import io.memgov.spi.pool.MemoryAllocation;
 import io.memgov.spi.pool.MemoryFuture;
 import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.pool.MemoryPoolListener;
+import io.memgov.spi.pool.MemoryPoolSlot;
 import io.memgov.spi.pool.ResizableMemoryPool;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.TaskId;
@@ -28,8 +29,8 @@ import static java.util.Objects.requireNonNull;
  * total, its task and its tag. Cells of a query live until the engine {@link #forgetQuery forgets} it; snapshots
  * leave out zero entries, which is what Trino's maps show after removing them.
  *
- * <p>The engine's node accounting reserves through a {@link Handle}: the cells of one task and tag, looked up once,
- * so that its hot path does no map look-up and allocates nothing.
+ * <p>Its {@linkplain #slot slots} are {@link Handle}s: the cells of one task and tag, looked up once, so that the
+ * engine's hot path, which reserves through slots, does no map look-up and allocates nothing.
  */
 public final class FixedMemoryPool
         implements ResizableMemoryPool
@@ -107,6 +108,13 @@ public final class FixedMemoryPool
             recordUser(taskId, tag, bytes);
         }
         return afterReserve();
+    }
+
+    /** This pool's cells of {@code taskId} and {@code tag}: a {@link #handle}. */
+    @Override
+    public MemoryPoolSlot slot(TaskId taskId, String tag)
+    {
+        return handle(taskId, tag);
     }
 
     /**
@@ -552,6 +560,7 @@ public final class FixedMemoryPool
      * pool's, with the same checks and results, minus the map look-ups. Thread-safe; holds no state of its own.
      */
     public static final class Handle
+            implements MemoryPoolSlot
     {
         private final FixedMemoryPool pool;
         private final TaskId taskId;
@@ -577,23 +586,27 @@ public final class FixedMemoryPool
             return pool;
         }
 
+        @Override
         public TaskId taskId()
         {
             return taskId;
         }
 
+        @Override
         public String tag()
         {
             return tag;
         }
 
         /** True once the pool forgot the query: the handle still works, through look-ups; callers should get a new one. */
+        @Override
         public boolean isStale()
         {
             return query.retired;
         }
 
         /** As {@link FixedMemoryPool#reserve}. */
+        @Override
         public MemoryFuture reserve(long bytes)
         {
             checkNonNegative(bytes, "bytes");
@@ -607,6 +620,7 @@ public final class FixedMemoryPool
         }
 
         /** As {@link FixedMemoryPool#tryReserve}. */
+        @Override
         public boolean tryReserve(long bytes)
         {
             checkNonNegative(bytes, "bytes");
@@ -624,6 +638,7 @@ public final class FixedMemoryPool
         }
 
         /** As {@link FixedMemoryPool#free}. */
+        @Override
         public void free(long bytes)
         {
             checkNonNegative(bytes, "bytes");
@@ -639,6 +654,7 @@ public final class FixedMemoryPool
         }
 
         /** As {@link FixedMemoryPool#reserveRevocable}. */
+        @Override
         public MemoryFuture reserveRevocable(long bytes)
         {
             checkNonNegative(bytes, "bytes");
@@ -652,6 +668,7 @@ public final class FixedMemoryPool
         }
 
         /** As {@link FixedMemoryPool#tryReserveRevocable}. */
+        @Override
         public boolean tryReserveRevocable(long bytes)
         {
             checkNonNegative(bytes, "bytes");
@@ -669,6 +686,7 @@ public final class FixedMemoryPool
         }
 
         /** As {@link FixedMemoryPool#freeRevocable}. */
+        @Override
         public void freeRevocable(long bytes)
         {
             checkNonNegative(bytes, "bytes");

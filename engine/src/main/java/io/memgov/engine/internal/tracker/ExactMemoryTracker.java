@@ -8,7 +8,6 @@ import io.memgov.spi.tracker.TrackerLevel;
 
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.LongSupplier;
 
 import static java.util.Objects.requireNonNull;
 
@@ -27,9 +26,6 @@ public final class ExactMemoryTracker
     private final long hardLimitBytes;
     private final AtomicLong usedBytes = new AtomicLong();
     private final AtomicLong peakBytes = new AtomicLong();
-    // bytes of this level counted by someone else (the engine's query context, which counts them exactly anyway);
-    // they come on top of usedBytes, and their deltas go straight to the parent (allocateCounted)
-    private volatile LongSupplier counted;
 
     private ExactMemoryTracker(TrackerLevel level, String description, ExactMemoryTracker parent, long hardLimitBytes)
     {
@@ -69,59 +65,7 @@ public final class ExactMemoryTracker
     @Override
     public long usedBytes()
     {
-        LongSupplier external = counted;
-        return external == null ? usedBytes.get() : usedBytes.get() + external.getAsLong();
-    }
-
-    /**
-     * Lets the caller count this level's bytes itself, so that they are not counted twice on every call: from now on
-     * {@link #usedBytes()} adds {@code counter}, and the caller reports each change of it with
-     * {@link #allocateCounted} and {@link #freeCounted}, which carry it to the parents only. Calls of
-     * {@link #allocate}/{@link #free} keep working and add to the tracker's own bytes. The engine's query contexts
-     * use this when the query level has no limit of its own.
-     *
-     * @throws IllegalStateException if this level has a limit (it could not check it) or is already counted
-     */
-    public synchronized void countedBy(LongSupplier counter)
-    {
-        requireNonNull(counter, "counter is null");
-        if (hardLimitBytes > 0) {
-            throw new IllegalStateException("tracker " + description + " has a limit of " + hardLimitBytes + " bytes: it must count its bytes itself");
-        }
-        if (counted != null) {
-            throw new IllegalStateException("tracker " + description + " is already counted by " + counted);
-        }
-        counted = counter;
-    }
-
-    /**
-     * The counter given to {@link #countedBy} grew by {@code bytes} and now reads {@code countedNow}: carries the
-     * bytes to the parents, checking their limits. If a parent refuses, nothing changed at any parent, and the caller
-     * must take the bytes back from its counter.
-     */
-    public void allocateCounted(long bytes, long countedNow)
-    {
-        if (bytes <= 0) {
-            if (bytes < 0) {
-                throw new IllegalArgumentException("bytes is negative: " + bytes);
-            }
-            return;
-        }
-        if (parent != null) {
-            parent.allocate(bytes);
-        }
-        updatePeak(usedBytes.get() + countedNow);
-    }
-
-    /** The counter given to {@link #countedBy} shrank by {@code bytes}: carries the free to the parents. */
-    public void freeCounted(long bytes)
-    {
-        if (bytes < 0) {
-            throw new IllegalArgumentException("bytes is negative: " + bytes);
-        }
-        if (parent != null && bytes != 0) {
-            parent.free(bytes);
-        }
+        return usedBytes.get();
     }
 
     @Override
@@ -156,11 +100,6 @@ public final class ExactMemoryTracker
     private void addUpTheTree(long bytes)
     {
         long used = usedBytes.addAndGet(bytes);
-        LongSupplier external = counted;
-        if (external != null) {
-            // the peak and the level's size include what its counter holds
-            used += external.getAsLong();
-        }
         if (hardLimitBytes > 0 && used > hardLimitBytes) {
             usedBytes.addAndGet(-bytes);
             throw new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, String.format(

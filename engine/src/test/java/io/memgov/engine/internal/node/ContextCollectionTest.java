@@ -481,6 +481,96 @@ final class ContextCollectionTest
         assertThat(detector.reports).isEmpty();
     }
 
+    @Test
+    void aForgottenTaskReleasesItsOwnMemoryWithItsOperators()
+    {
+        QueryMemoryContext query = engine.node(0).createQuery(queryId, QuerySession.of("alice"));
+        forgetTaskWithOwnMemory(query, "0", 2 * MB);
+        assertThat(query.systemBytes()).isEqualTo(2 * MB);
+        assertThat(pool.reservedBytes()).isEqualTo(3 * MB);
+
+        collectUntil(() -> detector.reports.stream().anyMatch(report -> report.tag() == null)
+                && detector.reports.stream().mapToLong(Report::bytes).sum() == 3 * MB);
+
+        // the task's own memory is reported with the task, never alone
+        assertThat(detector.reports).filteredOn(report -> report.tag() == null).singleElement()
+                .satisfies(report -> assertThat(report.bytes()).isGreaterThanOrEqualTo(2 * MB));
+        assertThat(warnings).filteredOn(line -> line.startsWith("Task context ")).singleElement()
+                .satisfies(line -> assertThat(line).contains("(task-local)"));
+        assertThat(query.tasks()).isEmpty();
+        assertThat(query.systemBytes()).isZero();
+        assertThat(pool.reservedBytes()).isZero();
+        query.close();
+    }
+
+    @Test
+    void aForgottenQueryReleasesItsOwnMemoryAndNamesItAsThePoolShowsIt()
+    {
+        NodeMemory node = engine.node(0);
+        forgetQueryWithOwnMemory(node, queryId, 3 * MB);
+        assertThat(pool.info().taskMemoryReservations()).containsEntry(TaskId.of(queryId, "query-local"), 3 * MB);
+
+        collectUntil(() -> detector.reports.stream().anyMatch(report -> report.taskId() == null));
+        settle();
+
+        assertThat(detector.reports).containsExactly(new Report(queryId, null, null, 3 * MB));
+        assertThat(warnings).containsExactly("Query context " + q + " on node node-0 was garbage-collected without close(); released 3MB held by its tasks "
+                + q + ".query-local [(query-local)]");
+        assertThat(node.query(queryId)).isEmpty();
+        assertThat(pool.freeBytes()).isEqualTo(pool.maxBytes());
+    }
+
+    @Test
+    void theOwnMemoryContextsKeepTheirTaskAndQueryHandles()
+    {
+        NodeMemory node = engine.node(0);
+        QueryId byTaskMemory = QueryId.of(q + "task");
+        QueryId byQueryMemory = QueryId.of(q + "query");
+        LocalMemoryContext taskMemory = ownMemoryOfForgottenTask(node, byTaskMemory);
+        LocalMemoryContext queryMemory = ownMemoryOfForgottenQuery(node, byQueryMemory);
+        // the sentinel: once it is reported, the kept handles went through the same collections
+        forgetQuery(node, queryId);
+
+        collectUntil(() -> detector.reports.stream().anyMatch(report -> report.taskId() == null));
+        settle();
+
+        assertThat(detector.reports).extracting(Report::queryId).containsOnly(queryId);
+        assertThat(node.query(byTaskMemory).orElseThrow().tasks()).hasSize(1);
+        taskMemory.setBytes(2 * MB);
+        queryMemory.setBytes(3 * MB);
+        assertThat(node.query(byTaskMemory).orElseThrow().systemBytes()).isEqualTo(2 * MB);
+        assertThat(node.query(byQueryMemory).orElseThrow().systemBytes()).isEqualTo(3 * MB);
+        node.query(byTaskMemory).orElseThrow().close();
+        node.query(byQueryMemory).orElseThrow().close();
+        assertThat(pool.freeBytes()).isEqualTo(pool.maxBytes());
+    }
+
+    private static void forgetTaskWithOwnMemory(QueryMemoryContext query, String localId, long own)
+    {
+        TaskMemoryContext task = query.addTask(localId);
+        task.localMemory().setBytes(own);
+        forgetOperator(task, "HashAggregation", MB, 0, 0);
+    }
+
+    private static void forgetQueryWithOwnMemory(NodeMemory node, QueryId queryId, long own)
+    {
+        node.createQuery(queryId, QuerySession.of("alice")).localMemory().setBytes(own);
+    }
+
+    private static LocalMemoryContext ownMemoryOfForgottenTask(NodeMemory node, QueryId queryId)
+    {
+        LocalMemoryContext own = node.createQuery(queryId, QuerySession.of("alice")).addTask("0").localMemory();
+        own.setBytes(MB);
+        return own;
+    }
+
+    private static LocalMemoryContext ownMemoryOfForgottenQuery(NodeMemory node, QueryId queryId)
+    {
+        LocalMemoryContext own = node.createQuery(queryId, QuerySession.of("alice")).localMemory();
+        own.setBytes(MB);
+        return own;
+    }
+
     private static void forgetQuery(NodeMemory node, QueryId queryId)
     {
         QueryMemoryContext query = node.createQuery(queryId, QuerySession.of("alice"));

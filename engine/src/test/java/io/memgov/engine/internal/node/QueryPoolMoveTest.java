@@ -89,6 +89,39 @@ final class QueryPoolMoveTest
     }
 
     @Test
+    void theOwnMemoryOfAQueryAndItsTasksMovesWithIt()
+    {
+        try (MemoryEngine engine = engine(10 * MB, 8 * MB)) {
+            NodeMemoryManager node = (NodeMemoryManager) engine.node(0);
+            MemoryPool general = node.pool("general").orElseThrow();
+            MemoryPool reserved = node.pool("reserved").orElseThrow();
+            QueryMemoryContext query = node.createQuery(Q1, QuerySession.of("alice"));
+            TaskMemoryContext task = query.addTask("0");
+            OperatorMemoryContext operator = task.addOperator("HashAggregation");
+            operator.userMemory().setBytes(MB);
+            task.localMemory().setBytes(MB);
+            query.localMemory().setBytes(2 * MB);
+
+            assertThat(node.applyAssignment(assignment(1, Map.of(Q1, "reserved")))).isTrue();
+
+            // the pools keep per-task and per-tag totals: both arrive whole
+            TaskId queryLocal = TaskId.of(Q1, "query-local");
+            assertThat(general.info()).isEqualTo(MemoryPoolInfo.empty("general", 10 * MB));
+            assertThat(reserved.info().taskMemoryReservations()).isEqualTo(Map.of(task.taskId(), 2 * MB, queryLocal, 2 * MB));
+            assertThat(reserved.info().queryMemoryAllocations().get(Q1)).containsExactlyInAnyOrder(
+                    new MemoryAllocation("(query-local)", 2 * MB), new MemoryAllocation("(task-local)", MB), new MemoryAllocation("HashAggregation", MB));
+
+            // and go back to zero in the pool they moved to
+            query.localMemory().setBytes(0);
+            task.localMemory().setBytes(MB / 2);
+            assertThat(reserved.info().taskMemoryReservations()).isEqualTo(Map.of(task.taskId(), 1536 * KB));
+            query.close();
+            assertThat(reserved.info()).isEqualTo(MemoryPoolInfo.empty("reserved", 8 * MB));
+            Reference.reachabilityFence(operator);
+        }
+    }
+
+    @Test
     void movesAQueryWithItsTasksAndTagsAndEveryCounterOfBothPoolsIsRight()
     {
         try (MemoryEngine engine = engine(10 * MB, 8 * MB)) {

@@ -8,7 +8,14 @@ import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.policy.PolicyContext;
 import io.memgov.spi.policy.PolicyFactory;
+import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.pool.MemoryPool;
+import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.pool.MemoryPoolLayout;
+import io.memgov.spi.pool.MemoryPoolListener;
+import io.memgov.spi.pool.MemoryPoolSlot;
+import io.memgov.spi.query.QueryId;
+import io.memgov.spi.query.TaskId;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.TrackerLevel;
 import org.junit.jupiter.api.Test;
@@ -16,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -124,6 +133,25 @@ final class ContextLoaderProxyTest
         assertThat(created).isSameAs(killer);
     }
 
+    @Test
+    void aDefaultMethodTheTargetInheritsRunsOnTheWrapperSoThatItsCallsAreDecoratedToo()
+            throws Exception
+    {
+        // a drop-in pool offers no slots of its own: the default slot makes the pool's own calls, and they must go
+        // through the wrapper, with the plugin's context loader, as the engine's other calls do
+        try (URLClassLoader plugin = new URLClassLoader("plugin", new URL[0], null)) {
+            List<String> loaders = new ArrayList<>();
+            MemoryPool wrapped = ContextLoaderProxy.wrap(MemoryPool.class, new LoaderRecordingPool(loaders), plugin);
+
+            MemoryPoolSlot slot = wrapped.slot(TaskId.of(QueryId.of("q1"), "0"), "Scan");
+            slot.reserve(10);
+            slot.free(10);
+            assertThat(wrapped.freeBytes()).isEqualTo(100);
+
+            assertThat(loaders).containsExactly("reserve@plugin", "free@plugin", "maxBytes@plugin", "reservedBytes@plugin", "reservedRevocableBytes@plugin");
+        }
+    }
+
     private static <F extends PolicyFactory<C, P>, C extends PolicyContext, P> P create(PluginRegistry registry, PolicyFamily<F, C, P> family)
     {
         return PluginRegistry.create(family, registry.require(family, "probe"), PolicyConfig.empty(), null).policy();
@@ -164,5 +192,110 @@ final class ContextLoaderProxyTest
         Class<?> probe = factory.getClass().getClassLoader().loadClass(ProbePlugin.class.getName());
         assertThat(probe).isNotSameAs(ProbePlugin.class);
         return (List<String>) probe.getField("CALLS").get(null);
+    }
+
+    /** A plugin's pool written before slots existed: it records the context loader of each call it gets. */
+    private static final class LoaderRecordingPool
+            implements MemoryPool
+    {
+        private final List<String> loaders;
+
+        LoaderRecordingPool(List<String> loaders)
+        {
+            this.loaders = loaders;
+        }
+
+        private void record(String call)
+        {
+            loaders.add(call + "@" + Thread.currentThread().getContextClassLoader().getName());
+        }
+
+        @Override
+        public String id()
+        {
+            return "general";
+        }
+
+        @Override
+        public long maxBytes()
+        {
+            record("maxBytes");
+            return 100;
+        }
+
+        @Override
+        public long reservedBytes()
+        {
+            record("reservedBytes");
+            return 0;
+        }
+
+        @Override
+        public long reservedRevocableBytes()
+        {
+            record("reservedRevocableBytes");
+            return 0;
+        }
+
+        @Override
+        public MemoryFuture reserve(TaskId taskId, String tag, long bytes)
+        {
+            record("reserve");
+            return MemoryFuture.NOT_BLOCKED;
+        }
+
+        @Override
+        public boolean tryReserve(TaskId taskId, String tag, long bytes)
+        {
+            record("tryReserve");
+            return true;
+        }
+
+        @Override
+        public void free(TaskId taskId, String tag, long bytes)
+        {
+            record("free");
+        }
+
+        @Override
+        public MemoryFuture reserveRevocable(TaskId taskId, long bytes)
+        {
+            record("reserveRevocable");
+            return MemoryFuture.NOT_BLOCKED;
+        }
+
+        @Override
+        public boolean tryReserveRevocable(TaskId taskId, long bytes)
+        {
+            record("tryReserveRevocable");
+            return true;
+        }
+
+        @Override
+        public void freeRevocable(TaskId taskId, long bytes)
+        {
+            record("freeRevocable");
+        }
+
+        @Override
+        public long queryReservedBytes(QueryId queryId)
+        {
+            return 0;
+        }
+
+        @Override
+        public long queryRevocableBytes(QueryId queryId)
+        {
+            return 0;
+        }
+
+        @Override
+        public void addListener(MemoryPoolListener listener) {}
+
+        @Override
+        public MemoryPoolInfo info()
+        {
+            return MemoryPoolInfo.empty("general", 100);
+        }
     }
 }

@@ -1,0 +1,144 @@
+package io.memgov.engine.internal.node;
+
+import io.memgov.spi.query.ErrorCode;
+import io.memgov.spi.query.MemoryLimitExceededException;
+
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+
+import static io.memgov.spi.policy.DataSizes.succinct;
+import static java.util.Objects.requireNonNull;
+
+/**
+ * A query's per-node limits and the counters they are checked against: its user, system and revocable bytes on the
+ * node, and the peak of their sum. A limit is checked by adding first and undoing on failure, so two tasks of the
+ * query racing for the last bytes cannot both pass. Lock-free.
+ */
+final class QueryLimits
+{
+    private final long maxUserBytes;
+    private final long maxTotalBytes;
+    // the query's largest user-memory holders by tag, for the message of a refusal only
+    private final Supplier<Map<String, Long>> topConsumers;
+    private final AtomicLong userBytes = new AtomicLong();
+    private final AtomicLong systemBytes = new AtomicLong();
+    private final AtomicLong revocableBytes = new AtomicLong();
+    private final AtomicLong peakTotalBytes = new AtomicLong();
+
+    /**
+     * @param maxUserBytes the user-memory limit
+     * @param maxTotalBytes the user+system limit, or {@link Long#MAX_VALUE} for none
+     * @param topConsumers the query's largest user-memory holders by tag, largest first: the few a message names
+     */
+    QueryLimits(long maxUserBytes, long maxTotalBytes, Supplier<Map<String, Long>> topConsumers)
+    {
+        this.maxUserBytes = maxUserBytes;
+        this.maxTotalBytes = maxTotalBytes;
+        this.topConsumers = requireNonNull(topConsumers, "topConsumers is null");
+    }
+
+    long maxUserBytes()
+    {
+        return maxUserBytes;
+    }
+
+    long maxTotalBytes()
+    {
+        return maxTotalBytes;
+    }
+
+    long userBytes()
+    {
+        return userBytes.get();
+    }
+
+    long systemBytes()
+    {
+        return systemBytes.get();
+    }
+
+    long revocableBytes()
+    {
+        return revocableBytes.get();
+    }
+
+    long peakBytes()
+    {
+        return peakTotalBytes.get();
+    }
+
+    /**
+     * Adds {@code delta} to the user or system counter if the per-node limits still hold.
+     *
+     * @return false if a limit refused and {@code orThrow} is false; nothing changed then
+     * @throws MemoryLimitExceededException if a limit refused and {@code orThrow} is true; nothing changed
+     */
+    boolean claim(MemoryKind kind, long delta, boolean orThrow)
+    {
+        AtomicLong counter = kind == MemoryKind.USER ? userBytes : systemBytes;
+        long held = counter.addAndGet(delta);
+        if (kind == MemoryKind.USER && held > maxUserBytes) {
+            counter.addAndGet(-delta);
+            if (orThrow) {
+                throw exceeded("per-node memory limit", maxUserBytes, held - delta, delta);
+            }
+            return false;
+        }
+        if (maxTotalBytes != Long.MAX_VALUE) {
+            long total = userBytes.get() + systemBytes.get();
+            if (total > maxTotalBytes) {
+                counter.addAndGet(-delta);
+                if (orThrow) {
+                    throw exceeded("per-node total memory limit", maxTotalBytes, total - delta, delta);
+                }
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Takes back a claim, or releases: subtracts {@code bytes} from the user or system counter. */
+    void unclaim(MemoryKind kind, long bytes)
+    {
+        (kind == MemoryKind.USER ? userBytes : systemBytes).addAndGet(-bytes);
+    }
+
+    /** Revocable memory has no per-node limit on the worker (Trino): it can always be taken back. */
+    void addRevocable(long delta)
+    {
+        revocableBytes.addAndGet(delta);
+    }
+
+    /** Records the current sum as the peak if it is the largest yet; called after each growth. */
+    void updatePeak()
+    {
+        long total = userBytes.get() + systemBytes.get() + revocableBytes.get();
+        long peak = peakTotalBytes.get();
+        while (total > peak && !peakTotalBytes.compareAndSet(peak, total)) {
+            peak = peakTotalBytes.get();
+        }
+    }
+
+    private MemoryLimitExceededException exceeded(String limitName, long limit, long allocated, long delta)
+    {
+        StringBuilder details = new StringBuilder()
+                .append("Allocated: ").append(succinct(allocated))
+                .append(", Delta: ").append(succinct(delta));
+        Map<String, Long> consumers = topConsumers.get();
+        if (!consumers.isEmpty()) {
+            details.append(", Top Consumers: ").append(consumers.entrySet().stream()
+                    .map(entry -> entry.getKey() + "=" + succinct(entry.getValue()))
+                    .collect(Collectors.joining(", ", "{", "}")));
+        }
+        return new MemoryLimitExceededException(ErrorCode.EXCEEDED_LOCAL_MEMORY_LIMIT,
+                String.format("Query exceeded %s of %s [%s]", limitName, succinct(limit), details));
+    }
+
+    @Override
+    public String toString()
+    {
+        return "user=" + userBytes + ", system=" + systemBytes + ", revocable=" + revocableBytes;
+    }
+}
