@@ -11,7 +11,7 @@ final class TestEngines
     private TestEngines() {}
 
     /**
-     * A node whose pool is {@code poolSize} (no heap headroom), with the per-node query limit {@code queryLimit}.
+     * A node whose pool is {@code poolSize} (no heap headroom, not checked against the test JVM's heap), with the per-node query limit {@code queryLimit}.
      * {@code overrides} replace or add properties.
      */
     static MemoryEngine engine(String poolSize, String queryLimit, Map<String, String> overrides)
@@ -21,6 +21,8 @@ final class TestEngines
         properties.put("memory.heap-headroom-per-node", "0B");
         properties.put("query.max-memory-per-node", queryLimit);
         properties.put("memory.cluster.poll-interval", "1h");
+        // the pool governs Arrow's off-heap buffers, not this JVM's heap
+        properties.put("node.heap-governed", "false");
         properties.putAll(overrides);
         return MemoryEngine.builder()
                 .properties(properties)

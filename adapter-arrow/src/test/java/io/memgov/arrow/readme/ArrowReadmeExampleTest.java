@@ -25,7 +25,7 @@ final class ArrowReadmeExampleTest
     void readmeArrowExampleRuns()
     {
         // not in the README: an engine independent of the test JVM's heap, and no JMX
-        try (MemoryEngine engine = MemoryEngine.builder().property("node.heap-size", "1GB").withoutJmx().build()) {
+        try (MemoryEngine engine = MemoryEngine.builder().property("node.heap-size", "1GB").property("node.heap-governed", "false").withoutJmx().build()) {
             // README begins
             NodeMemory node = engine.node(0);
             try (ArrowNodeMemory arrow = ArrowNodeMemory.create(node)) {     // one Arrow root per node
