@@ -2,13 +2,14 @@
 # Builds the JMH benchmarks and runs the comparison, then prints one table with every figure and its ratios to the
 # baselines measured in the same run (Trino's memory-context library, AtomicLong, the fixed pool, a raw FileChannel).
 #
-# Usage: benchmarks/run.sh [--no-build|--report-only] [hotpath|reserve|spill|loop|all]...   (default: all)
+# Usage: benchmarks/run.sh [--no-build|--report-only] [hotpath|reserve|spill|loop|arrow|all]...   (default: all)
 #   hotpath  issues #10 and #7: AtomicLong, LongAdder, a thread-local field, memgov exact and thread-batched,
 #            Trino's memory-context library, Arrow's allocator; at 1 and 2 threads
 #   reserve  issue #6: the reserve-mode pool against the fixed pool; at 1 and 2 threads
 #   spill    issues #5, #21: SpillFileManager against a raw FileChannel, writing and reading, NONE / LZ4 / AES_GCM,
 #            64 KB and 1 MB blocks; 1 thread
 #   loop     issue #3: one cluster-loop round, 100 nodes x 1,000 queries and 1,000 nodes x 10,000 queries; 1 thread
+#   arrow    issue #20: buffer(64 KB) + close through memgov's Arrow bridge against plain Arrow; at 1 and 2 threads
 # JMH_OPTS overrides the run length (default: 1 fork, 2 x 1s warm-up, 3 x 1s measurement); all of it takes about
 # six minutes on a 2-core machine. Results: benchmarks/target/results/*.json.
 set -euo pipefail
@@ -21,13 +22,13 @@ for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
     --report-only) report_only=1 ;;
-    hotpath|reserve|spill|loop) groups+=("$arg") ;;
-    all) groups+=(hotpath reserve spill loop) ;;
+    hotpath|reserve|spill|loop|arrow) groups+=("$arg") ;;
+    all) groups+=(hotpath reserve spill loop arrow) ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) echo "unknown argument '$arg'; expected --no-build, --report-only, hotpath, reserve, spill, loop or all" >&2; exit 2 ;;
+    *) echo "unknown argument '$arg'; expected --no-build, --report-only, hotpath, reserve, spill, loop, arrow or all" >&2; exit 2 ;;
   esac
 done
-[ ${#groups[@]} -eq 0 ] && groups=(hotpath reserve spill loop)
+[ ${#groups[@]} -eq 0 ] && groups=(hotpath reserve spill loop arrow)
 
 out=benchmarks/target/results
 if [ "$report_only" = 0 ]; then
@@ -52,6 +53,7 @@ for group in "${groups[@]}"; do
     reserve) run reserve 'ReservationBenchmark' 1; run reserve 'ReservationBenchmark' 2 ;;
     spill)   run spill 'SpillBenchmark' 1 ;;
     loop)    run loop 'ClusterLoopBenchmark' 1 ;;
+    arrow)   run arrow 'ArrowBridgeBenchmark' 1; run arrow 'ArrowBridgeBenchmark' 2 ;;
   esac
 done
 fi
@@ -91,7 +93,7 @@ def fmt(value, digits=1):
 print()
 print(f"| {'benchmark':<40} | {'params':<46} | {'thr':>3} | {'score':>9} | {'± error':>8} | {'unit':<5} | {'MB/s':>6} | {'× Trino':>8} | {'× AtomicLong':>12} | {'× baseline':>10} |")
 print(f"|{'-' * 42}|{'-' * 48}|{'-' * 5}|{'-' * 11}|{'-' * 10}|{'-' * 7}|{'-' * 8}|{'-' * 10}|{'-' * 14}|{'-' * 12}|")
-order = {"HotPathBenchmark": 0, "ReservationBenchmark": 1, "SpillBenchmark": 2, "ClusterLoopBenchmark": 3}
+order = {"HotPathBenchmark": 0, "ReservationBenchmark": 1, "SpillBenchmark": 2, "ClusterLoopBenchmark": 3, "ArrowBridgeBenchmark": 4}
 for row in sorted(rows, key=lambda r: (order.get(r["cls"], 9), r["name"], r["params"], r["threads"])):
     name, threads, score = row["name"], row["threads"], row["score"]
     mbs = trino = atomic = baseline = None
@@ -117,14 +119,17 @@ for row in sorted(rows, key=lambda r: (order.get(r["cls"], 9), r["name"], r["par
         state = row["params"].split("state=")[1]
         reference = find(name, threads, f"shape=100x1000,state={state}")
         baseline = score / reference if reference else None
+    elif row["cls"] == "ArrowBridgeBenchmark":
+        reference = find("plainArrow", threads)
+        baseline = score / reference if reference else None
     print(f"| {row['cls'].replace('Benchmark', '') + '.' + name:<40} | {row['params']:<46} | {threads:>3} | {score:>9.{3 if score < 10 else 1}f} | "
           f"{row['error']:>8.1f} | {row['unit']:<5} | {fmt(mbs, 0):>6} | {fmt(trino, 2):>8} | {fmt(atomic, 1):>12} | {fmt(baseline, 2):>10} |")
 
 print()
 print("× Trino: memgov depth 3 / trinoPoolDepth3, depth 5 / trinoPoolDepth5, tracker calls / trinoAtomicDepth3 (same threads).")
 print("× baseline: HotPath memgov / baselineThreadLocalField (same threads); Reservation / pool=fixed; ClusterLoop / the")
-print("100x1000 shape (all time ratios). Spill: throughput as a fraction of the raw FileChannel's, same operation, storage and")
-print("block size (1.00 = as fast).")
+print("100x1000 shape; ArrowBridge / plainArrow, same threads (all time ratios). Spill: throughput as a fraction of the raw")
+print("FileChannel's, same operation, storage and block size (1.00 = as fast).")
 print()
 
 def scaling(name, params=""):
@@ -164,6 +169,15 @@ if call:
 result = scaling("memgovThreadBatchedTrackerCall", "reservationQuantum=0B")
 if result:
     print(f"| thread-batched tracker call, near-linear to 2 threads (#7) | x{result[0]:.2f} | {verdict(result[0] >= 1.8)} |")
+
+# the target of issue #20: the bridge within 1.5x of plain Arrow (same allocation manager, same threads)
+for quantum in ("0B", "1MB"):
+    for threads in (1, 2):
+        bridge, plain = find("bridge", threads, f"reservationQuantum={quantum}"), find("plainArrow", threads)
+        if bridge and plain:
+            default = " (the default)" if quantum == "0B" else ""
+            print(f"| Arrow buffer(64 KB) + close through the bridge within 1.5x of plain Arrow, {threads} thread(s), quantum {quantum}{default} (#20) | "
+                  f"{bridge / plain:.2f}x ({bridge:.1f} vs {plain:.1f} ns) | {verdict(bridge / plain <= 1.5)} |")
 
 # the target of #21 for spill files, each from this run's figures: >= 0.9x a raw FileChannel's throughput
 def spill_mbs(ms):

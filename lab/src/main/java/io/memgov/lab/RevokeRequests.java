@@ -40,6 +40,12 @@ final class RevokeRequests
         return request;
     }
 
+    /** Whether a revoke was requested and not yet served. */
+    synchronized boolean isRequested()
+    {
+        return request != null;
+    }
+
     /** Between batches, on the operator's thread: spills if a revoke was requested. */
     void serve()
     {

@@ -107,7 +107,7 @@ final class RunCommand
     static void printSummary(PrintStream out, RunResult result)
     {
         out.println();
-        String format = "%-6s %-10s %-16s %-9s %-28s %10s %10s %9s %s%n";
+        String format = "%-6s %-10s %-22s %-9s %-28s %10s %10s %9s %s%n";
         out.printf(format, "query", "user", "operator", "status", "error", "peak", "spilled", "cpu", "result");
         for (QueryResult query : result.queries()) {
             out.printf(format, query.id(), query.user(), query.operator(), query.status(), query.errorCode(),

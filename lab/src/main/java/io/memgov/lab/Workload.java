@@ -166,7 +166,9 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
     {
         HASH_AGGREGATION("hash-aggregation", "aggregate"),
         SORT("sort"),
-        JOIN_BUILD("join-build");
+        JOIN_BUILD("join-build"),
+        // the same aggregation with its state off-heap in Arrow vectors, governed through adapter-arrow
+        ARROW_HASH_AGGREGATION("arrow-hash-aggregation");
 
         private final String fileName;
         // other names accepted in workload files; the spelling of the aggregation is "aggregate"
@@ -181,6 +183,12 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
         String fileName()
         {
             return fileName;
+        }
+
+        /** Whether the operator groups by key, and so takes 'groups'. */
+        boolean aggregates()
+        {
+            return this == HASH_AGGREGATION || this == ARROW_HASH_AGGREGATION;
         }
 
         static OperatorKind fromFileName(String name)
@@ -229,11 +237,11 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
             if (count <= 0) {
                 throw new IllegalArgumentException("'count' must be positive: " + count);
             }
-            if (operator == OperatorKind.HASH_AGGREGATION && groups == null) {
-                throw new IllegalArgumentException("'groups' (distinct keys) is required for operator hash-aggregation");
+            if (operator.aggregates() && groups == null) {
+                throw new IllegalArgumentException("'groups' (distinct keys) is required for operator " + operator.fileName());
             }
-            if (operator != OperatorKind.HASH_AGGREGATION && groups != null) {
-                throw new IllegalArgumentException("'groups' applies to operator hash-aggregation only, not to " + operator.fileName());
+            if (!operator.aggregates() && groups != null) {
+                throw new IllegalArgumentException("'groups' applies to operators hash-aggregation and arrow-hash-aggregation only, not to " + operator.fileName());
             }
             // the engine checks session properties; build one session now so a typo fails at load, not mid-run
             QuerySession.Builder builder = QuerySession.builder(user);

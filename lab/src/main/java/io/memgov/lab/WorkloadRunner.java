@@ -1,5 +1,6 @@
 package io.memgov.lab;
 
+import io.memgov.arrow.ArrowNodeMemory;
 import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.engine.QueryMemoryContext;
@@ -29,6 +30,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -64,6 +66,8 @@ final class WorkloadRunner
     static final String JVM_OUT_OF_MEMORY = "JVM_OUT_OF_MEMORY";
     /** The error of a query whose own thread ended with an exception the lab did not expect: a lab bug, exit code 1. */
     static final String INTERNAL_ERROR = "INTERNAL_ERROR";
+    // how long an Arrow allocation waits for a full pool before its query fails; a killer usually frees memory first
+    static final Duration ARROW_MAX_WAIT = Duration.ofSeconds(30);
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     // expected answers are computed outside memgov; one at a time keeps that ungoverned heap small
     private static final Object VERIFY_LOCK = new Object();
@@ -141,6 +145,8 @@ final class WorkloadRunner
         int labOutOfMemoryErrors = 0;
         Path spillDirectory = createSpillDirectory();
         List<SpillFileManager> spillFiles = new ArrayList<>();
+        // one Arrow root per node, only when an operator allocates through Arrow
+        List<ArrowNodeMemory> arrowNodes = new ArrayList<>();
         ScheduledExecutorService arrivals = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "lab-arrivals");
             thread.setDaemon(true);
@@ -150,6 +156,11 @@ final class WorkloadRunner
             for (int i = 0; i < nodes.size(); i++) {
                 spillFiles.add(new SpillFileManager(SpillConfig.builder().spillPaths(spillDirectory).build()));
             }
+            if (specs.stream().anyMatch(spec -> spec.operator() == OperatorKind.ARROW_HASH_AGGREGATION)) {
+                for (NodeMemory node : nodes) {
+                    arrowNodes.add(ArrowNodeMemory.builder(node).maxWait(ARROW_MAX_WAIT).build());
+                }
+            }
             CountDownLatch done = new CountDownLatch(specs.size());
             for (QuerySpec spec : specs) {
                 QueryRun run = runs.get(spec.id());
@@ -157,7 +168,7 @@ final class WorkloadRunner
                     try {
                         Thread thread = new Thread(() -> {
                             try {
-                                run.result = runQuery(run, spillFiles, start);
+                                run.result = runQuery(run, spillFiles, arrowNodes, start);
                             }
                             catch (Throwable e) {
                                 // nothing allocated here: the main thread makes the query's result from it at the end
@@ -219,7 +230,9 @@ final class WorkloadRunner
                     .map(spec -> resultOf(runs.get(spec.id()), wallMillis))
                     .sorted(Comparator.comparingInt(result -> Integer.parseInt(result.id().substring(1))))
                     .toList();
-            long reservedAfter = nodes.stream().mapToLong(node -> node.pool().reservedBytes() + node.pool().reservedRevocableBytes()).sum();
+            // Arrow memory still allocated after every query ended was leaked: counted as left behind like a reservation
+            long reservedAfter = nodes.stream().mapToLong(node -> node.pool().reservedBytes() + node.pool().reservedRevocableBytes()).sum()
+                    + arrowNodes.stream().mapToLong(ArrowNodeMemory::allocatedBytes).sum();
             int spillFilesLeft = countSpillFiles(spillDirectory);
             Totals totals = totals(results, timeline, labOutOfMemoryErrors, reservedAfter, spillFilesLeft, wallMillis);
             return new RunResult(label, nodeIds, nodes.get(0).pool().maxBytes(), results, totals, timeline, kills);
@@ -227,6 +240,7 @@ final class WorkloadRunner
         finally {
             arrivals.shutdownNow();
             try {
+                arrowNodes.forEach(ArrowNodeMemory::close);
                 spillFiles.forEach(SpillFileManager::close);
             }
             finally {
@@ -253,7 +267,7 @@ final class WorkloadRunner
                 "the lab failed running the query: " + crash, 0, run.spilledBytes.get(), run.cpuNanos.get(), spec.arrivalMillis(), wallMillis, false);
     }
 
-    private QueryResult runQuery(QueryRun run, List<SpillFileManager> spillFiles, long runStart)
+    private QueryResult runQuery(QueryRun run, List<SpillFileManager> spillFiles, List<ArrowNodeMemory> arrowNodes, long runStart)
     {
         QuerySpec spec = run.spec;
         QueryId queryId = QueryId.of(spec.id());
@@ -280,7 +294,7 @@ final class WorkloadRunner
                 OperatorMemoryContext operator = task.addOperator(tag(spec.operator()));
                 Thread thread = new Thread(() -> {
                     try {
-                        checksums[node] = runTask(run, taskSeed, task, operator, spillFiles.get(node), unexpected);
+                        checksums[node] = runTask(run, taskSeed, task, operator, spillFiles.get(node), arrowNodes.isEmpty() ? null : arrowNodes.get(node), unexpected);
                     }
                     catch (OutOfMemoryError e) {
                         // again, while handling a first failure: still this query's, and the thread ends quietly
@@ -347,11 +361,11 @@ final class WorkloadRunner
 
     /** One task of the query, on its own thread; returns the task's checksum, or 0 when the query failed. */
     private static long runTask(QueryRun run, long taskSeed, TaskMemoryContext task, OperatorMemoryContext operator, SpillFileManager spillFiles,
-            AtomicReference<Throwable> unexpected)
+            ArrowNodeMemory arrowNode, AtomicReference<Throwable> unexpected)
     {
         try {
             try {
-                return runOperator(run.spec, taskSeed, operator, new OperatorDriver(run.failure::get, run.blockedTasks), spillFiles, run.spilledBytes);
+                return runOperator(run.spec, taskSeed, operator, new OperatorDriver(run.failure::get, run.blockedTasks), spillFiles, arrowNode, run.spilledBytes);
             }
             finally {
                 operator.close();
@@ -404,6 +418,7 @@ final class WorkloadRunner
             case HASH_AGGREGATION -> HashAggregation.TAG;
             case SORT -> Sort.TAG;
             case JOIN_BUILD -> JoinBuild.TAG;
+            case ARROW_HASH_AGGREGATION -> ArrowHashAggregation.TAG;
         };
     }
 
@@ -414,11 +429,13 @@ final class WorkloadRunner
             case HASH_AGGREGATION -> HashAggregation.expected(taskSeed, spec.rows(), spec.groups());
             case SORT -> Sort.expected(taskSeed, spec.rows());
             case JOIN_BUILD -> JoinBuild.expected(taskSeed, spec.rows());
+            // the same rows and the same query as the heap aggregation
+            case ARROW_HASH_AGGREGATION -> HashAggregation.expected(taskSeed, spec.rows(), spec.groups());
         };
     }
 
     private static long runOperator(QuerySpec spec, long seed, OperatorMemoryContext operator, OperatorDriver driver,
-            SpillFileManager spillFiles, AtomicLong spilledBytes)
+            SpillFileManager spillFiles, ArrowNodeMemory arrowNode, AtomicLong spilledBytes)
             throws InterruptedException
     {
         switch (spec.operator()) {
@@ -456,6 +473,19 @@ final class WorkloadRunner
                 }
                 finally {
                     spilledBytes.addAndGet(join.spilledBytes());
+                }
+            }
+            case ARROW_HASH_AGGREGATION -> {
+                ArrowHashAggregation aggregation = new ArrowHashAggregation(seed, spec.rows(), spec.groups(), arrowNode.operator(operator), spec.revocable(),
+                        driver, spillFiles);
+                if (spec.revocable()) {
+                    operator.setRevocableConsumer(aggregation.revocableConsumer());
+                }
+                try {
+                    return aggregation.run();
+                }
+                finally {
+                    spilledBytes.addAndGet(aggregation.spilledBytes());
                 }
             }
             default -> throw new IllegalStateException("unknown operator " + spec.operator());

@@ -52,6 +52,8 @@ final class HeapGovernedTest
                 case HASH_AGGREGATION -> HashAggregation.tableBytes(query.groups());
                 // the build rows in chunks, without the hash index
                 case JOIN_BUILD -> 2L * Long.BYTES * query.rows();
+                // its table is off-heap: no heap demand
+                case ARROW_HASH_AGGREGATION -> 0L;
             };
         }
         for (JsonNode query : run.get("queries")) {

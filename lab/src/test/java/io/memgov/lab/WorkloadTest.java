@@ -75,6 +75,40 @@ final class WorkloadTest
     }
 
     @Test
+    void arrowWorkloadMixesArrowAndHeapOperatorsAndRunsCleanWithSpilling(@org.junit.jupiter.api.io.TempDir Path directory)
+            throws IOException
+    {
+        Path file = LabRunner.exampleWorkload("arrow.yaml");
+        assertThat(Workload.read(file).expand()).extracting(QuerySpec::operator)
+                .contains(OperatorKind.ARROW_HASH_AGGREGATION, OperatorKind.HASH_AGGREGATION, OperatorKind.SORT);
+
+        Path json = directory.resolve("arrow.json");
+        LabRunner.Result result = LabRunner.execute("run", "--workload", file.toString(), "--json", json.toString());
+
+        assertThat(result.exitCode()).as(result.out() + result.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode run = Reports.json().readTree(json.toFile());
+        com.fasterxml.jackson.databind.JsonNode totals = run.get("totals");
+        assertThat(totals.get("wrongResults").asInt()).isZero();
+        // pool reservations and Arrow buffers still allocated after the run
+        assertThat(totals.get("reservedBytesAfterRun").asLong()).isZero();
+        assertThat(totals.get("spillFilesLeft").asInt()).isZero();
+        assertThat(totals.get("jvmOutOfMemoryErrors").asInt()).isZero();
+        List<com.fasterxml.jackson.databind.JsonNode> arrow = new ArrayList<>();
+        run.get("queries").forEach(query -> {
+            if (query.get("status").asText().equals("FINISHED")) {
+                assertThat(query.get("verified").asBoolean()).as(query.toString()).isTrue();
+            }
+            if (query.get("operator").asText().equals("arrow-hash-aggregation")) {
+                arrow.add(query);
+            }
+        });
+        // the Arrow aggregations finished with verified answers, and the revocable ones spilled Arrow IPC runs
+        assertThat(arrow).allSatisfy(query -> assertThat(query.get("status").asText()).as(query.toString()).isEqualTo("FINISHED"));
+        assertThat(arrow).anySatisfy(query -> assertThat(query.get("spilledBytes").asLong()).isPositive());
+        assertThat(result.err()).doesNotContain("leaked", "OutOfMemory");
+    }
+
+    @Test
     void aggregateIsAnotherNameForHashAggregation()
     {
         Workload workload = Workload.parse("w.yaml",
@@ -89,7 +123,7 @@ final class WorkloadTest
                         "queries:\n  - operator: join-build\n    rows: 10\n    groups: 5\n".getBytes(java.nio.charset.StandardCharsets.UTF_8), false))
                 .isInstanceOf(BadInputException.class)
                 .hasMessageContaining("w.yaml")
-                .hasMessageContaining("'groups' applies to operator hash-aggregation only, not to join-build");
+                .hasMessageContaining("'groups' applies to operators hash-aggregation and arrow-hash-aggregation only, not to join-build");
     }
 
     @Test
