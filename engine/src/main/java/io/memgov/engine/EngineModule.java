@@ -257,7 +257,7 @@ final class EngineModule
             Clock clock)
     {
         String name = policies.selectedName(PolicyFamily.ARBITRATOR);
-        ArbitrationStatistics statistics = new ArbitrationStatistics(name, metrics.sink("arbitration"));
+        ArbitrationStatistics statistics = new ArbitrationStatistics(name, metrics.sink(PolicyFamily.ARBITRATOR.policyKey()));
         List<NodeArbitration> arbitrations = new ArrayList<>();
         for (NodeMemoryManager node : nodes.nodes()) {
             SelectedPolicy<MemoryArbitrator> arbitrator = nodes.arbitrators().get(node.nodeId());
