@@ -2,7 +2,7 @@
 # Builds the JMH benchmarks and runs the comparison, then prints one table with every figure and its ratios to the
 # baselines measured in the same run (Trino's memory-context library, AtomicLong, the fixed pool, a raw FileChannel).
 #
-# Usage: benchmarks/run.sh [--no-build|--report-only] [hotpath|reserve|spill|loop|arrow|all]...   (default: all)
+# Usage: benchmarks/run.sh [--no-build|--report-only] [hotpath|reserve|spill|loop|arrow|arbitration|all]...   (default: all)
 #   hotpath  issues #10 and #7: AtomicLong, LongAdder, a thread-local field, memgov exact and thread-batched,
 #            Trino's memory-context library, Arrow's allocator; at 1 and 2 threads
 #   reserve  issue #6: the reserve-mode pool against the fixed pool; at 1 and 2 threads
@@ -10,6 +10,8 @@
 #            64 KB and 1 MB blocks; 1 thread
 #   loop     issue #3: one cluster-loop round, 100 nodes x 1,000 queries and 1,000 nodes x 10,000 queries; 1 thread
 #   arrow    issue #20: buffer(64 KB) + close through memgov's Arrow bridge against plain Arrow; at 1 and 2 threads
+#   arbitration  issue #19: time from a blocked reservation to its relief through a spill or a kill, arbitrator
+#            spill-first against none (the revoking scheduler, or the cluster loop's 1s round); 1 thread, sampled
 # JMH_OPTS overrides the run length (default: 1 fork, 2 x 1s warm-up, 3 x 1s measurement); all of it takes about
 # six minutes on a 2-core machine. Results: benchmarks/target/results/*.json.
 set -euo pipefail
@@ -22,13 +24,13 @@ for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
     --report-only) report_only=1 ;;
-    hotpath|reserve|spill|loop|arrow) groups+=("$arg") ;;
-    all) groups+=(hotpath reserve spill loop arrow) ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) echo "unknown argument '$arg'; expected --no-build, --report-only, hotpath, reserve, spill, loop, arrow or all" >&2; exit 2 ;;
+    hotpath|reserve|spill|loop|arrow|arbitration) groups+=("$arg") ;;
+    all) groups+=(hotpath reserve spill loop arrow arbitration) ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "unknown argument '$arg'; expected --no-build, --report-only, hotpath, reserve, spill, loop, arrow, arbitration or all" >&2; exit 2 ;;
   esac
 done
-[ ${#groups[@]} -eq 0 ] && groups=(hotpath reserve spill loop arrow)
+[ ${#groups[@]} -eq 0 ] && groups=(hotpath reserve spill loop arrow arbitration)
 
 out=benchmarks/target/results
 if [ "$report_only" = 0 ]; then
@@ -54,6 +56,7 @@ for group in "${groups[@]}"; do
     spill)   run spill 'SpillBenchmark' 1 ;;
     loop)    run loop 'ClusterLoopBenchmark' 1 ;;
     arrow)   run arrow 'ArrowBridgeBenchmark' 1; run arrow 'ArrowBridgeBenchmark' 2 ;;
+    arbitration) run arbitration 'ArbitrationBenchmark' 1 ;;
   esac
 done
 fi
@@ -69,7 +72,8 @@ for path in sorted(glob.glob(os.path.join(out, "*.json"))):
         params = ",".join(f"{k}={v}" for k, v in sorted((r.get("params") or {}).items()))
         m = r["primaryMetric"]
         rows.append(dict(cls=r["benchmark"].split(".")[-2], name=r["benchmark"].split(".")[-1], params=params,
-                         threads=r["threads"], score=float(m["score"]), error=float(m["scoreError"]), unit=m["scoreUnit"]))
+                         threads=r["threads"], score=float(m["score"]), error=float(m["scoreError"]), unit=m["scoreUnit"],
+                         percentiles=m.get("scorePercentiles") or {}))
 
 def find(name, threads, params=""):
     for row in rows:
@@ -93,7 +97,7 @@ def fmt(value, digits=1):
 print()
 print(f"| {'benchmark':<40} | {'params':<46} | {'thr':>3} | {'score':>9} | {'± error':>8} | {'unit':<5} | {'MB/s':>6} | {'× Trino':>8} | {'× AtomicLong':>12} | {'× baseline':>10} |")
 print(f"|{'-' * 42}|{'-' * 48}|{'-' * 5}|{'-' * 11}|{'-' * 10}|{'-' * 7}|{'-' * 8}|{'-' * 10}|{'-' * 14}|{'-' * 12}|")
-order = {"HotPathBenchmark": 0, "ReservationBenchmark": 1, "SpillBenchmark": 2, "ClusterLoopBenchmark": 3, "ArrowBridgeBenchmark": 4}
+order = {"HotPathBenchmark": 0, "ReservationBenchmark": 1, "SpillBenchmark": 2, "ClusterLoopBenchmark": 3, "ArrowBridgeBenchmark": 4, "ArbitrationBenchmark": 5}
 for row in sorted(rows, key=lambda r: (order.get(r["cls"], 9), r["name"], r["params"], r["threads"])):
     name, threads, score = row["name"], row["threads"], row["score"]
     mbs = trino = atomic = baseline = None
@@ -195,4 +199,16 @@ for storage in ("NONE", "LZ4", "AES_GCM"):
                     else f"spill {operation}, {storage}, {size} blocks: manager vs raw FileChannel (no target)"
                 result = verdict(ratio >= 0.9) if storage != "AES_GCM" else "measured"
                 print(f"| {target} | {ratio:.2f}x ({spill_mbs(manager):,.0f} vs {spill_mbs(raw):,.0f} MB/s) | {result} |")
+
+# issue #19: time to relief, p50 and p99 of the sampled reliefs, spill-first against none in the same run
+for scenario in ("spill", "kill"):
+    figures = {}
+    for row in rows:
+        if row["cls"] == "ArbitrationBenchmark" and row["params"].endswith(f"scenario={scenario}"):
+            figures[row["params"].split(",")[0].split("=")[1]] = row["percentiles"]
+    if "none" in figures and "spill-first" in figures:
+        none, first = figures["none"], figures["spill-first"]
+        p50, p99 = first.get("50.0"), first.get("99.0")
+        print(f"| time to relief through a {scenario}, spill-first vs none (#19) | p50 {p50:,.0f} vs {none.get('50.0'):,.0f} us "
+              f"({none.get('50.0') / p50:,.1f}x), p99 {p99:,.0f} vs {none.get('99.0'):,.0f} us | measured |")
 PY

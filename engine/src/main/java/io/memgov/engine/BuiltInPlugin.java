@@ -6,6 +6,9 @@ import io.memgov.engine.internal.tracker.ExactMemoryTracker;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.assignment.MemoryPoolAssignerContext;
+import io.memgov.spi.arbitration.MemoryArbitrator;
+import io.memgov.spi.arbitration.MemoryArbitratorContext;
+import io.memgov.spi.arbitration.MemoryArbitratorFactory;
 import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
 import io.memgov.spi.cluster.ClusterTransport;
 import io.memgov.spi.cluster.ClusterTransportContext;
@@ -106,6 +109,26 @@ final class BuiltInPlugin
             {
                 config.requireOnly();
                 return SpillStrategy.NONE;
+            }
+        });
+    }
+
+    @Override
+    public List<MemoryArbitratorFactory> memoryArbitratorFactories()
+    {
+        return List.of(new MemoryArbitratorFactory()
+        {
+            @Override
+            public String name()
+            {
+                return NONE;
+            }
+
+            @Override
+            public MemoryArbitrator create(PolicyConfig config, MemoryArbitratorContext context)
+            {
+                config.requireOnly();
+                return MemoryArbitrator.NONE;
             }
         });
     }

@@ -6,7 +6,12 @@ import dagger.Provides;
 import io.memgov.engine.ConfigurationException;
 import io.memgov.engine.MemoryEngineConfig;
 import io.memgov.engine.SelectedPolicy;
+import io.memgov.engine.internal.arbitration.ArbitrationStatistics;
+import io.memgov.engine.internal.arbitration.NodeArbitration;
 import io.memgov.engine.internal.cluster.ClusterMemoryManager;
+import io.memgov.engine.internal.cluster.ClusterPolicies;
+import io.memgov.engine.internal.guard.PolicyCallGuard;
+import io.memgov.engine.internal.heap.HeapGovernor;
 import io.memgov.engine.internal.node.NodeMemoryManager;
 import io.memgov.engine.internal.plugin.PluginLoader;
 import io.memgov.engine.internal.plugin.PluginRegistry;
@@ -15,6 +20,7 @@ import io.memgov.engine.internal.plugin.PolicySelector;
 import io.memgov.engine.internal.revoke.MemoryRevokingScheduler;
 import io.memgov.spi.MemoryPlugin;
 import io.memgov.spi.PolicyFamily;
+import io.memgov.spi.arbitration.MemoryArbitrator;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.assignment.MemoryPoolAssignerContext;
 import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
@@ -37,6 +43,7 @@ import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -45,9 +52,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.function.Supplier;
-import io.memgov.engine.internal.cluster.ClusterPolicies;
-import io.memgov.engine.internal.guard.PolicyCallGuard;
-import io.memgov.engine.internal.heap.HeapGovernor;
 
 
 /**
@@ -134,6 +138,7 @@ final class EngineModule
         OptionalLong maxTotalPerNode = config.maxQueryTotalMemoryPerNode().map(OptionalLong::of).orElseGet(OptionalLong::empty);
         List<NodeMemoryManager> nodes = new ArrayList<>();
         Map<NodeId, SelectedPolicy<SpillStrategy>> spillStrategies = new HashMap<>();
+        Map<NodeId, SelectedPolicy<MemoryArbitrator>> arbitrators = new HashMap<>();
         for (int i = 0; i < config.nodeCount(); i++) {
             NodeId nodeId = config.nodeId(i);
             NodeContext context = new NodeContext(nodeId, config.heapBytes(), config.poolBytes(), clock, scheduler.forOwner("node " + nodeId),
@@ -149,10 +154,11 @@ final class EngineModule
             nodes.add(new NodeMemoryManager(nodeId, layout, root.policy(), clock, config.maxQueryMemoryPerNode(), maxTotal, leakDetector.policy(),
                     config.reservationQuantum()));
             spillStrategies.put(nodeId, policies.create(PolicyFamily.SPILL_STRATEGY, context));
+            arbitrators.put(nodeId, policies.create(PolicyFamily.ARBITRATOR, context));
         }
         log.info("Started {} node(s): heap {} each, headroom {}, pool {} ('{}'), per-query per-node limit {}",
                 nodes.size(), config.heapBytes(), config.headroomBytes(), config.poolBytes(), policies.selectedName(PolicyFamily.POOL), config.maxQueryMemoryPerNode());
-        return new EngineNodes(nodes, spillStrategies);
+        return new EngineNodes(nodes, spillStrategies, arbitrators);
     }
 
     @Provides
@@ -239,6 +245,30 @@ final class EngineModule
                     "spill strategy '" + strategy.name() + "' of " + node.nodeId()));
         }
         return new RevokingSchedulers(schedulers);
+    }
+
+    /**
+     * Each node's arbitration, listening to the node's blocked reservations from now on; the engine's close() stops
+     * them.
+     */
+    @Provides
+    @Singleton
+    static NodeArbitrations nodeArbitrations(EngineNodes nodes, QueryFailures failures, PolicyCallGuard guard, PolicySelector policies, EngineMetrics metrics,
+            Clock clock)
+    {
+        String name = policies.selectedName(PolicyFamily.ARBITRATOR);
+        ArbitrationStatistics statistics = new ArbitrationStatistics(name, metrics.sink(PolicyFamily.ARBITRATOR.policyKey()));
+        List<NodeArbitration> arbitrations = new ArrayList<>();
+        for (NodeMemoryManager node : nodes.nodes()) {
+            SelectedPolicy<MemoryArbitrator> arbitrator = nodes.arbitrators().get(node.nodeId());
+            NodeArbitration arbitration = new NodeArbitration(node, arbitrator.policy(), arbitrator.name(), guard, failures::fail, clock, statistics);
+            node.onBlockedReservation(arbitration);
+            arbitrations.add(arbitration);
+        }
+        if (!name.equals(PolicyFamily.ARBITRATOR.defaultPolicy())) {
+            log.info("Memory arbitrator '{}' resolves blocked reservations on each node", name);
+        }
+        return new NodeArbitrations(arbitrations, statistics);
     }
 
     /** Starts observing the heap; the engine's close() stops it. */

@@ -42,6 +42,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ScheduledExecutorService;
 import static java.util.Objects.requireNonNull;
+import io.memgov.engine.internal.arbitration.NodeArbitration;
 import io.memgov.engine.internal.heap.HeapGovernor;
 
 
@@ -83,6 +84,7 @@ public final class MemoryEngine
     private final ExtraPolicies extraPolicies;
     private final PolicyCallGuard guard;
     private final HeapGovernor heapGovernor;
+    private final NodeArbitrations arbitrations;
     // registered by start(); null until then, and when JMX export is off
     private volatile JmxExporter jmx;
 
@@ -104,7 +106,8 @@ public final class MemoryEngine
             RevokingSchedulers revokingSchedulers,
             ExtraPolicies extraPolicies,
             PolicyCallGuard guard,
-            HeapGovernor heapGovernor)
+            HeapGovernor heapGovernor,
+            NodeArbitrations arbitrations)
     {
         this.config = requireNonNull(config, "config is null");
         this.setup = requireNonNull(setup, "setup is null");
@@ -124,6 +127,7 @@ public final class MemoryEngine
         this.extraPolicies = requireNonNull(extraPolicies, "extraPolicies is null");
         this.guard = requireNonNull(guard, "guard is null");
         this.heapGovernor = requireNonNull(heapGovernor, "heapGovernor is null");
+        this.arbitrations = requireNonNull(arbitrations, "arbitrations is null");
     }
 
     /**
@@ -134,7 +138,7 @@ public final class MemoryEngine
     {
         transport.start();
         setup.jmxName().ifPresent(name -> jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), name, nodes, clusterMemoryManager,
-                heapGovernor::snapshot));
+                heapGovernor::snapshot, arbitrations.statistics()::snapshot));
         clusterMemoryManager.start(scheduler.executor());
         revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::start);
     }
@@ -260,6 +264,15 @@ public final class MemoryEngine
     }
 
     /**
+     * What the nodes' arbitration ({@code memory.arbitrator.policy}) did since the engine started: blocked
+     * reservations, plans, what each kind of step freed, and the time from a blocked reservation to its relief.
+     */
+    public ArbitrationSnapshot arbitrationSnapshot()
+    {
+        return arbitrations.statistics().snapshot();
+    }
+
+    /**
      * The {@code engine} key of this engine's MBeans ({@code io.memgov:type=ClusterMemoryManager,engine=<name>}), or
      * empty when JMX export was turned off.
      */
@@ -289,6 +302,7 @@ public final class MemoryEngine
     public void close()
     {
         heapGovernor.close();
+        arbitrations.byNode().forEach(NodeArbitration::close);
         revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::close);
         clusterMemoryManager.close();
         // a transport that blocks in close() must not keep the host from stopping

@@ -1,6 +1,7 @@
 package io.memgov.engine;
 
 import io.memgov.engine.internal.pool.FixedMemoryPool;
+import io.memgov.spi.arbitration.MemoryArbitratorContext;
 import io.memgov.spi.policy.MetricsSink;
 import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.pool.MemoryPoolContext;
@@ -21,7 +22,7 @@ import static java.util.Objects.requireNonNull;
  * every node and the host is told, whichever node's policy decided it.
  */
 final class NodeContext
-        implements MemoryPoolContext, MemoryTrackerContext, SpillStrategyContext
+        implements MemoryPoolContext, MemoryTrackerContext, SpillStrategyContext, MemoryArbitratorContext
 {
     private final NodeId nodeId;
     private final long heapBytes;

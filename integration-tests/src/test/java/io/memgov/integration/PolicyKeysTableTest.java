@@ -186,7 +186,7 @@ final class PolicyKeysTableTest
     private static Object create(Documented policy, PolicyConfig config)
     {
         PolicyContext context = switch (policy.family().policyKey()) {
-            case "memory.pool.policy", "memory.tracker.policy", "memory.spill-strategy.policy" -> TestingNodeContext.create();
+            case "memory.pool.policy", "memory.tracker.policy", "memory.spill-strategy.policy", "memory.arbitrator.policy" -> TestingNodeContext.create();
             case "cluster.transport.policy" -> new TestingTransportContext(new TestingClusterContext());
             default -> new TestingClusterContext();
         };

@@ -322,6 +322,7 @@ final class WorkloadRunner
             }
             else {
                 status = failure.errorCode() == ErrorCode.CLUSTER_OUT_OF_MEMORY || failure.errorCode() == ErrorCode.KILLED_BY_OVERCOMMIT
+                        || failure.errorCode() == ErrorCode.MEMORY_ARBITRATION_FAILED
                         ? Status.KILLED : Status.FAILED;
                 errorCode = run.outOfMemory.count() > 0 ? JVM_OUT_OF_MEMORY : failure instanceof Stalled ? STALLED : failure.errorCode().name();
                 message = run.outOfMemory.count() > 0 ? run.outOfMemory.describe() : failure.getMessage();

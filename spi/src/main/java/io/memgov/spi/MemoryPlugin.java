@@ -1,5 +1,7 @@
 package io.memgov.spi;
 
+import io.memgov.spi.annotation.Experimental;
+import io.memgov.spi.arbitration.MemoryArbitratorFactory;
 import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
 import io.memgov.spi.cluster.ClusterTransportFactory;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
@@ -57,6 +59,13 @@ public interface MemoryPlugin
     }
 
     default List<ClusterTransportFactory> clusterTransportFactories()
+    {
+        return List.of();
+    }
+
+    /** Node arbitrators ({@code memory.arbitrator.policy}); experimental. */
+    @Experimental
+    default List<MemoryArbitratorFactory> memoryArbitratorFactories()
     {
         return List.of();
     }

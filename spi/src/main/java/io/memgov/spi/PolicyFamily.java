@@ -25,13 +25,14 @@ import io.memgov.spi.spill.SpillStrategyFactory;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.MemoryTrackerContext;
 import io.memgov.spi.tracker.MemoryTrackerFactory;
-
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 import java.util.regex.Pattern;
-
 import static java.util.Objects.requireNonNull;
+import io.memgov.spi.arbitration.MemoryArbitrator;
+import io.memgov.spi.arbitration.MemoryArbitratorContext;
+import io.memgov.spi.arbitration.MemoryArbitratorFactory;
 
 /**
  * One kind of policy: everything the engine needs to find, select, create, wrap and name the policies of a family.
@@ -128,8 +129,18 @@ public final class PolicyFamily<F extends PolicyFactory<C, P>, C extends PolicyC
                     .defaultPolicy("embedded")
                     .build();
 
+    /**
+     * What a node does at once about a reservation its pool cannot grant ({@code memory.arbitrator.policy}, default
+     * {@code none}: the requester waits for the cluster loop, as in Trino); created once per node. Experimental.
+     */
+    public static final PolicyFamily<MemoryArbitratorFactory, MemoryArbitratorContext, MemoryArbitrator> ARBITRATOR =
+            builder("memory arbitrator", "memory.arbitrator", MemoryArbitratorFactory.class, MemoryArbitrator.class, MemoryPlugin::memoryArbitratorFactories)
+                    .defaultPolicy("none")
+                    .fallback(MemoryArbitrator.NONE)
+                    .build();
+
     private static final List<PolicyFamily<?, ?, ?>> BUILT_IN = List.of(POOL, TRACKER, QUERY_KILLER, TASK_KILLER, SPILL_STRATEGY, LEAK_DETECTOR, POOL_ASSIGNER,
-            CLUSTER_TRANSPORT);
+            CLUSTER_TRANSPORT, ARBITRATOR);
 
     private final String displayName;
     private final String prefix;

@@ -1,6 +1,7 @@
 package io.memgov.testing;
 
 import io.memgov.engine.StandardMemoryPools;
+import io.memgov.spi.arbitration.MemoryArbitratorContext;
 import io.memgov.spi.policy.MetricsSink;
 import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.pool.MemoryAllocation;
@@ -49,7 +50,7 @@ import static java.util.Objects.requireNonNull;
  * @since 1.0
  */
 public final class TestingNodeContext
-        implements MemoryPoolContext, MemoryTrackerContext, SpillStrategyContext, AutoCloseable
+        implements MemoryPoolContext, MemoryTrackerContext, SpillStrategyContext, MemoryArbitratorContext, AutoCloseable
 {
     private final NodeId nodeId;
     private final long heapBytes;

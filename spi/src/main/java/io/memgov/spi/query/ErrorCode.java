@@ -37,6 +37,12 @@ public enum ErrorCode
      * {@code HighMemoryTaskKiller} uses a code of this name).
      */
     EXCEEDED_HEAP_MEMORY_LIMIT(null, "Presto"),
+    /**
+     * The node's memory arbitrator failed or killed the query to make room for a reservation its pool could not grant
+     * (Velox's arbitrator fails such queries with "Local arbitration failure" or aborts the largest); the message names
+     * the arbitrator, the requester, the bytes it asked for and what each step of the plan freed.
+     */
+    MEMORY_ARBITRATION_FAILED(null, "Velox"),
     /** Memory governance failed the query for a reason not listed above. */
     GENERIC_MEMORY_ERROR(null, "memgov");
 

@@ -33,4 +33,15 @@ interface LocalMemory
 
     /** Releases what its parents hold for it without closing it: its query or task was killed, and later calls fail on that. */
     void forceRelease();
+
+    /**
+     * Gives back the part of its reservation it does not need for its bytes (arbitration's reclaim step). Exact
+     * memory reserves nothing ahead and gives back nothing.
+     *
+     * @return the bytes given back to its parents
+     */
+    default long trimReservation()
+    {
+        return 0;
+    }
 }

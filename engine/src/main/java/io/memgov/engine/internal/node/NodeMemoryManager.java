@@ -201,6 +201,34 @@ public final class NodeMemoryManager
         }
     }
 
+    /** Sets who is told when a reservation here blocks (the node's arbitration); called once, at wiring. */
+    public void onBlockedReservation(BlockedReservationListener listener)
+    {
+        state.onBlockedReservation(listener);
+    }
+
+    /**
+     * Gives back every reservation on this node beyond what its contexts use (the reservation quantum's slack):
+     * arbitration's reclaim step. Without a quantum nothing is reserved ahead and this returns 0.
+     *
+     * @return the bytes given back to the pools
+     */
+    public long trimReservations()
+    {
+        long trimmed = 0;
+        for (QueryContextState query : state.queries()) {
+            trimmed += query.trimReservations();
+        }
+        return trimmed;
+    }
+
+    /** Bytes the query holds reserved on this node beyond what its contexts use; 0 if it does not run here. */
+    public long unusedReservationBytes(QueryId queryId)
+    {
+        QueryContextState query = state.query(queryId);
+        return query == null ? 0 : query.unusedReservationBytes();
+    }
+
     public MemoryTracker rootTracker()
     {
         return rootTracker;

@@ -48,6 +48,8 @@ final class NodeState
     private final Cache<QueryId, QuerySnapshot> endedQueries;
     // told about contexts collected without close(); null when the node has none
     private final MemoryLeakDetector leakDetector;
+    // the node's arbitration, set once at wiring
+    private volatile BlockedReservationListener blockedReservations = BlockedReservationListener.NONE;
 
     NodeState(NodeId nodeId, Clock clock, MemoryPoolLayout layout, MemoryTracker rootTracker, UnaryOperator<LocalMemory> localMemories,
             MemoryLeakDetector leakDetector, Duration endedQueryRetention)
@@ -62,6 +64,16 @@ final class NodeState
                 .expireAfterWrite(endedQueryRetention)
                 .maximumSize(100_000)
                 .build();
+    }
+
+    void onBlockedReservation(BlockedReservationListener listener)
+    {
+        blockedReservations = requireNonNull(listener, "listener is null");
+    }
+
+    BlockedReservationListener blockedReservations()
+    {
+        return blockedReservations;
     }
 
     /** A new local memory as this node's configuration wants it: exact, or reserving in quanta. */

@@ -85,6 +85,23 @@ final class OperatorState
     }
 
     /** Drops what the operator holds without the checks of a normal call: the query or task was killed. */
+    /** Gives back its memories' reservations beyond their bytes; see {@link LocalMemory#trimReservation()}. */
+    long trimReservations()
+    {
+        return user.trimReservation() + system.trimReservation() + revocable.trimReservation();
+    }
+
+    /** Bytes its memories hold reserved beyond what they use. */
+    long unusedReservationBytes()
+    {
+        return unused(user) + unused(system) + unused(revocable);
+    }
+
+    static long unused(LocalMemory memory)
+    {
+        return Math.max(0, memory.reservedBytes() - memory.bytes());
+    }
+
     void forceRelease()
     {
         revoke.cancel(false);

@@ -50,6 +50,8 @@ final class QuantizedLocalMemory
     private volatile long bytes;
     // what the last call under the monitor left in bytes, which fits the reservation it left; guarded by this monitor
     private long committed;
+    // set while trimReservation() shrinks the reservation: a lock-free write that sees it is redone under the monitor
+    private volatile boolean trimming;
 
     /**
      * @param reservation the exact memory the reservation is kept in; only this context may change it
@@ -122,7 +124,7 @@ final class QuantizedLocalMemory
     {
         // a volatile swap, so that the second read of the reservation cannot be ordered before it
         long replaced = (long) BYTES.getAndSet(this, newBytes);
-        return reservation.bytes() == reserved ? APPLIED : replaced;
+        return reservation.bytes() == reserved && !trimming ? APPLIED : replaced;
     }
 
     private boolean fits(long newBytes, long reserved)
@@ -210,6 +212,32 @@ final class QuantizedLocalMemory
             return value;
         }
         return value + quantum - remainder;
+    }
+
+    /**
+     * Shrinks the reservation to the bytes, giving back all of the slack (Velox's reclaim of unused capacity); the next
+     * growth goes through the monitor and rounds up again. While it runs, lock-free writes are redone under
+     * the monitor (they see {@code trimming}); a write that did not see it swapped its bytes in before the flag was
+     * set, so the bytes read after setting it include it, and the new reservation holds them.
+     */
+    @Override
+    public synchronized long trimReservation()
+    {
+        trimming = true;
+        try {
+            long current = bytes;
+            long held = reservation.bytes();
+            long target = Math.max(0, current);
+            if (target >= held) {
+                return 0;
+            }
+            // lowering an exact memory never blocks and never fails a limit
+            reservation.setBytes(target);
+            return held - target;
+        }
+        finally {
+            trimming = false;
+        }
     }
 
     @Override

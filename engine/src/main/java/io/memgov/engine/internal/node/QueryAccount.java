@@ -1,6 +1,7 @@
 package io.memgov.engine.internal.node;
 
 import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.tracker.MemoryTracker;
 
@@ -15,12 +16,16 @@ import static java.util.Objects.requireNonNull;
  */
 final class QueryAccount
 {
+    private final QueryId queryId;
+    private final NodeState node;
     private final QueryLimits limits;
     private final MemoryTracker tracker;
     private final QueryPoolRouting routing;
 
-    QueryAccount(QueryLimits limits, MemoryTracker tracker, QueryPoolRouting routing)
+    QueryAccount(QueryId queryId, NodeState node, QueryLimits limits, MemoryTracker tracker, QueryPoolRouting routing)
     {
+        this.queryId = requireNonNull(queryId, "queryId is null");
+        this.node = requireNonNull(node, "node is null");
         this.limits = requireNonNull(limits, "limits is null");
         this.tracker = requireNonNull(tracker, "tracker is null");
         this.routing = requireNonNull(routing, "routing is null");
@@ -42,7 +47,7 @@ final class QueryAccount
             MemoryFuture future = routing.reserve(slot, true, delta);
             limits.addRevocable(delta);
             limits.updatePeak();
-            return future;
+            return blockedIfPending(future, delta);
         }
         limits.claim(kind, delta, true);
         try {
@@ -55,13 +60,22 @@ final class QueryAccount
         try {
             MemoryFuture future = routing.reserve(slot, false, delta);
             limits.updatePeak();
-            return future;
+            return blockedIfPending(future, delta);
         }
         catch (RuntimeException e) {
             tracker.free(delta);
             limits.unclaim(kind, delta);
             throw e;
         }
+    }
+
+    // the reservation is made; a pool left without room calls the node's arbitration at once, not at the next loop
+    private MemoryFuture blockedIfPending(MemoryFuture future, long delta)
+    {
+        if (!future.isDone() && delta > 0) {
+            node.blockedReservations().reservationBlocked(queryId, delta, future);
+        }
+        return future;
     }
 
     boolean tryReserve(PoolSlot slot, MemoryKind kind, long delta)

@@ -68,7 +68,7 @@ final class QueryContextState
         this.session = requireNonNull(session, "session is null");
         this.startTime = requireNonNull(startTime, "startTime is null");
         this.limits = new QueryLimits(maxUserBytes, maxTotalBytes, () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
-        this.account = new QueryAccount(limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()));
+        this.account = new QueryAccount(queryId, node, limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()));
         this.localMemory = node.localMemory(ExactLocalMemory.ofQuery(this, MemoryKind.SYSTEM, new PoolSlot(TaskId.of(queryId, LOCAL_TASK), LOCAL_TAG)));
     }
 
@@ -216,6 +216,26 @@ final class QueryContextState
     }
 
     /** Throws the reason the query was killed, if it was. */
+    /** Gives back every reservation of the query on this node beyond its bytes (arbitration's reclaim step). */
+    long trimReservations()
+    {
+        long trimmed = localMemory.trimReservation();
+        for (TaskState task : tasks()) {
+            trimmed += task.trimReservations();
+        }
+        return trimmed;
+    }
+
+    /** Bytes the query holds reserved on this node beyond what its contexts use: what {@link #trimReservations} frees. */
+    long unusedReservationBytes()
+    {
+        long unused = OperatorState.unused(localMemory);
+        for (TaskState task : tasks()) {
+            unused += task.unusedReservationBytes();
+        }
+        return unused;
+    }
+
     void checkNotFailed()
     {
         QueryKilledException killed = failure.get();

@@ -125,6 +125,26 @@ final class TaskState
         operators.remove(operator);
     }
 
+    /** Gives back the reservations of its operators and its own memory beyond their bytes. */
+    long trimReservations()
+    {
+        long trimmed = localMemory.trimReservation();
+        for (OperatorState operator : operators) {
+            trimmed += operator.trimReservations();
+        }
+        return trimmed;
+    }
+
+    /** Bytes its operators and its own memory hold reserved beyond what they use. */
+    long unusedReservationBytes()
+    {
+        long unused = OperatorState.unused(localMemory);
+        for (OperatorState operator : operators) {
+            unused += operator.unusedReservationBytes();
+        }
+        return unused;
+    }
+
     /** Drops what the task holds without the checks of a normal call: the task or its query was killed. */
     void forceRelease()
     {

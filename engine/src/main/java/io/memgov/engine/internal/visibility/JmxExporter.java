@@ -1,5 +1,6 @@
 package io.memgov.engine.internal.visibility;
 
+import io.memgov.engine.ArbitrationSnapshot;
 import io.memgov.engine.HeapMemorySnapshot;
 import io.memgov.engine.internal.cluster.ClusterMemoryManager;
 import io.memgov.engine.internal.node.NodeMemoryManager;
@@ -54,7 +55,7 @@ public final class JmxExporter
      *         and '-'
      */
     public static JmxExporter export(MBeanServer server, String requestedName, List<NodeMemoryManager> nodes, ClusterMemoryManager clusterMemoryManager,
-            Supplier<HeapMemorySnapshot> heap)
+            Supplier<HeapMemorySnapshot> heap, Supplier<ArbitrationSnapshot> arbitration)
     {
         requireNonNull(server, "server is null");
         requireNonNull(requestedName, "requestedName is null");
@@ -69,6 +70,7 @@ public final class JmxExporter
         try {
             exporter.register(managerName(engineName), new ClusterMemoryStats(clusterMemoryManager));
             exporter.register(name("type=Heap,engine=" + engineName), new HeapStats(heap));
+            exporter.register(name("type=Arbitration,engine=" + engineName), new ArbitrationStats(arbitration));
             Supplier<List<NodeMemoryInfo>> allNodes = () -> nodes.stream().map(NodeMemoryManager::info).toList();
             Set<String> poolIds = new LinkedHashSet<>();
             for (NodeMemoryManager node : nodes) {

@@ -67,6 +67,31 @@ final class QuantumRaceTest
     }
 
     @Test
+    void aTrimBetweenTheHalvesIsRedoneAndTheBytesStayWithinTheReservation()
+            throws Exception
+    {
+        // arbitration's reclaim shrinks the reservation to the bytes while a write that read the old one is in flight
+        QueryMemoryContext query = node.createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+        OperatorMemoryContext operator = query.addTask("0").addOperator("HashAggregation");
+        LocalMemoryContext memory = operator.userMemory();
+        memory.setBytes(4 * MB + 64 * KB);
+        assertThat(memory.reservedBytes()).isEqualTo(5 * MB);
+
+        CompletableFuture<MemoryFuture> call = gate.stopBetweenTheHalves(() -> memory.setBytes(4 * MB + 900 * KB));
+        assertThat(node.trimReservations()).isEqualTo(5 * MB - (4 * MB + 64 * KB));
+        assertThat(memory.reservedBytes()).isEqualTo(4 * MB + 64 * KB);
+        gate.resume();
+
+        assertThat(call.get(10, TimeUnit.SECONDS)).isDone();
+        assertThat(memory.bytes()).isEqualTo(4 * MB + 900 * KB);
+        assertThat(memory.reservedBytes()).isEqualTo(5 * MB);
+        assertThat(query.userBytes()).isEqualTo(5 * MB);
+        assertThat(pool.reservedBytes()).isEqualTo(5 * MB);
+        query.close();
+        assertThat(pool.reservedBytes()).isZero();
+    }
+
+    @Test
     void aKillBetweenTheHalvesLeavesNothingAndTheCallFails()
             throws Exception
     {

@@ -1,6 +1,8 @@
 package io.memgov.engine.internal.plugin;
 
 import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.arbitration.MemoryArbitrator;
+import io.memgov.spi.arbitration.MemoryArbitratorFactory;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.assignment.MemoryPoolAssignerFactory;
 import io.memgov.spi.cluster.ClusterTransport;
@@ -79,6 +81,12 @@ public final class ProbePlugin
     public List<MemoryLeakDetectorFactory> memoryLeakDetectorFactories()
     {
         return List.of(proxy(MemoryLeakDetectorFactory.class, new Factory(MemoryLeakDetector.class)));
+    }
+
+    @Override
+    public List<MemoryArbitratorFactory> memoryArbitratorFactories()
+    {
+        return List.of(proxy(MemoryArbitratorFactory.class, new Factory(MemoryArbitrator.class)));
     }
 
     private static <T> T proxy(Class<T> type, InvocationHandler handler)

@@ -90,6 +90,13 @@ final class VisibilityTest
             assertThat((Double) SERVER.getAttribute(heap, "GcTimeFraction")).isBetween(0.0, 1.0);
             assertThat(SERVER.getAttribute(heap, "QueriesKilledDueToHeapPressure")).isEqualTo(0L);
 
+            // 'big' left node-0's pool exactly full, which blocks it (Trino's rule); the arbitrator 'none' only counts
+            ObjectName arbitration = new ObjectName("io.memgov:type=Arbitration,engine=" + name);
+            assertThat(SERVER.getAttribute(arbitration, "Arbitrator")).isEqualTo("none");
+            assertThat(SERVER.getAttribute(arbitration, "BlockedReservations")).isEqualTo(1L);
+            assertThat(SERVER.getAttribute(arbitration, "Arbitrations")).isEqualTo(0L);
+            assertThat(SERVER.getAttribute(arbitration, "Reliefs")).isEqualTo(0L);
+
             ObjectName manager = new ObjectName("io.memgov:type=ClusterMemoryManager,engine=" + name);
             assertThat(SERVER.getAttribute(manager, "QueriesKilledDueToOutOfMemory")).isEqualTo(0L);
             engine.cluster().process();
@@ -99,6 +106,9 @@ final class VisibilityTest
             assertThat(SERVER.getAttribute(manager, "QueriesKilledDueToOutOfMemory")).isEqualTo(1L);
             assertThat(SERVER.getAttribute(manager, "NumberOfLeakedQueries")).isEqualTo(0);
             assertThat(SERVER.getAttribute(node0, "ReservedBytes")).isEqualTo(0L);
+            // the kill gave node-0's pool room again: its blocked reservation counts as relieved
+            assertThat(SERVER.getAttribute(arbitration, "Reliefs")).isEqualTo(1L);
+            assertThat((Double) SERVER.getAttribute(arbitration, "ReliefP99Millis")).isPositive();
             // held to the end: their bytes are asserted long after their last use, and the cleaner releases forgotten contexts
             java.lang.ref.Reference.reachabilityFence(big);
             java.lang.ref.Reference.reachabilityFence(small);
