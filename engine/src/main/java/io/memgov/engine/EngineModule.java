@@ -151,8 +151,10 @@ final class EngineModule
                         root.name(), root.origin(), root.policy().level()));
             }
             long maxTotal = config.maxQueryTotalMemoryPerNode().orElse(Long.MAX_VALUE);
-            nodes.add(new NodeMemoryManager(nodeId, layout, root.policy(), clock, config.maxQueryMemoryPerNode(), maxTotal, leakDetector.policy(),
-                    config.reservationQuantum()));
+            NodeMemoryManager node = new NodeMemoryManager(nodeId, layout, root.policy(), clock, config.maxQueryMemoryPerNode(), maxTotal, leakDetector.policy(),
+                    config.reservationQuantum());
+            config.maxQueryRevocableMemoryPerNode().ifPresent(node::setMaxQueryRevocableMemoryPerNode);
+            nodes.add(node);
             spillStrategies.put(nodeId, policies.create(PolicyFamily.SPILL_STRATEGY, context));
             arbitrators.put(nodeId, policies.create(PolicyFamily.ARBITRATOR, context));
         }

@@ -36,6 +36,7 @@ public final class MemoryEngineConfig
     public static final String HEAP_HEADROOM = "memory.heap-headroom-per-node";
     public static final String MAX_MEMORY_PER_NODE = "query.max-memory-per-node";
     public static final String MAX_TOTAL_MEMORY_PER_NODE = "query.max-total-memory-per-node";
+    public static final String MAX_REVOCABLE_MEMORY_PER_NODE = "query.max-revocable-memory-per-node";
     public static final String MAX_MEMORY = "query.max-memory";
     public static final String MAX_TOTAL_MEMORY = "query.max-total-memory";
     public static final String KILLER_DELAY = "query.low-memory-killer.delay";
@@ -60,7 +61,7 @@ public final class MemoryEngineConfig
     private static final Duration MAX_CALL_TIMEOUT = Duration.ofHours(1);
 
     private static final Set<String> SCALAR_KEYS = Set.of(
-            HEAP_HEADROOM, MAX_MEMORY_PER_NODE, MAX_TOTAL_MEMORY_PER_NODE, MAX_MEMORY, MAX_TOTAL_MEMORY, KILLER_DELAY,
+            HEAP_HEADROOM, MAX_MEMORY_PER_NODE, MAX_TOTAL_MEMORY_PER_NODE, MAX_REVOCABLE_MEMORY_PER_NODE, MAX_MEMORY, MAX_TOTAL_MEMORY, KILLER_DELAY,
             REVOKING_THRESHOLD, REVOKING_TARGET, POLL_INTERVAL, PLUGIN_DIR, NODE_HEAP_SIZE, NODE_COUNT, RESERVATION_QUANTUM, NODE_HEAP_GOVERNED,
             POLICY_CALL_TIMEOUT, NODE_ID);
 
@@ -73,6 +74,7 @@ public final class MemoryEngineConfig
     private final long headroomBytes;
     private final long maxQueryMemoryPerNode;
     private final Optional<Long> maxQueryTotalMemoryPerNode;
+    private final Optional<Long> maxQueryRevocableMemoryPerNode;
     private final long maxQueryMemory;
     private final long maxQueryTotalMemory;
     private final Duration killerDelay;
@@ -115,6 +117,8 @@ public final class MemoryEngineConfig
         maxQueryMemoryPerNode = parseSizeOrShare(MAX_MEMORY_PER_NODE, remaining.getOrDefault(MAX_MEMORY_PER_NODE, "30%"), heapBytes);
         maxQueryTotalMemoryPerNode = Optional.ofNullable(remaining.get(MAX_TOTAL_MEMORY_PER_NODE))
                 .map(value -> parseSizeOrShare(MAX_TOTAL_MEMORY_PER_NODE, value, heapBytes));
+        maxQueryRevocableMemoryPerNode = Optional.ofNullable(remaining.get(MAX_REVOCABLE_MEMORY_PER_NODE))
+                .map(value -> parseSizeOrShare(MAX_REVOCABLE_MEMORY_PER_NODE, value, heapBytes));
         maxQueryMemory = parseSize(MAX_MEMORY, remaining.getOrDefault(MAX_MEMORY, "20GB"));
         maxQueryTotalMemory = remaining.containsKey(MAX_TOTAL_MEMORY)
                 ? parseSize(MAX_TOTAL_MEMORY, remaining.get(MAX_TOTAL_MEMORY))
@@ -365,6 +369,15 @@ public final class MemoryEngineConfig
     public Optional<Long> maxQueryTotalMemoryPerNode()
     {
         return maxQueryTotalMemoryPerNode;
+    }
+
+    /**
+     * Presto's {@code experimental.max-revocable-memory-per-node}: the most revocable memory one query may hold on one
+     * node ({@code query.max-revocable-memory-per-node}); empty for no limit (Trino has none).
+     */
+    public Optional<Long> maxQueryRevocableMemoryPerNode()
+    {
+        return maxQueryRevocableMemoryPerNode;
     }
 
     public long maxQueryMemory()

@@ -16,25 +16,43 @@ import java.util.Optional;
 import static java.util.Objects.requireNonNull;
 
 /**
- * Presto's promotion rule ({@code ClusterMemoryManager.updateAssignments}): when GENERAL is blocked on some node and
- * RESERVED is empty everywhere, the largest query by cluster-wide reservation that did not ask for
+ * Presto's promotion rule ({@code ClusterMemoryManager.updateAssignments}): when GENERAL is blocked on some node and no
+ * query is assigned to RESERVED, the largest query by cluster-wide reservation that did not ask for
  * {@code resource_overcommit} moves to RESERVED on every node. Only one query is in RESERVED at a time, and it stays
- * there until it ends. The engine asks only after every node applied the previous decision.
+ * there until it ends. The engine asks only after every node applied the previous decision. With
+ * {@link PromotionRule#RESERVED_EMPTY} RESERVED must also hold no bytes on any node (a query that ended there and has
+ * not released everything yet still occupies it), which Presto does not wait for.
  *
- * <p>Out of memory, for the killers, means RESERVED holds a query and GENERAL is still blocked somewhere: while
- * RESERVED is free the cure is a promotion, not a kill. The killers see GENERAL only, so the promoted query, which is
- * guaranteed to finish, is never their victim.
+ * <p>Out of memory, for the killers, means RESERVED is occupied (by the same rule) and GENERAL is still blocked
+ * somewhere: while RESERVED is free the cure is a promotion, not a kill. The killers see GENERAL only, so the promoted
+ * query, which is guaranteed to finish, is never their victim.
  */
 final class ReservedPoolAssigner
         implements MemoryPoolAssigner
 {
+    /** When RESERVED counts as free for the next promotion ({@code promote-when}). */
+    enum PromotionRule
+    {
+        /** Presto's: no running query is assigned to RESERVED. */
+        NO_QUERY_ASSIGNED,
+        /** Stricter: no query is assigned and RESERVED holds no bytes on any node. */
+        RESERVED_EMPTY
+    }
+
     private final String generalPoolId;
     private final String reservedPoolId;
+    private final PromotionRule rule;
 
     ReservedPoolAssigner(String generalPoolId, String reservedPoolId)
     {
+        this(generalPoolId, reservedPoolId, PromotionRule.NO_QUERY_ASSIGNED);
+    }
+
+    ReservedPoolAssigner(String generalPoolId, String reservedPoolId, PromotionRule rule)
+    {
         this.generalPoolId = requireNonNull(generalPoolId, "generalPoolId is null");
         this.reservedPoolId = requireNonNull(reservedPoolId, "reservedPoolId is null");
+        this.rule = requireNonNull(rule, "rule is null");
     }
 
     @Override
@@ -76,15 +94,15 @@ final class ReservedPoolAssigner
     }
 
     /**
-     * A running query is assigned to RESERVED, or some node's RESERVED still holds memory (a query that ended there
-     * and has not released everything yet): either way the pool is not free for another query.
+     * A running query is assigned to RESERVED, or, under {@link PromotionRule#RESERVED_EMPTY}, some node's RESERVED
+     * still holds memory (a query that ended there and has not released everything yet).
      */
     private boolean reservedHoldsQuery(List<NodeMemoryInfo> nodes, MemoryPoolAssignment current)
     {
         if (current.assignedQueries(reservedPoolId) > 0) {
             return true;
         }
-        return nodes.stream()
+        return rule == PromotionRule.RESERVED_EMPTY && nodes.stream()
                 .flatMap(node -> node.pool(reservedPoolId).stream())
                 .anyMatch(pool -> pool.reservedBytes() > 0 || pool.reservedRevocableBytes() > 0);
     }

@@ -102,14 +102,27 @@ final class ReservedPoolAssignerTest
     }
 
     @Test
-    void treatsMemoryLeftInReservedAsAQueryThere()
+    void promotesAgainOnceNoQueryIsAssignedThoughReservedStillHoldsBytesAsPrestoDoes()
     {
-        // the promoted query ended but one node has not released its bytes yet: RESERVED is not empty
+        // Presto's updateAssignments checks reservedPool.getAssignedQueries() == 0, counted from the running queries'
+        // pools: the promoted query ended, and the byte one node has not released yet does not hold the next promotion
         Map<String, Map<String, Long>> general = Map.of("q1", Map.of("n1", 10L));
         Map<String, Map<String, Long>> reserved = Map.of("ended", Map.of("n2", 1L));
 
-        assertThat(ASSIGNER.assign(nodes(general, reserved), running(general), NOTHING_PLACED)).isEmpty();
-        assertThat(ASSIGNER.isOutOfMemory(nodes(general, reserved), NOTHING_PLACED)).isTrue();
+        assertThat(ASSIGNER.assign(nodes(general, reserved), running(general), NOTHING_PLACED)).isEqualTo(Map.of(QueryId.of("q1"), "reserved"));
+        assertThat(ASSIGNER.isOutOfMemory(nodes(general, reserved), NOTHING_PLACED)).isFalse();
+    }
+
+    @Test
+    void withReservedEmptyMemoryLeftInReservedCountsAsAQueryThere()
+    {
+        // promote-when=reserved-empty: the promoted query ended but one node has not released its bytes yet
+        ReservedPoolAssigner strict = new ReservedPoolAssigner("general", "reserved", ReservedPoolAssigner.PromotionRule.RESERVED_EMPTY);
+        Map<String, Map<String, Long>> general = Map.of("q1", Map.of("n1", 10L));
+        Map<String, Map<String, Long>> reserved = Map.of("ended", Map.of("n2", 1L));
+
+        assertThat(strict.assign(nodes(general, reserved), running(general), NOTHING_PLACED)).isEmpty();
+        assertThat(strict.isOutOfMemory(nodes(general, reserved), NOTHING_PLACED)).isTrue();
     }
 
     @Test

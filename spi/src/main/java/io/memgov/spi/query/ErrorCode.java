@@ -18,6 +18,8 @@ public enum ErrorCode
     CLUSTER_OUT_OF_MEMORY(131076L, "Trino"),
     /** A query went over a spill limit or had no disk to spill to (Trino 131078). */
     EXCEEDED_SPILL_LIMIT(131078L, "Trino"),
+    /** A query's revocable memory on one node passed {@code query.max-revocable-memory-per-node} (Presto's limit). */
+    EXCEEDED_REVOCABLE_MEMORY_LIMIT(null, "Presto"),
     /** A query went over its per-query cap in reserve mode (TDengine 0x80000739). */
     QUERY_MEMORY_UPPER_LIMIT(0x80000739L, "TDengine"),
     /** Available memory fell to the reserve, so the query was retired (TDengine 0x8000073A). */

@@ -157,7 +157,7 @@ final class ExactLocalMemory
             throw new IllegalStateException(kind.name().toLowerCase(Locale.ROOT) + " memory context of " + owner() + " is already closed");
         }
         if (newBytes < 0) {
-            throw new IllegalArgumentException("bytes is negative: " + newBytes);
+            throw new IllegalArgumentException("bytes cannot be negative: " + newBytes);
         }
         if (task != null) {
             task.checkNotFailed();

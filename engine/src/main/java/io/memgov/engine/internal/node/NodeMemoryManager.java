@@ -56,6 +56,8 @@ public final class NodeMemoryManager
     private final MemoryTracker rootTracker;
     private final long maxQueryMemoryPerNode;
     private final long maxQueryTotalMemoryPerNode;
+    // Presto's per-node revocable limit; Long.MAX_VALUE for none (Trino)
+    private volatile long maxQueryRevocableMemoryPerNode = Long.MAX_VALUE;
     private final long reservationQuantum;
     private final AtomicLong snapshotSequence = new AtomicLong();
     // guards applying assignments against creating queries, so that a new query never misses the assignment in force
@@ -201,6 +203,20 @@ public final class NodeMemoryManager
         }
     }
 
+    /**
+     * Sets Presto's per-node revocable limit ({@code query.max-revocable-memory-per-node}) for queries created from now
+     * on; called once, at wiring.
+     *
+     * @param bytes positive, or {@link Long#MAX_VALUE} for none
+     */
+    public void setMaxQueryRevocableMemoryPerNode(long bytes)
+    {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("bytes is not positive: " + bytes);
+        }
+        maxQueryRevocableMemoryPerNode = bytes;
+    }
+
     /** Sets who is told when a reservation here blocks (the node's arbitration); called once, at wiring. */
     public void onBlockedReservation(BlockedReservationListener listener)
     {
@@ -272,7 +288,8 @@ public final class NodeMemoryManager
                 throw new IllegalArgumentException("query " + queryId + " already has a memory context on node " + state.nodeId);
             }
             MemoryPool initial = state.layout.pool(assignment.poolOf(queryId, pool.id())).orElse(pool);
-            QueryContextState query = new QueryContextState(state, queryId, session, initial, queryTracker, maxUser, maxTotal, state.clock.instant());
+            QueryContextState query = new QueryContextState(state, queryId, session, initial, queryTracker, maxUser, maxTotal, maxQueryRevocableMemoryPerNode,
+                    state.clock.instant());
             // the handle exists before the query is listed, so that a task added through a view holds the handle
             handle = QueryContext.hostHandle(query, this);
             state.queryCreated(query);

@@ -44,8 +44,15 @@ final class QueryAccount
     MemoryFuture reserve(PoolSlot slot, MemoryKind kind, long delta)
     {
         if (kind == MemoryKind.REVOCABLE) {
-            MemoryFuture future = routing.reserve(slot, true, delta);
-            limits.addRevocable(delta);
+            limits.claimRevocable(delta, true);
+            MemoryFuture future;
+            try {
+                future = routing.reserve(slot, true, delta);
+            }
+            catch (RuntimeException e) {
+                limits.unclaimRevocable(delta);
+                throw e;
+            }
             limits.updatePeak();
             return blockedIfPending(future, delta);
         }
@@ -81,11 +88,22 @@ final class QueryAccount
     boolean tryReserve(PoolSlot slot, MemoryKind kind, long delta)
     {
         if (kind == MemoryKind.REVOCABLE) {
-            // Trino's revocable root has no try path; memgov offers one: refuse only if the pool would over-commit
-            if (!routing.tryReserve(slot, true, delta)) {
+            // Trino's revocable root has no try path; memgov offers one: refuse if a limit or the pool would be exceeded
+            if (!limits.claimRevocable(delta, false)) {
                 return false;
             }
-            limits.addRevocable(delta);
+            boolean reserved;
+            try {
+                reserved = routing.tryReserve(slot, true, delta);
+            }
+            catch (RuntimeException e) {
+                limits.unclaimRevocable(delta);
+                throw e;
+            }
+            if (!reserved) {
+                limits.unclaimRevocable(delta);
+                return false;
+            }
             limits.updatePeak();
             return true;
         }
@@ -121,7 +139,7 @@ final class QueryAccount
     {
         if (kind == MemoryKind.REVOCABLE) {
             routing.free(slot, true, bytes);
-            limits.addRevocable(-bytes);
+            limits.unclaimRevocable(bytes);
             return;
         }
         routing.free(slot, false, bytes);

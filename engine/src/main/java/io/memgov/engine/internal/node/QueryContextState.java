@@ -61,13 +61,14 @@ final class QueryContextState
     // what the query holds that no task owns: system memory, counted here and above, at no task
     final LocalMemory localMemory;
 
-    QueryContextState(NodeState node, QueryId queryId, QuerySession session, MemoryPool pool, MemoryTracker tracker, long maxUserBytes, long maxTotalBytes, Instant startTime)
+    QueryContextState(NodeState node, QueryId queryId, QuerySession session, MemoryPool pool, MemoryTracker tracker, long maxUserBytes, long maxTotalBytes,
+            long maxRevocableBytes, Instant startTime)
     {
         this.node = requireNonNull(node, "node is null");
         this.queryId = requireNonNull(queryId, "queryId is null");
         this.session = requireNonNull(session, "session is null");
         this.startTime = requireNonNull(startTime, "startTime is null");
-        this.limits = new QueryLimits(maxUserBytes, maxTotalBytes, () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
+        this.limits = new QueryLimits(maxUserBytes, maxTotalBytes, maxRevocableBytes, () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
         this.account = new QueryAccount(queryId, node, limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()));
         this.localMemory = node.localMemory(ExactLocalMemory.ofQuery(this, MemoryKind.SYSTEM, new PoolSlot(TaskId.of(queryId, LOCAL_TASK), LOCAL_TAG)));
     }
@@ -197,22 +198,32 @@ final class QueryContextState
         tasks.remove(task.taskId, task);
     }
 
-    /** The query's largest user-memory holders on this node by tag, largest first. */
+    /**
+     * The query's largest holders of user and system memory on this node by tag, largest first: what Presto's tagged
+     * allocations show (a task's or the query's own memory under its own tag), so a query holding only system memory
+     * still names its consumers.
+     */
     Map<String, Long> topConsumers(int limit)
     {
         Map<String, Long> byTag = new HashMap<>();
+        addConsumer(byTag, LOCAL_TAG, localMemory.reservedBytes());
         for (TaskState task : tasks.values()) {
+            addConsumer(byTag, TaskState.LOCAL_TAG, task.localMemory.reservedBytes());
             for (OperatorState operator : task.operators()) {
-                long bytes = operator.user.reservedBytes();
-                if (bytes > 0) {
-                    byTag.merge(operator.tag, bytes, Long::sum);
-                }
+                addConsumer(byTag, operator.tag, operator.user.reservedBytes() + operator.system.reservedBytes());
             }
         }
         return byTag.entrySet().stream()
                 .sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()))
                 .limit(limit)
                 .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue, (a, b) -> a, LinkedHashMap::new));
+    }
+
+    private static void addConsumer(Map<String, Long> byTag, String tag, long bytes)
+    {
+        if (bytes > 0) {
+            byTag.merge(tag, bytes, Long::sum);
+        }
     }
 
     /** Throws the reason the query was killed, if it was. */

@@ -20,6 +20,7 @@ final class QueryLimits
 {
     private final long maxUserBytes;
     private final long maxTotalBytes;
+    private final long maxRevocableBytes;
     // the query's largest user-memory holders by tag, for the message of a refusal only
     private final Supplier<Map<String, Long>> topConsumers;
     private final AtomicLong userBytes = new AtomicLong();
@@ -30,12 +31,15 @@ final class QueryLimits
     /**
      * @param maxUserBytes the user-memory limit
      * @param maxTotalBytes the user+system limit, or {@link Long#MAX_VALUE} for none
-     * @param topConsumers the query's largest user-memory holders by tag, largest first: the few a message names
+     * @param maxRevocableBytes the revocable limit (Presto's), or {@link Long#MAX_VALUE} for none (Trino's)
+     * @param topConsumers the query's largest holders of user and system memory by tag, largest first: the few a
+     *        message names
      */
-    QueryLimits(long maxUserBytes, long maxTotalBytes, Supplier<Map<String, Long>> topConsumers)
+    QueryLimits(long maxUserBytes, long maxTotalBytes, long maxRevocableBytes, Supplier<Map<String, Long>> topConsumers)
     {
         this.maxUserBytes = maxUserBytes;
         this.maxTotalBytes = maxTotalBytes;
+        this.maxRevocableBytes = maxRevocableBytes;
         this.topConsumers = requireNonNull(topConsumers, "topConsumers is null");
     }
 
@@ -82,7 +86,7 @@ final class QueryLimits
         if (kind == MemoryKind.USER && held > maxUserBytes) {
             counter.addAndGet(-delta);
             if (orThrow) {
-                throw exceeded("per-node memory limit", maxUserBytes, held - delta, delta);
+                throw exceeded(ErrorCode.EXCEEDED_LOCAL_MEMORY_LIMIT, "per-node memory limit", maxUserBytes, held - delta, delta);
             }
             return false;
         }
@@ -91,7 +95,7 @@ final class QueryLimits
             if (total > maxTotalBytes) {
                 counter.addAndGet(-delta);
                 if (orThrow) {
-                    throw exceeded("per-node total memory limit", maxTotalBytes, total - delta, delta);
+                    throw exceeded(ErrorCode.EXCEEDED_LOCAL_MEMORY_LIMIT, "per-node total memory limit", maxTotalBytes, total - delta, delta);
                 }
                 return false;
             }
@@ -105,10 +109,30 @@ final class QueryLimits
         (kind == MemoryKind.USER ? userBytes : systemBytes).addAndGet(-bytes);
     }
 
-    /** Revocable memory has no per-node limit on the worker (Trino): it can always be taken back. */
-    void addRevocable(long delta)
+    /**
+     * Adds {@code delta} to the revocable counter if Presto's per-node revocable limit still holds (Trino has none:
+     * revocable memory can always be taken back).
+     *
+     * @return false if the limit refused and {@code orThrow} is false; nothing changed then
+     * @throws MemoryLimitExceededException if the limit refused and {@code orThrow} is true; nothing changed
+     */
+    boolean claimRevocable(long delta, boolean orThrow)
     {
-        revocableBytes.addAndGet(delta);
+        long held = revocableBytes.addAndGet(delta);
+        if (delta > 0 && held > maxRevocableBytes) {
+            revocableBytes.addAndGet(-delta);
+            if (orThrow) {
+                throw exceeded(ErrorCode.EXCEEDED_REVOCABLE_MEMORY_LIMIT, "per-node revocable memory limit", maxRevocableBytes, held - delta, delta);
+            }
+            return false;
+        }
+        return true;
+    }
+
+    /** Releases revocable memory, or takes back a claim. */
+    void unclaimRevocable(long bytes)
+    {
+        revocableBytes.addAndGet(-bytes);
     }
 
     /** Records the current sum as the peak if it is the largest yet; called after each growth. */
@@ -121,7 +145,7 @@ final class QueryLimits
         }
     }
 
-    private MemoryLimitExceededException exceeded(String limitName, long limit, long allocated, long delta)
+    private MemoryLimitExceededException exceeded(ErrorCode errorCode, String limitName, long limit, long allocated, long delta)
     {
         StringBuilder details = new StringBuilder()
                 .append("Allocated: ").append(succinct(allocated))
@@ -132,8 +156,7 @@ final class QueryLimits
                     .map(entry -> entry.getKey() + "=" + succinct(entry.getValue()))
                     .collect(Collectors.joining(", ", "{", "}")));
         }
-        return new MemoryLimitExceededException(ErrorCode.EXCEEDED_LOCAL_MEMORY_LIMIT,
-                String.format("Query exceeded %s of %s [%s]", limitName, succinct(limit), details));
+        return new MemoryLimitExceededException(errorCode, String.format("Query exceeded %s of %s [%s]", limitName, succinct(limit), details));
     }
 
     @Override

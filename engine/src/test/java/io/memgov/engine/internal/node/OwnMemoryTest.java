@@ -80,8 +80,9 @@ final class OwnMemoryTest
             TaskSnapshot snapshot = node.snapshot().queries().get(0).tasks().get(0);
             assertThat(snapshot.userBytes()).isEqualTo(1_000_000);
             assertThat(snapshot.systemBytes()).isEqualTo(10_000_000);
-            // the top consumers of a user-limit message are user memory only
-            assertThat(query.topConsumers(3)).isEqualTo(Map.of("HashAggregation", 1_000_000L));
+            // the top consumers of a limit message are the pool's tagged allocations, system memory included (Presto's
+            // getAdditionalFailureInfo): the task's own memory under its own tag
+            assertThat(query.topConsumers(3)).isEqualTo(Map.of("(task-local)", 10_000_000L, "HashAggregation", 1_000_000L));
 
             operatorMemory.setBytes(0);
             assertThat(task.userBytes()).isZero();

@@ -120,7 +120,7 @@ final class QuerySessionTest
 
             assertThatThrownBy(() -> operator.systemMemory().setBytes(424 * KB + 1))
                     .isInstanceOf(MemoryLimitExceededException.class)
-                    .hasMessage("Query exceeded per-node total memory limit of 1MB [Allocated: 1000kB, Delta: 24.00kB, Top Consumers: {Exchange=600kB}]");
+                    .hasMessage("Query exceeded per-node total memory limit of 1MB [Allocated: 1000kB, Delta: 24.00kB, Top Consumers: {Exchange=1000kB}]");
             assertThat(operator.systemMemory().bytes()).isEqualTo(400 * KB);
             assertThat(query.systemBytes()).isEqualTo(400 * KB);
             assertThat(engine.node(0).pool().reservedBytes()).isEqualTo(1000 * KB);
