@@ -149,7 +149,7 @@ public final class HazelcastMembership
         static final View EMPTY = new View(Map.of(), Map.of(), false);
     }
 
-    private record StoredSnapshot(NodeSnapshot snapshot, long sequence) {}
+    private record StoredSnapshot(SignedSnapshot snapshot, long sequence) {}
 
     private final HazelcastSettings settings;
     private final Set<String> localNodeIds;
@@ -329,12 +329,12 @@ public final class HazelcastMembership
      * member's nodes included, keyed and sorted by node id. A node whose member left is gone from the map as soon as
      * this member has seen the member leave. A live node that has not published since this member joined is absent.
      */
-    public Map<String, NodeSnapshot> liveSnapshots()
+    public Map<String, SignedSnapshot> liveSnapshots()
     {
         View current = view;
-        Map<String, NodeSnapshot> live = new TreeMap<>();
+        Map<String, SignedSnapshot> live = new TreeMap<>();
         for (StoredSnapshot stored : snapshots.values()) {
-            NodeSnapshot snapshot = stored.snapshot();
+            SignedSnapshot snapshot = stored.snapshot();
             if (snapshot.memberId().equals(current.hosts().get(snapshot.nodeId()))) {
                 live.put(snapshot.nodeId(), snapshot);
             }
@@ -579,7 +579,7 @@ public final class HazelcastMembership
         }
         Envelope envelope = verdict.envelope();
         if (kind == Kind.SNAPSHOT) {
-            NodeSnapshot snapshot = new NodeSnapshot(envelope.nodeId(), envelope.senderId(), envelope.timestampMillis(), envelope.payload());
+            SignedSnapshot snapshot = new SignedSnapshot(envelope.nodeId(), envelope.senderId(), envelope.timestampMillis(), envelope.payload());
             StoredSnapshot stored = new StoredSnapshot(snapshot, envelope.sequence());
             snapshots.merge(envelope.nodeId(), stored, (old, incoming) ->
                     old.snapshot().memberId().equals(incoming.snapshot().memberId()) && old.sequence() > incoming.sequence() ? old : incoming);
