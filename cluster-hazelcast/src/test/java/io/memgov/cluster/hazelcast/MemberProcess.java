@@ -36,7 +36,7 @@ final class MemberProcess
             }
 
             @Override
-            public void onNodesLost(Set<String> lost)
+            public void onNodesLost(Set<String> lost, Map<String, SignedSnapshot> lastSnapshots)
             {
                 print("LOST " + String.join(",", lost) + " " + System.currentTimeMillis());
             }
