@@ -14,6 +14,7 @@ import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 import io.memgov.spi.pool.MemoryPoolContext;
 import io.memgov.spi.pool.MemoryPoolFactory;
 import io.memgov.spi.pool.MemoryPoolLayout;
@@ -49,6 +50,12 @@ final class BuiltInPlugin
             }
 
             @Override
+            public List<PolicyConfigKey> configKeys()
+            {
+                return List.of(new PolicyConfigKey("max-size", "the node's pool", "the pool's maximum, in place of the node's heap minus memory.heap-headroom-per-node"));
+            }
+
+            @Override
             public MemoryPoolLayout create(PolicyConfig config, MemoryPoolContext context)
             {
                 config.requireOnly("max-size");
@@ -66,6 +73,12 @@ final class BuiltInPlugin
             public String name()
             {
                 return "exact";
+            }
+
+            @Override
+            public List<PolicyConfigKey> configKeys()
+            {
+                return List.of(new PolicyConfigKey("max-server-memory-usage", "0", "limit of the node's root tracker, over every query on the node; 0 for none"));
             }
 
             @Override

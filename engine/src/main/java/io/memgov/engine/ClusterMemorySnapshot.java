@@ -18,10 +18,11 @@ public record ClusterMemorySnapshot(
         long clusterUserMemoryReservation,
         long clusterTotalMemoryReservation,
         int numberOfLeakedQueries,
-        List<NodeMemorySnapshot> nodes)
+        List<NodeMemorySnapshot> nodes,
+        HeapMemorySnapshot heap)
 {
     /** Sums the given node snapshots; the counters come from the cluster loop. */
-    public static ClusterMemorySnapshot of(List<NodeMemoryInfo> nodes, LoopCounters counters)
+    public static ClusterMemorySnapshot of(List<NodeMemoryInfo> nodes, LoopCounters counters, HeapMemorySnapshot heap)
     {
         Map<String, ClusterPoolSnapshot> pools = new LinkedHashMap<>();
         for (NodeMemoryInfo node : nodes) {
@@ -36,7 +37,8 @@ public record ClusterMemorySnapshot(
                 counters.clusterUserMemoryReservation(),
                 counters.clusterTotalMemoryReservation(),
                 counters.numberOfLeakedQueries(),
-                nodes.stream().map(NodeMemorySnapshot::of).toList());
+                nodes.stream().map(NodeMemorySnapshot::of).toList(),
+                heap);
     }
 
     /** What the cluster loop counts; {@code ClusterMemoryManager} provides it. */

@@ -47,6 +47,7 @@ import java.util.OptionalLong;
 import java.util.function.Supplier;
 import io.memgov.engine.internal.cluster.ClusterPolicies;
 import io.memgov.engine.internal.guard.PolicyCallGuard;
+import io.memgov.engine.internal.heap.HeapGovernor;
 
 
 /**
@@ -238,6 +239,19 @@ final class EngineModule
                     "spill strategy '" + strategy.name() + "' of " + node.nodeId()));
         }
         return new RevokingSchedulers(schedulers);
+    }
+
+    /** Starts observing the heap; the engine's close() stops it. */
+    @Provides
+    @Singleton
+    static HeapGovernor heapGovernor(MemoryEngineConfig config, EngineNodes nodes, RevokingSchedulers revokingSchedulers, QueryFailures failures,
+            EngineScheduler scheduler, EngineMetrics metrics)
+    {
+        List<HeapGovernor.GovernedNode> governed = nodes.nodes().stream()
+                .map(node -> new HeapGovernor.GovernedNode(node, config.heapBytes(), config.headroomBytes()))
+                .toList();
+        return HeapGovernor.start(config.heapSettings(), config.heapGoverned(), governed, revokingSchedulers.byNode(), failures::fail,
+                scheduler.executor(), metrics.sink("heap"));
     }
 
     @Provides

@@ -28,7 +28,6 @@ import jakarta.inject.Inject;
 import jakarta.inject.Named;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
@@ -42,8 +41,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ScheduledExecutorService;
-
 import static java.util.Objects.requireNonNull;
+import io.memgov.engine.internal.heap.HeapGovernor;
+
+
 
 /**
  * The memgov engine: the nodes of an embedded cluster (one, for a plain worker), each with its pool and tracker, and
@@ -81,6 +82,7 @@ public final class MemoryEngine
     private final RevokingSchedulers revokingSchedulers;
     private final ExtraPolicies extraPolicies;
     private final PolicyCallGuard guard;
+    private final HeapGovernor heapGovernor;
     // registered by start(); null until then, and when JMX export is off
     private volatile JmxExporter jmx;
 
@@ -101,7 +103,8 @@ public final class MemoryEngine
             ClusterMemoryManager clusterMemoryManager,
             RevokingSchedulers revokingSchedulers,
             ExtraPolicies extraPolicies,
-            PolicyCallGuard guard)
+            PolicyCallGuard guard,
+            HeapGovernor heapGovernor)
     {
         this.config = requireNonNull(config, "config is null");
         this.setup = requireNonNull(setup, "setup is null");
@@ -120,6 +123,7 @@ public final class MemoryEngine
         this.revokingSchedulers = requireNonNull(revokingSchedulers, "revokingSchedulers is null");
         this.extraPolicies = requireNonNull(extraPolicies, "extraPolicies is null");
         this.guard = requireNonNull(guard, "guard is null");
+        this.heapGovernor = requireNonNull(heapGovernor, "heapGovernor is null");
     }
 
     /**
@@ -129,7 +133,8 @@ public final class MemoryEngine
     private void start()
     {
         transport.start();
-        setup.jmxName().ifPresent(name -> jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), name, nodes, clusterMemoryManager));
+        setup.jmxName().ifPresent(name -> jmx = JmxExporter.export(ManagementFactory.getPlatformMBeanServer(), name, nodes, clusterMemoryManager,
+                heapGovernor::snapshot));
         clusterMemoryManager.start(scheduler.executor());
         revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::start);
     }
@@ -242,7 +247,16 @@ public final class MemoryEngine
     /** The cluster's memory: each pool summed over the nodes, the loop's counters, and every node's view. */
     public ClusterMemorySnapshot clusterMemorySnapshot()
     {
-        return ClusterMemorySnapshot.of(nodes.stream().map(NodeMemoryManager::info).toList(), new ClusterMemoryStats(clusterMemoryManager));
+        return ClusterMemorySnapshot.of(nodes.stream().map(NodeMemoryManager::info).toList(), new ClusterMemoryStats(clusterMemoryManager), heapGovernor.snapshot());
+    }
+
+    /**
+     * The real heap as the engine follows it: live and untracked figures as of the last garbage collection, each
+     * node's effective pool maximum, and GC pressure ({@code memory.heap.*}).
+     */
+    public HeapMemorySnapshot heapSnapshot()
+    {
+        return heapGovernor.snapshot();
     }
 
     /**
@@ -274,6 +288,7 @@ public final class MemoryEngine
     @Override
     public void close()
     {
+        heapGovernor.close();
         revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::close);
         clusterMemoryManager.close();
         // a transport that blocks in close() must not keep the host from stopping

@@ -16,6 +16,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import static io.memgov.spi.policy.DataSizes.succinct;
 import static io.memgov.spi.policy.PolicyConfig.parseDuration;
+import static io.memgov.spi.policy.PolicyConfig.parseBoolean;
 import static io.memgov.spi.policy.PolicyConfig.parseLong;
 import static io.memgov.spi.policy.PolicyConfig.parseRatio;
 import static io.memgov.spi.policy.PolicyConfig.parseSize;
@@ -68,6 +69,7 @@ public final class MemoryEngineConfig
     private final Optional<NodeId> nodeId;
     private final long jvmMaxHeapBytes;
     private final Duration policyCallTimeout;
+    private final HeapSettings heapSettings;
     private final long headroomBytes;
     private final long maxQueryMemoryPerNode;
     private final Optional<Long> maxQueryTotalMemoryPerNode;
@@ -134,7 +136,9 @@ public final class MemoryEngineConfig
                     "Invalid value '%s' for '%s': expected 0 (policies are called on the engine's own threads, unbounded) or a duration between %s and %s such as 5s",
                     properties.get(POLICY_CALL_TIMEOUT), POLICY_CALL_TIMEOUT, PolicyConfig.format(MIN_CALL_TIMEOUT), PolicyConfig.format(MAX_CALL_TIMEOUT)));
         }
+        heapSettings = HeapSettings.parse(remaining);
         SCALAR_KEYS.forEach(remaining::remove);
+        HeapSettings.KEYS.forEach(remaining::remove);
 
         if (revokingTarget > revokingThreshold) {
             throw new ConfigurationException(String.format(
@@ -145,12 +149,6 @@ public final class MemoryEngineConfig
             throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected a duration between %s and %s such as 1s",
                     properties.get(POLL_INTERVAL), POLL_INTERVAL, PolicyConfig.format(MIN_POLL_INTERVAL), PolicyConfig.format(MAX_POLL_INTERVAL)));
         }
-        if (maxQueryMemoryPerNode + headroomBytes > heapBytes) {
-            // Trino's start-up check, with the keys named so the operator knows what to change
-            throw new ConfigurationException(String.format(
-                    "Invalid memory configuration. The sum of max query memory per node (%s, '%s') and heap headroom (%s, '%s') cannot be larger than the available heap memory (%s)",
-                    succinct(maxQueryMemoryPerNode), MAX_MEMORY_PER_NODE, succinct(headroomBytes), HEAP_HEADROOM, succinct(heapBytes)));
-        }
         maxQueryTotalMemoryPerNode.ifPresent(total -> {
             if (total < maxQueryMemoryPerNode) {
                 throw new ConfigurationException(String.format(
@@ -158,6 +156,16 @@ public final class MemoryEngineConfig
                         properties.get(MAX_TOTAL_MEMORY_PER_NODE), MAX_TOTAL_MEMORY_PER_NODE, MAX_MEMORY_PER_NODE, succinct(maxQueryMemoryPerNode)));
             }
         });
+        // Presto's start-up check compares the per-node total limit with the heap where one is set (it bounds user and
+        // system memory together), Trino's the per-node limit; the message names the key at fault
+        long perNode = maxQueryTotalMemoryPerNode.orElse(maxQueryMemoryPerNode);
+        if (perNode + headroomBytes > heapBytes) {
+            boolean total = maxQueryTotalMemoryPerNode.isPresent();
+            throw new ConfigurationException(String.format(
+                    "Invalid memory configuration. The sum of max %squery memory per node (%s, '%s') and heap headroom (%s, '%s') cannot be larger than the available heap memory (%s)",
+                    total ? "total " : "", succinct(perNode), total ? MAX_TOTAL_MEMORY_PER_NODE : MAX_MEMORY_PER_NODE, succinct(headroomBytes), HEAP_HEADROOM,
+                    succinct(heapBytes)));
+        }
         if (maxQueryTotalMemory < maxQueryMemory) {
             throw new ConfigurationException(String.format(
                     "Invalid value '%s' for '%s': it must be at least '%s' (%s)",
@@ -263,15 +271,6 @@ public final class MemoryEngineConfig
         }
     }
 
-    private static boolean parseBoolean(String key, String value)
-    {
-        return switch (value.trim()) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected true or false", value, key));
-        };
-    }
-
     private PolicyFamily<?, ?, ?> familyOf(String key)
     {
         // the longest prefix wins, so 'task.low-memory-killer.x' is never taken for the query killer
@@ -323,6 +322,12 @@ public final class MemoryEngineConfig
             throw new IllegalArgumentException("node index " + index + " is not in [0, " + nodeCount + ")");
         }
         return nodeId.orElseGet(() -> NodeId.of("node-" + index));
+    }
+
+    /** How the nodes follow the real heap: the heap observer's window, the GC-pressure thresholds, the floor. */
+    public HeapSettings heapSettings()
+    {
+        return heapSettings;
     }
 
     /** The JVM's max heap ({@link Runtime#maxMemory()}) as this configuration read it. */

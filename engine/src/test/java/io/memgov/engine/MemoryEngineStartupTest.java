@@ -55,6 +55,28 @@ final class MemoryEngineStartupTest
     }
 
     @Test
+    void perNodeTotalLimitPlusHeadroomLargerThanTheHeapFailsStartUpNamingTheTotalLimit()
+    {
+        // Presto's LocalMemoryManager check: the per-node total limit (user + system) plus headroom must fit the heap
+        assertThatThrownBy(() -> builder(Map.of(
+                "node.heap-size", "4MB",
+                "memory.heap-headroom-per-node", "1MB",
+                "query.max-memory-per-node", "2MB",
+                "query.max-total-memory-per-node", "4MB")).build())
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Invalid memory configuration. The sum of max total query memory per node (4MB, 'query.max-total-memory-per-node') "
+                        + "and heap headroom (1MB, 'memory.heap-headroom-per-node') cannot be larger than the available heap memory (4MB)");
+        // Presto's TestNodeMemoryConfig: a per-node user limit above the total limit is refused
+        assertThatThrownBy(() -> builder(Map.of(
+                "node.heap-size", "8MB",
+                "memory.heap-headroom-per-node", "1MB",
+                "query.max-memory-per-node", "3MB",
+                "query.max-total-memory-per-node", "2MB")).build())
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Invalid value '2MB' for 'query.max-total-memory-per-node': it must be at least 'query.max-memory-per-node' (3MB)");
+    }
+
+    @Test
     void engineStartsWithNothingConfiguredButTheHeap()
     {
         // a bare engine (no plugins at all) must start: default killers fall back to none, spill and leak detection to the built-in 'none'

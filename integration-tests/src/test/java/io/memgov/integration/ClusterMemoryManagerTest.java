@@ -139,6 +139,27 @@ class ClusterMemoryManagerTest
     }
 
     @Test
+    void systemMemoryCountsAgainstTheDistributedTotalLimitOnlyNotTheUserLimit()
+    {
+        // Presto's TestClusterMemoryManager / TestMemoryManager: user and total limits are kept apart; 512B of user memory
+        // and 2.5kB of system memory over two nodes exceed query.max-total-memory=2kB, not query.max-memory=1kB
+        try (MemoryEngine engine = cluster(2).property("query.max-memory", "1kB").property("query.max-total-memory", "2kB").build()) {
+            Held query = startQuery(engine, "q1", "alice");
+            query.operators()[0].userMemory().setBytes(256);
+            query.operators()[1].userMemory().setBytes(256);
+            query.operators()[0].systemMemory().setBytes(1280);
+            query.operators()[1].systemMemory().setBytes(1280);
+
+            engine.cluster().process();
+
+            assertThat(query.contexts()[0].failure()).hasValueSatisfying(failure -> {
+                assertThat(failure.errorCode()).isEqualTo(ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT);
+                assertThat(failure.getMessage()).isEqualTo("Query exceeded distributed total memory limit of 2kB");
+            });
+        }
+    }
+
+    @Test
     void sessionCanOnlyLowerTheDistributedLimit()
     {
         try (MemoryEngine engine = cluster(1).property("query.max-memory", "1kB").build()) {

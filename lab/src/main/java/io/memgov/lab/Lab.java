@@ -2,6 +2,8 @@ package io.memgov.lab;
 
 import io.memgov.engine.ConfigurationException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 import picocli.CommandLine;
 
 /**
@@ -23,15 +25,32 @@ public final class Lab
 {
     static final int BAD_INPUT = 2;
     static final int FAILED = 1;
+    static final String LOG_LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
 
     public static void main(String[] args)
     {
-        // the engine logs every registration and kill decision at INFO; the lab shows its own progress instead
-        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
-            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        // one log for engine and plugins: the engine logs through SLF4J, plugins through System.Logger, which
+        // slf4j-jdk-platform-logging hands to SLF4J; slf4j-simple prints both in one format on stderr. The engine logs every
+        // registration and decision at INFO; the lab shows its own progress instead, so only warnings unless --verbose
+        if (System.getProperty(LOG_LEVEL) == null) {
+            System.setProperty(LOG_LEVEL, "warn");
         }
         System.setProperty("java.awt.headless", "true");
         System.exit(execute(args));
+    }
+
+    /**
+     * {@code --verbose}, on every command: the engine's and the plugins' INFO lines, which carry every kill decision
+     * ({@code Query Kill Decision: ...}), every revoke ({@code Revoking memory on node-0: ...}) and every plugin
+     * registration. Picocli sets it while parsing, before any command builds an engine, so before SLF4J reads its level.
+     */
+    @Option(names = "--verbose", scope = ScopeType.INHERIT,
+            description = "Log the engine's and the plugins' decisions (kills, revokes, registrations) at INFO on stderr; without it only warnings.")
+    void verbose(boolean verbose)
+    {
+        if (verbose) {
+            System.setProperty(LOG_LEVEL, "info");
+        }
     }
 
     /** Runs the command line and returns its exit code: 0 ran, 1 a wrong result or leftovers, 2 bad input. */

@@ -4,6 +4,9 @@ import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
+
+import java.util.List;
 
 import static java.util.Objects.requireNonNull;
 
@@ -19,6 +22,12 @@ final class ClusterMemoryLeakDetectorFactory
     public String name()
     {
         return NAME;
+    }
+
+    @Override
+    public List<PolicyConfigKey> configKeys()
+    {
+        return LeakDetectorConfig.CONFIG_KEYS;
     }
 
     @Override

@@ -1,9 +1,12 @@
 package io.memgov.plugin.leakdetector;
 
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 import static java.util.Objects.requireNonNull;
 
@@ -23,7 +26,10 @@ record LeakDetectorConfig(Duration grace)
 {
     static final String GRACE = "grace";
     static final Duration DEFAULT_GRACE = Duration.ofSeconds(60);
-    static final Set<String> KEYS = Set.of(GRACE);
+    /** Every key with its default and meaning, as {@link ClusterMemoryLeakDetectorFactory#configKeys()} documents them. */
+    static final List<PolicyConfigKey> CONFIG_KEYS = List.of(
+            new PolicyConfigKey(GRACE, PolicyConfig.format(DEFAULT_GRACE), "how long after its end a query may still hold memory before it is flagged as leaked"));
+    static final Set<String> KEYS = CONFIG_KEYS.stream().map(PolicyConfigKey::name).collect(Collectors.toUnmodifiableSet());
 
     LeakDetectorConfig
     {

@@ -1,11 +1,14 @@
 package io.memgov.plugin.reservemode;
 
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 import static java.util.Objects.requireNonNull;
 
@@ -56,9 +59,22 @@ record ReserveModeConfig(
     static final String QUERY_IDLE_TIMEOUT = "query-idle-timeout";
     static final String RETIRE_GRACE_PERIOD = "retire-grace-period";
 
-    private static final Set<String> KEYS = Set.of(SOURCE, MIN_RESERVED_MEMORY, SINGLE_QUERY_MAX_MEMORY, CHECK_INTERVAL,
-            MIN_AVAILABLE_AT_START, MIN_FREE_AFTER_RESERVE, FAIL_IF_UNAVAILABLE, FULL_STATISTICS, QUERY_IDLE_TIMEOUT,
-            RETIRE_GRACE_PERIOD);
+    /** Every key with its default and meaning, as {@link ReserveModePoolFactory#configKeys()} documents them. */
+    static final List<PolicyConfigKey> CONFIG_KEYS = List.of(
+            new PolicyConfigKey(SOURCE, "system", "where available memory is read: system (the machine's or container's available memory) or heap (max heap minus heap in use)"),
+            new PolicyConfigKey(MIN_RESERVED_MEMORY, "auto",
+                    "available memory kept in reserve: a request that would leave less fails with QUERY_MEMORY_EXHAUSTED and retires its query; auto is max(1GB, 20% of total) for system, 20% of the max heap for heap"),
+            new PolicyConfigKey(SINGLE_QUERY_MAX_MEMORY, "0", "per-query cap on the node (user plus revocable); a query over it fails with QUERY_MEMORY_UPPER_LIMIT; 0 for none"),
+            new PolicyConfigKey(CHECK_INTERVAL, "10ms", "how often the checker reads available memory and retires queries, largest first, while it is below the reserve"),
+            new PolicyConfigKey(MIN_AVAILABLE_AT_START, "5GB", "with source=system, reserve mode stands down (a plain pool, with a WARN) when less than this is available at start"),
+            new PolicyConfigKey(MIN_FREE_AFTER_RESERVE, "4GB", "with source=system, reserve mode stands down when available memory minus the reserve is below this at start"),
+            new PolicyConfigKey(FAIL_IF_UNAVAILABLE, "false", "true fails start-up instead of standing down"),
+            new PolicyConfigKey(FULL_STATISTICS, "false", "true keeps each query's full allocation statistics (TDengine's memPoolFullFunc)"),
+            new PolicyConfigKey(QUERY_IDLE_TIMEOUT, "5h", "retires a query that still holds memory this long after its last reservation change; 0 disables"),
+            new PolicyConfigKey(RETIRE_GRACE_PERIOD, "1s",
+                    "bytes retired this recently count as covering the shortfall, so queries are not retired again while memory is being released; 0 is TDengine's behaviour"));
+
+    private static final Set<String> KEYS = CONFIG_KEYS.stream().map(PolicyConfigKey::name).collect(Collectors.toUnmodifiableSet());
 
     private static final long GB = 1L << 30;
 

@@ -2,6 +2,7 @@ package io.memgov.plugin.reservemode;
 
 import io.memgov.spi.policy.DataSizes;
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolContext;
 import io.memgov.spi.pool.MemoryPoolFactory;
@@ -9,6 +10,7 @@ import io.memgov.spi.pool.MemoryPoolLayout;
 import io.memgov.spi.pool.ResizableMemoryPool;
 
 import java.lang.System.Logger.Level;
+import java.util.List;
 import java.util.function.Function;
 
 import static java.util.Objects.requireNonNull;
@@ -48,6 +50,12 @@ final class ReserveModePoolFactory
     public String name()
     {
         return NAME;
+    }
+
+    @Override
+    public List<PolicyConfigKey> configKeys()
+    {
+        return ReserveModeConfig.CONFIG_KEYS;
     }
 
     @Override

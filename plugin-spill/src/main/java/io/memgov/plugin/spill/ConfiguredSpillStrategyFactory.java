@@ -1,6 +1,7 @@
 package io.memgov.plugin.spill;
 
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 import io.memgov.spi.spill.SpillStrategy;
 import io.memgov.spi.spill.SpillStrategyContext;
 import io.memgov.spi.spill.SpillStrategyFactory;
@@ -19,10 +20,10 @@ final class ConfiguredSpillStrategyFactory
         implements SpillStrategyFactory
 {
     private final String name;
-    private final List<String> acceptedKeys;
+    private final List<PolicyConfigKey> acceptedKeys;
     private final Function<PolicyConfig, SpillStrategy> creator;
 
-    ConfiguredSpillStrategyFactory(String name, List<String> acceptedKeys, Function<PolicyConfig, SpillStrategy> creator)
+    ConfiguredSpillStrategyFactory(String name, List<PolicyConfigKey> acceptedKeys, Function<PolicyConfig, SpillStrategy> creator)
     {
         this.name = requireNonNull(name, "name is null");
         this.acceptedKeys = List.copyOf(requireNonNull(acceptedKeys, "acceptedKeys is null"));
@@ -42,11 +43,17 @@ final class ConfiguredSpillStrategyFactory
     }
 
     @Override
+    public List<PolicyConfigKey> configKeys()
+    {
+        return acceptedKeys;
+    }
+
+    @Override
     public SpillStrategy create(PolicyConfig config, SpillStrategyContext context)
     {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
-        config.requireOnly(acceptedKeys);
+        config.requireOnly(acceptedKeys.stream().map(PolicyConfigKey::name).toList());
         return creator.apply(config);
     }
 

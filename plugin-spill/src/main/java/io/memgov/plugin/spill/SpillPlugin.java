@@ -1,6 +1,8 @@
 package io.memgov.plugin.spill;
 
 import io.memgov.spi.MemoryPlugin;
+import io.memgov.spi.policy.DataSizes;
+import io.memgov.spi.policy.PolicyConfigKey;
 import io.memgov.spi.spill.SpillStrategyFactory;
 
 import java.util.List;
@@ -33,7 +35,8 @@ public final class SpillPlugin
                 ConfiguredSpillStrategyFactory.withoutConfig(FairShareSpillStrategy.NAME, FairShareSpillStrategy::new),
                 new ConfiguredSpillStrategyFactory(
                         PerTaskThresholdSpillStrategy.NAME,
-                        List.of(PerTaskThresholdSpillStrategy.TASK_THRESHOLD),
+                        List.of(new PolicyConfigKey(PerTaskThresholdSpillStrategy.TASK_THRESHOLD, DataSizes.succinct(PerTaskThresholdSpillStrategy.DEFAULT_TASK_THRESHOLD_BYTES),
+                                "a task whose revocable bytes add up to more than this has all its consumers revoked; tasks at or under it are left alone")),
                         PerTaskThresholdSpillStrategy::create));
     }
 }

@@ -1,6 +1,7 @@
 package io.memgov.plugin.treetracking;
 
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 
 import java.time.Duration;
 import java.util.List;
@@ -91,10 +92,26 @@ final class ThreadBatchedConfig
 
     static List<String> keys()
     {
-        return List.of(MAX_UNTRACKED_MEMORY, MAX_MEMORY_USAGE, MAX_MEMORY_USAGE_FOR_USER, MAX_SERVER_MEMORY_USAGE,
-                MAX_SERVER_MEMORY_USAGE_TO_RAM_RATIO, FAULT_PROBABILITY, OVERCOMMIT_KILLER, OVERCOMMIT_RATIO_DENOMINATOR,
-                OVERCOMMIT_RATIO_DENOMINATOR_FOR_USER, OVERCOMMIT_MAX_WAIT, CORRECTION_INTERVAL, CORRECTION_SOURCE, CORRECT_TRACKER);
+        return CONFIG_KEYS.stream().map(PolicyConfigKey::name).toList();
     }
+
+    /** Every key with its default and meaning, as {@link ThreadBatchedMemoryTrackerFactory#configKeys()} documents them. */
+    static final List<PolicyConfigKey> CONFIG_KEYS = List.of(
+            new PolicyConfigKey(MAX_UNTRACKED_MEMORY, "4MB", "what one thread may hold back per tracker before carrying it up the tree; 0 carries every change at once"),
+            new PolicyConfigKey(MAX_MEMORY_USAGE, "0", "per-query limit on the node, 0 for none (ClickHouse's max_memory_usage)"),
+            new PolicyConfigKey(MAX_MEMORY_USAGE_FOR_USER, "0", "limit for all of one user's queries on the node, 0 for none"),
+            new PolicyConfigKey(MAX_SERVER_MEMORY_USAGE, "0", "node limit; 0 leaves it to the ratio below"),
+            new PolicyConfigKey(MAX_SERVER_MEMORY_USAGE_TO_RAM_RATIO, "0.9",
+                    "node limit as a share of the node's pool: the limit is min(max-server-memory-usage, ratio x pool); 0 leaves it to max-server-memory-usage"),
+            new PolicyConfigKey(FAULT_PROBABILITY, "0", "probability that a reservation fails on purpose, to exercise failure paths in tests"),
+            new PolicyConfigKey(OVERCOMMIT_KILLER, OVERCOMMIT_RATIO,
+                    "what a request over a user or node limit does: overcommit-ratio fails the query with the largest used / soft-limit ratio and waits; none fails the requester"),
+            new PolicyConfigKey(OVERCOMMIT_RATIO_DENOMINATOR, "1GB", "soft limit of a query under its user's tracker, the denominator of its overcommit ratio"),
+            new PolicyConfigKey(OVERCOMMIT_RATIO_DENOMINATOR_FOR_USER, "1GB", "soft limit of a user under the node's tracker, the denominator of its overcommit ratio"),
+            new PolicyConfigKey(OVERCOMMIT_MAX_WAIT, "5s", "how long a request over a limit waits for the overcommit killer's victim to free memory; 0 disables the overcommit killer"),
+            new PolicyConfigKey(CORRECTION_INTERVAL, "100ms", "how often the correction worker compares tracked with actual memory and publishes the drift; 0 disables it"),
+            new PolicyConfigKey(CORRECTION_SOURCE, "heap", "what actual memory is: heap (the JVM heap in use), rss (the process's resident set) or cgroup (the container's usage)"),
+            new PolicyConfigKey(CORRECT_TRACKER, "false", "true moves the node's tracker to the actual figure at each correction, as ClickHouse does"));
 
     /** {@code max-untracked-memory}: what one thread may hold back per tracker; 0 carries every call at once. */
     long maxUntrackedBytes()

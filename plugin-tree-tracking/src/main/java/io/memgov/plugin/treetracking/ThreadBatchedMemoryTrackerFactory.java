@@ -1,6 +1,7 @@
 package io.memgov.plugin.treetracking;
 
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 import io.memgov.spi.policy.PolicyScheduler;
 import io.memgov.spi.tracker.MemoryTracker;
 import io.memgov.spi.tracker.MemoryTrackerContext;
@@ -8,6 +9,7 @@ import io.memgov.spi.tracker.MemoryTrackerFactory;
 import io.memgov.spi.tracker.TrackerLevel;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.function.LongSupplier;
 
 import static java.util.Objects.requireNonNull;
@@ -39,6 +41,12 @@ final class ThreadBatchedMemoryTrackerFactory
     public String name()
     {
         return NAME;
+    }
+
+    @Override
+    public List<PolicyConfigKey> configKeys()
+    {
+        return ThreadBatchedConfig.CONFIG_KEYS;
     }
 
     @Override

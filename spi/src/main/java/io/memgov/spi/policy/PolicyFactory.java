@@ -1,5 +1,9 @@
 package io.memgov.spi.policy;
 
+import io.memgov.spi.annotation.Experimental;
+
+import java.util.List;
+
 /**
  * Creates one kind of policy under a name. Every family's factory ({@code LowMemoryKillerFactory},
  * {@code MemoryPoolFactory}, ...) is one of these; a plugin returns its factories from
@@ -31,4 +35,22 @@ public interface PolicyFactory<C extends PolicyContext, P>
      *         {@link PolicyConfigException}s with the key, the value and what is accepted); start-up fails with it
      */
     P create(PolicyConfig config, C context);
+
+    /**
+     * The keys the policy accepts under its prefix, with their defaults and meanings, in the order to document them;
+     * used to generate documentation (the README's table of policy keys) and by tools that list policies. A factory
+     * that declares its keys here should pass the same names to {@link PolicyConfig#requireOnly}, so that what it
+     * documents and what it accepts cannot drift apart.
+     *
+     * <p>Called at any time, from any thread, possibly without the policy ever being created: it must be cheap, must
+     * not depend on configuration, and must return the same keys every time.
+     *
+     * @return the keys; never null. Empty by default, which says the policy accepts no keys or does not document them
+     * @since 1.1
+     */
+    @Experimental
+    default List<PolicyConfigKey> configKeys()
+    {
+        return List.of();
+    }
 }

@@ -31,6 +31,12 @@ public enum ErrorCode
      * fails such queries with {@code REMOTE_HOST_GONE}.
      */
     NODE_LOST(null, "memgov"),
+    /**
+     * The JVM was under GC pressure (GC took most of the time, or full collections left the heap nearly full) and
+     * revoking did not relieve it, so the query holding the most memory on the node was failed (Presto's
+     * {@code HighMemoryTaskKiller} uses a code of this name).
+     */
+    EXCEEDED_HEAP_MEMORY_LIMIT(null, "Presto"),
     /** Memory governance failed the query for a reason not listed above. */
     GENERIC_MEMORY_ERROR(null, "memgov");
 
@@ -49,7 +55,7 @@ public enum ErrorCode
         return anchorCode == null ? OptionalLong.empty() : OptionalLong.of(anchorCode);
     }
 
-    /** The engine whose behaviour this code follows: {@code Trino}, {@code TDengine}, {@code ClickHouse} or {@code memgov}. */
+    /** The engine whose behaviour this code follows: {@code Trino}, {@code Presto}, {@code TDengine}, {@code ClickHouse} or {@code memgov}. */
     public String anchor()
     {
         return anchor;

@@ -191,9 +191,12 @@ public final class ClusterMemoryManager
                 blocked++;
             }
             for (MemoryPoolInfo anyPool : node.pools()) {
-                clusterUser += anyPool.reservedBytes();
                 clusterTotal += anyPool.reservedBytes() + anyPool.reservedRevocableBytes();
             }
+        }
+        // user memory only, as Presto's ClusterUserMemoryReservation: a pool's reserved bytes include system memory
+        for (long user : view.userReservations().values()) {
+            clusterUser += user;
         }
         blockedNodes = blocked;
         clusterUserMemoryReservation = clusterUser;

@@ -52,10 +52,8 @@ final class ClusterView
         for (NodeSnapshot node : this.snapshots) {
             infos.add(node.memoryInfo());
             for (MemoryPoolInfo pool : node.pools()) {
-                pool.queryMemoryReservations().forEach((query, bytes) -> {
-                    userReservations.merge(query, bytes, Long::sum);
-                    totalReservations.merge(query, bytes, Long::sum);
-                });
+                // a pool's query figure is user plus system memory: the total limit's, not the user limit's
+                pool.queryMemoryReservations().forEach((query, bytes) -> totalReservations.merge(query, bytes, Long::sum));
                 pool.queryMemoryRevocableReservations().forEach((query, bytes) -> totalReservations.merge(query, bytes, Long::sum));
                 tasksHoldingMemory.addAll(pool.taskMemoryReservations().keySet());
                 tasksHoldingMemory.addAll(pool.taskRevocableMemoryReservations().keySet());
@@ -70,6 +68,8 @@ final class ClusterView
                 if (query.failureCode().isPresent()) {
                     failed.add(query.queryId());
                 }
+                // user memory apart from system memory, as Presto keeps them, from the node's own accounting
+                userReservations.merge(query.queryId(), query.userBytes(), Long::sum);
                 running.computeIfAbsent(query.queryId(), id -> new QueryFacts(query)).add(node.nodeId(), query);
             }
         }
@@ -107,13 +107,13 @@ final class ClusterView
         return known;
     }
 
-    /** User bytes per query over every pool of every node. */
+    /** User bytes (system memory not included) per running query over every node. */
     Map<QueryId, Long> userReservations()
     {
         return userReservations;
     }
 
-    /** User plus revocable bytes per query over every pool of every node. */
+    /** User, system and revocable bytes per query over every pool of every node. */
     Map<QueryId, Long> totalReservations()
     {
         return totalReservations;

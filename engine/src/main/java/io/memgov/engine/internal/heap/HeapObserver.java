@@ -53,7 +53,7 @@ import static java.util.Objects.requireNonNull;
  * called from any thread.
  */
 public final class HeapObserver
-        implements AutoCloseable
+        implements HeapSource
 {
     /** The window of the GC-time fraction: long enough that one multi-second full collection on a big heap is not pressure. */
     public static final Duration DEFAULT_GC_TIME_WINDOW = Duration.ofSeconds(10);
@@ -133,6 +133,7 @@ public final class HeapObserver
     }
 
     /** The figures now; the GC-time fraction is computed for this moment. */
+    @Override
     public HeapSnapshot snapshot()
     {
         synchronized (lock) {
@@ -145,6 +146,7 @@ public final class HeapObserver
      *
      * @throws IllegalStateException when this observer is closed
      */
+    @Override
     public Registration addListener(HeapListener listener)
     {
         requireNonNull(listener, "listener is null");

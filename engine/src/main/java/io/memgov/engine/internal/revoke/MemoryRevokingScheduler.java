@@ -18,7 +18,6 @@ import io.memgov.spi.spill.RevokeRequest;
 import io.memgov.spi.spill.SpillStrategy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -32,9 +31,10 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-
 import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * Asks a node's operators to give back revocable memory when its pool fills, Trino's {@code MemoryRevokingScheduler}
@@ -347,6 +347,46 @@ public final class MemoryRevokingScheduler
             log.debug("No revoke on {}: strategy {} chose none of {} operators for {}", node.nodeId(), strategy, consumers.size(), succinct(bytesToRevoke));
         }
         return true;
+    }
+
+    /**
+     * Asks every operator that holds revocable memory and is not being revoked to give all of it back, without asking
+     * the strategy: an emergency (the JVM under GC pressure), not the routine trim to the target.
+     *
+     * @param reason why, for the log
+     * @return how many operators were asked
+     */
+    public synchronized int revokeAll(String reason)
+    {
+        if (closed) {
+            return 0;
+        }
+        List<String> asked = new ArrayList<>();
+        long askedBytes = 0;
+        for (QueryContext query : node.queryContexts()) {
+            for (TaskContext task : query.taskContexts()) {
+                if (task.isFailed() || task.isClosed()) {
+                    continue;
+                }
+                for (OperatorContext operator : task.operatorContexts()) {
+                    if (operator.isMemoryRevokingRequested() || operator.revocableMemory().reservedBytes() <= 0) {
+                        continue;
+                    }
+                    Revocation revocation = operator.requestRevocation().orElse(null);
+                    if (revocation == null) {
+                        continue;
+                    }
+                    revokesRequested.incrementAndGet();
+                    askedBytes += revocation.requestedBytes();
+                    asked.add(task.taskId() + " " + operator.tag() + "=" + succinct(revocation.requestedBytes()));
+                    revocation.done().whenComplete((ignored, failure) -> revokeEnded(revocation, failure));
+                }
+            }
+        }
+        if (!asked.isEmpty()) {
+            log.info("Revoking all revocable memory on {} ({}): asked {} operators for {}: {}", node.nodeId(), reason, asked.size(), succinct(askedBytes), asked);
+        }
+        return asked.size();
     }
 
     private void revokeEnded(Revocation revocation, Throwable failure)

@@ -1,12 +1,12 @@
 package io.memgov.engine.internal.visibility;
 
+import io.memgov.engine.HeapMemorySnapshot;
 import io.memgov.engine.internal.cluster.ClusterMemoryManager;
 import io.memgov.engine.internal.node.NodeMemoryManager;
 import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.pool.MemoryPoolInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -20,8 +20,9 @@ import javax.management.MBeanRegistrationException;
 import javax.management.MBeanServer;
 import javax.management.MalformedObjectNameException;
 import javax.management.ObjectName;
-
 import static java.util.Objects.requireNonNull;
+
+
 
 /**
  * Registers the engine's MBeans in an {@link MBeanServer} and removes them on {@link #close()}. Every name carries an
@@ -52,7 +53,8 @@ public final class JmxExporter
      * @throws IllegalArgumentException if {@code requestedName} has characters other than letters, digits, '.', '_'
      *         and '-'
      */
-    public static JmxExporter export(MBeanServer server, String requestedName, List<NodeMemoryManager> nodes, ClusterMemoryManager clusterMemoryManager)
+    public static JmxExporter export(MBeanServer server, String requestedName, List<NodeMemoryManager> nodes, ClusterMemoryManager clusterMemoryManager,
+            Supplier<HeapMemorySnapshot> heap)
     {
         requireNonNull(server, "server is null");
         requireNonNull(requestedName, "requestedName is null");
@@ -66,6 +68,7 @@ public final class JmxExporter
         JmxExporter exporter = new JmxExporter(server, engineName);
         try {
             exporter.register(managerName(engineName), new ClusterMemoryStats(clusterMemoryManager));
+            exporter.register(name("type=Heap,engine=" + engineName), new HeapStats(heap));
             Supplier<List<NodeMemoryInfo>> allNodes = () -> nodes.stream().map(NodeMemoryManager::info).toList();
             Set<String> poolIds = new LinkedHashSet<>();
             for (NodeMemoryManager node : nodes) {

@@ -83,6 +83,13 @@ final class VisibilityTest
             assertThat(SERVER.getAttribute(cluster, "Nodes")).isEqualTo(2);
 
             // the manager's counters move with the loop: one round, node-0 blocked, the killer picks "big"
+            ObjectName heap = new ObjectName("io.memgov:type=Heap,engine=" + name);
+            assertThat(SERVER.getAttribute(heap, "Governed")).isEqualTo(true);
+            assertThat(SERVER.getAttribute(heap, "MaxHeapBytes")).isEqualTo(Runtime.getRuntime().maxMemory());
+            assertThat((Long) SERVER.getAttribute(heap, "FullCollections")).isNotNegative();
+            assertThat((Double) SERVER.getAttribute(heap, "GcTimeFraction")).isBetween(0.0, 1.0);
+            assertThat(SERVER.getAttribute(heap, "QueriesKilledDueToHeapPressure")).isEqualTo(0L);
+
             ObjectName manager = new ObjectName("io.memgov:type=ClusterMemoryManager,engine=" + name);
             assertThat(SERVER.getAttribute(manager, "QueriesKilledDueToOutOfMemory")).isEqualTo(0L);
             engine.cluster().process();
@@ -194,6 +201,13 @@ final class VisibilityTest
             assertThat(pool.get("largestMemoryQuery").asText()).isEqualTo("q1");
             assertThat(cluster.get("nodes")).hasSize(2);
             assertThat(cluster.get("nodes").get(1).get("pools").get("general").get("queryMemoryReservations").get("q2").asLong()).isEqualTo(6 * MB);
+            // the real heap beside the pools: the figures the effective maxima follow
+            JsonNode heap = cluster.get("heap");
+            assertThat(heap.get("governed").asBoolean()).isTrue();
+            assertThat(heap.get("maxHeapBytes").asLong()).isEqualTo(Runtime.getRuntime().maxMemory());
+            assertThat(heap.get("nodes").get("node-1").get("poolBytes").asLong()).isEqualTo(20 * MB);
+            assertThat(heap.get("nodes").get("node-1").get("effectiveMaxBytes").asLong()).isBetween(2 * MB, 20 * MB);
+            assertThat(heap.has("gcTimeFraction")).isTrue();
 
             engine.failQuery(QueryId.of("q1"), ErrorCode.CLUSTER_OUT_OF_MEMORY, "killed");
             assertThat(mapper.readTree(MemoryJson.toJson(engine.nodeMemorySnapshot(0))).get("pools").get("general").get("reservedBytes").asLong()).isZero();

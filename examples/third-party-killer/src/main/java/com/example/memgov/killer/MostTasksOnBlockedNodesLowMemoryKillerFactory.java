@@ -5,6 +5,9 @@ import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.killer.LowMemoryKillerContext;
 import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
+
+import java.util.List;
 
 import static java.util.Objects.requireNonNull;
 
@@ -30,6 +33,12 @@ final class MostTasksOnBlockedNodesLowMemoryKillerFactory
     public KillerScope scope()
     {
         return KillerScope.QUERY;
+    }
+
+    @Override
+    public List<PolicyConfigKey> configKeys()
+    {
+        return List.of(new PolicyConfigKey(MIN_TASK_BYTES, "1B", "tasks holding less than this on a blocked node (user plus revocable) do not count"));
     }
 
     @Override
