@@ -505,6 +505,22 @@ public final class HazelcastMembership
         return Optional.ofNullable(newestState.get()).map(StoredState::payload);
     }
 
+    /** For tests: the members, trusted or not, that this member saw in the cluster when it last read the member list. */
+    Set<UUID> seenMemberIdsForTests()
+    {
+        return Set.copyOf(verifications.keySet());
+    }
+
+    /**
+     * For tests: waits until the event thread has handled everything dispatched to it before this call, listener
+     * calls included, so that a test can tell that an event was handled without telling the listener anything.
+     */
+    void awaitEventsForTests(Duration timeout)
+            throws InterruptedException, ExecutionException, TimeoutException
+    {
+        events.submit(() -> {}).get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
     /** The map the state is stored in, for tests that play an untrusted member writing to it. */
     IMap<String, byte[]> stateMapForTests()
     {

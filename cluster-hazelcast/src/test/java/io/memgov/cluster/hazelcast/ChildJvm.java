@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -37,6 +38,8 @@ final class ChildJvm
     private final String name;
     private final BlockingQueue<String> newLines = new LinkedBlockingQueue<>();
     private final List<String> output = new CopyOnWriteArrayList<>();
+    // lines before this index are skipped by lines() and awaitLine()
+    private volatile int firstUnskipped;
 
     private ChildJvm(String name, Process process)
     {
@@ -83,6 +86,11 @@ final class ChildJvm
         return new ChildJvm(name, new ProcessBuilder(command).redirectErrorStream(true).start());
     }
 
+    boolean isAlive()
+    {
+        return process.isAlive();
+    }
+
     private void readOutput()
     {
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
@@ -115,10 +123,37 @@ final class ChildJvm
         }
     }
 
-    /** Every line printed so far that starts with {@code prefix}. */
+    /**
+     * From now on, {@link #lines} and {@link #awaitLine} see only lines printed after this call: a test that shares
+     * the process with earlier tests starts with its own output.
+     */
+    void skipPrintedLines()
+    {
+        firstUnskipped = output.size();
+    }
+
+    /** Every line printed so far, and not skipped, that starts with {@code prefix}. */
     List<String> lines(String prefix)
     {
-        return output.stream().filter(line -> line.startsWith(prefix)).toList();
+        return unskipped().stream().filter(line -> line.startsWith(prefix)).toList();
+    }
+
+    /** The last line starting with {@code prefix} the process ever printed, skipped or not. */
+    Optional<String> lastLine(String prefix)
+    {
+        List<String> printed = List.copyOf(output);
+        for (int i = printed.size() - 1; i >= 0; i--) {
+            if (printed.get(i).startsWith(prefix)) {
+                return Optional.of(printed.get(i));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private List<String> unskipped()
+    {
+        // a snapshot: a view of the list would fail once the reader thread adds a line
+        return output.stream().skip(firstUnskipped).toList();
     }
 
     /** Waits until the process has printed a line starting with {@code prefix}, and returns the first such line. */
@@ -128,13 +163,13 @@ final class ChildJvm
         return awaitLine(line -> line.startsWith(prefix), "a line starting with '" + prefix + "'", timeout);
     }
 
-    /** Waits until the process has printed a line {@code matching}, and returns the first such line. */
+    /** Waits until the process has printed a line {@code matching} (not skipped), and returns the first such line. */
     String awaitLine(Predicate<String> matching, String description, Duration timeout)
             throws InterruptedException
     {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            for (String line : output) {
+            for (String line : unskipped()) {
                 if (matching.test(line)) {
                     return line;
                 }
