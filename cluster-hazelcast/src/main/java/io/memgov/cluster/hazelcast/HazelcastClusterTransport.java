@@ -285,6 +285,10 @@ final class HazelcastClusterTransport
                         running.add(query.queryId());
                     }
                 }
+                if (running.isEmpty()) {
+                    log.info("Node {} left the cluster; no query ran on it", nodeId);
+                    continue;
+                }
                 log.warn("Node {} left the cluster; failing here the {} queries that ran on it: {}", nodeId, running.size(), running);
                 List<QueryId> queries = new ArrayList<>(running);
                 for (QueryId queryId : queries) {

@@ -4,6 +4,9 @@ import io.memgov.spi.cluster.ClusterTransport;
 import io.memgov.spi.cluster.ClusterTransportContext;
 import io.memgov.spi.cluster.ClusterTransportFactory;
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
+
+import java.util.List;
 
 /**
  * {@code cluster.transport.policy=hazelcast}: reads the keys under {@code cluster.transport.hazelcast.} (see
@@ -19,6 +22,12 @@ final class HazelcastClusterTransportFactory
     public String name()
     {
         return NAME;
+    }
+
+    @Override
+    public List<PolicyConfigKey> configKeys()
+    {
+        return HazelcastSettings.CONFIG_KEYS;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.memgov.cluster.hazelcast;
 
 import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -101,9 +102,22 @@ public record HazelcastSettings(
     public static final String COORDINATOR_QUORUM = "coordinator-quorum";
     public static final String SHARED_SECRET_FILE = "shared-secret-file";
 
+    /** Every key with its default and meaning, in the order of the table above; the factory's configKeys(). */
+    static final List<PolicyConfigKey> CONFIG_KEYS = List.of(
+            new PolicyConfigKey(CLUSTER_NAME, "memgov", "Hazelcast cluster name (letters, digits, '.', '_', '-'); members with another name never join"),
+            new PolicyConfigKey(INTERFACE, "127.0.0.1", "the one IPv4 address of this machine the member binds to; a non-loopback address needs shared-secret-file"),
+            new PolicyConfigKey(PORT, "5701", "first port of the member's range"),
+            new PolicyConfigKey(PORT_COUNT, "10", "ports in the range; a member takes the first free one, so several members share one configuration on one machine"),
+            new PolicyConfigKey(MEMBERS, "<interface>:<port>-<last port>", "where to look for the other members (TCP-IP join, multicast always off): comma-separated host:port or host:first-last"),
+            new PolicyConfigKey(JOIN_WAIT, "0s", "how long a new member waits for others before joining (whole seconds, rounded up)"),
+            new PolicyConfigKey(POLL_INTERVAL, "memory.cluster.poll-interval", "how often the member re-reads the member list besides reacting to membership events; at least 100ms"),
+            new PolicyConfigKey(FAILURE_DETECTION_TIMEOUT, "10s", "a member silent this long is removed; a killed process closes its connections and is removed at once"),
+            new PolicyConfigKey(MAX_MESSAGE_AGE, "30s", "a snapshot or command whose timestamp is further than this from the receiver's clock, either way, is refused"),
+            new PolicyConfigKey(COORDINATOR_QUORUM, "1", "the coordinator role is held only while at least this many trusted members are in view; a majority keeps a split's minority side from coordinating"),
+            new PolicyConfigKey(SHARED_SECRET_FILE, "unset", "a file only its owner can read holding at least 16 bytes of secret, which signs every message; required unless interface is a loopback address"));
+
     /** Every key, in the order the table above lists them. */
-    public static final List<String> KEYS = List.of(CLUSTER_NAME, INTERFACE, PORT, PORT_COUNT, MEMBERS, JOIN_WAIT,
-            POLL_INTERVAL, FAILURE_DETECTION_TIMEOUT, MAX_MESSAGE_AGE, COORDINATOR_QUORUM, SHARED_SECRET_FILE);
+    public static final List<String> KEYS = CONFIG_KEYS.stream().map(PolicyConfigKey::name).toList();
     private static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
     private static final Duration MIN_POLL_INTERVAL = Duration.ofMillis(100);
     private static final Duration MAX_DURATION = Duration.ofHours(1);
