@@ -7,7 +7,8 @@
 #            Trino's memory-context library, Arrow's allocator; at 1 and 2 threads
 #   reserve  issue #6: the reserve-mode pool against the fixed pool; at 1 and 2 threads
 #   spill    issue #5: SpillFileManager against a raw FileChannel, with and without LZ4; 1 thread
-#   loop     issue #3: one cluster-loop round, 100 nodes x 1,000 queries and 1,000 nodes x 10,000 queries; 1 thread
+#   loop     issue #3: one cluster-loop round, 100 nodes x 1,000 queries and 1,000 nodes x 10,000 queries, with the
+#            snapshots as records and through their ClusterJson (issue #24); 1 thread
 # JMH_OPTS overrides the run length (default: 1 fork, 2 x 1s warm-up, 3 x 1s measurement); all of it takes about
 # six minutes on a 2-core machine. Results: benchmarks/target/results/*.json.
 set -euo pipefail
@@ -22,7 +23,7 @@ for arg in "$@"; do
     --report-only) report_only=1 ;;
     hotpath|reserve|spill|loop) groups+=("$arg") ;;
     all) groups+=(hotpath reserve spill loop) ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown argument '$arg'; expected --no-build, --report-only, hotpath, reserve, spill, loop or all" >&2; exit 2 ;;
   esac
 done

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -84,7 +86,8 @@ final class ProcessesTest
     {
         Path json = temp.resolve("chaos.json");
 
-        LabRunner.Result result = LabRunner.execute("run", "--processes", "--workload", LabRunner.testWorkload("processes-chaos.yaml").toString(),
+        // the workload says 'processes: true': no --processes needed
+        LabRunner.Result result = LabRunner.execute("run", "--workload", LabRunner.exampleWorkload("failover.yaml").toString(),
                 "--chaos", "kill-coordinator@1500ms,kill-node:1@3500ms", "--json", json.toString());
 
         // processes the lab killed itself are no lost workers: the run is clean
@@ -120,9 +123,10 @@ final class ProcessesTest
         assertNoneAlive(workerPids(result.out()));
     }
 
-    @Test
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
     @Timeout(180)
-    void theWorkersEndWithALabThatIsInterrupted()
+    void theWorkersEndWithALabThatIsInterruptedOrKilled(boolean killed)
             throws Exception
     {
         // long enough to be interrupted mid-run: queries arriving for a minute
@@ -145,8 +149,14 @@ final class ProcessesTest
             assertThat(pids).hasSize(3);
             assertThat(pids).allSatisfy(pid -> assertThat(ProcessHandle.of(pid)).hasValueSatisfying(process -> assertThat(process.isAlive()).isTrue()));
 
-            // SIGTERM, as Ctrl-C's SIGINT: the lab's shutdown hook ends its workers
-            lab.destroy();
+            if (killed) {
+                // SIGKILL: no shutdown hook runs; each worker's standard input ends, and it exits on its own
+                lab.destroyForcibly();
+            }
+            else {
+                // SIGTERM, as Ctrl-C's SIGINT: the lab's shutdown hook ends its workers
+                lab.destroy();
+            }
             assertThat(lab.waitFor(30, TimeUnit.SECONDS)).isTrue();
             assertNoneAlive(pids);
         }
@@ -212,11 +222,11 @@ final class ProcessesTest
         return pids;
     }
 
-    /** Every worker gone: the lab waits for them before it returns, so this holds at once, bounded for slow machines. */
+    /** Every worker gone within 20s: at once after a run (the lab waits for them), after their own goodbye to the cluster when the lab died. */
     private static void assertNoneAlive(List<Long> pids)
     {
         assertThat(pids).isNotEmpty();
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
                 assertThat(pids).allSatisfy(pid -> assertThat(ProcessHandle.of(pid).filter(ProcessHandle::isAlive)).as("worker pid %d", pid).isEmpty()));
     }
 }
