@@ -128,6 +128,8 @@ final class ProcessWorkloadRunner
     private final String label;
     private final Chaos chaos;
     private final PrintStream out;
+    // before each line this runner prints: compare indents its runs
+    private final String indent;
     private final String logLevel;
     private final int nodeCount;
     private final long heapBytes;
@@ -149,8 +151,9 @@ final class ProcessWorkloadRunner
      *        file, workload properties, overrides): {@code cluster.node-count} workers, each with {@code node.heap-size}
      *        as its {@code -Xmx}
      */
-    ProcessWorkloadRunner(Map<String, String> properties, Workload workload, String label, Chaos chaos, PrintStream out)
+    ProcessWorkloadRunner(Map<String, String> properties, Workload workload, String label, Chaos chaos, PrintStream out, String indent)
     {
+        this.indent = requireNonNull(indent, "indent is null");
         this.properties = Map.copyOf(requireNonNull(properties, "properties is null"));
         this.workload = requireNonNull(workload, "workload is null");
         this.label = requireNonNull(label, "label is null");
@@ -218,7 +221,7 @@ final class ProcessWorkloadRunner
             long starting = System.nanoTime();
             startWorkers(directory);
             int coordinating = coordinator;
-            out.printf(Locale.ROOT, "%d worker JVMs formed one cluster in %.1fs: %s; -Xmx%s each (the node's heap and %s for the JVM's own)%n",
+            out.printf(Locale.ROOT, indent + "%d worker JVMs formed one cluster in %.1fs: %s; -Xmx%s each (the node's heap and %s for the JVM's own)%n",
                     nodeCount, (System.nanoTime() - starting) / 1e9,
                     String.join(", ", workers.stream().map(worker -> worker.nodeId() + " (pid " + worker.pid()
                             + (worker.index() == coordinating ? ", coordinator)" : ")")).toList()),
@@ -483,13 +486,14 @@ final class ProcessWorkloadRunner
         int index = kill.coordinator() ? coordinator : kill.node();
         double at = millisSince(start) / 1000.0;
         if (index < 0 || !workers.get(index).isAlive()) {
-            out.printf(Locale.ROOT, "chaos %s at %.1fs: %s, nothing killed%n", kill, at, kill.coordinator() ? "no process coordinates now" : "node-" + index + "'s process has ended");
+            out.printf(Locale.ROOT, indent + "chaos %s at %.1fs: %s, nothing killed%n", kill, at,
+                    kill.coordinator() ? "no process coordinates now" : "node-" + index + "'s process has ended");
             return;
         }
         WorkerProcess victim = workers.get(index);
         chaosKilled.put(index, String.format(Locale.ROOT, "killed by --chaos %s at %.1fs", kill, at));
         victim.kill();
-        out.printf(Locale.ROOT, "chaos %s at %.1fs: killed %s's process (pid %d)%s%n", kill, at, victim.nodeId(), victim.pid(),
+        out.printf(Locale.ROOT, indent + "chaos %s at %.1fs: killed %s's process (pid %d)%s%n", kill, at, victim.nodeId(), victim.pid(),
                 index == coordinator ? ", the coordinator" : "");
     }
 
@@ -512,7 +516,7 @@ final class ProcessWorkloadRunner
                     if (Boolean.parseBoolean(words[1])) {
                         coordinator = worker.index();
                         if (start != 0) {
-                            out.printf(Locale.ROOT, "%s's process took the coordinator role at %.1fs%n", worker.nodeId(), millisSince(start) / 1000.0);
+                            out.printf(Locale.ROOT, indent + "%s's process took the coordinator role at %.1fs%n", worker.nodeId(), millisSince(start) / 1000.0);
                         }
                     }
                     else if (coordinator == worker.index()) {
@@ -598,7 +602,7 @@ final class ProcessWorkloadRunner
         else if (!closing) {
             node.end = String.format(Locale.ROOT, "died at %.1fs (exit code %d)", start == 0 ? 0 : millisSince(start) / 1000.0, exitCode);
             workersLost.incrementAndGet();
-            out.printf("memgov-lab: the worker JVM of %s (pid %d) ended during the run, exit code %d%n", worker.nodeId(), worker.pid(), exitCode);
+            out.printf(indent + "memgov-lab: the worker JVM of %s (pid %d) ended during the run, exit code %d%n", worker.nodeId(), worker.pid(), exitCode);
         }
         node.reservedBytes = 0;
         node.revocableBytes = 0;

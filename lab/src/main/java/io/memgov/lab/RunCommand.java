@@ -121,7 +121,7 @@ final class RunCommand
             poolBytes = checked.node(0).pool().maxBytes();
             nodes = checked.nodes().size();
         }
-        ProcessWorkloadRunner runner = new ProcessWorkloadRunner(properties, chosen, label, kills, out);
+        ProcessWorkloadRunner runner = new ProcessWorkloadRunner(properties, chosen, label, kills, out, indent);
         out.printf("%smemgov lab: workload '%s', %s on %s, each in its own JVM (Hazelcast cluster transport on 127.0.0.1); heap %s and pool %s per node; %s%s%n",
                 indent, chosen.name(), count(chosen.expand().size(), "query", "queries"), count(nodes, "node", "nodes"),
                 DataSizes.succinct(runner.heapBytes()), DataSizes.succinct(poolBytes), killers, kills.isEmpty() ? "" : "; chaos " + kills);
