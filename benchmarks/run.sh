@@ -8,7 +8,8 @@
 #   reserve  issue #6: the reserve-mode pool against the fixed pool; at 1 and 2 threads
 #   spill    issues #5, #21: SpillFileManager against a raw FileChannel, writing and reading, NONE / LZ4 / AES_GCM,
 #            64 KB and 1 MB blocks; 1 thread
-#   loop     issue #3: one cluster-loop round, 100 nodes x 1,000 queries and 1,000 nodes x 10,000 queries; 1 thread
+#   loop     issue #3: one cluster-loop round, 100 nodes x 1,000 queries and 1,000 nodes x 10,000 queries, with the
+#            snapshots as records and through their ClusterJson (issue #24); 1 thread
 #   arrow    issue #20: buffer(64 KB) + close through memgov's Arrow bridge against plain Arrow; at 1 and 2 threads
 #   arbitration  issue #19: time from a blocked reservation to its relief through a spill or a kill, arbitrator
 #            spill-first against none (the revoking scheduler, or the cluster loop's 1s round); 1 thread, sampled
@@ -26,7 +27,7 @@ for arg in "$@"; do
     --report-only) report_only=1 ;;
     hotpath|reserve|spill|loop|arrow|arbitration) groups+=("$arg") ;;
     all) groups+=(hotpath reserve spill loop arrow arbitration) ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown argument '$arg'; expected --no-build, --report-only, hotpath, reserve, spill, loop, arrow, arbitration or all" >&2; exit 2 ;;
   esac
 done

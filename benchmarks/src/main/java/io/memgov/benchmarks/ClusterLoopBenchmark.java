@@ -1,6 +1,7 @@
 package io.memgov.benchmarks;
 
 import io.memgov.engine.MemoryEngine;
+import io.memgov.json.ClusterJson;
 import io.memgov.engine.internal.cluster.ClusterMemoryManager;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.cluster.ClusterCommand;
@@ -30,6 +31,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -55,9 +57,15 @@ import io.memgov.engine.internal.guard.PolicyCallGuard;
  * distributed limits, and stops. {@code out-of-memory}: one node in ten is over-committed, so every round also builds
  * the running-query list and asks both killers, and the query killer kills one query.
  *
- * <p>What is left out, on purpose: the snapshots are built once in the setup, because on a real multi-process
- * cluster they come from the workers, off the loop; and the transport only counts commands, so the state is the
- * same on every round. A fresh manager is made before every round (untimed), so that the cascade guard (no new kill
+ * <p>{@code wire}: {@code records} serves the snapshots as built; {@code json} serves them through the real
+ * serialization, as the Hazelcast transport does: each node's snapshot is held as its ClusterJson bytes (version 1) and
+ * every round decodes every node's bytes before the loop reads them, which is the worst case of a coordinator whose
+ * nodes all published since its last round (the transport decodes a node's snapshot once per new payload). The setup
+ * prints the snapshots' size.
+ *
+ * <p>What is left out, on purpose: the snapshots are built (and written) once in the setup, because on a real
+ * multi-process cluster the workers write them, off the coordinator's loop; and the transport only counts commands, so
+ * the state is the same on every round. A fresh manager is made before every round (untimed), so that the cascade guard (no new kill
  * while the last target still holds memory) does not turn later rounds into no-ops: each round is the first after
  * the previous target's memory is gone.
  */
@@ -79,6 +87,9 @@ public class ClusterLoopBenchmark
 
         @Param({"healthy", "out-of-memory"})
         public String state;
+
+        @Param({"records", "json"})
+        public String wire;
 
         MemoryEngine engine;
         SyntheticTransport transport;
@@ -104,7 +115,12 @@ public class ClusterLoopBenchmark
             guard = new PolicyCallGuard(engine.config().policyCallTimeout());
             checkKiller(engine.taskKiller().toString());
             checkKiller(engine.queryKiller().toString());
-            transport = new SyntheticTransport(engine.clock().instant(), nodes, queries, state.equals("out-of-memory"));
+            transport = new SyntheticTransport(engine.clock().instant(), nodes, queries, state.equals("out-of-memory"), wire.equals("json"));
+            if (transport.encoded != null) {
+                long bytes = transport.encoded.stream().mapToLong(encoded -> encoded.length).sum();
+                System.out.printf("[figure] %s: ClusterJson node snapshots of %d bytes on average (%d tasks of as many queries each), %d bytes "
+                        + "decoded per round%n", shape, bytes / nodes, queries * TASKS_PER_QUERY / nodes, bytes);
+            }
         }
 
         private static void checkKiller(String name)
@@ -159,10 +175,12 @@ public class ClusterLoopBenchmark
             implements ClusterTransport
     {
         private final List<NodeSnapshot> nodes;
+        // the nodes' ClusterJson, when they are served through it; null otherwise
+        final List<byte[]> encoded;
         final int blockedNodes;
         long kills;
 
-        SyntheticTransport(Instant now, int nodeCount, int queryCount, boolean outOfMemory)
+        SyntheticTransport(Instant now, int nodeCount, int queryCount, boolean outOfMemory, boolean throughJson)
         {
             Random random = new Random(7);
             int tasksPerNode = queryCount * TASKS_PER_QUERY / nodeCount;
@@ -188,6 +206,7 @@ public class ClusterLoopBenchmark
                 snapshots.add(snapshot);
             }
             this.nodes = List.copyOf(snapshots);
+            this.encoded = throughJson ? snapshots.stream().map(snapshot -> ClusterJson.write(snapshot).getBytes(StandardCharsets.UTF_8)).toList() : null;
             this.blockedNodes = blocked;
             if (outOfMemory != (blocked > 0)) {
                 throw new IllegalStateException("synthetic cluster has " + blocked + " blocked nodes; out of memory: " + outOfMemory);
@@ -230,7 +249,14 @@ public class ClusterLoopBenchmark
         @Override
         public List<NodeSnapshot> clusterSnapshots()
         {
-            return nodes;
+            if (encoded == null) {
+                return nodes;
+            }
+            List<NodeSnapshot> decoded = new ArrayList<>(encoded.size());
+            for (byte[] bytes : encoded) {
+                decoded.add(ClusterJson.readNodeSnapshot(new String(bytes, StandardCharsets.UTF_8)));
+            }
+            return decoded;
         }
 
         @Override

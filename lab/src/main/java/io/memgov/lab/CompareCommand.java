@@ -41,6 +41,9 @@ final class CompareCommand
     @Option(names = "--report", paramLabel = "DIR", description = "Writes one chart comparing the runs' pool use over time and an HTML page with the tables.")
     Path report;
 
+    @Option(names = "--processes", description = "Runs every run with a worker JVM per node, as run --processes. Also set by 'processes: true' in the workload file.")
+    boolean processes;
+
     /** A property and the values it takes, one run each. */
     record Variation(String key, List<String> values)
     {
@@ -67,15 +70,25 @@ final class CompareCommand
         Variation variation = Variation.parse(set);
         Workload chosen = Workload.read(workload);
         RunCommand.checkWritable(json, report);
+        boolean inProcesses = processes || chosen.processes();
         // every engine is built once up front, so a bad value fails before any run, not after the first ones
         for (String value : variation.values()) {
-            engine(chosen, variation.key(), value).build().close();
+            if (inProcesses) {
+                LabConfig.checkedForProcesses(properties(chosen, variation.key(), value)).build().close();
+            }
+            else {
+                engine(chosen, variation.key(), value).build().close();
+            }
         }
         PrintStream out = System.out;
         List<RunResult> runs = new ArrayList<>();
         for (String value : variation.values()) {
             String label = variation.key() + "=" + value;
             out.printf("run %d/%d: %s%n", runs.size() + 1, variation.values().size(), label);
+            if (inProcesses) {
+                runs.add(RunCommand.runInProcesses(chosen, properties(chosen, variation.key(), value), label, Chaos.NONE, out, "  "));
+                continue;
+            }
             try (MemoryEngine engine = engine(chosen, variation.key(), value).build()) {
                 ProgressPrinter progress = ProgressPrinter.forStandardOutput("  ");
                 runs.add(new WorkloadRunner(engine, chosen, label).run(progress));
@@ -96,9 +109,14 @@ final class CompareCommand
 
     private MemoryEngine.Builder engine(Workload chosen, String key, String value)
     {
+        return MemoryEngine.builder().properties(properties(chosen, key, value));
+    }
+
+    private Map<String, String> properties(Workload chosen, String key, String value)
+    {
         Map<String, String> overrides = new LinkedHashMap<>(chosen.properties());
         overrides.put(key, value);
-        return LabConfig.engine(config, overrides);
+        return LabConfig.properties(config, overrides);
     }
 
     /** The runs side by side: a row per measure, a column per value. */

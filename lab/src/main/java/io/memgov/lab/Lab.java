@@ -8,13 +8,13 @@ import picocli.CommandLine;
 
 /**
  * memgov's main job. {@code plugins} lists what the engine discovers; {@code run} runs a workload of concurrent
- * queries on an embedded cluster and reports what memory governance did; {@code compare} runs one workload under
- * several values of a property.
+ * queries on an embedded cluster (or, with {@code --processes}, on one worker JVM per node) and reports what memory
+ * governance did; {@code compare} runs one workload under several values of a property.
  */
 @Command(name = "memgov-lab",
         mixinStandardHelpOptions = true,
         version = "memgov-lab 0.1.0",
-        description = "Runs workloads of concurrent queries on an embedded memgov cluster and shows what memory governance did.",
+        description = "Runs workloads of concurrent queries on a memgov cluster, embedded or one JVM per node, and shows what memory governance did.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:the run completed",

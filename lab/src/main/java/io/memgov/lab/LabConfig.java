@@ -26,11 +26,29 @@ final class LabConfig
     /** @param overrides applied over the file, in order; later keys win */
     static MemoryEngine.Builder engine(Path configFile, Map<String, String> overrides)
     {
+        return MemoryEngine.builder().properties(properties(configFile, overrides));
+    }
+
+    /** The engine properties: the file's (or the embedded default), then {@code overrides}, in order; later keys win. */
+    static Map<String, String> properties(Path configFile, Map<String, String> overrides)
+    {
         Map<String, String> properties = new LinkedHashMap<>();
         Properties loaded = configFile == null ? defaults() : read(configFile);
         loaded.stringPropertyNames().forEach(name -> properties.put(name, loaded.getProperty(name)));
         properties.putAll(overrides);
-        return MemoryEngine.builder().properties(properties);
+        return properties;
+    }
+
+    /**
+     * An engine in this JVM with the cluster's properties, to check them (and name the policies) before worker JVMs
+     * start: its nodes do not govern this JVM's heap, which is not theirs, and it joins no cluster.
+     */
+    static MemoryEngine.Builder checkedForProcesses(Map<String, String> properties)
+    {
+        Map<String, String> checked = new LinkedHashMap<>(properties);
+        checked.keySet().removeIf(key -> key.startsWith("cluster.transport."));
+        checked.put("node.heap-governed", "false");
+        return MemoryEngine.builder().properties(checked).withoutJmx();
     }
 
     private static Properties read(Path file)

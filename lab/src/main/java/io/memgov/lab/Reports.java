@@ -64,7 +64,11 @@ final class Reports
         writePng(runChart(run, title), directory.resolve(RUN_CHART));
         StringBuilder html = page(title);
         html.append("<img src=\"").append(RUN_CHART).append("\" alt=\"pool use per node over time\">\n");
-        html.append("<h2>Totals</h2>\n").append(totalsTable(List.of(run))).append("<h2>Queries</h2>\n").append(queriesTable(run));
+        html.append("<h2>Totals</h2>\n").append(totalsTable(List.of(run)));
+        if (!run.processes().isEmpty()) {
+            html.append("<h2>Worker JVMs</h2>\n").append(processesTable(run));
+        }
+        html.append("<h2>Queries</h2>\n").append(queriesTable(run));
         if (!run.kills().isEmpty()) {
             html.append("<h2>Kills</h2>\n<table><tr><th>time</th><th>query</th><th>tasks</th><th>error</th></tr>\n");
             for (Kill kill : run.kills()) {
@@ -85,7 +89,11 @@ final class Reports
         html.append("<img src=\"").append(COMPARE_CHART).append("\" alt=\"cluster pool use over time, one line per run\">\n");
         html.append("<h2>Runs</h2>\n").append(totalsTable(runs));
         for (RunResult run : runs) {
-            html.append("<h2>").append(escape(run.label())).append("</h2>\n").append(queriesTable(run));
+            html.append("<h2>").append(escape(run.label())).append("</h2>\n");
+            if (!run.processes().isEmpty()) {
+                html.append(processesTable(run));
+            }
+            html.append(queriesTable(run));
         }
         return writePage(directory, html);
     }
@@ -174,6 +182,20 @@ final class Reports
             runs.forEach(run -> cells.add(value.apply(run.totals())));
             html.append(row(cells.toArray(String[]::new)));
         });
+        return html.append("</table>\n").toString();
+    }
+
+    /** One row per worker JVM of {@code run --processes}: its heap figures and how it ended. */
+    private static String processesTable(RunResult run)
+    {
+        StringBuilder html = new StringBuilder("<table><tr><th>node</th><th>pid</th><th>-Xmx</th><th>peak heap</th><th>peak untracked</th>"
+                + "<th>young GCs</th><th>full GCs</th><th>GC time</th><th>OutOfMemoryErrors</th><th>end</th></tr>\n");
+        for (RunResult.WorkerFigures process : run.processes()) {
+            html.append(row(process.node(), Long.toString(process.pid()), DataSizes.succinct(process.maxHeapBytes()),
+                    DataSizes.succinct(process.peakHeapBytes()), DataSizes.succinct(process.peakUntrackedBytes()),
+                    Long.toString(process.youngCollections()), Long.toString(process.fullCollections()), millis(process.gcMillis()),
+                    Integer.toString(process.jvmOutOfMemoryErrors()), process.end()));
+        }
         return html.append("</table>\n").toString();
     }
 

@@ -12,11 +12,13 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {
-                "Runs a workload of concurrent queries (hash aggregations and sorts doing real work on generated data) on the embedded cluster, "
+                "Runs a workload of concurrent queries (hash aggregations and sorts doing real work on generated data) on the embedded cluster "
+                        + "(or, with --processes, on one worker JVM per node), "
                         + "prints a progress line and a summary, and checks every finished query's result against an independently computed answer.",
                 "Without --workload it runs the default workload: --queries hash aggregations of --rows rows per task, a third of them large enough "
                         + "to oversubscribe the default cluster.",
@@ -49,14 +51,44 @@ final class RunCommand
     @Option(names = "--http", paramLabel = "PORT", description = "Serves /v1/memory and /v1/cluster/memory as JSON on 127.0.0.1:PORT while the run lasts (0: a free port).")
     Integer http;
 
+    @Option(names = "--processes", description = "Runs every node in its own worker JVM (-Xmx: the node's heap, node.heap-size, and 32MB for the JVM's own "
+            + "Hazelcast member and engine), the nodes joined by the Hazelcast cluster transport on 127.0.0.1; the coordinator's loop runs in one of them. "
+            + "Also set by 'processes: true' in a workload file.")
+    boolean processes;
+
+    @Option(names = Chaos.OPTION, paramLabel = "KILLS", description = "With --processes: kills worker JVMs mid-run, e.g. kill-coordinator@5s,kill-node:1@8s "
+            + "(the process that coordinates at 5s, then node-1's at 8s).")
+    String chaos;
+
     @Override
     public Integer call()
             throws Exception
     {
         Workload chosen = chooseWorkload(workload, queries, rows, seed);
         checkWritable(json, report);
+        boolean inProcesses = processes || chosen.processes();
+        Chaos kills = parseChaos(chaos, inProcesses);
+        if (inProcesses && http != null) {
+            throw new BadInputException("--http serves the memory of the engine in the lab's JVM; with --processes every node's engine runs in its "
+                    + "own JVM, so the two cannot be combined");
+        }
         PrintStream out = System.out;
-        RunResult result;
+        RunResult result = inProcesses ? runInProcesses(chosen, LabConfig.properties(config, chosen.properties()), chosen.name(), kills, out, "")
+                : runEmbedded(chosen, out);
+        printSummary(out, result);
+        if (json != null) {
+            Reports.writeJson(json, result, "--json");
+            out.println("wrote " + json);
+        }
+        if (report != null) {
+            out.println("wrote " + Reports.writeRunReport(report, result, "memgov lab: " + result.label()));
+        }
+        return result.totals().clean() ? 0 : 1;
+    }
+
+    private RunResult runEmbedded(Workload chosen, PrintStream out)
+            throws Exception
+    {
         try (MemoryEngine engine = LabConfig.engine(config, chosen.properties()).build();
                 MemoryHttpServer server = http == null ? null : MemoryHttpServer.start(engine, http)) {
             out.printf("memgov lab: workload '%s', %s on %s; pool %s per node; killers: task '%s', query '%s'%n",
@@ -68,18 +100,48 @@ final class RunCommand
                 out.printf("serving %s/v1/memory and %s/v1/cluster/memory while the run lasts%n", server.baseUrl(), server.baseUrl());
             }
             ProgressPrinter progress = ProgressPrinter.forStandardOutput("");
-            result = new WorkloadRunner(engine, chosen, chosen.name()).run(progress);
+            RunResult result = new WorkloadRunner(engine, chosen, chosen.name()).run(progress);
             progress.finish();
+            return result;
         }
-        printSummary(out, result);
-        if (json != null) {
-            Reports.writeJson(json, result, "--json");
-            out.println("wrote " + json);
+    }
+
+    /**
+     * One run with a worker JVM per node ({@code run --processes}, and each run of {@code compare --processes}): the
+     * properties are checked by an engine in this JVM first, so that a bad value stops the run before any JVM starts.
+     */
+    static RunResult runInProcesses(Workload chosen, Map<String, String> properties, String label, Chaos kills, PrintStream out, String indent)
+            throws Exception
+    {
+        String killers;
+        long poolBytes;
+        int nodes;
+        try (MemoryEngine checked = LabConfig.checkedForProcesses(properties).build()) {
+            killers = String.format("killers: task '%s', query '%s'", checked.policyName(PolicyFamily.TASK_KILLER), checked.policyName(PolicyFamily.QUERY_KILLER));
+            poolBytes = checked.node(0).pool().maxBytes();
+            nodes = checked.nodes().size();
         }
-        if (report != null) {
-            out.println("wrote " + Reports.writeRunReport(report, result, "memgov lab: " + result.label()));
+        ProcessWorkloadRunner runner = new ProcessWorkloadRunner(properties, chosen, label, kills, out, indent);
+        out.printf("%smemgov lab: workload '%s', %s on %s, each in its own JVM (Hazelcast cluster transport on 127.0.0.1); heap %s and pool %s per node; %s%s%n",
+                indent, chosen.name(), count(chosen.expand().size(), "query", "queries"), count(nodes, "node", "nodes"),
+                DataSizes.succinct(runner.heapBytes()), DataSizes.succinct(poolBytes), killers, kills.isEmpty() ? "" : "; chaos " + kills);
+        ProgressPrinter progress = ProgressPrinter.forStandardOutput(indent);
+        RunResult result = runner.run(progress);
+        progress.finish();
+        return result;
+    }
+
+    /** {@code --chaos}, which needs worker processes to kill. */
+    static Chaos parseChaos(String text, boolean processes)
+    {
+        if (text == null) {
+            return Chaos.NONE;
         }
-        return result.totals().clean() ? 0 : 1;
+        if (!processes) {
+            throw new BadInputException("invalid use of '" + Chaos.OPTION + "': it kills worker JVMs, which only --processes (or 'processes: true' "
+                    + "in the workload) starts");
+        }
+        return Chaos.parse(text);
     }
 
     /** The workload file, or the default one shaped by {@code --queries} and {@code --rows}. */
@@ -101,7 +163,7 @@ final class RunCommand
                 throw new BadInputException(e.getMessage());
             }
         }
-        return seed == null ? chosen : new Workload(chosen.name(), seed, chosen.properties(), chosen.queries());
+        return seed == null ? chosen : new Workload(chosen.name(), seed, chosen.properties(), chosen.queries(), chosen.processes());
     }
 
     static void printSummary(PrintStream out, RunResult result)
@@ -120,8 +182,20 @@ final class RunCommand
                 totals.finished(), totals.killed(), totals.failed(), totals.wrongResults(), totals.jvmOutOfMemoryErrors(),
                 Reports.millis(totals.wastedCpuNanos() / 1_000_000), DataSizes.succinct(totals.peakPoolBytes()),
                 DataSizes.succinct(totals.spilledBytes()), DataSizes.succinct(totals.reservedBytesAfterRun()), totals.spillFilesLeft(), totals.wallMillis());
+        if (!result.processes().isEmpty()) {
+            out.println();
+            String processFormat = "%-8s %8s %8s %10s %15s %12s %8s %5s %s%n";
+            out.printf(processFormat, "process", "pid", "-Xmx", "peak heap", "peak untracked", "GCs (y/full)", "GC time", "OOMEs", "end");
+            for (RunResult.WorkerFigures process : result.processes()) {
+                out.printf(processFormat, process.node(), process.pid(), DataSizes.succinct(process.maxHeapBytes()),
+                        DataSizes.succinct(process.peakHeapBytes()), DataSizes.succinct(process.peakUntrackedBytes()),
+                        process.youngCollections() + "/" + process.fullCollections(), Reports.millis(process.gcMillis()), process.jvmOutOfMemoryErrors(),
+                        process.end());
+            }
+        }
         if (!totals.clean()) {
             out.println("FAILED: " + (totals.wrongResults() > 0 ? "wrong results; " : "") + (totals.jvmOutOfMemoryErrors() > 0 ? "JVM OutOfMemoryError; " : "")
+                    + (totals.workersLost() > 0 ? "a worker JVM ended during the run; " : "")
                     + (totals.internalErrors() > 0 ? "the lab failed running a query (INTERNAL_ERROR); " : "")
                     + (totals.reservedBytesAfterRun() > 0 ? "memory still reserved after the run; " : "")
                     + (totals.spillFilesLeft() > 0 ? "spill files left after the run" : ""));

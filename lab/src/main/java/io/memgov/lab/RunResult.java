@@ -14,9 +14,10 @@ import static java.util.Objects.requireNonNull;
  * @param totals counts and leftovers
  * @param timeline pool use sampled while the run lasted
  * @param kills every kill decision, in order
+ * @param processes one entry per worker JVM, in node order, for {@code run --processes}; empty for an embedded run
  */
 record RunResult(String label, List<String> nodes, long poolBytes, List<QueryResult> queries, Totals totals,
-        List<Sample> timeline, List<Kill> kills)
+        List<Sample> timeline, List<Kill> kills, List<WorkerFigures> processes)
 {
     RunResult
     {
@@ -26,6 +27,7 @@ record RunResult(String label, List<String> nodes, long poolBytes, List<QueryRes
         requireNonNull(totals, "totals is null");
         timeline = List.copyOf(timeline);
         kills = List.copyOf(kills);
+        processes = List.copyOf(processes);
     }
 
     enum Status { FINISHED, KILLED, FAILED }
@@ -47,17 +49,37 @@ record RunResult(String label, List<String> nodes, long poolBytes, List<QueryRes
      * @param peakPoolBytes the most any one node's pool held (user + revocable) in a sample
      * @param reservedBytesAfterRun user + revocable bytes still reserved on every node after the run; must be zero
      * @param spillFilesLeft spill files still on disk after the run; must be zero
+     * @param workersLost worker JVMs of {@code run --processes} that ended during the run without {@code --chaos} killing
+     *        them; must be zero
      */
     record Totals(int queries, int finished, int killed, int failed, int wrongResults, int jvmOutOfMemoryErrors,
             int internalErrors, long wastedCpuNanos, long peakPoolBytes, long spilledBytes, long reservedBytesAfterRun, int spillFilesLeft,
-            long wallMillis)
+            long wallMillis, int workersLost)
     {
-        /** Exit code 1's conditions: a wrong result, memory or spill files left behind, a JVM out of memory, an internal error. */
+        /**
+         * Exit code 1's conditions: a wrong result, memory or spill files left behind, a JVM out of memory, an internal
+         * error, a worker JVM lost.
+         */
         boolean clean()
         {
-            return wrongResults == 0 && reservedBytesAfterRun == 0 && spillFilesLeft == 0 && jvmOutOfMemoryErrors == 0 && internalErrors == 0;
+            return wrongResults == 0 && reservedBytesAfterRun == 0 && spillFilesLeft == 0 && jvmOutOfMemoryErrors == 0 && internalErrors == 0
+                    && workersLost == 0;
         }
     }
+
+    /**
+     * One worker JVM of {@code run --processes}, as it reported itself (a worker that did not run to the end has only
+     * the figures of its last sample).
+     *
+     * @param maxHeapBytes its {@code -Xmx}: the node's heap
+     * @param peakHeapBytes the most heap in use in a sample (every 100ms), garbage included
+     * @param peakUntrackedBytes the most live heap memgov did not account, after a collection
+     * @param jvmOutOfMemoryErrors {@code OutOfMemoryError}s the worker met, in tasks or not
+     * @param end how it ended: {@code ran to the end}, {@code killed by --chaos kill-node:1@8s at 8.0s}, {@code died at
+     *        3.2s (exit code 1)}
+     */
+    record WorkerFigures(String node, long pid, long maxHeapBytes, long peakHeapBytes, long peakUntrackedBytes, long youngCollections,
+            long fullCollections, long gcMillis, int jvmOutOfMemoryErrors, String end) {}
 
     /** Pool use of every node at one moment; {@code reservedBytes[i]} includes revocable bytes. */
     record Sample(long millis, long[] reservedBytes, long[] revocableBytes) {}

@@ -48,9 +48,10 @@ import static java.util.Objects.requireNonNull;
  * @param seed seeds the data and the sizes drawn from ranges
  * @param properties engine properties applied over the configuration file, e.g. {@code cluster.node-count}
  * @param queries query groups, in the order their ids are given out
+ * @param processes whether {@code run} and {@code compare} run it with one worker JVM per node, as {@code --processes}
  */
 @JsonDeserialize(builder = Workload.Builder.class)
-record Workload(String name, long seed, Map<String, String> properties, List<QueryGroup> queries)
+record Workload(String name, long seed, Map<String, String> properties, List<QueryGroup> queries, boolean processes)
 {
     /** The most queries a workload (and a query group) may make: each is a thread, and one per node while it runs. */
     static final int MAX_QUERIES = 10_000;
@@ -75,6 +76,7 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
             Map.entry("name", ACCEPTED_NAME),
             Map.entry("seed", ACCEPTED_SEED),
             Map.entry("properties", ACCEPTED_PROPERTIES),
+            Map.entry("processes", ACCEPTED_BOOLEAN),
             Map.entry("queries", ACCEPTED_QUERIES),
             Map.entry("count", ACCEPTED_COUNT),
             Map.entry("user", ACCEPTED_USER),
@@ -107,6 +109,7 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
         private String seed;
         private Map<String, String> properties;
         private List<QueryGroup> queries;
+        private String processes;
 
         Builder name(String name)
         {
@@ -132,8 +135,21 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
             return this;
         }
 
+        Builder processes(String processes)
+        {
+            this.processes = processes;
+            return this;
+        }
+
         Workload build()
         {
+            boolean parsedProcesses = false;
+            if (processes != null) {
+                if (!processes.trim().equalsIgnoreCase("true") && !processes.trim().equalsIgnoreCase("false")) {
+                    throw FieldException.invalid("processes", processes, ACCEPTED_BOOLEAN);
+                }
+                parsedProcesses = Boolean.parseBoolean(processes.trim());
+            }
             if (name != null && name.isBlank()) {
                 throw FieldException.invalid("name", name, ACCEPTED_NAME);
             }
@@ -157,7 +173,7 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
                 throw new IllegalArgumentException(String.format(
                         "the workload makes %d queries (the sum of every group's 'count'): expected at most %d", total, MAX_QUERIES));
             }
-            return new Workload(name == null ? "workload" : name, parsedSeed, properties, queries);
+            return new Workload(name == null ? "workload" : name, parsedSeed, properties, queries, parsedProcesses);
         }
     }
 
@@ -470,7 +486,7 @@ record Workload(String name, long seed, Map<String, String> properties, List<Que
             groups.add(new QueryGroup(queries - large, "dashboard", OperatorKind.HASH_AGGREGATION, new Range(rows, rows), new Range(5_000, 45_000),
                     Duration.ZERO, Duration.ZERO, false, Map.of()));
         }
-        return new Workload("default", 42, Map.of(), groups);
+        return new Workload("default", 42, Map.of(), groups, false);
     }
 
     /** Reads a YAML or JSON file ({@code .json} is read as JSON, anything else as YAML, which JSON is a subset of). */

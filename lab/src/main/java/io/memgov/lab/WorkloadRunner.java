@@ -57,7 +57,7 @@ import static java.util.Objects.requireNonNull;
  */
 final class WorkloadRunner
 {
-    private static final long SAMPLE_MILLIS = 100;
+    static final long SAMPLE_MILLIS = 100;
     // every running query waiting for memory and nothing changing this long: no killer will act (e.g. policy none),
     // so the lab fails the waiting queries rather than hang
     static final long STALL_MILLIS = 5000;
@@ -70,7 +70,7 @@ final class WorkloadRunner
     static final Duration ARROW_MAX_WAIT = Duration.ofSeconds(30);
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     // expected answers are computed outside memgov; one at a time keeps that ungoverned heap small
-    private static final Object VERIFY_LOCK = new Object();
+    static final Object VERIFY_LOCK = new Object();
 
     /** What the progress line shows; {@code reservedBytes} per node, including revocable bytes. */
     record Progress(long millis, int waiting, int running, int blocked, int finished, int killed, int failed,
@@ -234,8 +234,8 @@ final class WorkloadRunner
             long reservedAfter = nodes.stream().mapToLong(node -> node.pool().reservedBytes() + node.pool().reservedRevocableBytes()).sum()
                     + arrowNodes.stream().mapToLong(ArrowNodeMemory::allocatedBytes).sum();
             int spillFilesLeft = countSpillFiles(spillDirectory);
-            Totals totals = totals(results, timeline, labOutOfMemoryErrors, reservedAfter, spillFilesLeft, wallMillis);
-            return new RunResult(label, nodeIds, nodes.get(0).pool().maxBytes(), results, totals, timeline, kills);
+            Totals totals = totals(results, timeline, labOutOfMemoryErrors, reservedAfter, spillFilesLeft, wallMillis, 0);
+            return new RunResult(label, nodeIds, nodes.get(0).pool().maxBytes(), results, totals, timeline, kills, List.of());
         }
         finally {
             arrivals.shutdownNow();
@@ -289,7 +289,7 @@ final class WorkloadRunner
             }
             for (int n = 0; n < nodes; n++) {
                 int node = n;
-                long taskSeed = spec.seed() * 1_000_003 + n;
+                long taskSeed = taskSeed(spec, n);
                 TaskMemoryContext task = contexts.get(n).addTask("0." + n);
                 OperatorMemoryContext operator = task.addOperator(tag(spec.operator()));
                 Thread thread = new Thread(() -> {
@@ -315,7 +315,7 @@ final class WorkloadRunner
                 verified = true;
                 synchronized (VERIFY_LOCK) {
                     for (int n = 0; n < nodes; n++) {
-                        long taskSeed = spec.seed() * 1_000_003 + n;
+                        long taskSeed = taskSeed(spec, n);
                         verified &= checksums[n] == expected(spec, taskSeed);
                     }
                 }
@@ -412,7 +412,7 @@ final class WorkloadRunner
         }
     }
 
-    private static String tag(OperatorKind kind)
+    static String tag(OperatorKind kind)
     {
         return switch (kind) {
             case HASH_AGGREGATION -> HashAggregation.TAG;
@@ -420,6 +420,12 @@ final class WorkloadRunner
             case JOIN_BUILD -> JoinBuild.TAG;
             case ARROW_HASH_AGGREGATION -> ArrowHashAggregation.TAG;
         };
+    }
+
+    /** The seed of the query's task on node {@code nodeIndex}: each node's task works on its own data. */
+    static long taskSeed(QuerySpec spec, int nodeIndex)
+    {
+        return spec.seed() * 1_000_003 + nodeIndex;
     }
 
     /** The task's answer computed independently of the operator, of memgov and of spilling. */
@@ -434,7 +440,7 @@ final class WorkloadRunner
         };
     }
 
-    private static long runOperator(QuerySpec spec, long seed, OperatorMemoryContext operator, OperatorDriver driver,
+    static long runOperator(QuerySpec spec, long seed, OperatorMemoryContext operator, OperatorDriver driver,
             SpillFileManager spillFiles, ArrowNodeMemory arrowNode, AtomicLong spilledBytes)
             throws InterruptedException
     {
@@ -542,8 +548,8 @@ final class WorkloadRunner
         return new Progress(millis, waiting, running, blocked, finished, killed, failed, nodeIds, reserved, max);
     }
 
-    private static Totals totals(List<QueryResult> results, List<Sample> timeline, int labOutOfMemoryErrors, long reservedAfter, int spillFilesLeft,
-            long wallMillis)
+    static Totals totals(List<QueryResult> results, List<Sample> timeline, int labOutOfMemoryErrors, long reservedAfter, int spillFilesLeft,
+            long wallMillis, int workersLost)
     {
         int finished = 0;
         int killed = 0;
@@ -575,7 +581,7 @@ final class WorkloadRunner
         }
         long peak = timeline.stream().flatMapToLong(sample -> java.util.Arrays.stream(sample.reservedBytes())).max().orElse(0);
         return new Totals(results.size(), finished, killed, failed, wrong, outOfMemory, internalErrors, wasted, peak, spilled, reservedAfter, spillFilesLeft,
-                wallMillis);
+                wallMillis, workersLost);
     }
 
     /** The lab, not memgov, gave up on a query: see {@link #STALL_MILLIS}. */

@@ -16,16 +16,17 @@ import java.util.UUID;
 import static java.util.Objects.requireNonNull;
 
 /**
- * A snapshot or command as it travels: who sent it, its sequence number and time, where it goes, the opaque payload,
- * and an HMAC-SHA256 over all of that. Layout, big-endian:
+ * A snapshot, command or coordinator state as it travels: who sent it, its sequence number and time, where it goes,
+ * the opaque payload, and an HMAC-SHA256 over all of that. Layout, big-endian:
  * <pre>
  * version (1) | kind (1) | sender member UUID (16) | sequence (8) | timestamp millis (8)
  * snapshot: node id (2 + UTF-8)
  * command:  target node count (2) | node ids (2 + UTF-8 each) | target member count (2) | member UUIDs (16 each)
+ * state:    nothing more (the sequence is the state's version)
  * payload length (4) | payload | HMAC-SHA256 (32), keyed for the kind and the sender
  * </pre>
  *
- * @param nodeId the snapshot's node; empty for a command
+ * @param nodeId the snapshot's node; empty for a command or a state
  * @param targetNodeIds a command's target nodes, empty meaning all; empty for a snapshot
  * @param targetMemberIds the members a command is addressed to (the sender resolved its targets); empty for a snapshot
  * @param payload not copied
@@ -48,7 +49,8 @@ record Envelope(
     enum Kind
     {
         SNAPSHOT(1, Purpose.SNAPSHOT),
-        COMMAND(2, Purpose.COMMAND);
+        COMMAND(2, Purpose.COMMAND),
+        STATE(3, Purpose.STATE);
 
         private final byte code;
         private final Purpose purpose;
@@ -77,6 +79,9 @@ record Envelope(
         if (kind == Kind.COMMAND && (!nodeId.isEmpty() || targetMemberIds.isEmpty())) {
             throw new IllegalArgumentException("a command names its target members and no node of its own");
         }
+        if (kind == Kind.STATE && (!nodeId.isEmpty() || !targetNodeIds.isEmpty() || !targetMemberIds.isEmpty())) {
+            throw new IllegalArgumentException("a coordinator state names no node and no targets");
+        }
     }
 
     static Envelope snapshot(UUID senderId, long sequence, long timestampMillis, String nodeId, byte[] payload)
@@ -87,6 +92,12 @@ record Envelope(
     static Envelope command(UUID senderId, long sequence, long timestampMillis, Set<String> targetNodeIds, Set<UUID> targetMemberIds, byte[] payload)
     {
         return new Envelope(Kind.COMMAND, senderId, sequence, timestampMillis, "", targetNodeIds, targetMemberIds, payload);
+    }
+
+    /** The coordinator's state, numbered {@code version}: the versions only grow, across coordinators too. */
+    static Envelope state(UUID senderId, long version, long timestampMillis, byte[] payload)
+    {
+        return new Envelope(Kind.STATE, senderId, version, timestampMillis, "", Set.of(), Set.of(), payload);
     }
 
     /** The signed wire form. */
@@ -102,7 +113,7 @@ record Envelope(
             if (kind == Kind.SNAPSHOT) {
                 out.writeUTF(nodeId);
             }
-            else {
+            else if (kind == Kind.COMMAND) {
                 out.writeShort(targetNodeIds.size());
                 for (String target : targetNodeIds) {
                     out.writeUTF(target);
@@ -143,7 +154,12 @@ record Envelope(
                 throw new MalformedException("version " + version + ", expected " + VERSION);
             }
             byte code = in.readByte();
-            Kind kind = code == Kind.SNAPSHOT.code ? Kind.SNAPSHOT : code == Kind.COMMAND.code ? Kind.COMMAND : null;
+            Kind kind = null;
+            for (Kind candidate : Kind.values()) {
+                if (candidate.code == code) {
+                    kind = candidate;
+                }
+            }
             if (kind == null) {
                 throw new MalformedException("unknown kind " + code);
             }
@@ -156,7 +172,7 @@ record Envelope(
             if (kind == Kind.SNAPSHOT) {
                 nodeId = in.readUTF();
             }
-            else {
+            else if (kind == Kind.COMMAND) {
                 int nodes = in.readUnsignedShort();
                 for (int i = 0; i < nodes; i++) {
                     targetNodeIds.add(in.readUTF());

@@ -12,6 +12,7 @@ import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastException;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.HazelcastInstanceNotActiveException;
+import com.hazelcast.map.IMap;
 import com.hazelcast.topic.ITopic;
 import com.hazelcast.topic.Message;
 import io.memgov.cluster.hazelcast.Envelope.Kind;
@@ -26,6 +27,7 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -33,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -44,8 +47,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 
 import static java.util.Objects.requireNonNull;
@@ -53,8 +58,10 @@ import static java.util.Objects.requireNonNull;
 /**
  * One process's membership in a memgov cluster on embedded Hazelcast (community edition): it hosts some memgov
  * nodes, publishes their snapshots to every member, holds the newest verified snapshot of every live node, sends and
- * receives commands addressed to nodes, tells whether it holds the coordinator role, and reports the nodes of members
- * that leave. Snapshots and commands are opaque bytes here; their meaning belongs to the caller. Thread-safe.
+ * receives commands addressed to nodes, tells whether it holds the coordinator role, keeps the coordinator's state
+ * for the next coordinator, and reports the nodes of members that leave. Snapshots, commands and the state are opaque
+ * bytes here; their meaning belongs to the caller ({@link HazelcastClusterTransport} writes them as ClusterJson).
+ * Thread-safe.
  *
  * <h2>Trust</h2>
  * The community edition has no TLS and no member authentication: any process that reaches the port and knows the
@@ -63,7 +70,7 @@ import static java.util.Objects.requireNonNull;
  *     <li>each member signs, before it starts, a member attribute naming its address and the nodes it hosts
  *         ({@link MemberIdentity}); a member whose attribute does not verify is <em>untrusted</em>: it is never
  *         coordinator, its snapshots and commands are refused, its leaving reports no node;</li>
- *     <li>every snapshot and command carries an HMAC-SHA256 with a key derived from the shared secret, the cluster
+ *     <li>every snapshot, command and coordinator state carries an HMAC-SHA256 with a key derived from the shared secret, the cluster
  *         name, the message kind and the sender's member id, plus a sequence number and a timestamp: a forged,
  *         altered or replayed message, one from an untrusted member, one older or newer than {@code max-message-age},
  *         or a snapshot of a node its sender does not host, is refused, counted ({@link #refusedMessageCount()}) and
@@ -94,8 +101,17 @@ import static java.util.Objects.requireNonNull;
  * them), their nodes reappear in {@link #liveNodeIds()} and their snapshots come back with their next publication. A
  * node reported lost can therefore come back: callers that failed its queries must not expect its old state.
  *
+ * <h2>Coordinator state</h2>
+ * What the coordinator carries from round to round ({@link #saveState}) is signed like a message, numbered with a
+ * version that only grows (a new coordinator continues from the version it loaded), published on a topic that every
+ * member keeps the newest version of, and written to a Hazelcast map for members that join later. {@link #loadState}
+ * takes the newest version of the two. The map's partitions may live on any member, an untrusted one included: a
+ * stored state whose signature does not verify is ignored, and an old one a rogue puts back loses to the newer one
+ * the members kept. Map operations never block a caller for longer than the timeout it gives: a partition owner that
+ * hangs leaves the topic's copy.
+ *
  * <h2>Delivery</h2>
- * Snapshots and commands travel on Hazelcast topics (not the reliable ones: those live in partitions, which an
+ * Snapshots, commands and states travel on Hazelcast topics (not the reliable ones: those live in partitions, which an
  * untrusted member may own). Delivery is at most once: a message published while a connection breaks may be lost.
  * A command goes to the members that host its target nodes as the sender sees them when it sends it; a member that
  * joins later does not receive it, even replayed.
@@ -112,6 +128,9 @@ public final class HazelcastMembership
 {
     static final String SNAPSHOT_TOPIC = "memgov.snapshots";
     static final String COMMAND_TOPIC = "memgov.commands";
+    static final String STATE_TOPIC = "memgov.coordinator-state";
+    static final String STATE_MAP = "memgov.coordinator-state";
+    static final String STATE_KEY = "state";
 
     private static final Logger log = LoggerFactory.getLogger(HazelcastMembership.class);
     private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9_\\-]{1,128}");
@@ -133,8 +152,10 @@ public final class HazelcastMembership
          * never a node of this member, never empty. Called as soon as Hazelcast removes the member: at once when it
          * closes, about half a second after its process dies (measured on loopback: its connections close and
          * reconnecting fails), at most {@code failure-detection-timeout} after it vanished without closing them.
+         *
+         * @param lastSnapshots the last verified snapshot this member had of each lost node that published one
          */
-        void onNodesLost(Set<String> nodeIds);
+        void onNodesLost(Set<String> nodeIds, Map<String, SignedSnapshot> lastSnapshots);
 
         /**
          * This member took the coordinator role ({@code true}) or lost it ({@code false}). A member that is
@@ -149,7 +170,22 @@ public final class HazelcastMembership
         static final View EMPTY = new View(Map.of(), Map.of(), false);
     }
 
-    private record StoredSnapshot(NodeSnapshot snapshot, long sequence) {}
+    private record StoredSnapshot(SignedSnapshot snapshot, long sequence) {}
+
+    /** A verified coordinator state; the larger version wins, then the later time, then the larger writer id. */
+    private record StoredState(long version, long timestampMillis, UUID writerId, byte[] payload)
+    {
+        boolean newerThan(StoredState other)
+        {
+            if (other == null || version != other.version) {
+                return other == null || version > other.version;
+            }
+            if (timestampMillis != other.timestampMillis) {
+                return timestampMillis > other.timestampMillis;
+            }
+            return writerId.compareTo(other.writerId) > 0;
+        }
+    }
 
     private final HazelcastSettings settings;
     private final Set<String> localNodeIds;
@@ -160,6 +196,10 @@ public final class HazelcastMembership
     private final MessageVerifier verifier;
     private final ITopic<byte[]> snapshotTopic;
     private final ITopic<byte[]> commandTopic;
+    private final ITopic<byte[]> stateTopic;
+    private final IMap<String, byte[]> stateMap;
+    // the newest verified coordinator state this member wrote, received or loaded
+    private final AtomicReference<StoredState> newestState = new AtomicReference<>();
     private final ScheduledExecutorService events;
     private final AtomicLong snapshotSequence = new AtomicLong();
     private final AtomicLong commandSequence = new AtomicLong();
@@ -187,6 +227,8 @@ public final class HazelcastMembership
         this.verifier = new MessageVerifier(keys, clock, settings.maxMessageAge());
         this.snapshotTopic = hazelcast.getTopic(SNAPSHOT_TOPIC);
         this.commandTopic = hazelcast.getTopic(COMMAND_TOPIC);
+        this.stateTopic = hazelcast.getTopic(STATE_TOPIC);
+        this.stateMap = hazelcast.getMap(STATE_MAP);
         this.lastLocalMemberId = hazelcast.getCluster().getLocalMember().getUuid();
         this.events = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "memgov-hazelcast-" + hazelcast.getName());
@@ -270,6 +312,7 @@ public final class HazelcastMembership
         }
         snapshotTopic.addMessageListener(message -> receive(message, Kind.SNAPSHOT));
         commandTopic.addMessageListener(message -> receive(message, Kind.COMMAND));
+        stateTopic.addMessageListener(message -> receive(message, Kind.STATE));
         hazelcast.getCluster().addMembershipListener(new MembershipListener()
         {
             @Override
@@ -329,12 +372,12 @@ public final class HazelcastMembership
      * member's nodes included, keyed and sorted by node id. A node whose member left is gone from the map as soon as
      * this member has seen the member leave. A live node that has not published since this member joined is absent.
      */
-    public Map<String, NodeSnapshot> liveSnapshots()
+    public Map<String, SignedSnapshot> liveSnapshots()
     {
         View current = view;
-        Map<String, NodeSnapshot> live = new TreeMap<>();
+        Map<String, SignedSnapshot> live = new TreeMap<>();
         for (StoredSnapshot stored : snapshots.values()) {
-            NodeSnapshot snapshot = stored.snapshot();
+            SignedSnapshot snapshot = stored.snapshot();
             if (snapshot.memberId().equals(current.hosts().get(snapshot.nodeId()))) {
                 live.put(snapshot.nodeId(), snapshot);
             }
@@ -388,6 +431,109 @@ public final class HazelcastMembership
             commandTopic.publish(envelope.sign(keys));
         }
         return Collections.unmodifiableSet(unrouted);
+    }
+
+    /**
+     * Keeps the coordinator's state where the next coordinator finds it: signed, numbered one above the newest version
+     * this member knows, published to every member and written to the state map without waiting for the map. Called
+     * by the coordinator whenever its state changes.
+     *
+     * @param payload the state, never null; not copied, so it must not change after the call
+     * @return the version written
+     * @throws IllegalStateException when this membership is closed
+     */
+    public long saveState(byte[] payload)
+    {
+        requireNonNull(payload, "payload is null");
+        checkOpen();
+        StoredState stored;
+        synchronized (newestState) {
+            StoredState newest = newestState.get();
+            long version = newest == null ? 1 : newest.version() + 1;
+            stored = new StoredState(version, clock.millis(), localMemberId(), payload);
+            newestState.set(stored);
+        }
+        byte[] signed = Envelope.state(stored.writerId(), stored.version(), stored.timestampMillis(), payload).sign(keys);
+        stateTopic.publish(signed);
+        stateMap.setAsync(STATE_KEY, signed).whenComplete((ignored, failure) -> {
+            if (failure != null && !closed.get()) {
+                // the topic's copy stands; only a member that joins later and then coordinates misses this version
+                log.warn("Writing coordinator state version {} to map '{}' failed: {}", stored.version(), STATE_MAP, failure.toString());
+            }
+        });
+        return stored.version();
+    }
+
+    /**
+     * The newest coordinator state: the newest version this member received or wrote, or the one in the state map if
+     * that is newer (a member that joined after the last save has only the map's). Called when this member takes the
+     * coordinator role.
+     *
+     * @param mapTimeout how long to wait for the map; past it the received version stands, and a warning is logged
+     * @return the state's payload, or empty when no coordinator saved one yet
+     * @throws IllegalStateException when this membership is closed
+     */
+    public Optional<byte[]> loadState(Duration mapTimeout)
+    {
+        requireNonNull(mapTimeout, "mapTimeout is null");
+        checkOpen();
+        byte[] mapped = null;
+        try {
+            mapped = stateMap.getAsync(STATE_KEY).toCompletableFuture().get(mapTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        catch (TimeoutException e) {
+            log.warn("The coordinator state map '{}' did not answer within {}; taking the newest state this member received", STATE_MAP,
+                    HazelcastSettings.format(mapTimeout));
+        }
+        catch (ExecutionException | RuntimeException e) {
+            log.warn("Reading the coordinator state map '{}' failed; taking the newest state this member received: {}", STATE_MAP, e.toString());
+        }
+        if (mapped != null) {
+            Verdict verdict = verifier.verifyStored(mapped, Kind.STATE);
+            if (verdict.accepted()) {
+                Envelope envelope = verdict.envelope();
+                remember(new StoredState(envelope.sequence(), envelope.timestampMillis(), envelope.senderId(), envelope.payload()));
+            }
+            else {
+                refusedMessages.incrementAndGet();
+                log.warn("Ignored the coordinator state stored in map '{}': {} ({})", STATE_MAP, verdict.refusal().description(), verdict.detail());
+            }
+        }
+        return Optional.ofNullable(newestState.get()).map(StoredState::payload);
+    }
+
+    /** For tests: the members, trusted or not, that this member saw in the cluster when it last read the member list. */
+    Set<UUID> seenMemberIdsForTests()
+    {
+        return Set.copyOf(verifications.keySet());
+    }
+
+    /**
+     * For tests: waits until the event thread has handled everything dispatched to it before this call, listener
+     * calls included, so that a test can tell that an event was handled without telling the listener anything.
+     */
+    void awaitEventsForTests(Duration timeout)
+            throws InterruptedException, ExecutionException, TimeoutException
+    {
+        events.submit(() -> {}).get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** The map the state is stored in, for tests that play an untrusted member writing to it. */
+    IMap<String, byte[]> stateMapForTests()
+    {
+        return stateMap;
+    }
+
+    private void remember(StoredState state)
+    {
+        synchronized (newestState) {
+            if (state.newerThan(newestState.get())) {
+                newestState.set(state);
+            }
+        }
     }
 
     /**
@@ -476,6 +622,7 @@ public final class HazelcastMembership
             View next = readView();
             view = next;
             Set<String> lost = new TreeSet<>();
+            Map<String, SignedSnapshot> lastSnapshots = new TreeMap<>();
             for (Map.Entry<UUID, MemberIdentity> entry : previous.trusted().entrySet()) {
                 if (!next.trusted().containsKey(entry.getKey())) {
                     verifier.forget(entry.getKey());
@@ -483,6 +630,10 @@ public final class HazelcastMembership
                     for (String nodeId : entry.getValue().nodeIds()) {
                         if (!next.hosts().containsKey(nodeId) && !localNodeIds.contains(nodeId)) {
                             lost.add(nodeId);
+                            StoredSnapshot last = snapshots.get(nodeId);
+                            if (last != null && last.snapshot().memberId().equals(entry.getKey())) {
+                                lastSnapshots.put(nodeId, last.snapshot());
+                            }
                         }
                     }
                 }
@@ -493,7 +644,7 @@ public final class HazelcastMembership
                 notifyListener("onCoordinatorChanged", () -> listener.onCoordinatorChanged(next.coordinator()));
             }
             if (!lost.isEmpty()) {
-                notifyListener("onNodesLost", () -> listener.onNodesLost(Collections.unmodifiableSet(lost)));
+                notifyListener("onNodesLost", () -> listener.onNodesLost(Collections.unmodifiableSet(lost), Collections.unmodifiableMap(lastSnapshots)));
             }
         }
         catch (RuntimeException e) {
@@ -578,8 +729,12 @@ public final class HazelcastMembership
             return;
         }
         Envelope envelope = verdict.envelope();
+        if (kind == Kind.STATE) {
+            remember(new StoredState(envelope.sequence(), envelope.timestampMillis(), envelope.senderId(), envelope.payload()));
+            return;
+        }
         if (kind == Kind.SNAPSHOT) {
-            NodeSnapshot snapshot = new NodeSnapshot(envelope.nodeId(), envelope.senderId(), envelope.timestampMillis(), envelope.payload());
+            SignedSnapshot snapshot = new SignedSnapshot(envelope.nodeId(), envelope.senderId(), envelope.timestampMillis(), envelope.payload());
             StoredSnapshot stored = new StoredSnapshot(snapshot, envelope.sequence());
             snapshots.merge(envelope.nodeId(), stored, (old, incoming) ->
                     old.snapshot().memberId().equals(incoming.snapshot().memberId()) && old.sequence() > incoming.sequence() ? old : incoming);

@@ -1,5 +1,8 @@
 package io.memgov.cluster.hazelcast;
 
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigKey;
+
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -9,11 +12,11 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -25,7 +28,8 @@ import static java.util.Objects.requireNonNull;
  * hosting and node loss would need a second mechanism).
  *
  * <table>
- *     <caption>Keys read by {@link #fromProperties(Map)} (the caller strips the {@code cluster.hazelcast.} prefix)</caption>
+ *     <caption>Keys read by {@link #fromConfig} (as {@code cluster.transport.hazelcast.<key>} in an engine's
+ *     properties)</caption>
  *     <tr><th>key</th><th>default</th><th>meaning</th></tr>
  *     <tr><td>{@code cluster-name}</td><td>{@code memgov}</td><td>Hazelcast cluster name; letters, digits,
  *         {@code .}, {@code _} and {@code -}. Members with another name never join.</td></tr>
@@ -40,8 +44,9 @@ import static java.util.Objects.requireNonNull;
  *         {@code host:first-last}</td></tr>
  *     <tr><td>{@code join-wait}</td><td>0s</td><td>how long a new member waits for others before joining
  *         ({@code hazelcast.wait.seconds.before.join}, whole seconds, rounded up)</td></tr>
- *     <tr><td>{@code poll-interval}</td><td>1s</td><td>how often the member re-reads the member list, besides
- *         reacting to membership events</td></tr>
+ *     <tr><td>{@code poll-interval}</td><td>the engine's {@code memory.cluster.poll-interval}, at least
+ *         100ms</td><td>how often the member re-reads the member list, besides reacting to membership
+ *         events</td></tr>
  *     <tr><td>{@code failure-detection-timeout}</td><td>10s</td><td>a member silent this long is removed
  *         ({@code hazelcast.max.no.heartbeat.seconds}, whole seconds, rounded up). A killed process closes its
  *         connections and is removed at once, well within this timeout; the timeout matters for a machine or
@@ -56,6 +61,8 @@ import static java.util.Objects.requireNonNull;
  *         address. There is deliberately no key for the secret itself: values on a command line are visible to
  *         every user of the machine</td></tr>
  * </table>
+ * Durations are written as everywhere in memgov ({@code 500ms}, {@code 1s}, {@code 2m}); Hazelcast's own settings take
+ * whole seconds, rounded up.
  *
  * @param clusterName never null
  * @param bindAddress an IPv4 address of this machine, never null
@@ -95,10 +102,28 @@ public record HazelcastSettings(
     public static final String COORDINATOR_QUORUM = "coordinator-quorum";
     public static final String SHARED_SECRET_FILE = "shared-secret-file";
 
-    private static final List<String> KEYS = List.of(CLUSTER_NAME, INTERFACE, PORT, PORT_COUNT, MEMBERS, JOIN_WAIT,
-            POLL_INTERVAL, FAILURE_DETECTION_TIMEOUT, MAX_MESSAGE_AGE, COORDINATOR_QUORUM, SHARED_SECRET_FILE);
+    /** Every key with its default and meaning, in the order of the table above; the factory's configKeys(). */
+    static final List<PolicyConfigKey> CONFIG_KEYS = List.of(
+            new PolicyConfigKey(CLUSTER_NAME, "memgov", "Hazelcast cluster name (letters, digits, '.', '_', '-'); members with another name never join"),
+            new PolicyConfigKey(INTERFACE, "127.0.0.1", "the one IPv4 address of this machine the member binds to; a non-loopback address needs shared-secret-file"),
+            new PolicyConfigKey(PORT, "5701", "first port of the member's range"),
+            new PolicyConfigKey(PORT_COUNT, "10", "ports in the range; a member takes the first free one, so several members share one configuration on one machine"),
+            new PolicyConfigKey(MEMBERS, "<interface>:<port>-<last port>", "where to look for the other members (TCP-IP join, multicast always off): comma-separated host:port or host:first-last"),
+            new PolicyConfigKey(JOIN_WAIT, "0s", "how long a new member waits for others before joining (whole seconds, rounded up)"),
+            new PolicyConfigKey(POLL_INTERVAL, "memory.cluster.poll-interval", "how often the member re-reads the member list besides reacting to membership events; at least 100ms"),
+            new PolicyConfigKey(FAILURE_DETECTION_TIMEOUT, "10s", "a member silent this long is removed; a killed process closes its connections and is removed at once"),
+            new PolicyConfigKey(MAX_MESSAGE_AGE, "30s", "a snapshot or command whose timestamp is further than this from the receiver's clock, either way, is refused"),
+            new PolicyConfigKey(COORDINATOR_QUORUM, "1", "the coordinator role is held only while at least this many trusted members are in view; a majority keeps a split's minority side from coordinating"),
+            new PolicyConfigKey(SHARED_SECRET_FILE, "unset", "a file only its owner can read holding at least 16 bytes of secret, which signs every message; required unless interface is a loopback address"));
+
+    /** Every key, in the order the table above lists them. */
+    public static final List<String> KEYS = CONFIG_KEYS.stream().map(PolicyConfigKey::name).toList();
+    private static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+    private static final Duration MIN_POLL_INTERVAL = Duration.ofMillis(100);
+    private static final Duration MAX_DURATION = Duration.ofHours(1);
+    private static final Duration MIN_FAILURE_DETECTION_TIMEOUT = Duration.ofSeconds(2);
+    private static final Duration MIN_MESSAGE_AGE = Duration.ofSeconds(1);
     private static final Pattern CLUSTER_NAME_PATTERN = Pattern.compile("[A-Za-z0-9._\\-]{1,64}");
-    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
     private static final Pattern MEMBER = Pattern.compile("([^:,\\s]+):(\\d{1,5})(?:-(\\d{1,5}))?");
     private static final int MAX_MEMBER_ADDRESSES = 1000;
     private static final int MAX_QUORUM = 1000;
@@ -112,9 +137,10 @@ public record HazelcastSettings(
         requireNonNull(failureDetectionTimeout, "failureDetectionTimeout is null");
         requireNonNull(maxMessageAge, "maxMessageAge is null");
         members = List.copyOf(requireNonNull(members, "members is null"));
-        checkClusterName(clusterName);
-        checkBindAddressForm(bindAddress);
-        checkPortRange(port, portCount);
+        Keys keys = new Keys("");
+        checkClusterName(keys, clusterName);
+        checkBindAddressForm(keys, bindAddress, bindAddress.getHostAddress());
+        checkPortRange(keys, port, portCount);
         if (members.isEmpty()) {
             throw new IllegalArgumentException("members is empty: at least one host:port to join through is needed");
         }
@@ -122,33 +148,14 @@ public record HazelcastSettings(
             throw new IllegalArgumentException(String.format(
                     "Invalid value for '%s': %s addresses, at most %s are accepted", MEMBERS, members.size(), MAX_MEMBER_ADDRESSES));
         }
-        checkRange(JOIN_WAIT, joinWait, Duration.ZERO, Duration.ofHours(1));
-        checkRange(POLL_INTERVAL, pollInterval, Duration.ofMillis(100), Duration.ofHours(1));
-        checkRange(FAILURE_DETECTION_TIMEOUT, failureDetectionTimeout, Duration.ofSeconds(2), Duration.ofHours(1));
-        checkRange(MAX_MESSAGE_AGE, maxMessageAge, Duration.ofSeconds(1), Duration.ofHours(1));
+        checkRange(keys, JOIN_WAIT, joinWait, Duration.ZERO);
+        checkRange(keys, POLL_INTERVAL, pollInterval, MIN_POLL_INTERVAL);
+        checkRange(keys, FAILURE_DETECTION_TIMEOUT, failureDetectionTimeout, MIN_FAILURE_DETECTION_TIMEOUT);
+        checkRange(keys, MAX_MESSAGE_AGE, maxMessageAge, MIN_MESSAGE_AGE);
         if (coordinatorQuorum < 1 || coordinatorQuorum > MAX_QUORUM) {
-            throw new IllegalArgumentException(String.format(
-                    "Invalid value '%s' for '%s': expected a whole number of members from 1 to %s", coordinatorQuorum, COORDINATOR_QUORUM, MAX_QUORUM));
+            throw PolicyConfig.invalid(COORDINATOR_QUORUM, Integer.toString(coordinatorQuorum), "a whole number of members from 1 to " + MAX_QUORUM);
         }
-        if (!bindAddress.isLoopbackAddress() && sharedSecretFile == null) {
-            throw new IllegalArgumentException(String.format(
-                    "Invalid value '%s' for '%s': a member binding to a non-loopback address needs '%s' (Hazelcast's community edition "
-                            + "lets anyone who reaches the port join, so every message must be signed with a secret). Accepted: a loopback "
-                            + "address such as 127.0.0.1, or set '%s'",
-                    bindAddress.getHostAddress(), INTERFACE, SHARED_SECRET_FILE, SHARED_SECRET_FILE));
-        }
-        checkAddressOfThisMachine(bindAddress);
-        if (bindAddress.isLoopbackAddress()) {
-            for (String member : members) {
-                String host = member.substring(0, member.lastIndexOf(':'));
-                if (!isLoopback(host)) {
-                    throw new IllegalArgumentException(String.format(
-                            "Invalid value '%s' for '%s': '%s' is not a loopback address, but '%s' is %s, so it could never be reached. "
-                                    + "Accepted: loopback addresses only, or a non-loopback '%s' with '%s'",
-                            String.join(",", members), MEMBERS, member, INTERFACE, bindAddress.getHostAddress(), INTERFACE, SHARED_SECRET_FILE));
-                }
-            }
-        }
+        checkReachable(keys, bindAddress, members, sharedSecretFile);
     }
 
     /** Every key at its default: a loopback-only cluster named {@code memgov} on ports 5701-5710. */
@@ -158,44 +165,57 @@ public record HazelcastSettings(
     }
 
     /**
-     * Reads the keys listed on this type; missing keys keep their defaults.
+     * Reads the keys listed on this type from bare keys ({@code port}, not {@code cluster.transport.hazelcast.port}),
+     * with a poll interval of 1s unless {@code poll-interval} is set. For tests and hosts that start a
+     * {@link HazelcastMembership} themselves; an engine goes through {@link #fromConfig}.
      *
-     * @param properties never null; the keys with the {@code cluster.hazelcast.} prefix already stripped
-     * @throws IllegalArgumentException for an unknown key or a bad value, naming the key, the value and what is accepted
+     * @throws IllegalArgumentException as {@link #fromConfig}
      */
     public static HazelcastSettings fromProperties(Map<String, String> properties)
     {
-        requireNonNull(properties, "properties is null");
-        for (String key : new TreeSet<>(properties.keySet())) {
-            requireNonNull(properties.get(key), () -> "value of '" + key + "' is null");
-            if (!KEYS.contains(key)) {
-                throw new IllegalArgumentException(String.format(
-                        "Unknown Hazelcast cluster key '%s' (value '%s'). Accepted keys: %s", key, properties.get(key), String.join(", ", KEYS)));
-            }
-        }
-        String clusterName = properties.getOrDefault(CLUSTER_NAME, "memgov").trim();
-        checkClusterName(clusterName);
-        InetAddress bindAddress = parseBindAddress(properties.getOrDefault(INTERFACE, "127.0.0.1"));
-        int port = parseInt(properties, PORT, 5701, "a port from 1 to 65535");
-        int portCount = parseInt(properties, PORT_COUNT, 10, "a number of ports from 1 to 65535");
-        checkPortRange(port, portCount);
-        List<String> members = properties.containsKey(MEMBERS)
-                ? parseMembers(properties.get(MEMBERS))
+        return fromConfig(PolicyConfig.of("", requireNonNull(properties, "properties is null")), DEFAULT_POLL_INTERVAL);
+    }
+
+    /**
+     * Reads the keys listed on this type; missing keys keep their defaults. Also reads the secret file, if one is
+     * set, so that an unreadable, shared or short secret stops start-up here.
+     *
+     * @param config the keys under the transport's prefix, never null; its prefix names the keys in messages
+     * @param defaultPollInterval the poll interval when {@code poll-interval} is not set (the engine's); raised to
+     *        100ms if shorter
+     * @throws io.memgov.spi.policy.PolicyConfigException for an unknown key or a bad value, naming the full key, the
+     *         value and what is accepted
+     */
+    public static HazelcastSettings fromConfig(PolicyConfig config, Duration defaultPollInterval)
+    {
+        requireNonNull(config, "config is null");
+        requireNonNull(defaultPollInterval, "defaultPollInterval is null");
+        config.requireOnly(KEYS);
+        Keys keys = new Keys(config.prefix());
+        String clusterName = config.string(CLUSTER_NAME, "memgov");
+        checkClusterName(keys, clusterName);
+        InetAddress bindAddress = parseBindAddress(keys, config.string(INTERFACE, "127.0.0.1"));
+        int port = config.integer(PORT, 5701, 1, 65535);
+        int portCount = config.integer(PORT_COUNT, 10, 1, 65535);
+        checkPortRange(keys, port, portCount);
+        List<String> members = config.string(MEMBERS).isPresent()
+                ? parseMembers(keys, config.string(MEMBERS).orElseThrow())
                 : expand(bindAddress.getHostAddress(), port, port + portCount - 1);
-        int quorum = parseInt(properties, COORDINATOR_QUORUM, 1, "a whole number of members from 1 to " + MAX_QUORUM);
-        Path secret = properties.containsKey(SHARED_SECRET_FILE) ? parseSecretPath(properties.get(SHARED_SECRET_FILE)) : null;
-        return new HazelcastSettings(
-                clusterName,
-                bindAddress,
-                port,
-                portCount,
-                members,
-                parseDuration(properties, JOIN_WAIT, "0s"),
-                parseDuration(properties, POLL_INTERVAL, "1s"),
-                parseDuration(properties, FAILURE_DETECTION_TIMEOUT, "10s"),
-                parseDuration(properties, MAX_MESSAGE_AGE, "30s"),
-                quorum,
-                secret);
+        Duration pollDefault = defaultPollInterval.compareTo(MIN_POLL_INTERVAL) < 0 ? MIN_POLL_INTERVAL
+                : defaultPollInterval.compareTo(MAX_DURATION) > 0 ? MAX_DURATION : defaultPollInterval;
+        Duration joinWait = config.duration(JOIN_WAIT, Duration.ZERO, Duration.ZERO, MAX_DURATION);
+        Duration pollInterval = config.duration(POLL_INTERVAL, pollDefault, MIN_POLL_INTERVAL, MAX_DURATION);
+        Duration failureDetectionTimeout = config.duration(FAILURE_DETECTION_TIMEOUT, Duration.ofSeconds(10), MIN_FAILURE_DETECTION_TIMEOUT, MAX_DURATION);
+        Duration maxMessageAge = config.duration(MAX_MESSAGE_AGE, Duration.ofSeconds(30), MIN_MESSAGE_AGE, MAX_DURATION);
+        int quorum = config.integer(COORDINATOR_QUORUM, 1, 1, MAX_QUORUM);
+        Path secret = config.string(SHARED_SECRET_FILE).isPresent() ? parseSecretPath(keys, config.asMap().get(SHARED_SECRET_FILE)) : null;
+        checkReachable(keys, bindAddress, members, secret);
+        if (secret != null) {
+            // read now, to fail at start-up with the full key; the membership reads it again when it starts
+            Arrays.fill(MessageKeys.readSecret(secret, keys.of(SHARED_SECRET_FILE)), (byte) 0);
+        }
+        return new HazelcastSettings(clusterName, bindAddress, port, portCount, members, joinWait, pollInterval, failureDetectionTimeout,
+                maxMessageAge, quorum, secret);
     }
 
     /** The ports this member may bind, in the order it tries them. */
@@ -208,59 +228,87 @@ public record HazelcastSettings(
         return ports;
     }
 
-    private static void checkClusterName(String clusterName)
+    /** The full names of the keys in messages: the engine's prefix, or none for bare keys. */
+    private record Keys(String prefix)
+    {
+        String of(String key)
+        {
+            return prefix + key;
+        }
+    }
+
+    private static void checkClusterName(Keys keys, String clusterName)
     {
         if (!CLUSTER_NAME_PATTERN.matcher(clusterName).matches()) {
-            throw new IllegalArgumentException(String.format(
-                    "Invalid value '%s' for '%s': expected 1 to 64 letters, digits, '.', '_' or '-'", clusterName, CLUSTER_NAME));
+            throw PolicyConfig.invalid(keys.of(CLUSTER_NAME), clusterName, "1 to 64 letters, digits, '.', '_' or '-'");
         }
     }
 
-    private static void checkBindAddressForm(InetAddress address)
+    private static void checkBindAddressForm(Keys keys, InetAddress address, String written)
     {
         if (!(address instanceof Inet4Address) || address.isAnyLocalAddress() || address.isMulticastAddress()) {
-            throw new IllegalArgumentException(String.format(
-                    "Invalid value '%s' for '%s': expected one IPv4 address of this machine such as 127.0.0.1; wildcard, multicast and IPv6 "
-                            + "addresses are not accepted", address.getHostAddress(), INTERFACE));
+            throw PolicyConfig.invalid(keys.of(INTERFACE), written,
+                    "one IPv4 address of this machine such as 127.0.0.1; wildcard, multicast and IPv6 addresses are not accepted");
         }
     }
 
-    private static void checkAddressOfThisMachine(InetAddress address)
+    private static void checkPortRange(Keys keys, int port, int portCount)
+    {
+        if (port < 1 || port > 65535) {
+            throw PolicyConfig.invalid(keys.of(PORT), Integer.toString(port), "a port from 1 to 65535");
+        }
+        if (portCount < 1 || port + (long) portCount - 1 > 65535) {
+            throw PolicyConfig.invalid(keys.of(PORT_COUNT), Integer.toString(portCount), String.format(
+                    "1 to %s ports, so that the range starting at '%s' %s ends at 65535 at most", 65536 - port, keys.of(PORT), port));
+        }
+    }
+
+    private static void checkRange(Keys keys, String key, Duration value, Duration min)
+    {
+        if (value.compareTo(min) < 0 || value.compareTo(MAX_DURATION) > 0) {
+            throw PolicyConfig.invalid(keys.of(key), PolicyConfig.format(value),
+                    "a duration between " + PolicyConfig.format(min) + " and " + PolicyConfig.format(MAX_DURATION));
+        }
+    }
+
+    /** A member must be able to reach the others, and nobody outside this machine without the secret. */
+    private static void checkReachable(Keys keys, InetAddress bindAddress, List<String> members, Path sharedSecretFile)
+    {
+        if (!bindAddress.isLoopbackAddress() && sharedSecretFile == null) {
+            throw PolicyConfig.invalid(keys.of(INTERFACE), bindAddress.getHostAddress(), String.format(
+                    "a loopback address such as 127.0.0.1, or set '%s': a member binding to a non-loopback address needs a shared secret "
+                            + "(Hazelcast's community edition lets anyone who reaches the port join, so every message must be signed with a secret)",
+                    keys.of(SHARED_SECRET_FILE)));
+        }
+        checkAddressOfThisMachine(keys, bindAddress);
+        if (bindAddress.isLoopbackAddress()) {
+            for (String member : members) {
+                String host = member.substring(0, member.lastIndexOf(':'));
+                if (!isLoopback(host)) {
+                    throw PolicyConfig.invalid(keys.of(MEMBERS), String.join(",", members), String.format(
+                            "loopback addresses only, or a non-loopback '%s' with '%s': '%s' is not a loopback address, but '%s' is %s, so it "
+                                    + "could never be reached",
+                            keys.of(INTERFACE), keys.of(SHARED_SECRET_FILE), member, keys.of(INTERFACE), bindAddress.getHostAddress()));
+                }
+            }
+        }
+    }
+
+    private static void checkAddressOfThisMachine(Keys keys, InetAddress address)
     {
         try {
             if (!address.isLoopbackAddress() && NetworkInterface.getByInetAddress(address) == null) {
-                throw new IllegalArgumentException(String.format(
-                        "Invalid value '%s' for '%s': no network interface of this machine has that address. Accepted: 127.0.0.1 or an "
-                                + "address of this machine's interfaces", address.getHostAddress(), INTERFACE));
+                throw PolicyConfig.invalid(keys.of(INTERFACE), address.getHostAddress(),
+                        "127.0.0.1 or an address of this machine's interfaces: no network interface of this machine has that address");
             }
         }
         catch (SocketException e) {
-            throw new IllegalArgumentException(String.format(
-                    "Invalid value '%s' for '%s': the network interfaces of this machine cannot be read (%s)", address.getHostAddress(), INTERFACE, e), e);
+            throw PolicyConfig.invalid(keys.of(INTERFACE), address.getHostAddress(),
+                    "an address of this machine's interfaces, which cannot be read (" + e + ")");
         }
     }
 
-    private static void checkPortRange(int port, int portCount)
-    {
-        if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException(String.format("Invalid value '%s' for '%s': expected a port from 1 to 65535", port, PORT));
-        }
-        if (portCount < 1 || port + (long) portCount - 1 > 65535) {
-            throw new IllegalArgumentException(String.format(
-                    "Invalid value '%s' for '%s': expected 1 to %s ports, so that the range starting at '%s' %s ends at 65535 at most",
-                    portCount, PORT_COUNT, 65536 - port, PORT, port));
-        }
-    }
-
-    private static void checkRange(String key, Duration value, Duration min, Duration max)
-    {
-        if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
-            throw new IllegalArgumentException(String.format(
-                    "Invalid value '%s' for '%s': expected a duration from %s to %s", format(value), key, format(min), format(max)));
-        }
-    }
-
-    private static InetAddress parseBindAddress(String value)
+    private static InetAddress parseBindAddress(Keys keys, String value)
     {
         // a literal only: a host name here would make the loopback check depend on DNS
         String[] octets = value.trim().split("\\.", -1);
@@ -271,13 +319,11 @@ public record HazelcastSettings(
             address[i] = valid ? (byte) Integer.parseInt(octets[i]) : 0;
         }
         if (!valid) {
-            throw new IllegalArgumentException(String.format(
-                    "Invalid value '%s' for '%s': expected one IPv4 address of this machine such as 127.0.0.1 (a literal, not a host name "
-                            + "or a list)", value, INTERFACE));
+            throw PolicyConfig.invalid(keys.of(INTERFACE), value, "one IPv4 address of this machine such as 127.0.0.1 (a literal, not a host name or a list)");
         }
         try {
             InetAddress parsed = InetAddress.getByAddress(address);
-            checkBindAddressForm(parsed);
+            checkBindAddressForm(keys, parsed, value);
             return parsed;
         }
         catch (UnknownHostException e) {
@@ -285,24 +331,23 @@ public record HazelcastSettings(
         }
     }
 
-    private static List<String> parseMembers(String value)
+    private static List<String> parseMembers(Keys keys, String value)
     {
         Set<String> addresses = new LinkedHashSet<>();
         for (String part : value.split(",", -1)) {
             Matcher matcher = MEMBER.matcher(part.trim());
             if (!matcher.matches()) {
-                throw new IllegalArgumentException(String.format(
-                        "Invalid value '%s' for '%s': '%s' is not host:port or host:first-last, e.g. 127.0.0.1:5701-5710", value, MEMBERS, part.trim()));
+                throw PolicyConfig.invalid(keys.of(MEMBERS), value,
+                        "comma-separated host:port or host:first-last, e.g. 127.0.0.1:5701-5710 ('" + part.trim() + "' is neither)");
             }
             int first = Integer.parseInt(matcher.group(2));
             int last = matcher.group(3) == null ? first : Integer.parseInt(matcher.group(3));
             if (first < 1 || last > 65535 || last < first) {
-                throw new IllegalArgumentException(String.format(
-                        "Invalid value '%s' for '%s': '%s' needs ports from 1 to 65535, the first not above the last", value, MEMBERS, part.trim()));
+                throw PolicyConfig.invalid(keys.of(MEMBERS), value,
+                        "ports from 1 to 65535, the first not above the last ('" + part.trim() + "' is not)");
             }
             if (addresses.size() + (last - first + 1) > MAX_MEMBER_ADDRESSES) {
-                throw new IllegalArgumentException(String.format(
-                        "Invalid value '%s' for '%s': more than %s addresses", value, MEMBERS, MAX_MEMBER_ADDRESSES));
+                throw PolicyConfig.invalid(keys.of(MEMBERS), value, "at most " + MAX_MEMBER_ADDRESSES + " addresses in all");
             }
             addresses.addAll(expand(matcher.group(1), first, last));
         }
@@ -329,7 +374,7 @@ public record HazelcastSettings(
         }
     }
 
-    private static Path parseSecretPath(String value)
+    private static Path parseSecretPath(Keys keys, String value)
     {
         try {
             if (!value.isBlank()) {
@@ -339,52 +384,12 @@ public record HazelcastSettings(
         catch (InvalidPathException e) {
             // reported below
         }
-        throw new IllegalArgumentException(String.format(
-                "Invalid value '%s' for '%s': expected the path of a file holding the shared secret", value, SHARED_SECRET_FILE));
-    }
-
-    private static int parseInt(Map<String, String> properties, String key, int defaultValue, String accepted)
-    {
-        String value = properties.get(key);
-        if (value == null) {
-            return defaultValue;
-        }
-        try {
-            return Integer.parseInt(value.trim());
-        }
-        catch (NumberFormatException e) {
-            throw new IllegalArgumentException(String.format("Invalid value '%s' for '%s': expected %s", value, key, accepted), e);
-        }
-    }
-
-    private static Duration parseDuration(Map<String, String> properties, String key, String defaultValue)
-    {
-        String value = properties.getOrDefault(key, defaultValue);
-        Matcher matcher = DURATION.matcher(value.trim());
-        if (!matcher.matches()) {
-            throw new IllegalArgumentException(String.format(
-                    "Invalid value '%s' for '%s': expected a whole number with a unit ms, s, m or h, such as 500ms, 1s or 2m", value, key));
-        }
-        long amount = Long.parseLong(matcher.group(1));
-        return switch (matcher.group(2)) {
-            case "ms" -> Duration.ofMillis(amount);
-            case "s" -> Duration.ofSeconds(amount);
-            case "m" -> Duration.ofMinutes(amount);
-            default -> Duration.ofHours(amount);
-        };
+        throw PolicyConfig.invalid(keys.of(SHARED_SECRET_FILE), value, "the path of a file holding the shared secret");
     }
 
     static String format(Duration duration)
     {
-        long millis = duration.toMillis();
-        if (millis % 1000 != 0) {
-            return millis + "ms";
-        }
-        long seconds = millis / 1000;
-        if (seconds % 3600 == 0 && seconds > 0) {
-            return seconds / 3600 + "h";
-        }
-        return seconds % 60 == 0 && seconds > 0 ? seconds / 60 + "m" : seconds + "s";
+        return PolicyConfig.format(duration);
     }
 
     static int wholeSecondsRoundedUp(Duration duration)

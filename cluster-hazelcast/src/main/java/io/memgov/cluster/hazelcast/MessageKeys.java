@@ -36,7 +36,8 @@ final class MessageKeys
     {
         IDENTITY("identity"),
         SNAPSHOT("snapshot"),
-        COMMAND("command");
+        COMMAND("command"),
+        STATE("coordinator-state");
 
         private final String label;
 
@@ -139,6 +140,12 @@ final class MessageKeys
      */
     static byte[] readSecret(Path file)
     {
+        return readSecret(file, SHARED_SECRET_FILE);
+    }
+
+    /** As {@link #readSecret(Path)}, naming the key as {@code key} in messages (e.g. with the engine's prefix). */
+    static byte[] readSecret(Path file, String key)
+    {
         PosixFileAttributeView posix = Files.getFileAttributeView(file, PosixFileAttributeView.class);
         byte[] content;
         try {
@@ -151,7 +158,7 @@ final class MessageKeys
                     throw new IllegalArgumentException(String.format(
                             "Invalid value '%s' for '%s': the file is readable or writable by users other than its owner (%s). Accepted: a "
                                     + "file only its owner can read and write, e.g. after chmod 600",
-                            file, SHARED_SECRET_FILE, PosixFilePermissions.toString(permissions)));
+                            file, key, PosixFilePermissions.toString(permissions)));
                 }
             }
             content = Files.readAllBytes(file);
@@ -159,7 +166,7 @@ final class MessageKeys
         catch (IOException e) {
             throw new IllegalArgumentException(String.format(
                     "Invalid value '%s' for '%s': the file cannot be read (%s). Accepted: a readable file holding the shared secret",
-                    file, SHARED_SECRET_FILE, e), e);
+                    file, key, e), e);
         }
         int length = content.length;
         while (length > 0 && Character.isWhitespace(content[length - 1])) {
@@ -170,7 +177,7 @@ final class MessageKeys
         if (secret.length < MIN_SECRET_BYTES) {
             throw new IllegalArgumentException(String.format(
                     "Invalid value '%s' for '%s': the file holds %s bytes of secret. Accepted: at least %s bytes, e.g. the output of "
-                            + "'openssl rand -base64 32'", file, SHARED_SECRET_FILE, secret.length, MIN_SECRET_BYTES));
+                            + "'openssl rand -base64 32'", file, key, secret.length, MIN_SECRET_BYTES));
         }
         return secret;
     }

@@ -120,6 +120,31 @@ final class MessageVerifier
         return new Verdict(envelope, null, "");
     }
 
+    /**
+     * Checks an envelope that was stored rather than sent, such as the coordinator state in a Hazelcast map: well
+     * formed, of the expected kind, and signed with its claimed sender's key. Its sender may have left long ago (the
+     * coordinator that wrote it died), so neither membership, age nor replay is checked: the caller orders stored
+     * envelopes by their sequence.
+     */
+    Verdict verifyStored(byte[] bytes, Kind expected)
+    {
+        Envelope.Decoded decoded;
+        try {
+            decoded = Envelope.decode(bytes);
+        }
+        catch (Envelope.MalformedException e) {
+            return new Verdict(null, Refusal.MALFORMED, e.getMessage());
+        }
+        Envelope envelope = decoded.envelope();
+        if (envelope.kind() != expected) {
+            return new Verdict(envelope, Refusal.WRONG_KIND, envelope.kind() + " where a " + expected + " was stored");
+        }
+        if (!decoded.signedBy(keys)) {
+            return new Verdict(envelope, Refusal.BAD_SIGNATURE, "claimed sender " + envelope.senderId());
+        }
+        return new Verdict(envelope, null, "");
+    }
+
     /** Drops a departed member's replay state: its messages are refused as not from a member from now on. */
     void forget(UUID memberId)
     {

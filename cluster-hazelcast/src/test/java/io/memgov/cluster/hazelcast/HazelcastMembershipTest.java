@@ -216,7 +216,7 @@ final class HazelcastMembershipTest
             }
 
             @Override
-            public void onNodesLost(Set<String> nodeIds) {}
+            public void onNodesLost(Set<String> nodeIds, Map<String, SignedSnapshot> lastSnapshots) {}
         };
         HazelcastMembership a = cluster.start(Set.of("a1"), throwing);
 
@@ -225,6 +225,56 @@ final class HazelcastMembershipTest
 
         assertThat(new String(recording.commands.poll(5, TimeUnit.SECONDS).payload(), StandardCharsets.UTF_8)).isEqualTo("first");
         assertThat(new String(recording.commands.poll(5, TimeUnit.SECONDS).payload(), StandardCharsets.UTF_8)).isEqualTo("second");
+    }
+
+    @Test
+    @Timeout(30)
+    void theCoordinatorStateOutlivesItsWriterAndVersionsOnlyGrow()
+    {
+        HazelcastMembership a = cluster.start(Set.of("a1"), new RecordingListener());
+        HazelcastMembership b = cluster.start(Set.of("b1"), new RecordingListener());
+        assertThat(b.loadState(Duration.ofSeconds(2))).isEmpty();
+
+        assertThat(a.saveState(bytes("state 1"))).isEqualTo(1);
+        assertThat(a.saveState(bytes("state 2"))).isEqualTo(2);
+        // b keeps the newest version the topic brought, without asking the map
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(b.loadState(Duration.ofSeconds(2))).hasValueSatisfying(state -> assertThat(state).asString(StandardCharsets.UTF_8).isEqualTo("state 2")));
+
+        a.close();
+        await().atMost(TWO_POLL_INTERVALS).until(b::isCoordinator);
+        assertThat(b.loadState(Duration.ofSeconds(2))).hasValueSatisfying(state -> assertThat(state).asString(StandardCharsets.UTF_8).isEqualTo("state 2"));
+        // the new coordinator continues the numbering
+        assertThat(b.saveState(bytes("state 3"))).isEqualTo(3);
+
+        // a member that joins later never saw the topic: it finds the newest version in the map
+        HazelcastMembership c = cluster.start(Set.of("c1"), new RecordingListener());
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(c.loadState(Duration.ofSeconds(2))).hasValueSatisfying(state -> assertThat(state).asString(StandardCharsets.UTF_8).isEqualTo("state 3")));
+        assertThat(c.saveState(bytes("state 4"))).isEqualTo(4);
+    }
+
+    @Test
+    @Timeout(30)
+    void aStoredStateThatDoesNotVerifyIsIgnoredAndTheReceivedOneStands()
+    {
+        HazelcastMembership a = cluster.start(Set.of("a1"), new RecordingListener());
+        a.saveState(bytes("genuine"));
+        // a forged state of a higher version, in the map where any member (an untrusted one too) can write
+        byte[] forged = Envelope.state(a.localMemberId(), 99, System.currentTimeMillis(), bytes("forged"))
+                .sign(MessageKeys.fromSharedSecret(bytes("a guess at the secret, 32 bytes!"), cluster.settings().clusterName()));
+        try (LogRecords logs = new LogRecords()) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> a.loadState(Duration.ofSeconds(2)).isPresent());
+            a.stateMapForTests().set(HazelcastMembership.STATE_KEY, forged);
+
+            assertThat(a.loadState(Duration.ofSeconds(2))).hasValueSatisfying(state -> assertThat(state).asString(StandardCharsets.UTF_8).isEqualTo("genuine"));
+            HazelcastMembership late = cluster.start(Set.of("b1"), new RecordingListener());
+            assertThat(late.loadState(Duration.ofSeconds(2))).isEmpty();
+            assertThat(late.refusedMessageCount()).isEqualTo(1);
+            assertThat(logs.warnings()).anySatisfy(line -> assertThat(line)
+                    .contains("Ignored the coordinator state stored in map 'memgov.coordinator-state'")
+                    .contains("with a signature that does not verify"));
+        }
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.memgov.cluster.hazelcast;
 
+import io.memgov.spi.policy.PolicyConfig;
+import io.memgov.spi.policy.PolicyConfigException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +21,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @Timeout(10)
 final class HazelcastSettingsTest
 {
+    private static final String PREFIX = "cluster.transport.hazelcast.";
+
     @TempDir
     Path directory;
 
@@ -44,7 +48,9 @@ final class HazelcastSettingsTest
 
     @Test
     void mapsEveryKey()
+            throws Exception
     {
+        Path secret = writeSecret("0123456789abcdef0123456789abcdef", "rw-------");
         HazelcastSettings settings = HazelcastSettings.fromProperties(Map.ofEntries(
                 Map.entry("cluster-name", "lab-1"),
                 Map.entry("interface", "127.0.0.1"),
@@ -56,7 +62,7 @@ final class HazelcastSettingsTest
                 Map.entry("failure-detection-timeout", "1m"),
                 Map.entry("max-message-age", "1h"),
                 Map.entry("coordinator-quorum", "2"),
-                Map.entry("shared-secret-file", "/etc/memgov/secret")));
+                Map.entry("shared-secret-file", secret.toString())));
 
         assertThat(settings.clusterName()).isEqualTo("lab-1");
         assertThat(settings.port()).isEqualTo(6000);
@@ -68,11 +74,11 @@ final class HazelcastSettingsTest
         assertThat(settings.failureDetectionTimeout()).isEqualTo(Duration.ofMinutes(1));
         assertThat(settings.maxMessageAge()).isEqualTo(Duration.ofHours(1));
         assertThat(settings.coordinatorQuorum()).isEqualTo(2);
-        assertThat(settings.sharedSecretFile()).isEqualTo(Path.of("/etc/memgov/secret"));
+        assertThat(settings.sharedSecretFile()).isEqualTo(secret);
     }
 
     @Test
-    void badValuesNameTheKeyTheValueAndWhatIsAccepted()
+    void badValuesNameTheFullKeyTheValueAndWhatIsAccepted()
     {
         // key, bad value, a piece of the accepted values the message must carry
         List<List<String>> cases = List.of(
@@ -81,32 +87,42 @@ final class HazelcastSettingsTest
                 List.of("interface", "0.0.0.0", "wildcard"),
                 List.of("interface", "127.0.0.1,127.0.0.2", "not a host name or a list"),
                 List.of("interface", "300.1.1.1", "IPv4 address"),
-                List.of("port", "0", "from 1 to 65535"),
-                List.of("port", "http", "from 1 to 65535"),
-                List.of("port-count", "0", "1 to "),
+                List.of("port", "0", "between 1 and 65535"),
+                List.of("port", "http", "between 1 and 65535"),
+                List.of("port-count", "0", "between 1 and 65535"),
                 List.of("members", "127.0.0.1", "host:port or host:first-last"),
                 List.of("members", "127.0.0.1:5710-5701", "the first not above the last"),
-                List.of("members", "127.0.0.1:1-2000", "more than 1000 addresses"),
+                List.of("members", "127.0.0.1:1-2000", "at most 1000 addresses"),
                 List.of("members", "10.1.2.3:5701", "loopback addresses only"),
-                List.of("join-wait", "5", "such as 500ms, 1s or 2m"),
-                List.of("poll-interval", "10ms", "from 100ms to 1h"),
-                List.of("poll-interval", "1.5s", "whole number with a unit"),
-                List.of("failure-detection-timeout", "1s", "from 2s to 1h"),
-                List.of("max-message-age", "2h", "from 1s to 1h"),
-                List.of("coordinator-quorum", "0", "from 1 to 1000"),
-                List.of("coordinator-quorum", "many", "from 1 to 1000"),
-                List.of("shared-secret-file", " ", "path of a file"),
-                List.of("mode", "client", "Accepted keys: cluster-name, interface, port"));
+                List.of("join-wait", "5", "a duration such as 500ms, 1s or 5m"),
+                List.of("poll-interval", "10ms", "between 100ms and 1h"),
+                List.of("failure-detection-timeout", "1s", "between 2s and 1h"),
+                List.of("max-message-age", "2h", "between 1s and 1h"),
+                List.of("coordinator-quorum", "0", "between 1 and 1000"),
+                List.of("coordinator-quorum", "many", "between 1 and 1000"),
+                List.of("shared-secret-file", " ", "the path of a file holding the shared secret"),
+                List.of("mode", "client", "Accepted under 'cluster.transport.hazelcast.': [cluster-name, coordinator-quorum"));
         for (List<String> badCase : cases) {
             String key = badCase.get(0);
             String value = badCase.get(1);
-            assertThatThrownBy(() -> HazelcastSettings.fromProperties(Map.of(key, value)))
+            assertThatThrownBy(() -> HazelcastSettings.fromConfig(PolicyConfig.of(PREFIX, Map.of(key, value)), Duration.ofSeconds(1)))
                     .as("%s=%s", key, value)
-                    .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("'" + key + "'")
+                    .isInstanceOf(PolicyConfigException.class)
+                    .hasMessageContaining("'" + PREFIX + key + "'")
                     .hasMessageContaining(value.trim())
                     .hasMessageContaining(badCase.get(2));
         }
+    }
+
+    @Test
+    void thePollIntervalDefaultsToTheEnginesAtLeast100ms()
+    {
+        assertThat(HazelcastSettings.fromConfig(PolicyConfig.of(PREFIX, Map.of()), Duration.ofMillis(250)).pollInterval())
+                .isEqualTo(Duration.ofMillis(250));
+        assertThat(HazelcastSettings.fromConfig(PolicyConfig.of(PREFIX, Map.of()), Duration.ofMillis(10)).pollInterval())
+                .isEqualTo(Duration.ofMillis(100));
+        assertThat(HazelcastSettings.fromConfig(PolicyConfig.of(PREFIX, Map.of("poll-interval", "2s")), Duration.ofMillis(250)).pollInterval())
+                .isEqualTo(Duration.ofSeconds(2));
     }
 
     @Test
@@ -120,11 +136,10 @@ final class HazelcastSettingsTest
     void refusesANonLoopbackInterfaceWithoutASharedSecret()
     {
         // checked before whether this machine has the address, so the refusal does not depend on the machine
-        assertThatThrownBy(() -> HazelcastSettings.fromProperties(Map.of("interface", "10.255.255.1")))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("Invalid value '10.255.255.1' for 'interface'")
-                .hasMessageContaining("needs 'shared-secret-file'")
-                .hasMessageContaining("Accepted: a loopback address such as 127.0.0.1, or set 'shared-secret-file'");
+        assertThatThrownBy(() -> HazelcastSettings.fromConfig(PolicyConfig.of(PREFIX, Map.of("interface", "10.255.255.1")), Duration.ofSeconds(1)))
+                .isInstanceOf(PolicyConfigException.class)
+                .hasMessageContaining("Invalid value '10.255.255.1' for 'cluster.transport.hazelcast.interface': expected a loopback address such as "
+                        + "127.0.0.1, or set 'cluster.transport.hazelcast.shared-secret-file'");
     }
 
     @Test
@@ -132,7 +147,21 @@ final class HazelcastSettingsTest
     {
         assertThatThrownBy(() -> HazelcastSettings.fromProperties(Map.of("interface", "192.0.2.1", "shared-secret-file", "/secret")))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("Invalid value '192.0.2.1' for 'interface': no network interface of this machine has that address");
+                .hasMessageContaining("Invalid value '192.0.2.1' for 'interface'")
+                .hasMessageContaining("no network interface of this machine has that address");
+    }
+
+    @Test
+    void aBadSecretFileStopsStartUpNamingTheFullKey()
+            throws Exception
+    {
+        Path shared = writeSecret("0123456789abcdef0123456789abcdef", "rw-r--r--");
+        assertThatThrownBy(() -> HazelcastSettings.fromConfig(PolicyConfig.of(PREFIX, Map.of("shared-secret-file", shared.toString())), Duration.ofSeconds(1)))
+                .hasMessageContaining("Invalid value '" + shared + "' for 'cluster.transport.hazelcast.shared-secret-file'")
+                .hasMessageContaining("chmod 600");
+        Path good = writeSecret("0123456789abcdef0123456789abcdef", "rw-------");
+        assertThat(HazelcastSettings.fromConfig(PolicyConfig.of(PREFIX, Map.of("shared-secret-file", good.toString())), Duration.ofSeconds(1))
+                .sharedSecretFile()).isEqualTo(good);
     }
 
     @Test

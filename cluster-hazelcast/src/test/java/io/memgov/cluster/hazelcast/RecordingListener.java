@@ -1,6 +1,7 @@
 package io.memgov.cluster.hazelcast;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -14,6 +15,7 @@ final class RecordingListener
 
     final BlockingQueue<ReceivedCommand> commands = new LinkedBlockingQueue<>();
     final List<Timed<Set<String>>> lostNodes = new CopyOnWriteArrayList<>();
+    final List<Map<String, SignedSnapshot>> lastSnapshots = new CopyOnWriteArrayList<>();
     final List<Timed<Boolean>> coordinatorChanges = new CopyOnWriteArrayList<>();
 
     @Override
@@ -23,8 +25,9 @@ final class RecordingListener
     }
 
     @Override
-    public void onNodesLost(Set<String> nodeIds)
+    public void onNodesLost(Set<String> nodeIds, Map<String, SignedSnapshot> lastSnapshots)
     {
+        this.lastSnapshots.add(lastSnapshots);
         lostNodes.add(new Timed<>(nodeIds, System.nanoTime()));
     }
 

@@ -1,32 +1,39 @@
 package io.memgov.cluster.hazelcast;
 
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Members of one loopback cluster in this JVM, each on its own port of a range no other test cluster uses, closed
- * together.
+ * Members of one loopback cluster in this JVM (and in the child JVMs given its {@link #properties()}), on a range of
+ * ports that were free on 127.0.0.1 when the cluster was made, closed together.
  */
 final class TestCluster
         implements AutoCloseable
 {
-    static final int PORTS_PER_CLUSTER = 5;
-    // the child-process test uses 5900 and up
-    private static final AtomicInteger NEXT_PORT = new AtomicInteger(5750);
+    static final int PORTS_PER_CLUSTER = 6;
     private static final AtomicInteger NEXT_NAME = new AtomicInteger();
 
     private final List<HazelcastMembership> members = new ArrayList<>();
+    private final List<HazelcastInstance> rawMembers = new ArrayList<>();
     private final Map<String, String> properties = new HashMap<>();
 
     TestCluster(Map<String, String> extraProperties)
     {
-        int port = NEXT_PORT.getAndAdd(PORTS_PER_CLUSTER);
+        // the name keeps this cluster apart from any other on the machine, even one that picked overlapping ports
         properties.put("cluster-name", "test-" + NEXT_NAME.incrementAndGet() + "-" + ProcessHandle.current().pid());
-        properties.put("port", Integer.toString(port));
+        properties.put("port", Integer.toString(freePortRange(PORTS_PER_CLUSTER)));
         properties.put("port-count", Integer.toString(PORTS_PER_CLUSTER));
         properties.put("poll-interval", "1s");
         properties.putAll(extraProperties);
@@ -35,6 +42,39 @@ final class TestCluster
     TestCluster()
     {
         this(Map.of());
+    }
+
+    /**
+     * The first of {@code count} consecutive ports that are free on 127.0.0.1 now. Chosen at random below Linux's
+     * ephemeral range (32768 and up, where the kernel picks the local ports of outgoing connections), so that builds
+     * running at the same time rarely pick the same range; a port taken after this check is skipped by the member
+     * (it takes the first free port of its range), and the cluster name keeps apart clusters that overlap anyway.
+     */
+    static int freePortRange(int count)
+    {
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int first = ThreadLocalRandom.current().nextInt(20_000, 32_000 - count);
+            boolean free = true;
+            for (int port = first; free && port < first + count; port++) {
+                free = isFree(port);
+            }
+            if (free) {
+                return first;
+            }
+        }
+        throw new IllegalStateException("No " + count + " consecutive free ports on 127.0.0.1 between 20000 and 32000 in 200 attempts");
+    }
+
+    static boolean isFree(int port)
+    {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            return true;
+        }
+        catch (IOException e) {
+            return false;
+        }
     }
 
     HazelcastSettings settings()
@@ -56,15 +96,36 @@ final class TestCluster
         return member;
     }
 
+    /**
+     * A plain Hazelcast member with this cluster's name and network settings on the first free port of its range, as
+     * anyone who reaches the port can start: {@code identityAttribute} is whatever it claims to be.
+     */
+    HazelcastInstance startRawMember(String identityAttribute)
+    {
+        HazelcastSettings settings = settings();
+        int port = settings.candidatePorts().stream().filter(TestCluster::isFree).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no free port left in " + settings.candidatePorts()));
+        HazelcastInstance member = Hazelcast.newHazelcastInstance(HazelcastMembership.hazelcastConfig(settings, port, identityAttribute));
+        synchronized (rawMembers) {
+            rawMembers.add(member);
+        }
+        return member;
+    }
+
     @Override
     public void close()
     {
+        synchronized (rawMembers) {
+            rawMembers.forEach(HazelcastInstance::shutdown);
+            rawMembers.clear();
+        }
         // youngest first: a member leaving right after the oldest (Hazelcast's master) waits about a second for the
         // new master, which would only slow the tests down
         synchronized (members) {
             for (int i = members.size() - 1; i >= 0; i--) {
                 members.get(i).close();
             }
+            members.clear();
         }
     }
 }

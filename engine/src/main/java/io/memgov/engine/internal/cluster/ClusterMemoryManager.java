@@ -97,6 +97,8 @@ public final class ClusterMemoryManager
     // written only by process(), which is synchronized; volatile so that readers never wait for a round, which may
     // be waiting for a policy
     private volatile CoordinatorState state = CoordinatorState.initial();
+    // what the transport holds for the next coordinator: touched only by process()
+    private CoordinatorState savedState = state;
     private boolean coordinator;
     private volatile ScheduledFuture<?> loop;
     // kill targets already reported as not running, so that a killer naming one every round is logged once
@@ -171,10 +173,11 @@ public final class ClusterMemoryManager
         if (!coordinator) {
             // the role moved here (or this is the first round): carry on from where the last coordinator stopped
             state = transport.loadCoordinatorState().orElse(state);
+            savedState = state;
             assignment = state.assignment();
             coordinator = true;
+            resendLastKill();
         }
-        CoordinatorState before = state;
         Instant now = clock.instant();
         ClusterView view = new ClusterView(transport.clusterSnapshots(), now);
         List<NodeMemoryInfo> nodes = view.nodes();
@@ -242,8 +245,8 @@ public final class ClusterMemoryManager
         if (assigner != MemoryPoolAssigner.NONE) {
             updateAssignment(view, state.assignment());
         }
-        if (!state.equals(before)) {
-            transport.saveCoordinatorState(state);
+        if (!state.equals(savedState)) {
+            saveState();
         }
         metrics.gauge("blocked-nodes", blocked);
         metrics.gauge("cluster-user-memory-reservation", clusterUser);
@@ -321,6 +324,32 @@ public final class ClusterMemoryManager
         metrics.gauge("memory-pool-assignment-version", next.version());
     }
 
+    private void saveState()
+    {
+        transport.saveCoordinatorState(state);
+        savedState = state;
+    }
+
+    /**
+     * The last coordinator saved its victims before sending their kill, so it may have died in between: send the kill
+     * again. A node that already failed the query (or task) ignores it; the victims stay the same, so this is not a
+     * second kill.
+     */
+    private void resendLastKill()
+    {
+        if (state.lastKill().isEmpty()) {
+            return;
+        }
+        log.info("Took the coordinator role with the last kill target {} {} recorded; sending its kill again in case the last coordinator "
+                + "died before it was delivered", state.killedQueries(), state.killedTasks());
+        for (QueryId victim : state.killedQueries()) {
+            transport.send(new ClusterCommand.KillQuery(victim, ErrorCode.CLUSTER_OUT_OF_MEMORY, QUERY_KILLED_MESSAGE));
+        }
+        if (!state.killedTasks().isEmpty()) {
+            transport.send(new ClusterCommand.KillTasks(state.killedTasks(), ErrorCode.CLUSTER_OUT_OF_MEMORY, TASK_KILLED_MESSAGE));
+        }
+    }
+
     private boolean delayPassed(Instant now)
     {
         return state.outOfMemory().map(since -> !now.isBefore(since.plus(config.killerDelay()))).orElse(false);
@@ -392,10 +421,12 @@ public final class ClusterMemoryManager
                     continue;
                 }
                 logDecision(killer, target, summary);
+                // saved before it is sent: a coordinator that dies in between leaves the victim to the next one, never a second kill
+                state = new CoordinatorState(Set.of(wholeQuery.queryId()), Set.of(), now, state.outOfMemorySince(), state.assignment());
+                saveState();
                 transport.send(new ClusterCommand.KillQuery(wholeQuery.queryId(), ErrorCode.CLUSTER_OUT_OF_MEMORY, QUERY_KILLED_MESSAGE));
                 queriesKilledDueToOutOfMemory.incrementAndGet();
                 metrics.increment("queries-killed-due-to-out-of-memory", 1);
-                state = new CoordinatorState(Set.of(wholeQuery.queryId()), Set.of(), now, state.outOfMemorySince(), state.assignment());
                 return;
             }
             Set<TaskId> tasks = ((KillTarget.Tasks) target).taskIds();
@@ -407,10 +438,11 @@ public final class ClusterMemoryManager
                 continue;
             }
             logDecision(killer, target, summary);
+            state = new CoordinatorState(Set.of(), tasks, now, state.outOfMemorySince(), state.assignment());
+            saveState();
             transport.send(new ClusterCommand.KillTasks(tasks, ErrorCode.CLUSTER_OUT_OF_MEMORY, TASK_KILLED_MESSAGE));
             tasksKilledDueToOutOfMemory.addAndGet(tasks.size());
             metrics.increment("tasks-killed-due-to-out-of-memory", tasks.size());
-            state = new CoordinatorState(Set.of(), tasks, now, state.outOfMemorySince(), state.assignment());
             return;
         }
         log.debug("Cluster is out of memory but no killer chose a target. {}", summary);
