@@ -26,11 +26,17 @@ final class LabConfig
     /** @param overrides applied over the file, in order; later keys win */
     static MemoryEngine.Builder engine(Path configFile, Map<String, String> overrides)
     {
+        return MemoryEngine.builder().properties(properties(configFile, overrides));
+    }
+
+    /** The engine properties {@link #engine(Path, Map)} starts an engine with. */
+    static Map<String, String> properties(Path configFile, Map<String, String> overrides)
+    {
         Map<String, String> properties = new LinkedHashMap<>();
         Properties loaded = configFile == null ? defaults() : read(configFile);
-        loaded.stringPropertyNames().forEach(name -> properties.put(name, loaded.getProperty(name)));
+        loaded.stringPropertyNames().stream().sorted().forEach(name -> properties.put(name, loaded.getProperty(name)));
         properties.putAll(overrides);
-        return MemoryEngine.builder().properties(properties);
+        return properties;
     }
 
     private static Properties read(Path file)
