@@ -40,8 +40,9 @@ final class SweepChild
     static final String LOG = "run.log";
     static final String JSON = "run.json";
     static final String GC_LOG = "gc.log";
-    // a pause in the JVM's unified GC log, whatever the collector: "... Pause Young (Normal) (G1 Evacuation Pause) 23M->5M(64M) 3.456ms"
-    private static final Pattern PAUSE = Pattern.compile("Pause .*?(\\d+)([KMG])->(\\d+)([KMG])\\((\\d+)([KMG])\\)");
+    // a collection in the JVM's unified GC log, G1, Parallel or Serial: "... Pause Young (Normal) (G1 Evacuation Pause) 23M->5M(64M) 3.456ms",
+    // "... Pause Full (Allocation Failure) 60M->57M(64M) ..."; G1's Remark and Cleanup pauses collect nothing and are left out
+    private static final Pattern PAUSE = Pattern.compile("Pause (?:Young|Full) .*?(\\d+)([KMG])->(\\d+)([KMG])\\((\\d+)([KMG])\\)");
     private static final Duration DESTROY_GRACE = Duration.ofSeconds(10);
     // what the JVM prints for every uncaught OutOfMemoryError, for a heap dump, and the lab for one outside the queries
     private static final String OUT_OF_MEMORY = "java.lang.OutOfMemoryError";
@@ -69,9 +70,9 @@ final class SweepChild
      * @param jvmOutOfMemoryErrors {@code OutOfMemoryError}s anywhere in the child: the JVM's own count when the run
      * ended, or the ones its output shows when it did not
      * @param leftInTemporaryDirectory files the child left in its {@code java.io.tmpdir}
-     * @param peakHeapAfterGcBytes the most heap in use right after any GC pause, from the child's GC log ({@code -Xlog:gc},
-     * in the collector's units, usually megabytes; after a young pause it includes the old generation's garbage): the
-     * same instrument for every run, governed or not, crashed or not; 0 when the log has no pause
+     * @param peakHeapAfterGcBytes the most heap in use right after any young or full collection, from the child's GC log
+     * ({@code -Xlog:gc}, in the collector's units, usually megabytes; after a young one it includes the old generation's
+     * garbage): the same instrument for every run, governed or not, crashed or not; 0 when the log has no collection
      * @param peakUntrackedBytes the most heap live after a collection that memgov did not track, as the engine saw it; 0
      * without a result
      * @param spilledBytes what the queries spilled to disk; 0 without a result
@@ -216,7 +217,7 @@ final class SweepChild
                 directory.toString());
     }
 
-    /** The most heap in use after any pause of a unified GC log ({@code -Xlog:gc}); 0 when it has none. */
+    /** The most heap in use after any young or full collection of a unified GC log ({@code -Xlog:gc}); 0 when it has none. */
     static long peakAfterGc(String gcLog)
     {
         long peak = 0;

@@ -40,7 +40,7 @@ import java.util.stream.Stream;
                 "Runs workloads in child JVMs of several heap sizes (the lab itself: java -Xmx<size> ... run), with memgov governing their memory "
                         + "and without, each several times, and prints a table per workload: per heap size and governance, the runs that ended clean, "
                         + "queries finished, killed and failed, JVM OutOfMemoryErrors (anywhere in the child: a query's thread, an engine thread, or a "
-                        + "child that died), the most heap in use after a GC pause (from the child's GC log), and the mean wall time.",
+                        + "child that died), the most heap in use after a collection (from the child's GC log), and the mean wall time.",
                 "Governed (on), every child runs with memgov's heap defaults: the workload's node.heap-size, memory.heap-headroom-per-node, "
                         + "node.heap-governed and memory.heap.* are dropped (each node governs -Xmx / cluster.node-count and keeps 30%% of it out of "
                         + "its pool), and its per-node query limits become the same bytes as a share of that node, at most its pool.",
@@ -395,8 +395,8 @@ final class SweepCommand
             clean: runs with no JVM OutOfMemoryError, every finished query verified and
               nothing reserved or left on disk after; finished, killed, failed: queries
               over all runs; JVM OOMs: OutOfMemoryErrors the children's JVMs threw, over
-              all runs; peak heap: the most heap in use right after a GC pause in any
-              run (the child's -Xlog:gc); wall: the runs' mean. memgov on: its heap
+              all runs; peak heap: the most heap in use right after a collection in
+              any run (the child's -Xlog:gc); wall: the runs' mean. memgov on: its heap
               defaults; off: every reservation granted at once, only the heap limits.
             """;
 

@@ -83,13 +83,15 @@ final class SweepSettingsTest
     }
 
     @Test
-    void readsThePeakHeapAfterGcFromEveryCollectorsLog()
+    void readsThePeakHeapAfterACollectionFromG1SerialAndParallelLogs()
     {
         String log = """
                 [0.003s][info][gc] Using G1
                 [0.174s][info][gc] GC(0) Pause Young (Normal) (G1 Evacuation Pause) 6M->2M(64M) 4.272ms
                 [0.680s][info][gc] GC(4) Concurrent Undo Cycle 6.437ms
                 [0.721s][info][gc] GC(9) Pause Full (G1 Compaction Pause) 60M->57M(64M) 6.909ms
+                [0.731s][info][gc] GC(12) Pause Remark 62M->60M(64M) 2.979ms
+                [0.738s][info][gc] GC(12) Pause Cleanup 61M->61M(64M) 0.080ms
                 [0.487s][info][gc] GC(10) Pause Young (Allocation Failure) 8M->2M(30M) 6.246ms
                 [0.500s][info][gc] GC(11) Pause Young (Allocation Failure) 900K->512K(30M) 1.000ms
                 """;
