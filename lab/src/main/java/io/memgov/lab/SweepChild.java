@@ -26,8 +26,9 @@ import static java.util.Objects.requireNonNull;
 
 /**
  * One run of a sweep: the lab itself in a child JVM, {@code java -Xmx<size> ... io.memgov.lab.Lab run --config ...
- * --workload ... --json run.json} (the configuration governed or not, {@link SweepSettings}), in a directory of its own (its log, its JSON, its {@code java.io.tmpdir}, a heap
- * dump or an {@code hs_err} file if there is one), bounded by a timeout.
+ * --workload ... --json run.json} (the configuration governed or not, {@link SweepSettings}), in a directory of its own
+ * (its log, its GC log, its JSON, its {@code java.io.tmpdir}, a heap dump or an {@code hs_err} file if there is one),
+ * bounded by a timeout.
  *
  * <p>The child never outlives the sweep: it is destroyed on timeout, by a shutdown hook when the sweep's JVM exits,
  * and, were the sweep's JVM killed outright, the child exits by itself when it sees its parent gone
@@ -177,7 +178,8 @@ final class SweepChild
         return result(workload, xmx, governance, run, timedOut ? -1 : process.exitValue(), timedOut, directory, output, lifeMillis);
     }
 
-    private static Run result(String workload, String xmx, Governance governance, int run, int exitCode, boolean timedOut, Path directory, String output, long lifeMillis)
+    private static Run result(String workload, String xmx, Governance governance, int run, int exitCode, boolean timedOut, Path directory, String output,
+            long lifeMillis)
     {
         long printed = output.lines().filter(line -> line.contains(OUT_OF_MEMORY)).count();
         boolean hsErr = list(directory).stream().anyMatch(file -> file.getFileName().toString().startsWith("hs_err_pid"));
@@ -213,7 +215,8 @@ final class SweepChild
         return new Run(workload, xmx, governance, run, exitCode, timedOut, hsErr, result.get("queries").size(), finished, killed, failed,
                 totals.get("wrongResults").asInt(), totals.get("reservedBytesAfterRun").asLong(), totals.get("spillFilesLeft").asInt(), leftInTemporary,
                 outOfMemoryErrors, heap.get("maxHeapBytes").asLong(), heap.get("poolBytes").asLong(), peakHeap,
-                heap.get("peakUntrackedBytes").asLong(), totals.get("spilledBytes").asLong(), heap.get("queriesKilledDueToHeapPressure").asLong(), totals.get("wallMillis").asLong(),
+                heap.get("peakUntrackedBytes").asLong(), totals.get("spilledBytes").asLong(), heap.get("queriesKilledDueToHeapPressure").asLong(),
+                totals.get("wallMillis").asLong(),
                 directory.toString());
     }
 

@@ -24,8 +24,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -68,7 +68,8 @@ final class SweepCommand
             description = "Run each workload governed by memgov (on), without governance (off), or both, separated by a comma (default: ${DEFAULT-VALUE}).")
     List<String> governanceModes;
 
-    @Option(names = "--repeat", paramLabel = "N", defaultValue = "3", description = "Runs of each workload at each heap size and governance (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeat", paramLabel = "N", defaultValue = "3",
+            description = "Runs of each workload at each heap size and governance (default: ${DEFAULT-VALUE}).")
     int repeat;
 
     @Option(names = "--config", paramLabel = "FILE", description = "Engine properties file under the workloads' own (default: the lab's embedded configuration).")
@@ -86,7 +87,8 @@ final class SweepCommand
                     + "governed run did not end clean).")
     Path workDirectory;
 
-    @Option(names = "--heap-dump", description = "Children write a heap dump on their first OutOfMemoryError (-XX:+HeapDumpOnOutOfMemoryError), into their directory.")
+    @Option(names = "--heap-dump",
+            description = "Children write a heap dump on their first OutOfMemoryError (-XX:+HeapDumpOnOutOfMemoryError), into their directory.")
     boolean heapDump;
 
     @Option(names = "--jvm-option", paramLabel = "OPTION",
@@ -203,8 +205,8 @@ final class SweepCommand
                         Path directory = work.resolve(workload.name() + "-" + xmx + "-" + mode.label() + "-" + run);
                         Run result;
                         try {
-                            result = SweepChild.run(workload.name(), xmx, mode, run, configs.get(List.of(workload.name(), mode, xmx)), workloadFiles.get(workload.name()),
-                                    directory, limit, heapDump, jvmOptions);
+                            result = SweepChild.run(workload.name(), xmx, mode, run, configs.get(List.of(workload.name(), mode, xmx)),
+                                    workloadFiles.get(workload.name()), directory, limit, heapDump, jvmOptions);
                         }
                         catch (BadInputException e) {
                             // a child refused what the sweep derived (a key the engine rejects at that heap size): no run is worth keeping

@@ -135,7 +135,8 @@ final class SweepSettings
                 }
             }
             catch (PolicyConfigException | NumberFormatException e) {
-                throw new BadInputException("invalid value '" + value + "' for '" + key + "' in the workload or configuration: expected a size such as 40MB or a share such as 30%");
+                throw new BadInputException("invalid value '" + value + "' for '" + key + "' in the workload or configuration: "
+                        + "expected a size such as 40MB or a share such as 30%");
             }
             String share = percent.min(pool).stripTrailingZeros().toPlainString() + "%";
             child.put(key, share);

@@ -144,6 +144,17 @@ final class SweepSettingsTest
     }
 
     @Test
+    void aPerNodeLimitThatIsNotASizeIsRefusedWithItsKey()
+    {
+        assertThatThrownBy(() -> SweepSettings.governed(Map.of("query.max-memory-per-node", "lots"), 96L << 20))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContainingAll("'lots'", "'query.max-memory-per-node'", "40MB", "30%");
+        assertThatThrownBy(() -> SweepSettings.ungoverned(Map.of("cluster.node-count", "0")))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContainingAll("'0'", "'cluster.node-count'");
+    }
+
+    @Test
     void governanceIsOnOrOff()
     {
         assertThat(Governance.parse(" Off ")).isEqualTo(Governance.OFF);
