@@ -9,7 +9,8 @@ import picocli.CommandLine;
 /**
  * memgov's main job. {@code plugins} lists what the engine discovers; {@code run} runs a workload of concurrent
  * queries on an embedded cluster (or, with {@code --processes}, on one worker JVM per node) and reports what memory
- * governance did; {@code compare} runs one workload under several values of a property.
+ * governance did; {@code compare} runs one workload under several values of a property; {@code sweep} runs workloads in
+ * child JVMs of several heap sizes and counts their {@code OutOfMemoryError}s.
  */
 @Command(name = "memgov-lab",
         mixinStandardHelpOptions = true,
@@ -20,7 +21,7 @@ import picocli.CommandLine;
                 "0:the run completed",
                 "1:a wrong result, a JVM OutOfMemoryError, memory or spill files left after the run, or an internal error",
                 "2:bad arguments, configuration or workload file"},
-        subcommands = {PluginsCommand.class, RunCommand.class, CompareCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {PluginsCommand.class, RunCommand.class, CompareCommand.class, SweepCommand.class, CommandLine.HelpCommand.class})
 public final class Lab
 {
     static final int BAD_INPUT = 2;
@@ -36,6 +37,9 @@ public final class Lab
             System.setProperty(LOG_LEVEL, "warn");
         }
         System.setProperty("java.awt.headless", "true");
+        if (Boolean.getBoolean(SweepChild.EXIT_WITH_PARENT)) {
+            SweepChild.exitWithParent();
+        }
         System.exit(execute(args));
     }
 

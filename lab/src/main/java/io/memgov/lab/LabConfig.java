@@ -34,7 +34,7 @@ final class LabConfig
     {
         Map<String, String> properties = new LinkedHashMap<>();
         Properties loaded = configFile == null ? defaults() : read(configFile);
-        loaded.stringPropertyNames().forEach(name -> properties.put(name, loaded.getProperty(name)));
+        loaded.stringPropertyNames().stream().sorted().forEach(name -> properties.put(name, loaded.getProperty(name)));
         properties.putAll(overrides);
         return properties;
     }

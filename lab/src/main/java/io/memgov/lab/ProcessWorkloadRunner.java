@@ -369,12 +369,22 @@ final class ProcessWorkloadRunner
             figures.add(new WorkerFigures(worker.nodeId(), worker.pid(), worker.maxHeapBytes(), Math.max(node.peakHeapBytes, values[3]), values[5],
                     values[6], values[7], values[8], (int) values[9], end));
         }
-        Totals totals = WorkloadRunner.totals(results, timeline, workerOutOfMemoryErrors, reservedAfter, spillFilesLeft, wallMillis, workersLost.get());
+        Totals totals = WorkloadRunner.totals(results, timeline, workerOutOfMemoryErrors, -1, reservedAfter, spillFilesLeft, wallMillis, workersLost.get());
         List<Kill> allKills;
         synchronized (kills) {
             allKills = List.copyOf(kills.values());
         }
-        return new RunResult(label, nodeIds, nodes.get(0).maxBytes, results, totals, timeline, allKills, figures);
+        return new RunResult(label, nodeIds, nodes.get(0).maxBytes, results, totals, timeline, allKills, workersHeap(figures, nodeIds.size() * nodes.get(0).maxBytes),
+                List.of(), figures);
+    }
+
+    // the workers' heaps summed: each worker governs its own JVM, so there is no one heap timeline to sample
+    private static RunResult.Heap workersHeap(List<WorkerFigures> workers, long poolBytes)
+    {
+        return new RunResult.Heap(true, workers.stream().mapToLong(WorkerFigures::maxHeapBytes).sum(), poolBytes,
+                workers.stream().mapToLong(WorkerFigures::peakHeapBytes).sum(), 0, workers.stream().mapToLong(WorkerFigures::peakUntrackedBytes).sum(), poolBytes,
+                workers.stream().mapToLong(WorkerFigures::youngCollections).sum(), workers.stream().mapToLong(WorkerFigures::fullCollections).sum(), 0,
+                workers.stream().mapToLong(WorkerFigures::jvmOutOfMemoryErrors).sum());
     }
 
     private QueryResult runQuery(RemoteQuery query)

@@ -2,6 +2,8 @@ package io.memgov.lab;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.memgov.lab.RunResult.Heap;
+import io.memgov.lab.RunResult.HeapSample;
 import io.memgov.lab.RunResult.Kill;
 import io.memgov.lab.RunResult.QueryResult;
 import io.memgov.lab.RunResult.Sample;
@@ -34,6 +36,7 @@ import java.util.function.Function;
 final class Reports
 {
     static final String RUN_CHART = "pool-use.png";
+    static final String HEAP_CHART = "heap.png";
     static final String COMPARE_CHART = "compare.png";
     static final String PAGE = "index.html";
     private static final double MB = 1024.0 * 1024.0;
@@ -64,7 +67,10 @@ final class Reports
         writePng(runChart(run, title), directory.resolve(RUN_CHART));
         StringBuilder html = page(title);
         html.append("<img src=\"").append(RUN_CHART).append("\" alt=\"pool use per node over time\">\n");
+        writePng(heapChart(run, title + ": the real heap"), directory.resolve(HEAP_CHART));
+        html.append("<img src=\"").append(HEAP_CHART).append("\" alt=\"live heap after each collection, tracked memory and effective pool maximum over time\">\n");
         html.append("<h2>Totals</h2>\n").append(totalsTable(List.of(run)));
+        html.append("<h2>Heap</h2>\n").append(heapTable(run.heap()));
         if (!run.processes().isEmpty()) {
             html.append("<h2>Worker JVMs</h2>\n").append(processesTable(run));
         }
@@ -132,6 +138,56 @@ final class Reports
             chart.getSeriesMap().values().stream().filter(series -> series != kills).forEach(series -> series.setMarker(SeriesMarkers.NONE));
         }
         return chart;
+    }
+
+    /**
+     * The real heap over time, all nodes together: the live heap after the last collection, what the pools held at
+     * that collection, and the nodes' effective pool maxima (their pools less the heap nobody tracked); the max heap
+     * and the pools as configured dashed.
+     */
+    static XYChart heapChart(RunResult run, String title)
+    {
+        XYChart chart = new XYChartBuilder().width(1000).height(400).title(title)
+                .xAxisTitle("seconds").yAxisTitle("heap (MB)").build();
+        chart.getStyler().setMarkerSize(0);
+        List<HeapSample> timeline = run.heapTimeline().isEmpty() ? List.of(new HeapSample(0, 0, 0, 0, run.heap().poolBytes())) : run.heapTimeline();
+        double[] seconds = timeline.stream().mapToDouble(sample -> sample.millis() / 1000.0).toArray();
+        chart.addSeries("live heap after GC", seconds, timeline.stream().mapToDouble(sample -> sample.liveBytes() / MB).toArray());
+        chart.addSeries("tracked at that GC", seconds, timeline.stream().mapToDouble(sample -> sample.trackedBytes() / MB).toArray());
+        chart.addSeries("effective pool maximum", seconds, timeline.stream().mapToDouble(sample -> sample.effectiveMaxBytes() / MB).toArray());
+        double last = Math.max(seconds[seconds.length - 1], 0.001);
+        dashed(chart.addSeries("max heap", new double[] {0, last}, new double[] {run.heap().maxHeapBytes() / MB, run.heap().maxHeapBytes() / MB}), Color.DARK_GRAY);
+        dashed(chart.addSeries("pools as configured", new double[] {0, last}, new double[] {run.heap().poolBytes() / MB, run.heap().poolBytes() / MB}), Color.GRAY);
+        return chart;
+    }
+
+    private static void dashed(XYSeries series, Color color)
+    {
+        series.setLineColor(color);
+        series.setLineStyle(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 6f}, 0f));
+    }
+
+    /** The run's heap figures as rows of label and value. */
+    static Map<String, String> heapRows(Heap heap)
+    {
+        Map<String, String> rows = new LinkedHashMap<>();
+        rows.put("max heap", DataSizes.succinct(heap.maxHeapBytes()));
+        rows.put("pools as configured", DataSizes.succinct(heap.poolBytes()) + (heap.governed() ? "" : " (not governing the heap)"));
+        rows.put("peak live heap after GC", DataSizes.succinct(heap.peakLiveBytes()));
+        rows.put("peak tracked at a GC", DataSizes.succinct(heap.peakTrackedBytes()));
+        rows.put("peak untracked", DataSizes.succinct(heap.peakUntrackedBytes()));
+        rows.put("least effective pool maximum", DataSizes.succinct(heap.leastEffectiveMaxBytes()));
+        rows.put("collections (young / full)", heap.youngCollections() + " / " + heap.fullCollections());
+        rows.put("heap-pressure kills", Long.toString(heap.queriesKilledDueToHeapPressure()));
+        rows.put("JVM OutOfMemoryErrors thrown", heap.outOfMemoryErrorsThrown() < 0 ? "unknown" : Long.toString(heap.outOfMemoryErrorsThrown()));
+        return rows;
+    }
+
+    private static String heapTable(Heap heap)
+    {
+        StringBuilder html = new StringBuilder("<table>\n");
+        heapRows(heap).forEach((name, value) -> html.append(row(name, value)));
+        return html.append("</table>\n").toString();
     }
 
     /** Cluster pool use (every node summed) over time, one line per run. */

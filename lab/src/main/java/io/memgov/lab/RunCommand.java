@@ -182,6 +182,7 @@ final class RunCommand
                 totals.finished(), totals.killed(), totals.failed(), totals.wrongResults(), totals.jvmOutOfMemoryErrors(),
                 Reports.millis(totals.wastedCpuNanos() / 1_000_000), DataSizes.succinct(totals.peakPoolBytes()),
                 DataSizes.succinct(totals.spilledBytes()), DataSizes.succinct(totals.reservedBytesAfterRun()), totals.spillFilesLeft(), totals.wallMillis());
+        out.println(heapSummary(result.heap()));
         if (!result.processes().isEmpty()) {
             out.println();
             String processFormat = "%-8s %8s %8s %10s %15s %12s %8s %5s %s%n";
@@ -200,6 +201,16 @@ final class RunCommand
                     + (totals.reservedBytesAfterRun() > 0 ? "memory still reserved after the run; " : "")
                     + (totals.spillFilesLeft() > 0 ? "spill files left after the run" : ""));
         }
+    }
+
+    /** The real heap in one line: how close the JVM came to its max heap, and how much memgov did not track. */
+    static String heapSummary(RunResult.Heap heap)
+    {
+        return String.format(Locale.ROOT, "heap: max %s, pools %s (%s), peak live heap %s, peak untracked %s, effective pool maxima down to %s, "
+                        + "%d young / %d full collections, heap-pressure kills %d",
+                DataSizes.succinct(heap.maxHeapBytes()), DataSizes.succinct(heap.poolBytes()), heap.governed() ? "governing the heap" : "not governing the heap",
+                DataSizes.succinct(heap.peakLiveBytes()), DataSizes.succinct(heap.peakUntrackedBytes()), DataSizes.succinct(heap.leastEffectiveMaxBytes()),
+                heap.youngCollections(), heap.fullCollections(), heap.queriesKilledDueToHeapPressure());
     }
 
     /** {@code 1 query}, {@code 2 queries}. */

@@ -14,10 +14,12 @@ import static java.util.Objects.requireNonNull;
  * @param totals counts and leftovers
  * @param timeline pool use sampled while the run lasted
  * @param kills every kill decision, in order
+ * @param heap the real heap during the run (for {@code run --processes}, the worker JVMs' figures summed)
+ * @param heapTimeline the engine's heap figures sampled with {@code timeline}; empty for {@code run --processes}
  * @param processes one entry per worker JVM, in node order, for {@code run --processes}; empty for an embedded run
  */
 record RunResult(String label, List<String> nodes, long poolBytes, List<QueryResult> queries, Totals totals,
-        List<Sample> timeline, List<Kill> kills, List<WorkerFigures> processes)
+        List<Sample> timeline, List<Kill> kills, Heap heap, List<HeapSample> heapTimeline, List<WorkerFigures> processes)
 {
     RunResult
     {
@@ -27,6 +29,8 @@ record RunResult(String label, List<String> nodes, long poolBytes, List<QueryRes
         requireNonNull(totals, "totals is null");
         timeline = List.copyOf(timeline);
         kills = List.copyOf(kills);
+        requireNonNull(heap, "heap is null");
+        heapTimeline = List.copyOf(heapTimeline);
         processes = List.copyOf(processes);
     }
 
@@ -43,7 +47,8 @@ record RunResult(String label, List<String> nodes, long poolBytes, List<QueryRes
 
     /**
      * @param wrongResults finished queries whose result did not match
-     * @param jvmOutOfMemoryErrors queries a JVM {@code OutOfMemoryError} failed, plus the lab's own threads that met one
+     * @param jvmOutOfMemoryErrors {@code OutOfMemoryError}s during the run: the JVM's own count of those it threw on any
+     * thread ({@link JvmOutOfMemoryErrors}), and at least the queries one failed plus the lab's own threads that met one
      * @param internalErrors queries the lab itself failed to run (a lab bug, not memory governance)
      * @param wastedCpuNanos CPU time of the queries that were killed or failed: work thrown away
      * @param peakPoolBytes the most any one node's pool held (user + revocable) in a sample
@@ -86,4 +91,37 @@ record RunResult(String label, List<String> nodes, long poolBytes, List<QueryRes
 
     /** @param tasks the tasks killed, empty when the whole query was */
     record Kill(long millis, String queryId, List<String> tasks, String errorCode) {}
+
+    /**
+     * The real heap during the run, from the engine's heap figures ({@code MemoryEngine.heapSnapshot()}, each as of the
+     * last garbage collection before a sample): how close the JVM came to its max heap, and how much of it memgov
+     * did not track. Sizes in bytes; the peaks are over the samples, so a collection followed by another within one
+     * sample interval is not seen.
+     *
+     * @param governed whether the nodes govern this JVM's heap ({@code node.heap-governed})
+     * @param maxHeapBytes the JVM's max heap
+     * @param poolBytes the nodes' pools as configured, summed: the heap memgov governs
+     * @param peakLiveBytes the most heap in use after a collection
+     * @param peakTrackedBytes the most the pools held when a collection was recorded
+     * @param peakUntrackedBytes the most heap in use after a collection that memgov did not track
+     * @param leastEffectiveMaxBytes the least the nodes' effective pool maxima added up to: the pools less the untracked heap
+     * @param youngCollections young collections during the run
+     * @param fullCollections full collections during the run
+     * @param queriesKilledDueToHeapPressure queries the GC-pressure response failed ({@code EXCEEDED_HEAP_MEMORY_LIMIT})
+     * @param outOfMemoryErrorsThrown the JVM's own count of {@code OutOfMemoryError}s thrown during the run, on any thread;
+     * -1 when the JVM does not say
+     */
+    record Heap(boolean governed, long maxHeapBytes, long poolBytes, long peakLiveBytes, long peakTrackedBytes, long peakUntrackedBytes,
+            long leastEffectiveMaxBytes, long youngCollections, long fullCollections, long queriesKilledDueToHeapPressure,
+            long outOfMemoryErrorsThrown) {}
+
+    /**
+     * The engine's heap figures at one moment, each as of the last collection.
+     *
+     * @param liveBytes heap in use after the last collection
+     * @param trackedBytes what the pools held when that collection was recorded
+     * @param untrackedBytes {@code liveBytes - trackedBytes}, at least 0
+     * @param effectiveMaxBytes the nodes' effective pool maxima, summed
+     */
+    record HeapSample(long millis, long liveBytes, long trackedBytes, long untrackedBytes, long effectiveMaxBytes) {}
 }

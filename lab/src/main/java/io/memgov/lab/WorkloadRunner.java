@@ -130,6 +130,7 @@ final class WorkloadRunner
         List<String> nodeIds = nodes.stream().map(node -> node.nodeId().toString()).toList();
         List<Kill> kills = new CopyOnWriteArrayList<>();
         List<Sample> timeline = new ArrayList<>();
+        HeapRecorder heap = new HeapRecorder(engine);
         long start = System.nanoTime();
 
         engine.addQueryFailureListener((queryId, tasks, errorCode, message) -> {
@@ -195,6 +196,7 @@ final class WorkloadRunner
                 try {
                     long now = millisSince(start);
                     timeline.add(sample(nodes, now));
+                    heap.sample(now);
                     Progress current = progress(runs.values(), nodes, nodeIds, now);
                     progress.accept(current);
                     if (finished) {
@@ -234,8 +236,9 @@ final class WorkloadRunner
             long reservedAfter = nodes.stream().mapToLong(node -> node.pool().reservedBytes() + node.pool().reservedRevocableBytes()).sum()
                     + arrowNodes.stream().mapToLong(ArrowNodeMemory::allocatedBytes).sum();
             int spillFilesLeft = countSpillFiles(spillDirectory);
-            Totals totals = totals(results, timeline, labOutOfMemoryErrors, reservedAfter, spillFilesLeft, wallMillis, 0);
-            return new RunResult(label, nodeIds, nodes.get(0).pool().maxBytes(), results, totals, timeline, kills, List.of());
+            RunResult.Heap heapFigures = heap.finish();
+            Totals totals = totals(results, timeline, labOutOfMemoryErrors, heapFigures.outOfMemoryErrorsThrown(), reservedAfter, spillFilesLeft, wallMillis, 0);
+            return new RunResult(label, nodeIds, nodes.get(0).pool().maxBytes(), results, totals, timeline, kills, heapFigures, heap.timeline(), List.of());
         }
         finally {
             arrivals.shutdownNow();
@@ -323,6 +326,7 @@ final class WorkloadRunner
             else {
                 status = failure.errorCode() == ErrorCode.CLUSTER_OUT_OF_MEMORY || failure.errorCode() == ErrorCode.KILLED_BY_OVERCOMMIT
                         || failure.errorCode() == ErrorCode.MEMORY_ARBITRATION_FAILED
+                        || failure.errorCode() == ErrorCode.EXCEEDED_HEAP_MEMORY_LIMIT
                         ? Status.KILLED : Status.FAILED;
                 errorCode = run.outOfMemory.count() > 0 ? JVM_OUT_OF_MEMORY : failure instanceof Stalled ? STALLED : failure.errorCode().name();
                 message = run.outOfMemory.count() > 0 ? run.outOfMemory.describe() : failure.getMessage();
@@ -548,8 +552,9 @@ final class WorkloadRunner
         return new Progress(millis, waiting, running, blocked, finished, killed, failed, nodeIds, reserved, max);
     }
 
-    static Totals totals(List<QueryResult> results, List<Sample> timeline, int labOutOfMemoryErrors, long reservedAfter, int spillFilesLeft,
-            long wallMillis, int workersLost)
+    /** @param outOfMemoryErrorsThrown the JVM's own count during the run, or -1 when unknown */
+    static Totals totals(List<QueryResult> results, List<Sample> timeline, int labOutOfMemoryErrors, long outOfMemoryErrorsThrown,
+            long reservedAfter, int spillFilesLeft, long wallMillis, int workersLost)
     {
         int finished = 0;
         int killed = 0;
@@ -579,6 +584,8 @@ final class WorkloadRunner
             }
             spilled += result.spilledBytes();
         }
+        // one the lab did not see (an engine thread's, or one caught and survived) still counts
+        outOfMemory = (int) Math.max(outOfMemory, Math.min(Integer.MAX_VALUE, outOfMemoryErrorsThrown));
         long peak = timeline.stream().flatMapToLong(sample -> java.util.Arrays.stream(sample.reservedBytes())).max().orElse(0);
         return new Totals(results.size(), finished, killed, failed, wrong, outOfMemory, internalErrors, wasted, peak, spilled, reservedAfter, spillFilesLeft,
                 wallMillis, workersLost);

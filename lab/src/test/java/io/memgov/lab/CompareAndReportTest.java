@@ -94,9 +94,18 @@ final class CompareAndReportTest
         assertThat(totals.get("killed").asInt()).isPositive();
         assertThat(run.get("kills")).hasSize(totals.get("killed").asInt());
         assertThat(run.get("timeline").size()).isPositive();
+        // the real heap: this JVM's, sampled with the pools
+        JsonNode heap = run.get("heap");
+        assertThat(heap.get("maxHeapBytes").asLong()).isEqualTo(Runtime.getRuntime().maxMemory());
+        assertThat(heap.get("peakLiveBytes").asLong()).isPositive().isLessThanOrEqualTo(heap.get("maxHeapBytes").asLong());
+        assertThat(heap.get("outOfMemoryErrorsThrown").asLong()).as("HotSpot reports its OutOfMemoryError count").isZero();
+        assertThat(run.get("heapTimeline")).hasSize(run.get("timeline").size());
+        assertThat(result.out()).containsPattern("heap: max [0-9.]+[kMG]B, pools [0-9.]+[kMG]B \\(governing the heap\\), peak live heap ");
         assertThat(Files.size(report.resolve(Reports.RUN_CHART))).isPositive();
+        assertThat(Files.size(report.resolve(Reports.HEAP_CHART))).isPositive();
         String page = Files.readString(report.resolve(Reports.PAGE));
-        assertThat(page).contains("<img src=\"" + Reports.RUN_CHART + "\"", "<h2>Kills</h2>", "CLUSTER_OUT_OF_MEMORY", "verified");
+        assertThat(page).contains("<img src=\"" + Reports.RUN_CHART + "\"", "<img src=\"" + Reports.HEAP_CHART + "\"", "<h2>Heap</h2>", "peak live heap after GC",
+                "<h2>Kills</h2>", "CLUSTER_OUT_OF_MEMORY", "verified");
     }
 
     @Test

@@ -64,5 +64,13 @@ final class HeapGovernedTest
         assertThat(demand).isGreaterThanOrEqualTo(4 * 2 * run.get("poolBytes").asLong());
         assertThat(totals.get("killed").asInt() + totals.get("spilledBytes").asLong()).isPositive();
         assertThat(output).doesNotContain("java.lang.OutOfMemoryError");
+        // the real heap as the run saw it: the child's 256MB, governed, never full after a collection, and the JVM's own
+        // count of OutOfMemoryErrors (any thread, caught or not) is 0
+        JsonNode heap = run.get("heap");
+        assertThat(heap.get("governed").asBoolean()).isTrue();
+        assertThat(heap.get("maxHeapBytes").asLong()).isBetween(200L << 20, 256L << 20);
+        assertThat(heap.get("peakLiveBytes").asLong()).isPositive().isLessThan(heap.get("maxHeapBytes").asLong());
+        assertThat(heap.get("youngCollections").asLong() + heap.get("fullCollections").asLong()).isPositive();
+        assertThat(heap.get("outOfMemoryErrorsThrown").asLong()).isZero();
     }
 }
