@@ -34,7 +34,19 @@ final class DirectBufferAllocationManager
         @Override
         public AllocationManager create(BufferAllocator accountingAllocator, long size)
         {
-            return new DirectBufferAllocationManager(accountingAllocator, size);
+            if (size > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("Arrow allocation of " + size + " bytes: a direct buffer holds at most " + Integer.MAX_VALUE);
+            }
+            // the memory before the manager: Arrow's constructor registers the manager with the allocator (in debug
+            // mode for good), so a manager must never exist without its memory
+            ByteBuffer memory = ByteBuffer.allocateDirect((int) size);
+            try {
+                return new DirectBufferAllocationManager(accountingAllocator, memory);
+            }
+            catch (RuntimeException | Error e) {
+                free(memory);
+                throw e;
+            }
         }
 
         @Override
@@ -52,13 +64,10 @@ final class DirectBufferAllocationManager
     private final ByteBuffer memory;
     private final long address;
 
-    private DirectBufferAllocationManager(BufferAllocator accountingAllocator, long size)
+    private DirectBufferAllocationManager(BufferAllocator accountingAllocator, ByteBuffer memory)
     {
         super(accountingAllocator);
-        if (size > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("Arrow allocation of " + size + " bytes: a direct buffer holds at most " + Integer.MAX_VALUE);
-        }
-        this.memory = ByteBuffer.allocateDirect((int) size);
+        this.memory = memory;
         this.address = MemoryUtil.getByteBufferAddress(memory);
     }
 
@@ -77,8 +86,13 @@ final class DirectBufferAllocationManager
     @Override
     protected void release0()
     {
+        free(memory);
+    }
+
+    private static void free(ByteBuffer memory)
+    {
         try {
-            INVOKE_CLEANER.invokeExact((ByteBuffer) memory);
+            INVOKE_CLEANER.invokeExact(memory);
         }
         catch (RuntimeException | Error e) {
             throw e;
