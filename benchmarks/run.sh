@@ -46,7 +46,8 @@ read -r -a jmh_opts <<< "${JMH_OPTS:--f 1 -wi 2 -i 3 -w 1s -r 1s}"
 run() {
   local name=$1 include=$2 threads=$3
   echo "== $name, $threads thread(s)" >&2
-  java -jar "$jar" "$include" "${jmh_opts[@]}" -t "$threads" -rf json -rff "$out/$name-t$threads.json" > "$out/$name-t$threads.log" 2>&1 \
+  # -foe: a benchmark that fails (in its setup, say) fails the run instead of leaving a silent gap in the table
+  java -jar "$jar" "$include" -foe true "${jmh_opts[@]}" -t "$threads" -rf json -rff "$out/$name-t$threads.json" > "$out/$name-t$threads.log" 2>&1 \
     || { tail -n 40 "$out/$name-t$threads.log" >&2; exit 1; }
 }
 

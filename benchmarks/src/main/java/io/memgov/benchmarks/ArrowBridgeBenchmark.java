@@ -128,6 +128,9 @@ public class ArrowBridgeBenchmark
         public void tearDown()
         {
             try {
+                // JMH may tear this down before another thread closed its operator: closing the Arrow memory first
+                // would close that operator's allocator while it still held its buffer, and report it as leaked
+                shared.awaitQueriesClosed();
                 arrow.close();
                 if (arrow.leakCount() != 0 || arrow.allocatedBytes() != 0) {
                     throw new IllegalStateException("Arrow memory not given back: " + arrow.toVerboseString());

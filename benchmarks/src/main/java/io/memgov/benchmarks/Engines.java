@@ -27,8 +27,11 @@ final class Engines
 
         void start(Map<String, String> policies)
         {
+            // the pool is a number the benchmarks move, not this JVM's heap: without node.heap-governed=false the
+            // engine refuses a node heap above -Xmx, and every benchmark on this engine failed in its setup
             engine = MemoryEngine.builder()
                     .property("node.heap-size", "16GB")
+                    .property("node.heap-governed", "false")
                     .property("memory.heap-headroom-per-node", "8GB")
                     .property("query.max-memory-per-node", "1GB")
                     .property("memory.cluster.poll-interval", "1h")
@@ -50,6 +53,12 @@ final class Engines
         void queryClosed()
         {
             queries.closed();
+        }
+
+        /** Waits until every thread that took a query through {@link #newQuery()} reported it closed. */
+        void awaitQueriesClosed()
+        {
+            queries.awaitAllClosed();
         }
 
         /**

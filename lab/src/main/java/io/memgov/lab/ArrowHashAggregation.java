@@ -123,7 +123,8 @@ final class ArrowHashAggregation
                         ((BigIntVector) batch.getVector(0)).allocateNew(BATCH_ROWS);
                         ((BigIntVector) batch.getVector(1)).allocateNew(BATCH_ROWS);
                     }
-                    catch (RuntimeException e) {
+                    catch (RuntimeException | Error e) {
+                        // an Error too: the JVM's own OutOfMemoryError from the memory behind Arrow (e.g. direct memory)
                         batch.close();
                         throw e;
                     }
@@ -391,8 +392,8 @@ final class ArrowHashAggregation
         }
 
         /**
-         * Moves the groups to new vectors of {@code capacity} slots. The new vectors are allocated first: if Arrow or
-         * memgov refuses them, the table is unchanged.
+         * Moves the groups to new vectors of {@code capacity} slots. The new vectors are allocated first: if Arrow,
+         * memgov or the JVM refuses them, the table is unchanged and nothing new is held.
          */
         void resize(int newCapacity)
         {
@@ -402,7 +403,9 @@ final class ArrowHashAggregation
                 newKeys.allocateNew(newCapacity);
                 newSums.allocateNew(newCapacity);
             }
-            catch (RuntimeException e) {
+            catch (RuntimeException | Error e) {
+                // an Error too: the memory behind Arrow may run out before memgov's pool does (the JVM's
+                // -XX:MaxDirectMemorySize), and the keys allocated before the sums must not be left behind
                 newKeys.close();
                 newSums.close();
                 throw e;

@@ -146,7 +146,7 @@ final class WorkloadRunner
         int labOutOfMemoryErrors = 0;
         Path spillDirectory = createSpillDirectory();
         List<SpillFileManager> spillFiles = new ArrayList<>();
-        // one Arrow root per node, only when an operator allocates through Arrow
+        // one Arrow root per node, only when an operator allocates through Arrow; its memory is the JVM's direct memory
         List<ArrowNodeMemory> arrowNodes = new ArrayList<>();
         ScheduledExecutorService arrivals = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "lab-arrivals");
@@ -159,7 +159,7 @@ final class WorkloadRunner
             }
             if (specs.stream().anyMatch(spec -> spec.operator() == OperatorKind.ARROW_HASH_AGGREGATION)) {
                 for (NodeMemory node : nodes) {
-                    arrowNodes.add(ArrowNodeMemory.builder(node).maxWait(ARROW_MAX_WAIT).build());
+                    arrowNodes.add(ArrowNodeMemory.builder(node).maxWait(ARROW_MAX_WAIT).allocationManagerFactory(DirectBufferAllocationManager.FACTORY).build());
                 }
             }
             CountDownLatch done = new CountDownLatch(specs.size());

@@ -9,6 +9,10 @@ import io.memgov.engine.QuerySession;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spill.SpillConfig;
 import io.memgov.spill.SpillFileManager;
+import org.apache.arrow.memory.AllocationManager;
+import org.apache.arrow.memory.ArrowBuf;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.util.MemoryUtil;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,8 +21,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 final class ArrowHashAggregationTest
 {
@@ -83,6 +89,31 @@ final class ArrowHashAggregationTest
         }
     }
 
+    @Test
+    @Timeout(120)
+    void anOutOfMemoryErrorFromArrowsAllocationManagerMidResizeLeavesNoBufferBehind()
+            throws Exception
+    {
+        // memgov has room (a 32MB limit); the memory behind Arrow runs out first, as JDK direct memory does past
+        // -XX:MaxDirectMemorySize. Arrow rounds each vector of 262,144 slots to 4MB: the last resize holds the old table
+        // (2 x 2MB) and the new keys (4MB), and the new sums pass the 10MB limit
+        LimitedAllocationManager.Factory memory = new LimitedAllocationManager.Factory(10L * 1024 * 1024);
+        try (MemoryEngine engine = HashAggregationTest.engine("64MB", "32MB"); SpillFileManager spillFiles = spillFiles();
+                ArrowNodeMemory arrow = ArrowNodeMemory.builder(engine.node(0)).allocationManagerFactory(memory).leakListener(leaks::add).build()) {
+            QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+            OperatorMemoryContext operator = query.addTask("0").addOperator(ArrowHashAggregation.TAG);
+            ArrowHashAggregation aggregation = new ArrowHashAggregation(SEED, ROWS, KEYS, arrow.operator(operator), false, OperatorDriver.unkilled(), spillFiles);
+
+            assertThatThrownBy(aggregation::run)
+                    .isInstanceOf(OutOfMemoryError.class)
+                    .hasMessageContaining("direct buffer memory");
+
+            // the new keys, allocated before the sums failed, were freed with everything else
+            assertThat(memory.liveBytes()).isZero();
+            assertNothingLeft(engine, arrow, query, spillFiles);
+        }
+    }
+
     private void assertNothingLeft(MemoryEngine engine, ArrowNodeMemory arrow, QueryMemoryContext query, SpillFileManager spillFiles)
     {
         assertThat(leaks).isEmpty();
@@ -102,5 +133,75 @@ final class ArrowHashAggregationTest
     private SpillFileManager spillFiles()
     {
         return new SpillFileManager(SpillConfig.builder().spillPaths(spillDirectory).build());
+    }
+
+    /** Arrow memory from malloc with a limit of its own, past which it throws the JVM's direct-memory error. */
+    private static final class LimitedAllocationManager
+            extends AllocationManager
+    {
+        private final Factory factory;
+        private final long size;
+        private final long address;
+
+        private LimitedAllocationManager(BufferAllocator accountingAllocator, Factory factory, long size)
+        {
+            super(accountingAllocator);
+            this.factory = factory;
+            this.size = size;
+            this.address = MemoryUtil.allocateMemory(size);
+        }
+
+        @Override
+        public long getSize()
+        {
+            return size;
+        }
+
+        @Override
+        protected long memoryAddress()
+        {
+            return address;
+        }
+
+        @Override
+        protected void release0()
+        {
+            MemoryUtil.freeMemory(address);
+            factory.live.addAndGet(-size);
+        }
+
+        static final class Factory
+                implements AllocationManager.Factory
+        {
+            private final long limitBytes;
+            private final AtomicLong live = new AtomicLong();
+
+            Factory(long limitBytes)
+            {
+                this.limitBytes = limitBytes;
+            }
+
+            long liveBytes()
+            {
+                return live.get();
+            }
+
+            @Override
+            public AllocationManager create(BufferAllocator accountingAllocator, long size)
+            {
+                long after = live.addAndGet(size);
+                if (after > limitBytes) {
+                    live.addAndGet(-size);
+                    throw new OutOfMemoryError("Cannot reserve " + size + " bytes of direct buffer memory (allocated: " + (after - size) + ", limit: " + limitBytes + ")");
+                }
+                return new LimitedAllocationManager(accountingAllocator, this, size);
+            }
+
+            @Override
+            public ArrowBuf empty()
+            {
+                return DirectBufferAllocationManager.FACTORY.empty();
+            }
+        }
     }
 }
