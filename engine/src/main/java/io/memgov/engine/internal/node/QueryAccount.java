@@ -39,8 +39,16 @@ final class QueryAccount
     MemoryFuture reserve(PoolSlot slot, MemoryKind kind, long delta)
     {
         if (kind == MemoryKind.REVOCABLE) {
-            MemoryFuture future = routing.reserve(slot, true, delta);
+            // the query's counter first, as for user memory, so that its overflow check refuses before the pool moved
             limits.addRevocable(delta);
+            MemoryFuture future;
+            try {
+                future = routing.reserve(slot, true, delta);
+            }
+            catch (RuntimeException e) {
+                limits.addRevocable(-delta);
+                throw e;
+            }
             limits.updatePeak();
             return future;
         }
@@ -68,10 +76,19 @@ final class QueryAccount
     {
         if (kind == MemoryKind.REVOCABLE) {
             // Trino's revocable root has no try path; memgov offers one: refuse only if the pool would over-commit
-            if (!routing.tryReserve(slot, true, delta)) {
+            limits.addRevocable(delta);
+            boolean reserved;
+            try {
+                reserved = routing.tryReserve(slot, true, delta);
+            }
+            catch (RuntimeException e) {
+                limits.addRevocable(-delta);
+                throw e;
+            }
+            if (!reserved) {
+                limits.addRevocable(-delta);
                 return false;
             }
-            limits.addRevocable(delta);
             limits.updatePeak();
             return true;
         }

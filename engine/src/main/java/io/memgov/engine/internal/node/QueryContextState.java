@@ -67,7 +67,7 @@ final class QueryContextState
         this.queryId = requireNonNull(queryId, "queryId is null");
         this.session = requireNonNull(session, "session is null");
         this.startTime = requireNonNull(startTime, "startTime is null");
-        this.limits = new QueryLimits(maxUserBytes, maxTotalBytes, () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
+        this.limits = new QueryLimits("query " + queryId + " on node " + node.nodeId, maxUserBytes, maxTotalBytes, () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
         this.account = new QueryAccount(limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()));
         this.localMemory = node.localMemory(ExactLocalMemory.ofQuery(this, MemoryKind.SYSTEM, new PoolSlot(TaskId.of(queryId, LOCAL_TASK), LOCAL_TAG)));
     }
