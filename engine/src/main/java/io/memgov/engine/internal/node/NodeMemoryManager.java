@@ -219,6 +219,7 @@ public final class NodeMemoryManager
     {
         requireNonNull(queryId, "queryId is null");
         requireNonNull(session, "session is null");
+        state.checkEngineOpen();
         long maxUser;
         long maxTotal;
         if (session.retryPolicy() == RetryPolicy.TASK) {
@@ -250,6 +251,20 @@ public final class NodeMemoryManager
             state.queryCreated(query);
         }
         return handle;
+    }
+
+    /**
+     * Called by the engine's close: from now on every change of this node's memory contexts, and every new query, task
+     * or operator, fails with an {@link IllegalStateException} saying the engine is closed. What the open queries hold
+     * is released now (as a kill releases it), so that a context reserving in quanta has no reservation left to change
+     * without that check. Closing the contexts afterwards works as before. Idempotent.
+     */
+    public void engineClosed()
+    {
+        state.engineClosed();
+        for (QueryContextState query : state.queries()) {
+            query.forceRelease();
+        }
     }
 
     /** The node's view of the query, if it runs here: it does not keep the host's handle reachable. */

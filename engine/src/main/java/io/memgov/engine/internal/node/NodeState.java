@@ -48,6 +48,8 @@ final class NodeState
     private final Cache<QueryId, QuerySnapshot> endedQueries;
     // told about contexts collected without close(); null when the node has none
     private final MemoryLeakDetector leakDetector;
+    // set once by the engine's close: every change and every new context fails from then on
+    private volatile boolean engineClosed;
 
     NodeState(NodeId nodeId, Clock clock, MemoryPoolLayout layout, MemoryTracker rootTracker, UnaryOperator<LocalMemory> localMemories,
             MemoryLeakDetector leakDetector, Duration endedQueryRetention)
@@ -62,6 +64,20 @@ final class NodeState
                 .expireAfterWrite(endedQueryRetention)
                 .maximumSize(100_000)
                 .build();
+    }
+
+    /** The engine was closed: from now on {@link #checkEngineOpen()} fails. */
+    void engineClosed()
+    {
+        engineClosed = true;
+    }
+
+    /** Fails once the engine is closed: its pools are governed no more, so a context must not reserve in them. */
+    void checkEngineOpen()
+    {
+        if (engineClosed) {
+            throw new IllegalStateException("The memory engine is closed: node " + nodeId + " takes no more reservations or contexts; only close() works");
+        }
     }
 
     /** A new local memory as this node's configuration wants it: exact, or reserving in quanta. */

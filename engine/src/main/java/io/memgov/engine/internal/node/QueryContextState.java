@@ -184,6 +184,7 @@ final class QueryContextState
             throw new IllegalArgumentException("task " + taskId + " does not belong to query " + queryId);
         }
         checkOpen();
+        node.checkEngineOpen();
         checkNotFailed();
     }
 
@@ -240,11 +241,17 @@ final class QueryContextState
         if (!failure.compareAndSet(null, new QueryKilledException(errorCode, message))) {
             return false;
         }
+        forceRelease();
+        return true;
+    }
+
+    /** Drops what the query holds without the checks of a normal call: it was killed, or the engine closed. */
+    void forceRelease()
+    {
         for (TaskState task : tasks.values()) {
             task.forceRelease();
         }
         localMemory.forceRelease();
-        return true;
     }
 
     boolean isClosed()

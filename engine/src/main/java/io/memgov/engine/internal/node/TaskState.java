@@ -69,6 +69,7 @@ final class TaskState
         if (closed.get()) {
             throw new IllegalStateException("task memory context " + taskId + " is already closed");
         }
+        query.node().checkEngineOpen();
         checkNotFailed();
         OperatorState operator = new OperatorState(this, tag);
         operators.add(operator);
