@@ -323,8 +323,9 @@ public final class NodeMemoryManager
 
     /**
      * Everything the cluster loop reads of this node: its pools, its queries (running, failed, and recently ended) and
-     * the assignment it applied. The running queries are read before the ended ones, and a query is recorded as ended
-     * before it leaves the running ones, so a query ending meanwhile is listed at least once.
+     * the assignment it applied. Every query the pools show is listed, also one that starts or ends meanwhile, or the
+     * leak check would take it for one the host does not know: the running queries are read before and after the
+     * pools, the ended ones last, and a query is listed before it reserves and recorded as ended before it leaves.
      */
     public NodeSnapshot snapshot()
     {
@@ -334,9 +335,13 @@ public final class NodeMemoryManager
             // a query being closed is listed until it leaves, so that one closing with a final state is never missed
             listed.put(query.queryId(), query.snapshot(QueryState.RUNNING, null, nowNanos));
         }
+        List<MemoryPoolInfo> pools = state.layout.pools().stream().map(MemoryPool::info).toList();
+        // the queries that started while the pools were read, and may hold memory in them
+        for (QueryContextState query : state.queries()) {
+            listed.computeIfAbsent(query.queryId(), ignored -> query.snapshot(QueryState.RUNNING, null, nowNanos));
+        }
         // an ended query overrides its running entry: the end was reported while the snapshot was being taken
         listed.putAll(state.endedQueries());
-        List<MemoryPoolInfo> pools = state.layout.pools().stream().map(MemoryPool::info).toList();
         return new NodeSnapshot(state.nodeId, snapshotSequence.incrementAndGet(), state.clock.instant(), pools, assignment.version(), List.copyOf(listed.values()));
     }
 
