@@ -324,8 +324,8 @@ public final class FixedMemoryPool
             long after = before + bytes;
             if (after < before) {
                 throw new IllegalArgumentException(String.format(
-                        "Cannot reserve %s bytes of %s for %s in memory pool '%s': the pool's reserved bytes (%s, user and revocable) would overflow a long; nothing was reserved",
-                        bytes, tag == null ? "revocable memory" : "memory", tag == null ? "task " + taskId : "task " + taskId + " " + tag, id, before));
+                        "Cannot reserve %s bytes for task %s (%s) in memory pool '%s': the pool's reserved bytes, user and revocable (%s), would overflow a long; nothing was reserved",
+                        bytes, taskId, tag == null ? "revocable" : tag, id, before));
             }
             long witness = claimedBytes.compareAndExchange(before, after);
             if (witness == before) {
