@@ -59,7 +59,9 @@ import io.memgov.engine.internal.heap.HeapGovernor;
  * }
  * }</pre>
  *
- * Thread-safe. {@link #close()} stops the engine's threads.
+ * Thread-safe. {@link #close()} stops the engine's threads and ends its accounting: what open contexts still hold
+ * is released, and from then on their changes, and new queries, tasks and operators, fail with an
+ * {@link IllegalStateException}; closing the contexts still works.
  */
 public final class MemoryEngine
         implements AutoCloseable
@@ -305,6 +307,8 @@ public final class MemoryEngine
         arbitrations.byNode().forEach(NodeArbitration::close);
         revokingSchedulers.byNode().values().forEach(MemoryRevokingScheduler::close);
         clusterMemoryManager.close();
+        // after the loops stopped, so that no revoke or kill runs on the released contexts
+        nodes.forEach(NodeMemoryManager::engineClosed);
         // a transport that blocks in close() must not keep the host from stopping
         guard.run("cluster transport '" + transport.transport().name() + "'", "it is left as it is", transport.policy()::close);
         JmxExporter exporter = jmx;

@@ -120,6 +120,9 @@ final class MemoryEngineStartupTest
                 // a zero poll interval would spin the cluster loop
                 arguments(Map.of("memory.cluster.poll-interval", "0s"), List.of(
                         "Invalid value '0s' for 'memory.cluster.poll-interval': expected a duration between 10ms and 1h such as 1s")),
+                // issue #17, defect 9: 1ns was accepted and kept a scheduler thread busy with the loop
+                arguments(Map.of("memory.cluster.poll-interval", "1ns"), List.of(
+                        "Invalid value '1ns' for 'memory.cluster.poll-interval': expected a duration between 10ms and 1h such as 1s")),
                 // a ratio outside [0, 1]
                 arguments(Map.of("memory-revoking-threshold", "1.5"), List.of(
                         "Invalid value '1.5' for 'memory-revoking-threshold': expected a ratio between 0 and 1 such as 0.9")),

@@ -26,8 +26,8 @@ import static java.util.Objects.requireNonNull;
  *     <tr><td>{@code spill-encryption-enabled}</td><td>false</td><td>AES-GCM with a key per query held only in memory</td></tr>
  * </table>
  *
- * @param spillPaths the spill directories, at least one, without duplicates; kept absolute and normalized; the
- *        manager creates the missing ones
+ * @param spillPaths the spill directories, at least one, none empty or blank, without duplicates; kept absolute and
+ *        normalized; the manager creates the missing ones
  * @param maxSpillPerNodeBytes non-negative
  * @param queryMaxSpillPerNodeBytes non-negative
  * @param maxUsedSpaceThreshold in [0, 1]
@@ -64,6 +64,13 @@ public record SpillConfig(
         Set<Path> distinct = new LinkedHashSet<>();
         for (Path path : spillPaths) {
             requireNonNull(path, "spillPaths contains null");
+            // an empty path is the working directory: spill files would go wherever the host happened to start
+            if (path.toString().isEmpty()) {
+                throw new IllegalArgumentException("spillPaths contains an empty path: " + spillPaths + "; expected directories such as /var/spill");
+            }
+            if (path.toString().isBlank()) {
+                throw new IllegalArgumentException("spillPaths contains a blank path '" + path + "': " + spillPaths + "; expected directories such as /var/spill");
+            }
             if (!distinct.add(path.toAbsolutePath().normalize())) {
                 throw new IllegalArgumentException("spillPaths contains " + path + " twice: " + spillPaths);
             }

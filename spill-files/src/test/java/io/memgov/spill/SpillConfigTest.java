@@ -96,6 +96,21 @@ final class SpillConfigTest
                 .hasMessage("Invalid value '/a,/a/' for 'spiller-spill-path': '/a/' is listed twice");
     }
 
+    @Test
+    void rejectsAnEmptyOrBlankPathFromTheBuilderNamingTheArgument()
+    {
+        // issue #17, defect 9: Path.of("") resolved to the working directory, so spill files went wherever the host ran
+        assertThatThrownBy(() -> SpillConfig.builder().spillPaths(Path.of("/data/spill1"), Path.of("")).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("spillPaths contains an empty path: [/data/spill1, ]; expected directories such as /var/spill");
+        assertThatThrownBy(() -> SpillConfig.builder().spillPaths(Path.of(" ")).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("spillPaths contains a blank path ' ': [ ]; expected directories such as /var/spill");
+        assertThatThrownBy(() -> SpillConfig.fromProperties(Map.of("spiller-spill-path", " ")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'spiller-spill-path'");
+    }
+
     private static long maxSpill(String value)
     {
         return SpillConfig.fromProperties(Map.of("max-spill-per-node", value)).maxSpillPerNodeBytes();

@@ -159,6 +159,7 @@ final class ExactLocalMemory
         if (newBytes < 0) {
             throw new IllegalArgumentException("bytes cannot be negative: " + newBytes);
         }
+        query.node().checkEngineOpen();
         if (task != null) {
             task.checkNotFailed();
         }

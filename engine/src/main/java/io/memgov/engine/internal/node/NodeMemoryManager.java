@@ -263,6 +263,7 @@ public final class NodeMemoryManager
     {
         requireNonNull(queryId, "queryId is null");
         requireNonNull(session, "session is null");
+        state.checkEngineOpen();
         long maxUser;
         long maxTotal;
         if (session.retryPolicy() == RetryPolicy.TASK) {
@@ -295,6 +296,20 @@ public final class NodeMemoryManager
             state.queryCreated(query);
         }
         return handle;
+    }
+
+    /**
+     * Called by the engine's close: from now on every change of this node's memory contexts, and every new query, task
+     * or operator, fails with an {@link IllegalStateException} saying the engine is closed. What the open queries hold
+     * is released now (as a kill releases it), so that a context reserving in quanta has no reservation left to change
+     * without that check. Closing the contexts afterwards works as before. Idempotent.
+     */
+    public void engineClosed()
+    {
+        state.engineClosed();
+        for (QueryContextState query : state.queries()) {
+            query.forceRelease();
+        }
     }
 
     /** The node's view of the query, if it runs here: it does not keep the host's handle reachable. */
@@ -353,8 +368,9 @@ public final class NodeMemoryManager
 
     /**
      * Everything the cluster loop reads of this node: its pools, its queries (running, failed, and recently ended) and
-     * the assignment it applied. The running queries are read before the ended ones, and a query is recorded as ended
-     * before it leaves the running ones, so a query ending meanwhile is listed at least once.
+     * the assignment it applied. Every query the pools show is listed, also one that starts or ends meanwhile, or the
+     * leak check would take it for one the host does not know: the running queries are read before and after the
+     * pools, the ended ones last, and a query is listed before it reserves and recorded as ended before it leaves.
      */
     public NodeSnapshot snapshot()
     {
@@ -364,9 +380,13 @@ public final class NodeMemoryManager
             // a query being closed is listed until it leaves, so that one closing with a final state is never missed
             listed.put(query.queryId(), query.snapshot(QueryState.RUNNING, null, nowNanos));
         }
+        List<MemoryPoolInfo> pools = state.layout.pools().stream().map(MemoryPool::info).toList();
+        // the queries that started while the pools were read, and may hold memory in them
+        for (QueryContextState query : state.queries()) {
+            listed.computeIfAbsent(query.queryId(), ignored -> query.snapshot(QueryState.RUNNING, null, nowNanos));
+        }
         // an ended query overrides its running entry: the end was reported while the snapshot was being taken
         listed.putAll(state.endedQueries());
-        List<MemoryPoolInfo> pools = state.layout.pools().stream().map(MemoryPool::info).toList();
         return new NodeSnapshot(state.nodeId, snapshotSequence.incrementAndGet(), state.clock.instant(), pools, assignment.version(), List.copyOf(listed.values()));
     }
 

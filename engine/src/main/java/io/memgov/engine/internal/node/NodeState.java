@@ -50,6 +50,8 @@ final class NodeState
     private final MemoryLeakDetector leakDetector;
     // the node's arbitration, set once at wiring
     private volatile BlockedReservationListener blockedReservations = BlockedReservationListener.NONE;
+    // set once by the engine's close: every change and every new context fails from then on
+    private volatile boolean engineClosed;
 
     NodeState(NodeId nodeId, Clock clock, MemoryPoolLayout layout, MemoryTracker rootTracker, UnaryOperator<LocalMemory> localMemories,
             MemoryLeakDetector leakDetector, Duration endedQueryRetention)
@@ -74,6 +76,20 @@ final class NodeState
     BlockedReservationListener blockedReservations()
     {
         return blockedReservations;
+    }
+
+    /** The engine was closed: from now on {@link #checkEngineOpen()} fails. */
+    void engineClosed()
+    {
+        engineClosed = true;
+    }
+
+    /** Fails once the engine is closed: its pools are governed no more, so a context must not reserve in them. */
+    void checkEngineOpen()
+    {
+        if (engineClosed) {
+            throw new IllegalStateException("The memory engine is closed: node " + nodeId + " takes no more reservations or contexts; only close() works");
+        }
     }
 
     /** A new local memory as this node's configuration wants it: exact, or reserving in quanta. */

@@ -68,7 +68,8 @@ final class QueryContextState
         this.queryId = requireNonNull(queryId, "queryId is null");
         this.session = requireNonNull(session, "session is null");
         this.startTime = requireNonNull(startTime, "startTime is null");
-        this.limits = new QueryLimits(maxUserBytes, maxTotalBytes, maxRevocableBytes, () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
+        this.limits = new QueryLimits("query " + queryId + " on node " + node.nodeId, maxUserBytes, maxTotalBytes, maxRevocableBytes,
+                () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
         this.account = new QueryAccount(queryId, node, limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()));
         this.localMemory = node.localMemory(ExactLocalMemory.ofQuery(this, MemoryKind.SYSTEM, new PoolSlot(TaskId.of(queryId, LOCAL_TASK), LOCAL_TAG)));
     }
@@ -185,6 +186,7 @@ final class QueryContextState
             throw new IllegalArgumentException("task " + taskId + " does not belong to query " + queryId);
         }
         checkOpen();
+        node.checkEngineOpen();
         checkNotFailed();
     }
 
@@ -271,11 +273,17 @@ final class QueryContextState
         if (!failure.compareAndSet(null, new QueryKilledException(errorCode, message))) {
             return false;
         }
+        forceRelease();
+        return true;
+    }
+
+    /** Drops what the query holds without the checks of a normal call: it was killed, or the engine closed. */
+    void forceRelease()
+    {
         for (TaskState task : tasks.values()) {
             task.forceRelease();
         }
         localMemory.forceRelease();
-        return true;
     }
 
     boolean isClosed()

@@ -3,6 +3,7 @@ package io.memgov.engine.internal.node;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.MemoryLimitExceededException;
 
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -14,10 +15,14 @@ import static java.util.Objects.requireNonNull;
 /**
  * A query's per-node limits and the counters they are checked against: its user, system and revocable bytes on the
  * node, and the peak of their sum. A limit is checked by adding first and undoing on failure, so two tasks of the
- * query racing for the last bytes cannot both pass. Lock-free.
+ * query racing for the last bytes cannot both pass. A growth that would take a counter past {@code Long.MAX_VALUE}
+ * (possible where no limit applies: revocable memory, system memory without a total limit, user memory of a
+ * {@code retry_policy=TASK} query) is refused before it is added. Lock-free.
  */
 final class QueryLimits
 {
+    // "query q1 on node node-0", for messages
+    private final String owner;
     private final long maxUserBytes;
     private final long maxTotalBytes;
     private final long maxRevocableBytes;
@@ -29,14 +34,16 @@ final class QueryLimits
     private final AtomicLong peakTotalBytes = new AtomicLong();
 
     /**
+     * @param owner the query and node, as messages name them
      * @param maxUserBytes the user-memory limit
      * @param maxTotalBytes the user+system limit, or {@link Long#MAX_VALUE} for none
      * @param maxRevocableBytes the revocable limit (Presto's), or {@link Long#MAX_VALUE} for none (Trino's)
      * @param topConsumers the query's largest holders of user and system memory by tag, largest first: the few a
      *        message names
      */
-    QueryLimits(long maxUserBytes, long maxTotalBytes, long maxRevocableBytes, Supplier<Map<String, Long>> topConsumers)
+    QueryLimits(String owner, long maxUserBytes, long maxTotalBytes, long maxRevocableBytes, Supplier<Map<String, Long>> topConsumers)
     {
+        this.owner = requireNonNull(owner, "owner is null");
         this.maxUserBytes = maxUserBytes;
         this.maxTotalBytes = maxTotalBytes;
         this.maxRevocableBytes = maxRevocableBytes;
@@ -78,11 +85,12 @@ final class QueryLimits
      *
      * @return false if a limit refused and {@code orThrow} is false; nothing changed then
      * @throws MemoryLimitExceededException if a limit refused and {@code orThrow} is true; nothing changed
+     * @throws IllegalArgumentException if the counter would overflow, whatever {@code orThrow}; nothing changed
      */
     boolean claim(MemoryKind kind, long delta, boolean orThrow)
     {
         AtomicLong counter = kind == MemoryKind.USER ? userBytes : systemBytes;
-        long held = counter.addAndGet(delta);
+        long held = addWithin(counter, kind, delta);
         if (kind == MemoryKind.USER && held > maxUserBytes) {
             counter.addAndGet(-delta);
             if (orThrow) {
@@ -91,7 +99,7 @@ final class QueryLimits
             return false;
         }
         if (maxTotalBytes != Long.MAX_VALUE) {
-            long total = userBytes.get() + systemBytes.get();
+            long total = saturatedSum(userBytes.get(), systemBytes.get());
             if (total > maxTotalBytes) {
                 counter.addAndGet(-delta);
                 if (orThrow) {
@@ -115,11 +123,16 @@ final class QueryLimits
      *
      * @return false if the limit refused and {@code orThrow} is false; nothing changed then
      * @throws MemoryLimitExceededException if the limit refused and {@code orThrow} is true; nothing changed
+     * @throws IllegalArgumentException if a growth would overflow the counter; nothing changed
      */
     boolean claimRevocable(long delta, boolean orThrow)
     {
-        long held = revocableBytes.addAndGet(delta);
-        if (delta > 0 && held > maxRevocableBytes) {
+        if (delta <= 0) {
+            revocableBytes.addAndGet(delta);
+            return true;
+        }
+        long held = addWithin(revocableBytes, MemoryKind.REVOCABLE, delta);
+        if (held > maxRevocableBytes) {
             revocableBytes.addAndGet(-delta);
             if (orThrow) {
                 throw exceeded(ErrorCode.EXCEEDED_REVOCABLE_MEMORY_LIMIT, "per-node revocable memory limit", maxRevocableBytes, held - delta, delta);
@@ -138,11 +151,42 @@ final class QueryLimits
     /** Records the current sum as the peak if it is the largest yet; called after each growth. */
     void updatePeak()
     {
-        long total = userBytes.get() + systemBytes.get() + revocableBytes.get();
+        long total = saturatedSum(saturatedSum(userBytes.get(), systemBytes.get()), revocableBytes.get());
         long peak = peakTotalBytes.get();
         while (total > peak && !peakTotalBytes.compareAndSet(peak, total)) {
             peak = peakTotalBytes.get();
         }
+    }
+
+    /**
+     * Adds a growth of {@code delta} bytes unless the counter would pass {@code Long.MAX_VALUE}. A compare-and-set
+     * rather than one add: a counter that wrapped, even for an instant, would let other tasks' limit checks pass.
+     *
+     * @return the new value
+     */
+    private long addWithin(AtomicLong counter, MemoryKind kind, long delta)
+    {
+        long current = counter.get();
+        while (true) {
+            long next = current + delta;
+            if (next < current) {
+                throw new IllegalArgumentException(String.format(
+                        "Cannot reserve %s bytes of %s memory for %s: the query's %s bytes there (%s) would overflow a long; nothing was reserved",
+                        delta, kind.name().toLowerCase(Locale.ROOT), owner, kind.name().toLowerCase(Locale.ROOT), current));
+            }
+            long witness = counter.compareAndExchange(current, next);
+            if (witness == current) {
+                return next;
+            }
+            current = witness;
+        }
+    }
+
+    // the counters are never negative, so only an overflow can make a sum of them negative
+    private static long saturatedSum(long a, long b)
+    {
+        long sum = a + b;
+        return sum < 0 ? Long.MAX_VALUE : sum;
     }
 
     private MemoryLimitExceededException exceeded(ErrorCode errorCode, String limitName, long limit, long allocated, long delta)

@@ -69,6 +69,7 @@ final class TaskState
         if (closed.get()) {
             throw new IllegalStateException("task memory context " + taskId + " is already closed");
         }
+        query.node().checkEngineOpen();
         checkNotFailed();
         OperatorState operator = new OperatorState(this, tag);
         operators.add(operator);
@@ -88,6 +89,8 @@ final class TaskState
     /** Carries a growth of {@code delta} bytes to the query; user memory within the task's guarantee never blocks. */
     MemoryFuture reserve(MemoryKind kind, PoolSlot slot, long delta)
     {
+        // the query's counters check the growth for overflow: the task's hold a part of what they hold, so they need
+        // no check of their own
         MemoryFuture future = query.account().reserve(slot, kind, delta);
         long held = counter(kind).addAndGet(delta);
         if (kind == MemoryKind.USER && held <= TaskMemoryContext.GUARANTEED_BYTES) {

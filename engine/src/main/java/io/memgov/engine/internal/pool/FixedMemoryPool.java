@@ -31,6 +31,10 @@ import static java.util.Objects.requireNonNull;
  *
  * <p>Its {@linkplain #slot slots} are {@link Handle}s: the cells of one task and tag, looked up once, so that the
  * engine's hot path, which reserves through slots, does no map look-up and allocates nothing.
+ *
+ * <p>A reservation that would take the pool's reserved bytes (user and revocable together) past {@code Long.MAX_VALUE}
+ * throws {@link IllegalArgumentException} naming the bytes and the pool, and records nothing; a try of any size on a
+ * pool without room for it returns false.
  */
 public final class FixedMemoryPool
         implements ResizableMemoryPool
@@ -104,7 +108,7 @@ public final class FixedMemoryPool
         requireNonNull(tag, "tag is null");
         checkNonNegative(bytes, "bytes");
         if (bytes != 0) {
-            add(reservedBytes, bytes);
+            add(reservedBytes, bytes, taskId, tag);
             recordUser(taskId, tag, bytes);
         }
         return afterReserve();
@@ -167,7 +171,7 @@ public final class FixedMemoryPool
         requireNonNull(taskId, "taskId is null");
         checkNonNegative(bytes, "bytes");
         if (bytes != 0) {
-            add(reservedRevocableBytes, bytes);
+            add(reservedRevocableBytes, bytes, taskId, null);
             recordRevocable(taskId, bytes);
         }
         return afterReserve();
@@ -292,8 +296,9 @@ public final class FixedMemoryPool
         while (true) {
             long before = claimedBytes.get();
             // free bytes from the value the CAS compares against: reading the sum again could see it lower, and a
-            // claim racing back to 'before' would then let this one over-commit
-            if (maxBytes - before - bytes < 0) {
+            // claim racing back to 'before' would then let this one over-commit. Compared, not subtracted twice: on an
+            // over-committed pool 'max - before - bytes' could wrap to a positive number
+            if (bytes > maxBytes - before) {
                 return false;
             }
             if (claimedBytes.compareAndSet(before, before + bytes)) {
@@ -303,9 +308,31 @@ public final class FixedMemoryPool
         }
     }
 
-    private void add(AtomicLong kind, long bytes)
+    /**
+     * Adds {@code bytes} to {@code kind} (the user or the revocable counter) and to the claimed sum, refusing it if the
+     * sum would pass {@code Long.MAX_VALUE}. The sum is never less than either kind, nor than any task's or tag's cell,
+     * so checking it alone keeps every counter of the pool in range. A compare-and-set rather than one add: a sum that
+     * wrapped, even for an instant, would show other threads huge free bytes and let their tries through.
+     *
+     * @param tag null for revocable memory
+     * @throws IllegalArgumentException if the claimed sum would overflow; nothing changed
+     */
+    private void add(AtomicLong kind, long bytes, TaskId taskId, String tag)
     {
-        claimedBytes.addAndGet(bytes);
+        long before = claimedBytes.get();
+        while (true) {
+            long after = before + bytes;
+            if (after < before) {
+                throw new IllegalArgumentException(String.format(
+                        "Cannot reserve %s bytes for task %s (%s) in memory pool '%s': the pool's reserved bytes, user and revocable (%s), would overflow a long; nothing was reserved",
+                        bytes, taskId, tag == null ? "revocable" : tag, id, before));
+            }
+            long witness = claimedBytes.compareAndExchange(before, after);
+            if (witness == before) {
+                break;
+            }
+            before = witness;
+        }
         kind.addAndGet(bytes);
     }
 
@@ -611,7 +638,7 @@ public final class FixedMemoryPool
         {
             checkNonNegative(bytes, "bytes");
             if (bytes != 0) {
-                pool.add(pool.reservedBytes, bytes);
+                pool.add(pool.reservedBytes, bytes, taskId, tag);
                 if (!recordUser(query, task, tagCell, bytes)) {
                     pool.recordUser(taskId, tag, bytes);
                 }
@@ -659,7 +686,7 @@ public final class FixedMemoryPool
         {
             checkNonNegative(bytes, "bytes");
             if (bytes != 0) {
-                pool.add(pool.reservedRevocableBytes, bytes);
+                pool.add(pool.reservedRevocableBytes, bytes, taskId, null);
                 if (!recordRevocable(query, revocableTask, bytes)) {
                     pool.recordRevocable(taskId, bytes);
                 }

@@ -12,10 +12,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import static java.util.Objects.requireNonNull;
 
 /**
- * The built-in tracker ({@code exact}): every call carries its delta to the root at once, one atomic add per level,
- * no lock. A level that would pass its limit undoes its own add and every add below it before throwing, so a failed
- * allocation leaves the whole chain as it was. Frees never fail; they saturate at zero at query and user level, as
- * ClickHouse does for memory freed outside the context that allocated it.
+ * The built-in tracker ({@code exact}): every call carries its delta to the root at once, one compare-and-set per
+ * level, no lock. A level that would pass its limit, or whose counter would pass {@code Long.MAX_VALUE}, refuses
+ * before it adds, and every level below takes its add back before the refusal is thrown, so a failed allocation
+ * leaves the whole chain as it was. Frees never fail; they saturate at zero at query and user level, as ClickHouse
+ * does for memory freed outside the context that allocated it.
  */
 public final class ExactMemoryTracker
         implements MemoryTracker
@@ -99,13 +100,7 @@ public final class ExactMemoryTracker
      */
     private void addUpTheTree(long bytes)
     {
-        long used = usedBytes.addAndGet(bytes);
-        if (hardLimitBytes > 0 && used > hardLimitBytes) {
-            usedBytes.addAndGet(-bytes);
-            throw new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, String.format(
-                    "Memory limit (%s) exceeded: would use %s (attempt to allocate chunk of %s), maximum: %s.",
-                    level.description(), DataSizes.binary(used), DataSizes.binary(bytes), DataSizes.binary(hardLimitBytes)));
-        }
+        long used = addHere(bytes);
         if (parent != null) {
             try {
                 parent.addUpTheTree(bytes);
@@ -116,6 +111,36 @@ public final class ExactMemoryTracker
             }
         }
         updatePeak(used);
+    }
+
+    /**
+     * Adds {@code bytes} to this level only if it stays within the limit and within a {@code long}. A compare-and-set
+     * rather than one add: a counter that wrapped, or passed the limit, even for an instant, would make other threads'
+     * checks pass or fail wrongly.
+     *
+     * @return the new value
+     */
+    private long addHere(long bytes)
+    {
+        long current = usedBytes.get();
+        while (true) {
+            long used = current + bytes;
+            if (used < current) {
+                throw new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, String.format(
+                        "Memory limit (%s) exceeded: an allocation of %s bytes on top of %s bytes would overflow the counter of %s tracker '%s'; refused, nothing changed.",
+                        level.description(), bytes, current, level, description));
+            }
+            if (hardLimitBytes > 0 && used > hardLimitBytes) {
+                throw new MemoryLimitExceededException(ErrorCode.MEMORY_LIMIT_EXCEEDED, String.format(
+                        "Memory limit (%s) exceeded: would use %s (attempt to allocate chunk of %s), maximum: %s.",
+                        level.description(), DataSizes.binary(used), DataSizes.binary(bytes), DataSizes.binary(hardLimitBytes)));
+            }
+            long witness = usedBytes.compareAndExchange(current, used);
+            if (witness == current) {
+                return used;
+            }
+            current = witness;
+        }
     }
 
     @Override

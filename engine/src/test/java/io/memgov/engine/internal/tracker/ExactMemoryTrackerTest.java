@@ -65,6 +65,40 @@ final class ExactMemoryTrackerTest
     }
 
     @Test
+    void anAllocationThatWouldOverflowALevelIsRefusedAndChangesNothing()
+    {
+        // issue #17, defect 4: no level has a limit, so only the counters' range can refuse; a wrapped counter would
+        // read as a large negative and pass every later check
+        long halfPlusOne = Long.MAX_VALUE / 2 + 1;
+        ExactMemoryTracker node = ExactMemoryTracker.root("node-0", 0);
+        MemoryTracker alice = node.newChild(TrackerLevel.USER, "alice", 0).newChild(TrackerLevel.QUERY, "q1", 0);
+        MemoryTracker bobsUser = node.newChild(TrackerLevel.USER, "bob", 0);
+        MemoryTracker bob = bobsUser.newChild(TrackerLevel.QUERY, "q2", 0);
+        alice.allocate(halfPlusOne);
+
+        // the node, after bob's query and user accepted: they must be rolled back
+        assertThatThrownBy(() -> bob.allocate(halfPlusOne))
+                .isInstanceOfSatisfying(MemoryLimitExceededException.class, e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.MEMORY_LIMIT_EXCEEDED))
+                .hasMessage("Memory limit (total) exceeded: an allocation of 4611686018427387904 bytes on top of 4611686018427387904 bytes "
+                        + "would overflow the counter of NODE tracker 'node-0'; refused, nothing changed.");
+        // the query itself, the first level it reaches
+        assertThatThrownBy(() -> alice.allocate(halfPlusOne))
+                .hasMessageContaining("would overflow the counter of QUERY tracker 'q1'");
+
+        assertThat(bob.usedBytes()).isZero();
+        assertThat(bobsUser.usedBytes()).isZero();
+        assertThat(bob.peakBytes()).isZero();
+        assertThat(alice.usedBytes()).isEqualTo(halfPlusOne);
+        assertThat(node.usedBytes()).isEqualTo(halfPlusOne);
+        assertThat(node.peakBytes()).isEqualTo(halfPlusOne);
+        alice.free(halfPlusOne);
+        bob.allocate(halfPlusOne);
+        assertThat(node.usedBytes()).isEqualTo(halfPlusOne);
+        bob.free(halfPlusOne);
+        assertThat(node.usedBytes()).isZero();
+    }
+
+    @Test
     void freesSaturateAtQueryAndUserLevelButNotAtTheRoot()
     {
         // ClickHouse: memory freed outside the context that allocated it must not drive a query negative
