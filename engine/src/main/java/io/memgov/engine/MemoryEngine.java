@@ -293,7 +293,8 @@ public final class MemoryEngine
     /**
      * Fails a query on every node, releasing what it holds, and tells the listeners. The first failure is kept.
      *
-     * @return true if the query ran on some node and this call failed it
+     * @return true if the query ran on some node and this call failed it; of several calls failing one query at once, only
+     *         the one that reports it (to the listeners, once) returns true
      */
     public boolean failQuery(QueryId queryId, ErrorCode errorCode, String message)
     {

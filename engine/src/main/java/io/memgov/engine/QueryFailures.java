@@ -1,5 +1,7 @@
 package io.memgov.engine;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.memgov.engine.internal.node.NodeMemoryManager;
 import io.memgov.spi.cluster.ClusterCommand;
 import io.memgov.spi.query.ErrorCode;
@@ -25,6 +27,12 @@ final class QueryFailures
 
     private final List<QueryFailureListener> listeners = new CopyOnWriteArrayList<>();
     private final List<NodeMemoryManager> nodes;
+    // queries already reported failed: two callers failing one query at once (two nodes' arbitrations) may each fail
+    // it on some node, and only the first reports it; kept as long as a node remembers an ended query
+    private final Cache<QueryId, Boolean> reported = Caffeine.newBuilder()
+            .expireAfterWrite(NodeMemoryManager.ENDED_QUERY_RETENTION)
+            .maximumSize(100_000)
+            .build();
 
     QueryFailures(List<NodeMemoryManager> nodes)
     {
@@ -46,11 +54,12 @@ final class QueryFailures
         for (NodeMemoryManager node : nodes) {
             failed |= node.failQuery(queryId, errorCode, message);
         }
-        if (failed) {
-            log.info("Query {} failed with {}: {}", queryId, errorCode, message);
-            notifyListeners(queryId, Set.of(), errorCode, message);
+        if (!failed || reported.asMap().putIfAbsent(queryId, Boolean.TRUE) != null) {
+            return false;
         }
-        return failed;
+        log.info("Query {} failed with {}: {}", queryId, errorCode, message);
+        notifyListeners(queryId, Set.of(), errorCode, message);
+        return true;
     }
 
     /**

@@ -291,9 +291,11 @@ public final class NodeArbitration
             return;
         }
         long held = request.queries().stream().filter(query -> query.queryId().equals(kill.queryId())).mapToLong(ArbitrationCandidate::totalBytes).findFirst().orElse(0);
-        statistics.killed(held);
         done.add("killed " + kill.queryId() + " holding " + succinct(held));
-        failer.fail(kill.queryId(), ErrorCode.MEMORY_ARBITRATION_FAILED, message(kill.reason(), blocked, done));
+        // counted only if this call failed it: another node's arbitration or the cluster loop may have been first
+        if (failer.fail(kill.queryId(), ErrorCode.MEMORY_ARBITRATION_FAILED, message(kill.reason(), blocked, done))) {
+            statistics.killed(held);
+        }
         await(blocked.future(), kill.timeout(), blocked, requester);
     }
 

@@ -212,6 +212,8 @@ final class NodeArbitrationTest
             assertThat(failure.getMessage()).startsWith("Killed to make room (memory arbitrator 'test' of node-test; q2 asked for 5MB; steps: revoked 8MB of 1 consumers (");
         });
         assertThat(node.pool().info().reservedBytes()).isEqualTo(5 * MIB);
+        // the kill released the pool before the arbitration thread counted it: let it finish
+        await().atMost(Duration.ofSeconds(5)).until(() -> !arbitrationRunning(node));
         ArbitrationSnapshot snapshot = arbitration(node).statistics().snapshot();
         assertThat(snapshot.kills()).isEqualTo(1);
         assertThat(snapshot.killedBytes()).isEqualTo(8 * MIB);

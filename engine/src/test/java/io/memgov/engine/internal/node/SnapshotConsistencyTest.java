@@ -2,6 +2,7 @@ package io.memgov.engine.internal.node;
 
 import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.NodeMemory;
+import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.engine.QueryMemoryContext;
 import io.memgov.engine.QuerySession;
 import io.memgov.spi.cluster.NodeSnapshot;
@@ -12,6 +13,7 @@ import io.memgov.spi.query.QueryState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -56,13 +58,17 @@ final class SnapshotConsistencyTest
                     running.countDown();
                     for (int i = 0; !stop.get(); i++) {
                         QueryMemoryContext query = node.createQuery(QueryId.of((reportEnd ? "ended" : "closed") + i % QUERY_IDS), QuerySession.of("alice"));
-                        query.addTask("0").addOperator("HashAggregation").userMemory().setBytes(1024);
+                        // the operator handle is held to the close: a dropped one is released by the cleaner, a path
+                        // of its own that this test is not about
+                        OperatorMemoryContext operator = query.addTask("0").addOperator("HashAggregation");
+                        operator.userMemory().setBytes(1024);
                         if (reportEnd) {
                             query.close(QueryState.FINISHED);
                         }
                         else {
                             query.close();
                         }
+                        Reference.reachabilityFence(operator);
                     }
                 }, "query-churn-" + reportEnd);
                 thread.setDaemon(true);
