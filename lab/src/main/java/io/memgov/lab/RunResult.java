@@ -1,5 +1,7 @@
 package io.memgov.lab;
 
+import io.memgov.engine.ArbitrationSnapshot;
+
 import java.util.List;
 
 import static java.util.Objects.requireNonNull;
@@ -7,16 +9,18 @@ import static java.util.Objects.requireNonNull;
 /**
  * What one run of a workload did; written by {@code run --json} as is.
  *
- * @param label the run's name: the workload's, or {@code KEY=VALUE} in a comparison
+ * @param label the run's name: the workload's, or {@code KEY=VALUE} in a comparison ({@code KEY=VALUE seed=S} when repeated)
+ * @param seed the workload's seed the run used
  * @param nodes node ids, in order
  * @param poolBytes each node's pool maximum
  * @param queries one entry per query, in id order
  * @param totals counts and leftovers
+ * @param arbitration what the nodes' arbitration did, read at the end of the run
  * @param timeline pool use sampled while the run lasted
  * @param kills every kill decision, in order
  */
-record RunResult(String label, List<String> nodes, long poolBytes, List<QueryResult> queries, Totals totals,
-        List<Sample> timeline, List<Kill> kills)
+record RunResult(String label, long seed, List<String> nodes, long poolBytes, List<QueryResult> queries, Totals totals,
+        Arbitration arbitration, List<Sample> timeline, List<Kill> kills)
 {
     RunResult
     {
@@ -24,6 +28,7 @@ record RunResult(String label, List<String> nodes, long poolBytes, List<QueryRes
         nodes = List.copyOf(nodes);
         queries = List.copyOf(queries);
         requireNonNull(totals, "totals is null");
+        requireNonNull(arbitration, "arbitration is null");
         timeline = List.copyOf(timeline);
         kills = List.copyOf(kills);
     }
@@ -56,6 +61,34 @@ record RunResult(String label, List<String> nodes, long poolBytes, List<QueryRes
         boolean clean()
         {
             return wrongResults == 0 && reservedBytesAfterRun == 0 && spillFilesLeft == 0 && jvmOutOfMemoryErrors == 0 && internalErrors == 0;
+        }
+    }
+
+    /**
+     * The engine's {@link ArbitrationSnapshot} at the end of the run (one engine per run, so the run's own figures),
+     * times in nanoseconds. With arbitrator {@code none} only the blocked reservations and their reliefs are counted.
+     *
+     * @param blockedReservations reservations that left their pool without room
+     * @param arbitrations plans asked of the arbitrator
+     * @param kills queries the arbitrator's kill steps killed; {@code failures} requesters its fail steps failed
+     * @param reliefs blocked reservations whose pool made room again, by whatever means
+     * @param reliefP50Nanos median time from a blocked reservation to its relief (over the engine's last 4096); 0 before any
+     */
+    record Arbitration(String arbitrator, long blockedReservations, long arbitrations, long reclaimedBytes, long revokeRequests,
+            long revokeRequestedBytes, long pauses, long kills, long killedBytes, long failures, long reliefs,
+            long reliefP50Nanos, long reliefP99Nanos, long reliefMaxNanos)
+    {
+        Arbitration
+        {
+            requireNonNull(arbitrator, "arbitrator is null");
+        }
+
+        static Arbitration of(ArbitrationSnapshot snapshot)
+        {
+            return new Arbitration(snapshot.arbitrator(), snapshot.blockedReservations(), snapshot.arbitrations(), snapshot.reclaimedBytes(),
+                    snapshot.revokeRequests(), snapshot.revokeRequestedBytes(), snapshot.pauses(), snapshot.kills(), snapshot.killedBytes(),
+                    snapshot.failures(), snapshot.reliefs(), snapshot.reliefP50().toNanos(), snapshot.reliefP99().toNanos(),
+                    snapshot.reliefMax().toNanos());
         }
     }
 

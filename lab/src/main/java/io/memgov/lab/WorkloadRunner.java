@@ -235,7 +235,8 @@ final class WorkloadRunner
                     + arrowNodes.stream().mapToLong(ArrowNodeMemory::allocatedBytes).sum();
             int spillFilesLeft = countSpillFiles(spillDirectory);
             Totals totals = totals(results, timeline, labOutOfMemoryErrors, reservedAfter, spillFilesLeft, wallMillis);
-            return new RunResult(label, nodeIds, nodes.get(0).pool().maxBytes(), results, totals, timeline, kills);
+            return new RunResult(label, workload.seed(), nodeIds, nodes.get(0).pool().maxBytes(), results, totals,
+                    RunResult.Arbitration.of(engine.arbitrationSnapshot()), timeline, kills);
         }
         finally {
             arrivals.shutdownNow();
