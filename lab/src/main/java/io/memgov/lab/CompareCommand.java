@@ -95,7 +95,12 @@ final class CompareCommand
         String first = variation.values().get(0);
         for (int i = 0; i < warmup; i++) {
             out.printf("warm-up %d/%d: %s=%s (not measured)%n", i + 1, warmup, variation.key(), first);
-            clean &= run(chosen, variation.key(), first, variation.key() + "=" + first).totals().clean();
+            if (!run(chosen, variation.key(), first, variation.key() + "=" + first).totals().clean()) {
+                // not measured, but what it left behind still fails the comparison
+                out.printf("warm-up %d/%d: a wrong result, a JVM OutOfMemoryError, an internal error, or memory or spill files left behind%n",
+                        i + 1, warmup);
+                clean = false;
+            }
         }
         List<RunResult> runs = new ArrayList<>();
         int total = variation.values().size() * repeat;
