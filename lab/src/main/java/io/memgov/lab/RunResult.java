@@ -70,7 +70,8 @@ record RunResult(String label, long seed, List<String> nodes, long poolBytes, Li
      *
      * @param blockedReservations reservations that left their pool without room
      * @param arbitrations plans asked of the arbitrator
-     * @param kills queries the arbitrator's kill steps killed; {@code failures} requesters its fail steps failed
+     * @param kills kill steps that failed a query; two nodes' steps may kill the same query at once, and each counts
+     * @param failures requesters the fail steps failed
      * @param reliefs blocked reservations whose pool made room again, by whatever means
      * @param reliefP50Nanos median time from a blocked reservation to its relief (over the engine's last 4096); 0 before any
      */
