@@ -374,8 +374,8 @@ final class ProcessWorkloadRunner
         synchronized (kills) {
             allKills = List.copyOf(kills.values());
         }
-        return new RunResult(label, nodeIds, nodes.get(0).maxBytes, results, totals, timeline, allKills, workersHeap(figures, nodeIds.size() * nodes.get(0).maxBytes),
-                List.of(), figures);
+        return new RunResult(label, workload.seed(), nodeIds, nodes.get(0).maxBytes, results, totals, RunResult.Arbitration.notRead(), timeline, allKills,
+                workersHeap(figures, nodeIds.size() * nodes.get(0).maxBytes), List.of(), figures);
     }
 
     // the workers' heaps summed: each worker governs its own JVM, so there is no one heap timeline to sample

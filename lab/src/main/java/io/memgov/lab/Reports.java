@@ -89,10 +89,19 @@ final class Reports
     /** Writes {@code compare.png} and {@code index.html} comparing several runs of one workload. */
     static Path writeCompareReport(Path directory, List<RunResult> runs, String title)
     {
+        return writeCompareReport(directory, runs, title, null);
+    }
+
+    /** The same, with {@code summary} (the {@code --repeat} table as printed; null for none) shown above the runs. */
+    static Path writeCompareReport(Path directory, List<RunResult> runs, String title, String summary)
+    {
         createDirectory(directory);
         writePng(compareChart(runs, title), directory.resolve(COMPARE_CHART));
         StringBuilder html = page(title);
         html.append("<img src=\"").append(COMPARE_CHART).append("\" alt=\"cluster pool use over time, one line per run\">\n");
+        if (summary != null) {
+            html.append("<h2>Summary</h2>\n<pre>").append(escape(summary)).append("</pre>\n");
+        }
         html.append("<h2>Runs</h2>\n").append(totalsTable(runs));
         for (RunResult run : runs) {
             html.append("<h2>").append(escape(run.label())).append("</h2>\n");

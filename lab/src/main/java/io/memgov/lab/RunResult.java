@@ -1,5 +1,7 @@
 package io.memgov.lab;
 
+import io.memgov.engine.ArbitrationSnapshot;
+
 import java.util.List;
 
 import static java.util.Objects.requireNonNull;
@@ -7,19 +9,21 @@ import static java.util.Objects.requireNonNull;
 /**
  * What one run of a workload did; written by {@code run --json} as is.
  *
- * @param label the run's name: the workload's, or {@code KEY=VALUE} in a comparison
+ * @param label the run's name: the workload's, or {@code KEY=VALUE} in a comparison ({@code KEY=VALUE seed=S} when repeated)
+ * @param seed the workload's seed the run used
  * @param nodes node ids, in order
  * @param poolBytes each node's pool maximum
  * @param queries one entry per query, in id order
  * @param totals counts and leftovers
+ * @param arbitration what the nodes' arbitration did, read at the end of the run
  * @param timeline pool use sampled while the run lasted
  * @param kills every kill decision, in order
  * @param heap the real heap during the run (for {@code run --processes}, the worker JVMs' figures summed)
  * @param heapTimeline the engine's heap figures sampled with {@code timeline}; empty for {@code run --processes}
  * @param processes one entry per worker JVM, in node order, for {@code run --processes}; empty for an embedded run
  */
-record RunResult(String label, List<String> nodes, long poolBytes, List<QueryResult> queries, Totals totals,
-        List<Sample> timeline, List<Kill> kills, Heap heap, List<HeapSample> heapTimeline, List<WorkerFigures> processes)
+record RunResult(String label, long seed, List<String> nodes, long poolBytes, List<QueryResult> queries, Totals totals,
+        Arbitration arbitration, List<Sample> timeline, List<Kill> kills, Heap heap, List<HeapSample> heapTimeline, List<WorkerFigures> processes)
 {
     RunResult
     {
@@ -27,6 +31,7 @@ record RunResult(String label, List<String> nodes, long poolBytes, List<QueryRes
         nodes = List.copyOf(nodes);
         queries = List.copyOf(queries);
         requireNonNull(totals, "totals is null");
+        requireNonNull(arbitration, "arbitration is null");
         timeline = List.copyOf(timeline);
         kills = List.copyOf(kills);
         requireNonNull(heap, "heap is null");
@@ -85,6 +90,41 @@ record RunResult(String label, List<String> nodes, long poolBytes, List<QueryRes
      */
     record WorkerFigures(String node, long pid, long maxHeapBytes, long peakHeapBytes, long peakUntrackedBytes, long youngCollections,
             long fullCollections, long gcMillis, int jvmOutOfMemoryErrors, String end) {}
+
+    /**
+     * The engine's {@link ArbitrationSnapshot} at the end of the run (one engine per run, so the run's own figures),
+     * times in nanoseconds. With arbitrator {@code none} only the blocked reservations and their reliefs are counted.
+     *
+     * @param blockedReservations reservations that left their pool without room
+     * @param arbitrations plans asked of the arbitrator
+     * @param kills kill steps that failed a query (a query two nodes' steps kill at once counts once)
+     * @param failures requesters the fail steps failed
+     * @param reliefs blocked reservations whose pool made room again, by whatever means
+     * @param reliefP50Nanos median time from a blocked reservation to its relief (over the engine's last 4096); 0 before any
+     */
+    record Arbitration(String arbitrator, long blockedReservations, long arbitrations, long reclaimedBytes, long revokeRequests,
+            long revokeRequestedBytes, long pauses, long kills, long killedBytes, long failures, long reliefs,
+            long reliefP50Nanos, long reliefP99Nanos, long reliefMaxNanos)
+    {
+        Arbitration
+        {
+            requireNonNull(arbitrator, "arbitrator is null");
+        }
+
+        /** For {@code run --processes}: the engines run in the workers, whose arbitration the lab does not read. */
+        static Arbitration notRead()
+        {
+            return new Arbitration("not read", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        }
+
+        static Arbitration of(ArbitrationSnapshot snapshot)
+        {
+            return new Arbitration(snapshot.arbitrator(), snapshot.blockedReservations(), snapshot.arbitrations(), snapshot.reclaimedBytes(),
+                    snapshot.revokeRequests(), snapshot.revokeRequestedBytes(), snapshot.pauses(), snapshot.kills(), snapshot.killedBytes(),
+                    snapshot.failures(), snapshot.reliefs(), snapshot.reliefP50().toNanos(), snapshot.reliefP99().toNanos(),
+                    snapshot.reliefMax().toNanos());
+        }
+    }
 
     /** Pool use of every node at one moment; {@code reservedBytes[i]} includes revocable bytes. */
     record Sample(long millis, long[] reservedBytes, long[] revocableBytes) {}

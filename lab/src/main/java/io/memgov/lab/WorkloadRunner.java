@@ -238,7 +238,8 @@ final class WorkloadRunner
             int spillFilesLeft = countSpillFiles(spillDirectory);
             RunResult.Heap heapFigures = heap.finish();
             Totals totals = totals(results, timeline, labOutOfMemoryErrors, heapFigures.outOfMemoryErrorsThrown(), reservedAfter, spillFilesLeft, wallMillis, 0);
-            return new RunResult(label, nodeIds, nodes.get(0).pool().maxBytes(), results, totals, timeline, kills, heapFigures, heap.timeline(), List.of());
+            return new RunResult(label, workload.seed(), nodeIds, nodes.get(0).pool().maxBytes(), results, totals,
+                    RunResult.Arbitration.of(engine.arbitrationSnapshot()), timeline, kills, heapFigures, heap.timeline(), List.of());
         }
         finally {
             arrivals.shutdownNow();
