@@ -97,7 +97,9 @@ final class CompareAndReportTest
         // the real heap: this JVM's, sampled with the pools
         JsonNode heap = run.get("heap");
         assertThat(heap.get("maxHeapBytes").asLong()).isEqualTo(Runtime.getRuntime().maxMemory());
-        assertThat(heap.get("peakLiveBytes").asLong()).isPositive().isLessThanOrEqualTo(heap.get("maxHeapBytes").asLong());
+        // live figures come from collections seen by a sample: a run short enough to sample none after a collection has
+        // none (a quiet machine ran it in 0.3s), so only the bounds are asserted here; HeapGovernedTest checks the figures
+        assertThat(heap.get("peakLiveBytes").asLong()).isNotNegative().isLessThanOrEqualTo(heap.get("maxHeapBytes").asLong());
         assertThat(heap.get("outOfMemoryErrorsThrown").asLong()).as("HotSpot reports its OutOfMemoryError count").isZero();
         assertThat(run.get("heapTimeline")).hasSize(run.get("timeline").size());
         assertThat(result.out()).containsPattern("heap: max [0-9.]+[kMG]B, pools [0-9.]+[kMG]B \\(governing the heap\\), peak live heap ");
