@@ -7,6 +7,7 @@ import io.memgov.engine.internal.node.OperatorContext;
 import io.memgov.engine.internal.node.QueryContext;
 import io.memgov.engine.internal.node.Revocation;
 import io.memgov.engine.internal.node.TaskContext;
+import io.memgov.engine.internal.revoke.MemoryRevokingScheduler;
 import io.memgov.engine.internal.revoke.MemoryRevokingScheduler.QueryFailer;
 import io.memgov.spi.arbitration.ArbitrationCandidate;
 import io.memgov.spi.arbitration.ArbitrationPlan;
@@ -32,9 +33,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -258,7 +257,7 @@ public final class NodeArbitration
                 continue;
             }
             askedBytes += revocation.get().requestedBytes();
-            revokes.add(revocation.get().done().whenComplete((ignored, failure) -> revokeEnded(revocation.get(), failure)));
+            revokes.add(revocation.get().done().whenComplete((ignored, failure) -> MemoryRevokingScheduler.failQueryIfRevokeFailed(revocation.get(), failure, failer, policy)));
         }
         statistics.revoked(revokes.size(), askedBytes);
         if (revokes.isEmpty()) {
@@ -270,18 +269,6 @@ public final class NodeArbitration
         done.add(String.format("revoked %s of %s consumers (%s ms)", succinct(askedBytes), revokes.size(), Duration.ofNanos(System.nanoTime() - start).toMillis()));
     }
 
-    // a revoke that failed fails its query, as the revoking scheduler's do
-    private void revokeEnded(Revocation revocation, Throwable failure)
-    {
-        Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-        if (cause == null || cause instanceof CancellationException) {
-            return;
-        }
-        OperatorContext operator = revocation.operator();
-        QueryId queryId = operator.task().query().queryId();
-        log.info("Memory revoke of {} {} on {} asked by the {} failed; failing query {}", operator.task().taskId(), operator.tag(), node.nodeId(), policy, queryId, cause);
-        failer.fail(queryId, ErrorCode.GENERIC_MEMORY_ERROR, "Memory revoke of operator " + operator.tag() + " in task " + operator.task().taskId() + " failed: " + cause);
-    }
 
     private void kill(ArbitrationStep.Kill kill, Blocked blocked, QueryContext requester, ArbitrationRequest request, List<String> done)
     {

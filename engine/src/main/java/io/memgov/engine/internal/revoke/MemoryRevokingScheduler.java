@@ -391,21 +391,31 @@ public final class MemoryRevokingScheduler
 
     private void revokeEnded(Revocation revocation, Throwable failure)
     {
+        failQueryIfRevokeFailed(revocation, failure, queryFailer, strategyName);
+        // what was given back may still leave the pool short, and no pool event may follow
+        scheduleCheck();
+    }
+
+    /**
+     * What any revoke's end means for its query (the revoking scheduler's and arbitration's alike): a revoke that failed
+     * (not one cancelled) fails the operator's query, with the governance error it carried or a generic one.
+     *
+     * @param askedBy who asked for the revoke, for the log
+     */
+    public static void failQueryIfRevokeFailed(Revocation revocation, Throwable failure, QueryFailer queryFailer, String askedBy)
+    {
         Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-        OperatorContext operator = revocation.operator();
         if (cause == null || cause instanceof CancellationException) {
-            // what was given back may still leave the pool short, and no pool event may follow
-            scheduleCheck();
             return;
         }
+        OperatorContext operator = revocation.operator();
         QueryId queryId = operator.task().query().queryId();
         ErrorCode errorCode = cause instanceof MemoryGovernanceException governance ? governance.errorCode() : ErrorCode.GENERIC_MEMORY_ERROR;
         String message = cause instanceof MemoryGovernanceException
                 ? cause.getMessage()
                 : "Memory revoke of operator " + operator.tag() + " in task " + operator.task().taskId() + " failed: " + cause;
-        log.info("Memory revoke of {} {} on {} failed; failing query {} with {}", operator.task().taskId(), operator.tag(), node.nodeId(), queryId, errorCode, cause);
+        log.info("Memory revoke of {} {} asked by {} failed; failing query {} with {}", operator.task().taskId(), operator.tag(), askedBy, queryId, errorCode, cause);
         queryFailer.fail(queryId, errorCode, message);
-        scheduleCheck();
     }
 
     /** Stops the periodic check and the listener path; revokes in flight run to their end. Idempotent. */
