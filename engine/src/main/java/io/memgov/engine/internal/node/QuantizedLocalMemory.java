@@ -13,7 +13,7 @@ import static java.util.Objects.requireNonNull;
  * {@link ExactLocalMemory}, whose bytes are this context's reservation) only when the bytes leave the reservation.
  * The quantum {@code q(n)} for bytes {@code n} is fixed, or grows with {@code n} ({@link QuantumSizes}). The
  * reservation grows to the bytes rounded up to a multiple of {@code q(n)}, shrinks only once it exceeds the bytes by
- * two quanta {@code q(n)} (to one quantum above them rounded up), and drops to zero with them. A change that stays
+ * two quanta {@code q(n)} (to the bytes rounded up, plus one quantum), and drops to zero with them. A change that stays
  * inside the reservation touches nothing above this context and takes no lock. Both the lock-free test
  * ({@link #fits}) and the reservation under the monitor ({@link #targetReservation}) take {@code q} of the new bytes,
  * so a value fits exactly when the monitor would leave the reservation as it is, across the tiers too.
