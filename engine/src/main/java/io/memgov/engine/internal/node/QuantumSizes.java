@@ -39,10 +39,13 @@ final class QuantumSizes
         return new QuantumSizes(quantum, quantum, quantum);
     }
 
-    /** Velox's tiers, each at most {@code poolBytes / ADAPTIVE_POOL_SHARE} but not under the floor. */
+    /**
+     * Velox's tiers, each at most {@code poolBytes / ADAPTIVE_POOL_SHARE} rounded down to a power of two (so that
+     * quanta stay powers of two, as Velox's and the allocators' are), but not under the floor.
+     */
     static QuantumSizes adaptive(long poolBytes)
     {
-        long cap = Math.max(ReservationQuantum.MIN_ADAPTIVE_QUANTUM, poolBytes / ReservationQuantum.ADAPTIVE_POOL_SHARE);
+        long cap = Math.max(ReservationQuantum.MIN_ADAPTIVE_QUANTUM, Long.highestOneBit(poolBytes / ReservationQuantum.ADAPTIVE_POOL_SHARE));
         return new QuantumSizes(Math.min(SMALL, cap), Math.min(MEDIUM, cap), Math.min(LARGE, cap));
     }
 

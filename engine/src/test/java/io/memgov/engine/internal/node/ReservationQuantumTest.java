@@ -337,6 +337,13 @@ class ReservationQuantumTest
             query.close();
             assertThat(node.pool().reservedBytes()).isZero();
         }
+        // a 12MB pool's share, 192kB, rounds down to a power of two
+        try (MemoryEngine engine = engine(Map.of(
+                "node.heap-size", "24MB",
+                "memory.heap-headroom-per-node", "12MB",
+                "memory.reservation-quantum", "adaptive"))) {
+            assertThat(engine.node(0).reservationQuantum()).isEqualTo(128 * KB);
+        }
         // a 2MB pool's share, 32kB, is under the 64kB floor
         try (MemoryEngine engine = engine(Map.of(
                 "node.heap-size", "4MB",
