@@ -8,10 +8,10 @@ import static io.memgov.spi.policy.DataSizes.succinct;
  * context holds as Velox's do, capped by a share of the node's pool.
  *
  * <p>Adaptive: a context holding under 16MB reserves in quanta of 1MB, under 64MB of 4MB, and above that of 8MB; on
- * every node each quantum is at most the general pool's maximum (at start) divided by {@value #ADAPTIVE_POOL_SHARE}
- * and rounded down to a power of two, and never under {@value #MIN_ADAPTIVE_QUANTUM} bytes, so that on a small pool
- * many small operators do not hold the pool in unused quanta (a 12MB pool: 128kB quanta; from 512MB up the tiers
- * apply uncapped). Either way a context reserves its bytes rounded up to its quantum, keeps up to one more
+ * every node each quantum is at most the general pool's maximum (at start) divided by {@value #ADAPTIVE_POOL_SHARE},
+ * so that on a small pool many small operators do not hold the pool in unused quanta, but not under
+ * {@value #MIN_ADAPTIVE_QUANTUM} bytes unless that is more than a sixteenth of the pool; rounded down to a power of
+ * two. A 12MB pool gets 128kB quanta, a 2MB pool 64kB, a 512kB pool 32kB; from 512MB up the tiers apply uncapped. Either way a context reserves its bytes rounded up to its quantum, keeps up to one more
  * quantum after a decrease, and nothing once its bytes are 0; changes inside that reservation reach nothing above the
  * context.
  *
@@ -21,7 +21,10 @@ public final class ReservationQuantum
 {
     /** An adaptive quantum is at most the node's general pool divided by this. */
     public static final long ADAPTIVE_POOL_SHARE = 64;
-    /** The floor of the pool share, in bytes: below it a quantum would cost a pool update every few allocations. */
+    /**
+     * The floor of the pool share, in bytes, below which a quantum would cost a pool update every few allocations;
+     * on a pool under 1MB the floor is a sixteenth of the pool instead.
+     */
     public static final long MIN_ADAPTIVE_QUANTUM = 64 * 1024;
 
     private static final ReservationQuantum EXACT = new ReservationQuantum(0, false);

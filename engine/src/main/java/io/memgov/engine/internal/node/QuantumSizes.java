@@ -40,12 +40,14 @@ final class QuantumSizes
     }
 
     /**
-     * Velox's tiers, each at most {@code poolBytes / ADAPTIVE_POOL_SHARE} rounded down to a power of two (so that
-     * quanta stay powers of two, as Velox's and the allocators' are), but not under the floor.
+     * Velox's tiers, each at most {@code poolBytes / ADAPTIVE_POOL_SHARE}, or the floor if that is larger, rounded down
+     * to a power of two (so that quanta stay powers of two, as Velox's and the allocators' are). The floor is never
+     * more than a sixteenth of the pool: a quantum as large as the pool would block a context on its first byte.
      */
     static QuantumSizes adaptive(long poolBytes)
     {
-        long cap = Math.max(ReservationQuantum.MIN_ADAPTIVE_QUANTUM, Long.highestOneBit(poolBytes / ReservationQuantum.ADAPTIVE_POOL_SHARE));
+        long floor = Math.min(ReservationQuantum.MIN_ADAPTIVE_QUANTUM, poolBytes / 16);
+        long cap = Long.highestOneBit(Math.max(1, Math.max(floor, poolBytes / ReservationQuantum.ADAPTIVE_POOL_SHARE)));
         return new QuantumSizes(Math.min(SMALL, cap), Math.min(MEDIUM, cap), Math.min(LARGE, cap));
     }
 

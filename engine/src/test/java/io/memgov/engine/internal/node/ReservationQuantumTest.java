@@ -358,6 +358,20 @@ class ReservationQuantumTest
             assertThat(memory.reservedBytes()).isEqualTo(128 * KB);
             query.close();
         }
+        // on a 512kB pool the floor is a sixteenth of the pool: a 64kB quantum would take an eighth of it per context
+        try (MemoryEngine engine = engine(Map.of(
+                "node.heap-size", "1MB",
+                "memory.heap-headroom-per-node", "512kB",
+                "query.max-memory-per-node", "512kB",
+                "memory.reservation-quantum", "adaptive"))) {
+            NodeMemory node = engine.node(0);
+            assertThat(node.reservationQuantum()).isEqualTo(32 * KB);
+            QueryMemoryContext query = node.createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+            LocalMemoryContext memory = query.addTask("0").addOperator("HashAggregation").userMemory();
+            memory.setBytes(KB);
+            assertThat(memory.reservedBytes()).isEqualTo(32 * KB);
+            query.close();
+        }
     }
 
     @Test
