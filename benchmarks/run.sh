@@ -14,8 +14,8 @@
 #   arrow    issue #20: buffer(64 KB) + close through memgov's Arrow bridge against plain Arrow; at 1 and 2 threads
 #   arbitration  issue #19: time from a blocked reservation to its relief through a spill or a kill, arbitrator
 #            spill-first against none (the revoking scheduler, or the cluster loop's 1s round); 1 thread, sampled
-# JMH_OPTS overrides the run length (default: 1 fork, 2 x 1s warm-up, 3 x 1s measurement); all of it takes about
-# six minutes on a 2-core machine. Results: benchmarks/target/results/*.json.
+# JMH_OPTS overrides the run length (default: 1 fork, 2 x 1s warm-up, 3 x 1s measurement); hotpath alone takes about
+# seven minutes on a 2-core machine, every group longer. Results: benchmarks/target/results/*.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
