@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the JMH benchmarks and runs the comparison, then prints one table with every figure and its ratios to the
-# baselines measured in the same run (Trino's memory-context library, AtomicLong, the fixed pool, a raw FileChannel).
+# baselines measured in the same run (Trino 435's memory-context library and MemoryPool, Arrow's allocator, AtomicLong,
+# the fixed pool, a raw FileChannel), and whether each target is met.
 #
 # Usage: benchmarks/run.sh [--no-build|--report-only] [hotpath|reserve|spill|loop|arrow|arbitration|all]...   (default: all)
-#   hotpath  issues #10 and #7: AtomicLong, LongAdder, a thread-local field, memgov exact and thread-batched,
-#            Trino's memory-context library, Arrow's allocator; at 1 and 2 threads
+#   hotpath  issues #10, #7 and #21: AtomicLong, LongAdder, a thread-local field, memgov exact and thread-batched
+#            (quantum adaptive, the default, and 0B), Trino 435's memory-context library over Trino's MemoryPool,
+#            Arrow's allocator; workloads alternating and sawtooth; at 1 and 2 threads
 #   reserve  issue #6: the reserve-mode pool against the fixed pool; at 1 and 2 threads
 #   spill    issues #5, #21: SpillFileManager against a raw FileChannel, writing and reading, NONE / LZ4 / AES_GCM,
 #            64 KB and 1 MB blocks; 1 thread
@@ -13,8 +15,8 @@
 #   arrow    issue #20: buffer(64 KB) + close through memgov's Arrow bridge against plain Arrow; at 1 and 2 threads
 #   arbitration  issue #19: time from a blocked reservation to its relief through a spill or a kill, arbitrator
 #            spill-first against none (the revoking scheduler, or the cluster loop's 1s round); 1 thread, sampled
-# JMH_OPTS overrides the run length (default: 1 fork, 2 x 1s warm-up, 3 x 1s measurement); all of it takes about
-# six minutes on a 2-core machine. Results: benchmarks/target/results/*.json.
+# JMH_OPTS overrides the run length (default: 1 fork, 2 x 1s warm-up, 3 x 1s measurement); hotpath alone takes about
+# seven minutes on a 2-core machine, every group longer. Results: benchmarks/target/results/*.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +29,7 @@ for arg in "$@"; do
     --report-only) report_only=1 ;;
     hotpath|reserve|spill|loop|arrow|arbitration) groups+=("$arg") ;;
     all) groups+=(hotpath reserve spill loop arrow arbitration) ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown argument '$arg'; expected --no-build, --report-only, hotpath, reserve, spill, loop, arrow, arbitration or all" >&2; exit 2 ;;
   esac
 done
@@ -93,18 +95,22 @@ TRINO_REFERENCE = {
     "memgovThreadBatchedTrackerCall": "trinoAtomicDepth3",
 }
 
+def workload_of(row):
+    # the Trino and Arrow rows' params: the workload alone
+    return ",".join(p for p in row["params"].split(",") if p.startswith("workload="))
+
 def fmt(value, digits=1):
     return "" if value is None else f"{value:.{digits}f}"
 
 print()
-print(f"| {'benchmark':<40} | {'params':<46} | {'thr':>3} | {'score':>9} | {'± error':>8} | {'unit':<5} | {'MB/s':>6} | {'× Trino':>8} | {'× AtomicLong':>12} | {'× baseline':>10} |")
-print(f"|{'-' * 42}|{'-' * 48}|{'-' * 5}|{'-' * 11}|{'-' * 10}|{'-' * 7}|{'-' * 8}|{'-' * 10}|{'-' * 14}|{'-' * 12}|")
+print(f"| {'benchmark':<40} | {'params':<52} | {'thr':>3} | {'score':>9} | {'± error':>8} | {'unit':<5} | {'MB/s':>6} | {'× Trino':>8} | {'× AtomicLong':>12} | {'× baseline':>10} |")
+print(f"|{'-' * 42}|{'-' * 54}|{'-' * 5}|{'-' * 11}|{'-' * 10}|{'-' * 7}|{'-' * 8}|{'-' * 10}|{'-' * 14}|{'-' * 12}|")
 order = {"HotPathBenchmark": 0, "ReservationBenchmark": 1, "SpillBenchmark": 2, "ClusterLoopBenchmark": 3, "ArrowBridgeBenchmark": 4, "ArbitrationBenchmark": 5}
 for row in sorted(rows, key=lambda r: (order.get(r["cls"], 9), r["name"], r["params"], r["threads"])):
     name, threads, score = row["name"], row["threads"], row["score"]
     mbs = trino = atomic = baseline = None
     if row["cls"] == "HotPathBenchmark" and name.startswith("memgov"):
-        reference = find(TRINO_REFERENCE[name], threads)
+        reference = find(TRINO_REFERENCE[name], threads, workload_of(row))
         trino = score / reference if reference else None
         reference = find("baselineAtomicLongAddAndGet", threads)
         atomic = score / reference if reference else None
@@ -128,11 +134,12 @@ for row in sorted(rows, key=lambda r: (order.get(r["cls"], 9), r["name"], r["par
     elif row["cls"] == "ArrowBridgeBenchmark":
         reference = find("plainArrow", threads)
         baseline = score / reference if reference else None
-    print(f"| {row['cls'].replace('Benchmark', '') + '.' + name:<40} | {row['params']:<46} | {threads:>3} | {score:>9.{3 if score < 10 else 1}f} | "
+    print(f"| {row['cls'].replace('Benchmark', '') + '.' + name:<40} | {row['params']:<52} | {threads:>3} | {score:>9.{3 if score < 10 else 1}f} | "
           f"{row['error']:>8.1f} | {row['unit']:<5} | {fmt(mbs, 0):>6} | {fmt(trino, 2):>8} | {fmt(atomic, 1):>12} | {fmt(baseline, 2):>10} |")
 
 print()
-print("× Trino: memgov depth 3 / trinoPoolDepth3, depth 5 / trinoPoolDepth5, tracker calls / trinoAtomicDepth3 (same threads).")
+print("× Trino: memgov depth 3 / trinoPoolDepth3, depth 5 / trinoPoolDepth5, tracker calls / trinoAtomicDepth3 (same threads")
+print("and workload; Trino 435's memory-context library, over Trino's MemoryPool or a bare AtomicLong).")
 print("× baseline: HotPath memgov / baselineThreadLocalField (same threads); Reservation / pool=fixed; ClusterLoop / the")
 print("100x1000 shape; ArrowBridge / plainArrow, same threads (all time ratios). Spill: throughput as a fraction of the raw")
 print("FileChannel's, same operation, storage and block size (1.00 = as fast).")
@@ -143,46 +150,55 @@ def scaling(name, params=""):
     # per-thread ns at 2 threads against 1 thread: 2.0 is perfectly linear throughput scaling, 1.0 none
     return (2 * one / two, one, two) if one and two else None
 
-for name, params in (("baselineAtomicLongAddAndGet", ""), ("trinoPoolDepth3", ""), ("memgovExactTrackerCall", "reservationQuantum=0B"),
-                     ("memgovThreadBatchedTrackerCall", "reservationQuantum=0B")):
+for name, params in (("baselineAtomicLongAddAndGet", ""), ("trinoPoolDepth3", "workload=alternating"),
+                     ("memgovExactTrackerCall", "reservationQuantum=0B,workload=alternating"),
+                     ("memgovThreadBatchedTrackerCall", "reservationQuantum=0B,workload=alternating")):
     result = scaling(name, params)
     if result:
         print(f"scaling to 2 threads, {name}: throughput x{result[0]:.2f} (ns/op {result[1]:.2f} -> {result[2]:.2f})")
 
-# the targets of issues #7 and #10, each from this run's figures
+# the targets of issue #21 (and #7, #10 before it), each from this run's figures
 print()
 print("| target | figure | result |")
 print("|---|---|---|")
-trino, arrow, field = find("trinoPoolDepth3", 1), find("arrowDepth3", 1), find("baselineThreadLocalField", 1)
+field = find("baselineThreadLocalField", 1)
 def verdict(ok):
     return "met" if ok else "missed"
-for quantum in ("0B", "1MB"):
-    params = f"reservationQuantum={quantum}"
-    exact = find("memgovExactDepth3", 1, params)
-    if exact and trino:
-        print(f"| exact depth 3, 1 thread, >= 10x faster than Trino (quantum {quantum}) | {trino / exact:.1f}x faster ({exact:.1f} vs {trino:.1f} ns) | {verdict(trino / exact >= 10)} |")
-    if exact and arrow:
-        print(f"| exact depth 3, 1 thread, within 3x of Arrow depth 3 (quantum {quantum}) | {exact / arrow:.2f}x Arrow's time | {verdict(exact / arrow <= 3)} |")
-    result = scaling("memgovExactDepth3", params)
-    if result:
-        print(f"| exact depth 3, 2 threads, >= 1.5x 1-thread throughput (quantum {quantum}) | x{result[0]:.2f} | {verdict(result[0] >= 1.5)} |")
-    batched = find("memgovThreadBatchedDepth3", 1, params)
-    if batched and field:
-        print(f"| thread-batched depth 3 within 1.5x of the thread-local field (quantum {quantum}) | {batched / field:.2f}x | {verdict(batched / field <= 1.5)} |")
-call = find("memgovThreadBatchedTrackerCall", 1, "reservationQuantum=0B")
-if call:
-    print(f"| thread-batched tracker call <= 3 ns on 1 thread (#7) | {call:.2f} ns ({call / field:.2f}x the field, {call / find('baselineAtomicLongAddAndGet', 1):.2f}x AtomicLong) | {verdict(call <= 3)} |")
-result = scaling("memgovThreadBatchedTrackerCall", "reservationQuantum=0B")
+for workload in ("alternating", "sawtooth"):
+    trino, arrow = find("trinoPoolDepth3", 1, f"workload={workload}"), find("arrowDepth3", 1, f"workload={workload}")
+    # adaptive is the default and carries the targets; 0B (Trino's exact figures) is kept beside it, for reference
+    for quantum in ("adaptive", "0B"):
+        params = f"reservationQuantum={quantum},workload={workload}"
+        label = f"quantum {quantum}" + (" (the default)" if quantum == "adaptive" else "")
+        judged = verdict if quantum == "adaptive" else (lambda ok: "reference")
+        exact = find("memgovExactDepth3", 1, params)
+        if exact and trino:
+            print(f"| {workload}: depth 3, 1 thread, >= 50x faster than Trino 435's MemoryPool path, {label} | "
+                  f"{trino / exact:.1f}x faster ({exact:.2f} vs {trino:.1f} ns) | {judged(trino / exact >= 50)} |")
+        if exact and arrow:
+            print(f"| {workload}: depth 3, 1 thread, at most Arrow's depth 3 time (<= 1x), {label} | "
+                  f"{exact / arrow:.2f}x Arrow's time ({exact:.2f} vs {arrow:.2f} ns) | {judged(exact / arrow <= 1)} |")
+        result = scaling("memgovExactDepth3", params)
+        if result:
+            print(f"| {workload}: depth 3, 2 threads on distinct queries, >= 1.8x 1-thread throughput, {label} | "
+                  f"x{result[0]:.2f} ({result[1]:.2f} -> {result[2]:.2f} ns/op) | {judged(result[0] >= 1.8)} |")
+params = "reservationQuantum=0B,workload=alternating"
+batched = find("memgovThreadBatchedDepth3", 1, "reservationQuantum=adaptive,workload=alternating")
+if batched and field:
+    print(f"| thread-batched depth 3 within 1.5x of the thread-local field, quantum adaptive, alternating (#10) | {batched / field:.2f}x | {verdict(batched / field <= 1.5)} |")
+call = find("memgovThreadBatchedTrackerCall", 1, params)
+if call and field:
+    print(f"| thread-batched tracker call <= 3 ns on 1 thread, alternating (#7) | {call:.2f} ns ({call / field:.2f}x the field, {call / find('baselineAtomicLongAddAndGet', 1):.2f}x AtomicLong) | {verdict(call <= 3)} |")
+result = scaling("memgovThreadBatchedTrackerCall", params)
 if result:
-    print(f"| thread-batched tracker call, near-linear to 2 threads (#7) | x{result[0]:.2f} | {verdict(result[0] >= 1.8)} |")
+    print(f"| thread-batched tracker call, near-linear to 2 threads, alternating (#7) | x{result[0]:.2f} | {verdict(result[0] >= 1.8)} |")
 
 # the target of issue #20: the bridge within 1.5x of plain Arrow (same allocation manager, same threads)
 for quantum in ("0B", "1MB"):
     for threads in (1, 2):
         bridge, plain = find("bridge", threads, f"reservationQuantum={quantum}"), find("plainArrow", threads)
         if bridge and plain:
-            default = " (the default)" if quantum == "0B" else ""
-            print(f"| Arrow buffer(64 KB) + close through the bridge within 1.5x of plain Arrow, {threads} thread(s), quantum {quantum}{default} (#20) | "
+            print(f"| Arrow buffer(64 KB) + close through the bridge within 1.5x of plain Arrow, {threads} thread(s), quantum {quantum} (#20) | "
                   f"{bridge / plain:.2f}x ({bridge:.1f} vs {plain:.1f} ns) | {verdict(bridge / plain <= 1.5)} |")
 
 # the target of #21 for spill files, each from this run's figures: >= 0.9x a raw FileChannel's throughput

@@ -23,6 +23,8 @@ final class TestEngines
         properties.put("memory.cluster.poll-interval", "1h");
         // the pool governs Arrow's off-heap buffers, not this JVM's heap
         properties.put("node.heap-governed", "false");
+        // memgov's figures are checked against Arrow's counters byte for byte
+        properties.put("memory.reservation-quantum", "0B");
         properties.putAll(overrides);
         return MemoryEngine.builder()
                 .properties(properties)

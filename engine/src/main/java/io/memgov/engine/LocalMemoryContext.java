@@ -7,9 +7,10 @@ import io.memgov.spi.pool.MemoryFuture;
  * ({@link TaskMemoryContext#localMemory()}, {@link QueryMemoryContext#localMemory()}). The consumer reports what it
  * holds now; the context carries the difference to the levels above it (task, query, tracker and pool).
  *
- * <p>With {@code memory.reservation-quantum} set, the context reserves in multiples of the quantum: it carries a change
- * up only when the bytes leave its reservation, and the task, query, tracker, pool, limits, killers and snapshots see
- * the reservation ({@link #reservedBytes()}), not the bytes. Without it (the default) the two are always equal.
+ * <p>By default ({@code memory.reservation-quantum=adaptive}, see {@link ReservationQuantum}) and with a fixed quantum,
+ * the context reserves in quanta: it carries a change up only when the bytes leave its reservation, and the task,
+ * query, tracker, pool, limits, killers and snapshots see the reservation ({@link #reservedBytes()}), not the bytes.
+ * With {@code 0B} the two are always equal.
  *
  * <p>Thread-safe; each call either fully applies or changes nothing.
  */
@@ -20,9 +21,9 @@ public interface LocalMemoryContext
     long bytes();
 
     /**
-     * Bytes the task, query, tracker and pool hold for this context: {@link #bytes()} without a reservation quantum;
-     * with one, {@code bytes()} rounded up to the quantum, plus up to one more quantum kept after a decrease, and 0
-     * when {@code bytes()} is 0.
+     * Bytes the task, query, tracker and pool hold for this context: {@link #bytes()} with {@code 0B}; with a quantum
+     * (fixed, or adaptive: the quantum for {@code bytes()}), {@code bytes()} rounded up to the quantum, plus up to one
+     * more quantum kept after a decrease, and 0 when {@code bytes()} is 0.
      */
     long reservedBytes();
 

@@ -84,7 +84,7 @@ public final class MemoryEngineConfig
     private final Path pluginDir;
     private final boolean pluginDirExplicit;
     private final int nodeCount;
-    private final long reservationQuantum;
+    private final ReservationQuantum reservationQuantum;
     private final List<PolicyFamily<?, ?, ?>> families;
     private final Map<PolicyFamily<?, ?, ?>, String> explicitPolicies;
     private final Map<PolicyFamily<?, ?, ?>, Map<String, String>> familyKeys;
@@ -129,11 +129,7 @@ public final class MemoryEngineConfig
         pollInterval = parseDuration(POLL_INTERVAL, remaining.getOrDefault(POLL_INTERVAL, "1s"));
         pluginDirExplicit = remaining.containsKey(PLUGIN_DIR);
         pluginDir = Path.of(remaining.getOrDefault(PLUGIN_DIR, "plugins"));
-        reservationQuantum = parseSize(RESERVATION_QUANTUM, remaining.getOrDefault(RESERVATION_QUANTUM, "0B"));
-        if (reservationQuantum > MAX_RESERVATION_QUANTUM) {
-            throw new ConfigurationException(String.format("Invalid value '%s' for '%s': expected 0B (every change reaches the pool) or a size up to 1GB such as 1MB",
-                    properties.get(RESERVATION_QUANTUM), RESERVATION_QUANTUM));
-        }
+        reservationQuantum = parseReservationQuantum(remaining.getOrDefault(RESERVATION_QUANTUM, ReservationQuantum.adaptive().toString()));
         policyCallTimeout = parseDuration(POLICY_CALL_TIMEOUT, remaining.getOrDefault(POLICY_CALL_TIMEOUT, "5s"));
         if (!policyCallTimeout.isZero() && (policyCallTimeout.compareTo(MIN_CALL_TIMEOUT) < 0 || policyCallTimeout.compareTo(MAX_CALL_TIMEOUT) > 0)) {
             throw new ConfigurationException(String.format(
@@ -248,6 +244,27 @@ public final class MemoryEngineConfig
         catch (PolicyConfigException e) {
             throw new ConfigurationException(e.getMessage(), e);
         }
+    }
+
+    private static ReservationQuantum parseReservationQuantum(String value)
+    {
+        if (value.trim().equals(ReservationQuantum.adaptive().toString())) {
+            return ReservationQuantum.adaptive();
+        }
+        long bytes;
+        try {
+            bytes = parseSize(RESERVATION_QUANTUM, value);
+        }
+        catch (PolicyConfigException e) {
+            bytes = -1;
+        }
+        if (bytes < 0 || bytes > MAX_RESERVATION_QUANTUM) {
+            throw new ConfigurationException(String.format(
+                    "Invalid value '%s' for '%s': expected adaptive (the default: quanta that grow with what an operator holds), 0B (every change reaches the pool) "
+                            + "or a size up to 1GB such as 1MB",
+                    value, RESERVATION_QUANTUM));
+        }
+        return ReservationQuantum.fixed(bytes);
     }
 
     private static boolean exceedsHeap(long heapBytes, int nodeCount, long jvmMaxHeapBytes)
@@ -427,11 +444,12 @@ public final class MemoryEngineConfig
     }
 
     /**
-     * {@code memory.reservation-quantum}: 0 (the default) carries every operator change to the pool as it is made, as
-     * Trino does; a positive size makes each operator context reserve in multiples of it, as Velox does, so that
-     * changes inside the reservation touch only the operator.
+     * {@code memory.reservation-quantum}: {@code adaptive} (the default) makes each local memory context reserve in
+     * quanta that grow with what it holds, as Velox does, capped by a share of the pool; a size makes it reserve in
+     * multiples of that size; {@code 0B} carries every change to the pool as it is made, as Trino does. See
+     * {@link ReservationQuantum}.
      */
-    public long reservationQuantum()
+    public ReservationQuantum reservationQuantum()
     {
         return reservationQuantum;
     }

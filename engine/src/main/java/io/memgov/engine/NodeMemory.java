@@ -27,9 +27,11 @@ public interface NodeMemory
     NodeId nodeId();
 
     /**
-     * The granularity of reservations ({@code memory.reservation-quantum}): 0 when every change reaches the pool as it
-     * is made (Trino), else each local memory context (an operator's, a task's or a query's own) reserves in multiples
-     * of it (Velox) and changes inside its reservation reach nothing above it.
+     * The granularity of reservations ({@code memory.reservation-quantum}, see {@link ReservationQuantum}): 0 when
+     * every change reaches the pool as it is made (Trino); else each local memory context (an operator's, a task's or
+     * a query's own) reserves in quanta (Velox) and changes inside its reservation reach nothing above it, and this is
+     * the largest quantum any of them reserves in: the configured size, or for {@code adaptive} 8MB capped by this
+     * node's share of its pool. A context holds at most two of these above its bytes.
      */
     long reservationQuantum();
 

@@ -48,6 +48,7 @@ final class MemoryEngineConfigTest
         assertThat(config.nodeCount()).isEqualTo(1);
         assertThat(config.heapGoverned()).isTrue();
         assertThat(config.policyCallTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(config.reservationQuantum()).isEqualTo(ReservationQuantum.adaptive());
         // the defaults themselves belong to the families (PolicyFamilyTest); the configuration selects nothing explicitly
         assertThat(config.families()).isEqualTo(PolicyFamily.values());
         for (PolicyFamily<?, ?, ?> family : PolicyFamily.values()) {
@@ -135,6 +136,21 @@ final class MemoryEngineConfigTest
     }
 
     @Test
+    void reservationQuantumIsAdaptiveExactOrASizeUpToOneGigabyte()
+    {
+        assertThat(MemoryEngineConfig.fromMap(Map.of("memory.reservation-quantum", "adaptive")).reservationQuantum().isAdaptive()).isTrue();
+        assertThat(MemoryEngineConfig.fromMap(Map.of("memory.reservation-quantum", "0B")).reservationQuantum().isExact()).isTrue();
+        assertThat(MemoryEngineConfig.fromMap(Map.of("memory.reservation-quantum", "1GB")).reservationQuantum().fixedBytes()).isEqualTo(GB);
+        for (String bad : new String[] {"Adaptive", "2GB", "-1MB", "fast"}) {
+            assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("memory.reservation-quantum", bad)))
+                    .isInstanceOf(ConfigurationException.class)
+                    .hasMessageStartingWith("Invalid value '" + bad + "' for 'memory.reservation-quantum': expected adaptive")
+                    .hasMessageContaining("0B")
+                    .hasMessageContaining("up to 1GB");
+        }
+    }
+
+    @Test
     void everyKeyIsMapped()
     {
         Map<String, String> properties = Map.ofEntries(
@@ -162,7 +178,8 @@ final class MemoryEngineConfigTest
                 entry("memory.spill-strategy.oldest-first.z", "3"),
                 entry("memory.leak-detector.policy", "none"),
                 entry("node.heap-governed", "false"),
-                entry("policy.call-timeout", "250ms"));
+                entry("policy.call-timeout", "250ms"),
+                entry("memory.reservation-quantum", "2MB"));
         MemoryEngineConfig config = MemoryEngineConfig.fromMap(properties);
 
         assertThat(config.heapBytes()).isEqualTo(16 * GB);
@@ -181,6 +198,7 @@ final class MemoryEngineConfigTest
         assertThat(config.nodeCount()).isEqualTo(3);
         assertThat(config.heapGoverned()).isFalse();
         assertThat(config.policyCallTimeout()).isEqualTo(Duration.ofMillis(250));
+        assertThat(config.reservationQuantum()).isEqualTo(ReservationQuantum.fixed(2 * MB));
         assertThat(config.explicitPolicy(PolicyFamily.POOL)).contains("reserve-mode");
         assertThat(config.explicitPolicy(PolicyFamily.TRACKER)).contains("thread-batched");
         assertThat(config.explicitPolicy(PolicyFamily.QUERY_KILLER)).contains("total-reservation");

@@ -38,7 +38,9 @@ final class QueryFailureTest
                         "node.heap-size", "20MB",
                         "memory.heap-headroom-per-node", "10MB",
                         "query.max-memory-per-node", "10MB",
-                        "cluster.node-count", String.valueOf(nodes)))
+                        "cluster.node-count", String.valueOf(nodes),
+                        // the figures below are the bytes set
+                        "memory.reservation-quantum", "0B"))
                 .build();
     }
 

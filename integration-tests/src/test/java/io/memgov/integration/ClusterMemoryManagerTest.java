@@ -47,7 +47,9 @@ class ClusterMemoryManagerTest
                 .property("node.heap-size", "20MB")
                 .property("memory.heap-headroom-per-node", "10MB")
                 .property("query.max-memory-per-node", "10MB")
-                .property("memory.cluster.poll-interval", "1h");
+                .property("memory.cluster.poll-interval", "1h")
+                // the limits below are a few kB: the queries must hold the bytes they set, not quanta
+                .property("memory.reservation-quantum", "0B");
     }
 
     private record Held(QueryMemoryContext[] contexts, OperatorMemoryContext[] operators) {}

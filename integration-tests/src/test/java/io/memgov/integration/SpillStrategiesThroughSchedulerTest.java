@@ -116,6 +116,8 @@ final class SpillStrategiesThroughSchedulerTest
                 .property("memory.spill-strategy.policy", strategy)
                 .property("memory-revoking-threshold", threshold)
                 .property("memory-revoking-target", target)
+                // the pools and consumers below are counted in bytes
+                .property("memory.reservation-quantum", "0B")
                 .build();
     }
 

@@ -23,7 +23,9 @@ final class MemoryHttpServerTest
             throws Exception
     {
         try (MemoryEngine engine = MemoryEngine.builder().property("cluster.node-count", "2").property("node.heap-size", "64MB")
-                        .property("memory.heap-headroom-per-node", "16MB").property("query.max-memory-per-node", "32MB").build();
+                        .property("memory.heap-headroom-per-node", "16MB").property("query.max-memory-per-node", "32MB")
+                        // the snapshots must show the 3,000,000 bytes set
+                        .property("memory.reservation-quantum", "0B").build();
                 MemoryHttpServer server = MemoryHttpServer.start(engine, 0)) {
             QueryMemoryContext query = engine.node(1).createQuery(QueryId.of("q7"), QuerySession.of("alice"));
             // the handles stay reachable until closed: the engine's cleaner releases a task or operator it finds unreachable

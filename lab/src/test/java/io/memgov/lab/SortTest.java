@@ -104,6 +104,8 @@ final class SortTest
                 .property("node.heap-size", "64MB")
                 .property("memory.heap-headroom-per-node", "16MB")
                 .property("query.max-memory-per-node", "32MB")
+                // the peaks below are the pages' bytes, not quanta
+                .property("memory.reservation-quantum", "0B")
                 .build();
     }
 

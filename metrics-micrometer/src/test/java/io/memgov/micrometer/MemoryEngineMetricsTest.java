@@ -73,6 +73,8 @@ final class MemoryEngineMetricsTest
                 .property("query.low-memory-killer.policy", "total-reservation")
                 .property("memory.leak-detector.policy", "leak-detector")
                 .property("memory.spill-strategy.policy", "threshold")
+                // the meters are checked against the bytes set
+                .property("memory.reservation-quantum", "0B")
                 .build();
         engine.addQueryFailureListener((queryId, tasks, errorCode, message) ->
                 failuresSeen.computeIfAbsent(errorCode.name() + "/" + (tasks.isEmpty() ? "query" : "tasks"), ignored -> new AtomicLong()).incrementAndGet());

@@ -135,7 +135,9 @@ final class ArbitrationEngineTest
                 "memory.heap-headroom-per-node", "0B",
                 "query.max-memory-per-node", "10MB",
                 "memory.cluster.poll-interval", "1h",
-                "memory.arbitrator.policy", arbitrator));
+                "memory.arbitrator.policy", arbitrator,
+                // the messages and pool figures below are the bytes set
+                "memory.reservation-quantum", "0B"));
         properties.putAll(overrides);
         return MemoryEngine.builder().withoutClassPathDiscovery().plugin(new ArbitrationPlugin()).properties(properties).withoutJmx().build();
     }

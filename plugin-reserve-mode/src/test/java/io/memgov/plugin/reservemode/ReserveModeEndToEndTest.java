@@ -72,7 +72,9 @@ final class ReserveModeEndToEndTest
                         "memory.pool.policy", "reserve-mode",
                         "memory.pool.reserve-mode.source", "heap",
                         "memory.pool.reserve-mode.min-reserved-memory", "100MB",
-                        "memory.pool.reserve-mode.check-interval", CHECK_INTERVAL.toMillis() + "ms"))
+                        "memory.pool.reserve-mode.check-interval", CHECK_INTERVAL.toMillis() + "ms",
+                        // the pool figures below are the bytes set
+                        "memory.reservation-quantum", "0B"))
                 .build();
         nodes.addAll(engine.nodes());
         return engine;

@@ -3,6 +3,7 @@ package io.memgov.engine.internal.node;
 import io.memgov.engine.NodeMemory;
 import io.memgov.engine.QueryMemoryContext;
 import io.memgov.engine.QuerySession;
+import io.memgov.engine.ReservationQuantum;
 import io.memgov.spi.cluster.MemoryPoolAssignment;
 import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.cluster.NodeSnapshot;
@@ -58,6 +59,7 @@ public final class NodeMemoryManager
     private final long maxQueryTotalMemoryPerNode;
     // Presto's per-node revocable limit; Long.MAX_VALUE for none (Trino)
     private volatile long maxQueryRevocableMemoryPerNode = Long.MAX_VALUE;
+    // 0 when exact, else the largest quantum a context of this node reserves in
     private final long reservationQuantum;
     private final AtomicLong snapshotSequence = new AtomicLong();
     // guards applying assignments against creating queries, so that a new query never misses the assignment in force
@@ -91,10 +93,28 @@ public final class NodeMemoryManager
     public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode,
             MemoryLeakDetector leakDetector, long reservationQuantum)
     {
-        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, leakDetector, reservationQuantum, localMemories(reservationQuantum));
+        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, leakDetector, ReservationQuantum.fixed(reservationQuantum));
     }
 
     /**
+     * @param reservationQuantum how each local memory context reserves ({@code memory.reservation-quantum}); an
+     *        adaptive quantum is capped by a share of the general pool's maximum now
+     */
+    public NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode,
+            MemoryLeakDetector leakDetector, ReservationQuantum reservationQuantum)
+    {
+        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, leakDetector,
+                QuantumSizes.of(requireNonNull(reservationQuantum, "reservationQuantum is null"), layout.generalPool().maxBytes()));
+    }
+
+    private NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode,
+            MemoryLeakDetector leakDetector, QuantumSizes quanta)
+    {
+        this(nodeId, layout, rootTracker, clock, maxQueryMemoryPerNode, maxQueryTotalMemoryPerNode, leakDetector, quanta == null ? 0 : quanta.largest(), localMemories(quanta));
+    }
+
+    /**
+     * @param reservationQuantum what {@link #reservationQuantum()} reports
      * @param localMemories wraps each new exact local memory of this node; tests put their own wrappers in here
      */
     NodeMemoryManager(NodeId nodeId, MemoryPoolLayout layout, MemoryTracker rootTracker, Clock clock, long maxQueryMemoryPerNode, long maxQueryTotalMemoryPerNode,
@@ -108,16 +128,13 @@ public final class NodeMemoryManager
         this.maxQueryTotalMemoryPerNode = maxQueryTotalMemoryPerNode;
     }
 
-    // the wiring of memory.reservation-quantum: exact contexts, or each behind the quantum's decorator
-    private static UnaryOperator<LocalMemory> localMemories(long reservationQuantum)
+    // the wiring of memory.reservation-quantum: exact contexts (null), or each behind the quantum's decorator
+    private static UnaryOperator<LocalMemory> localMemories(QuantumSizes quanta)
     {
-        if (reservationQuantum < 0) {
-            throw new IllegalArgumentException("reservationQuantum is negative: " + reservationQuantum);
-        }
-        if (reservationQuantum == 0) {
+        if (quanta == null) {
             return UnaryOperator.identity();
         }
-        return exact -> new QuantizedLocalMemory(exact, reservationQuantum);
+        return exact -> new QuantizedLocalMemory(exact, quanta);
     }
 
     public NodeId nodeId()
@@ -125,11 +142,7 @@ public final class NodeMemoryManager
         return state.nodeId;
     }
 
-    /**
-     * The granularity of reservations ({@code memory.reservation-quantum}): 0 when every change reaches the pool as it
-     * is made (Trino), else each local memory context reserves in multiples of it (Velox) and changes inside its
-     * reservation reach nothing above it.
-     */
+    @Override
     public long reservationQuantum()
     {
         return reservationQuantum;

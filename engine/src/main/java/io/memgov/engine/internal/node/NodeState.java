@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.UnaryOperator;
 
 import static java.util.Objects.requireNonNull;
@@ -48,6 +49,8 @@ final class NodeState
     private final Cache<QueryId, QuerySnapshot> endedQueries;
     // told about contexts collected without close(); null when the node has none
     private final MemoryLeakDetector leakDetector;
+    // orders the growths of the node's operators for the revoking scheduler's latest grower (OperatorState)
+    final AtomicLong growthSequence = new AtomicLong();
     // the node's arbitration, set once at wiring
     private volatile BlockedReservationListener blockedReservations = BlockedReservationListener.NONE;
     // set once by the engine's close: every change and every new context fails from then on

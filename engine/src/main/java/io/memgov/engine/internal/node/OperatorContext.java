@@ -154,10 +154,13 @@ public final class OperatorContext
         return Optional.of(revocation);
     }
 
-    /** System.nanoTime() of the operator's last reservation increase, of any kind; 0 if it never reserved. */
-    public long lastGrowthNanos()
+    /**
+     * Orders the operators of one node by their last reservation increase, of any kind: a higher number grew later;
+     * 0 if it never reserved. Numbers of different nodes are not comparable.
+     */
+    public long lastGrowthSequence()
     {
-        return state.lastGrowthNanos();
+        return state.lastGrowthSequence();
     }
 
     /** Releases all three kinds and cancels a pending revoke. Idempotent. */

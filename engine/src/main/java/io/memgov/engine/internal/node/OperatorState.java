@@ -24,9 +24,10 @@ final class OperatorState
     final LocalMemory revocable;
     final RevokeHandshake revoke = new RevokeHandshake(this);
     final HostHandleLink hostHandle = new HostHandleLink();
-    // when the operator last grew the reservation of any of its memory; the scheduler takes the latest grower for the
-    // requester
-    private volatile long lastGrowthNanos;
+    // the node's growth sequence number of the operator's last reservation growth, of any kind; 0 if it never grew.
+    // The scheduler takes the operator with the highest for the requester
+    private final AtomicLong growthSequence;
+    private volatile long lastGrowth;
 
     OperatorState(TaskState task, String tag)
     {
@@ -35,20 +36,29 @@ final class OperatorState
         // the task and tag with the pool's slot for them, looked up once for every reservation of this operator
         PoolSlot slot = new PoolSlot(task.taskId, tag);
         NodeState node = task.query.node();
+        this.growthSequence = node.growthSequence;
         this.user = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.USER, slot, this));
         this.system = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.SYSTEM, slot, this));
         this.revocable = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.REVOCABLE, slot, this));
     }
 
-    long lastGrowthNanos()
+    long lastGrowthSequence()
     {
-        return lastGrowthNanos;
+        return lastGrowth;
     }
 
+    /**
+     * Called only when a reservation grows, so behind a quantum only when the bytes leave it. No clock: the order is
+     * the node's sequence, and an operator that already holds the latest number (nobody grew since) keeps it, so one
+     * operator growing again and again reads a shared line and writes nothing.
+     */
     @Override
     public void reservationGrew(MemoryKind kind)
     {
-        lastGrowthNanos = System.nanoTime();
+        long latest = growthSequence.get();
+        if (latest == 0 || lastGrowth != latest) {
+            lastGrowth = growthSequence.incrementAndGet();
+        }
     }
 
     @Override

@@ -11,9 +11,12 @@ import static java.util.Objects.requireNonNull;
  * The reservation quantum ({@code memory.reservation-quantum}, Velox's technique) as a decorator, in the spirit of
  * Trino's {@code CoarseGrainLocalMemoryContext}: it keeps the bytes the host set, and sets the memory it wraps (an
  * {@link ExactLocalMemory}, whose bytes are this context's reservation) only when the bytes leave the reservation.
- * The reservation grows to the bytes rounded up to a multiple of the quantum {@code q}, shrinks only once it exceeds
- * the bytes by two quanta (to one quantum above them), and drops to zero with them. A change that stays inside the
- * reservation touches nothing above this context and takes no lock.
+ * The quantum {@code q(n)} for bytes {@code n} is fixed, or grows with {@code n} ({@link QuantumSizes}). The
+ * reservation grows to the bytes rounded up to a multiple of {@code q(n)}, shrinks only once it exceeds the bytes by
+ * two quanta {@code q(n)} (to the bytes rounded up, plus one quantum), and drops to zero with them. A change that stays
+ * inside the reservation touches nothing above this context and takes no lock. Both the lock-free test
+ * ({@link #fits}) and the reservation under the monitor ({@link #targetReservation}) take {@code q} of the new bytes,
+ * so a value fits exactly when the monitor would leave the reservation as it is, across the tiers too.
  *
  * <p>Every change of the reservation is made under this context's monitor, and sets the reservation before the bytes.
  * The lock-free path reads the reservation, swaps the bytes in and reads the reservation again: if it changed
@@ -45,7 +48,7 @@ final class QuantizedLocalMemory
     static final long NOT_WRITTEN = -2;
 
     private final LocalMemory reservation;
-    private final long quantum;
+    private final QuantumSizes quanta;
     // written by the lock-free path and under the monitor, read without it
     private volatile long bytes;
     // what the last call under the monitor left in bytes, which fits the reservation it left; guarded by this monitor
@@ -55,15 +58,12 @@ final class QuantizedLocalMemory
 
     /**
      * @param reservation the exact memory the reservation is kept in; only this context may change it
-     * @param quantum positive
+     * @param quanta the quantum for each size
      */
-    QuantizedLocalMemory(LocalMemory reservation, long quantum)
+    QuantizedLocalMemory(LocalMemory reservation, QuantumSizes quanta)
     {
         this.reservation = requireNonNull(reservation, "reservation is null");
-        if (quantum <= 0) {
-            throw new IllegalArgumentException("quantum is not positive: " + quantum);
-        }
-        this.quantum = quantum;
+        this.quanta = requireNonNull(quanta, "quanta is null");
     }
 
     @Override
@@ -129,7 +129,7 @@ final class QuantizedLocalMemory
 
     private boolean fits(long newBytes, long reserved)
     {
-        return newBytes > 0 && newBytes <= reserved && reserved - newBytes < 2 * quantum;
+        return newBytes > 0 && newBytes <= reserved && reserved - newBytes < 2 * quanta.quantumFor(newBytes);
     }
 
     /** @param replaced what {@link #withinReservation} returned for this call */
@@ -194,17 +194,18 @@ final class QuantizedLocalMemory
             return 0;
         }
         long current = reservation.bytes();
+        long quantum = quanta.quantumFor(newBytes);
         if (newBytes > current) {
-            return roundUp(newBytes);
+            return roundUp(newBytes, quantum);
         }
         if (current - newBytes >= 2 * quantum) {
             // keep one quantum above, so that a context oscillating around a boundary does not churn
-            return roundUp(newBytes) + quantum;
+            return roundUp(newBytes, quantum) + quantum;
         }
         return current;
     }
 
-    private long roundUp(long value)
+    private static long roundUp(long value, long quantum)
     {
         long remainder = value % quantum;
         if (remainder == 0 || value > Long.MAX_VALUE - quantum) {
@@ -258,6 +259,6 @@ final class QuantizedLocalMemory
     @Override
     public String toString()
     {
-        return reservation + " (bytes " + bytes + ", quantum " + quantum + ")";
+        return reservation + " (bytes " + bytes + ", quantum " + quanta + ")";
     }
 }

@@ -276,7 +276,7 @@ public final class MemoryRevokingScheduler
                     continue;
                 }
                 for (OperatorContext operator : task.operatorContexts()) {
-                    long growth = operator.lastGrowthNanos();
+                    long growth = operator.lastGrowthSequence();
                     if (growth != 0 && (latestGrower == null || growth - latestGrowth > 0)) {
                         latestGrowth = growth;
                         latestGrower = operator;

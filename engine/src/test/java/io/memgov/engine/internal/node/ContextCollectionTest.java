@@ -92,7 +92,8 @@ final class ContextCollectionTest
                 .withoutClassPathDiscovery()
                 .withoutJmx()
                 .plugin(detector.plugin())
-                .properties(Map.of("node.heap-size", "100MB", "memory.leak-detector.policy", RecordingDetector.NAME))
+                // the bytes reported as collected are the bytes set
+                .properties(Map.of("node.heap-size", "100MB", "memory.leak-detector.policy", RecordingDetector.NAME, "memory.reservation-quantum", "0B"))
                 .build();
         pool = engine.node(0).pool();
     }

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.ref.Reference;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -33,9 +34,15 @@ final class NodeMemoryScenariosTest
 {
     private static final long MB = 1024 * 1024;
 
+    /**
+     * An engine for scenarios that check Trino's exact figures: {@code memory.reservation-quantum=0B} unless the
+     * properties set it, so that every context reserves the bytes it was set to.
+     */
     static MemoryEngine engine(Map<String, String> properties)
     {
-        return MemoryEngine.builder().withoutClassPathDiscovery().properties(properties).build();
+        Map<String, String> exact = new HashMap<>(properties);
+        exact.putIfAbsent("memory.reservation-quantum", "0B");
+        return MemoryEngine.builder().withoutClassPathDiscovery().properties(exact).build();
     }
 
     @Test

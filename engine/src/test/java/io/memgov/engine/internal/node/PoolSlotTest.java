@@ -119,6 +119,7 @@ final class PoolSlotTest
                 .property("node.heap-size", "100MB")
                 .property("memory.heap-headroom-per-node", "50MB")
                 .property("query.max-memory-per-node", "40MB")
+                .property("memory.reservation-quantum", "0B")
                 .build()) {
             NodeMemory node = engine.node(0);
             assertThat(node.pool()).isSameAs(counting);

@@ -42,7 +42,12 @@ final class QuantumRaceTest
     private final Gate gate = new Gate();
     private final MemoryPool pool = new FixedMemoryPool("general", 100 * MB);
     private final NodeMemoryManager node = new NodeMemoryManager(NodeId.of("node-race"), MemoryPoolLayout.of(pool), ExactMemoryTracker.root("node-race", 0),
-            Clock.systemUTC(), 5 * MB, Long.MAX_VALUE, null, MB, exact -> new QuantizedLocalMemory(gate.watch(exact), MB));
+            Clock.systemUTC(), 5 * MB, Long.MAX_VALUE, null, MB, exact -> new QuantizedLocalMemory(gate.watch(exact), QuantumSizes.fixed(MB)));
+    // the adaptive quantum on a pool whose share caps no tier: 1MB under 16MB, 4MB under 64MB, 8MB above
+    private final MemoryPool largePool = new FixedMemoryPool("general", 1024 * MB);
+    private final NodeMemoryManager adaptiveNode = new NodeMemoryManager(NodeId.of("node-race-adaptive"), MemoryPoolLayout.of(largePool),
+            ExactMemoryTracker.root("node-race-adaptive", 0), Clock.systemUTC(), 256 * MB, Long.MAX_VALUE, null, 8 * MB,
+            exact -> new QuantizedLocalMemory(gate.watch(exact), QuantumSizes.adaptive(largePool.maxBytes())));
 
     @Test
     void aCloseBetweenTheHalvesLeavesNothingAndTheCallFails()
@@ -155,6 +160,94 @@ final class QuantumRaceTest
         assertThat(memory.reservedBytes()).isEqualTo(5 * MB);
         assertThat(pool.reservedBytes()).isEqualTo(5 * MB);
         query.close();
+    }
+
+    @Test
+    void aCloseBetweenTheHalvesAtAnAdaptiveTierBoundaryLeavesNothingAndTheCallFails()
+            throws Exception
+    {
+        QueryMemoryContext query = adaptiveNode.createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+        OperatorMemoryContext operator = query.addTask("0").addOperator("HashAggregation");
+        LocalMemoryContext memory = operator.userMemory();
+        memory.setBytes(15 * MB + 512 * KB);
+        assertThat(memory.reservedBytes()).isEqualTo(16 * MB);
+
+        // 16MB fits the 16MB reservation under the 4MB quantum of its own tier: the lock-free path takes it
+        CompletableFuture<MemoryFuture> call = gate.stopBetweenTheHalves(() -> memory.setBytes(16 * MB));
+        operator.close();
+        gate.resume();
+
+        assertThat(failureOf(call)).isInstanceOf(IllegalStateException.class).hasMessageContaining("is already closed");
+        assertThat(memory.bytes()).isZero();
+        assertThat(memory.reservedBytes()).isZero();
+        assertThat(largePool.reservedBytes()).isZero();
+        query.close();
+    }
+
+    @Test
+    void aKillBetweenTheHalvesInTheLargestAdaptiveTierLeavesNothingAndTheCallFails()
+            throws Exception
+    {
+        QueryMemoryContext query = adaptiveNode.createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+        LocalMemoryContext memory = query.addTask("0").addOperator("HashAggregation").revocableMemory();
+        memory.setBytes(65 * MB);
+        assertThat(memory.reservedBytes()).isEqualTo(72 * MB);
+
+        CompletableFuture<Boolean> call = gate.stopBetweenTheHalves(() -> memory.trySetBytes(66 * MB));
+        query.fail(ErrorCode.CLUSTER_OUT_OF_MEMORY, "killed by the test");
+        gate.resume();
+
+        assertThat(failureOf(call)).isInstanceOf(QueryKilledException.class).hasMessage("killed by the test");
+        assertThat(memory.bytes()).isZero();
+        assertThat(memory.reservedBytes()).isZero();
+        assertThat(largePool.reservedRevocableBytes()).isZero();
+        assertThat(largePool.reservedBytes()).isZero();
+        query.close();
+    }
+
+    @Test
+    void aCallThatLosesTheRaceToAGrowthIntoTheNextTierIsRedoneWithTheQuantumOfItsOwnBytes()
+            throws Exception
+    {
+        QueryMemoryContext query = adaptiveNode.createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+        LocalMemoryContext memory = query.addTask("0").addOperator("HashAggregation").userMemory();
+        memory.setBytes(15 * MB + 512 * KB);
+
+        // stopped after reading the 16MB reservation; meanwhile another thread grows into the 4MB tier (20MB)
+        CompletableFuture<MemoryFuture> call = gate.stopBetweenTheHalves(() -> memory.setBytes(15 * MB + 900 * KB));
+        memory.setBytes(17 * MB);
+        assertThat(memory.reservedBytes()).isEqualTo(20 * MB);
+        gate.resume();
+
+        // redone under the monitor: 15.9MB is in the 1MB tier, and 20MB is two of its quanta above, so it shrinks
+        assertThat(call.get(10, TimeUnit.SECONDS).isDone()).isTrue();
+        assertThat(memory.bytes()).isEqualTo(15 * MB + 900 * KB);
+        assertThat(memory.reservedBytes()).isEqualTo(17 * MB);
+        assertThat(query.userBytes()).isEqualTo(17 * MB);
+        assertThat(largePool.reservedBytes()).isEqualTo(17 * MB);
+        query.close();
+        assertThat(largePool.reservedBytes()).isZero();
+    }
+
+    @Test
+    void aTrimBetweenTheHalvesInAnAdaptiveTierIsRedoneAndRoundsUpWithThatTiersQuantum()
+            throws Exception
+    {
+        QueryMemoryContext query = adaptiveNode.createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+        LocalMemoryContext memory = query.addTask("0").addOperator("HashAggregation").userMemory();
+        memory.setBytes(16 * MB + 512 * KB);
+        assertThat(memory.reservedBytes()).isEqualTo(20 * MB);
+
+        CompletableFuture<MemoryFuture> call = gate.stopBetweenTheHalves(() -> memory.setBytes(19 * MB));
+        assertThat(adaptiveNode.trimReservations()).isEqualTo(20 * MB - (16 * MB + 512 * KB));
+        gate.resume();
+
+        assertThat(call.get(10, TimeUnit.SECONDS)).isDone();
+        assertThat(memory.bytes()).isEqualTo(19 * MB);
+        assertThat(memory.reservedBytes()).isEqualTo(20 * MB);
+        assertThat(largePool.reservedBytes()).isEqualTo(20 * MB);
+        query.close();
+        assertThat(largePool.reservedBytes()).isZero();
     }
 
     private static Throwable failureOf(CompletableFuture<?> call)

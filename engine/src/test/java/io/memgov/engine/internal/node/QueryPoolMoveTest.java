@@ -80,6 +80,8 @@ final class QueryPoolMoveTest
                 .property("memory.heap-headroom-per-node", "10%")
                 .property("query.max-memory-per-node", "1GB")
                 .property("memory.cluster.poll-interval", "1h")
+                // every counter of both pools is checked against the bytes set
+                .property("memory.reservation-quantum", "0B")
                 .build();
     }
 

@@ -7,11 +7,13 @@ import io.memgov.engine.QueryMemoryContext;
 import io.memgov.engine.QuerySession;
 import io.memgov.engine.TaskMemoryContext;
 import io.memgov.engine.internal.node.NodeMemoryManager;
+import io.memgov.engine.internal.node.OperatorContext;
 import io.memgov.engine.internal.revoke.RevokeTesting.ControlledConsumer;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.QueryKilledException;
+import io.memgov.spi.spill.RevocableConsumerInfo;
 import io.memgov.spi.spill.RevokeRequest;
 import io.memgov.spi.spill.SpillStrategy;
 import org.junit.jupiter.api.AfterEach;
@@ -160,6 +162,43 @@ final class MemoryRevokingSchedulerTest
         assertThat(requested(List.of(a, b))).containsExactly("a", "b");
         // held to the end: its 5 bytes count in every free figure above
         Reference.reachabilityFence(user);
+    }
+
+    @Test
+    void marksTheOperatorThatGrewLastAsTheRequester()
+    {
+        // the strategies spare or pick the requester (Spark revokes it last): it must be the latest grower, whatever
+        // kind it grew and however often it grew in a row, with no clock behind the order
+        NodeMemoryManager node = RevokeTesting.node(100);
+        List<String> requesters = new CopyOnWriteArrayList<>();
+        SpillStrategy recording = (pool, consumers, bytesToRevoke) -> {
+            consumers.stream().filter(RevocableConsumerInfo::requester).forEach(consumer -> requesters.add(consumer.tag()));
+            return List.of();
+        };
+        MemoryRevokingScheduler scheduler = new MemoryRevokingScheduler(node, recording, 0.5, 0.5, executor, NEVER, (q, c, m) -> true);
+        TaskMemoryContext task = node.createQuery(QueryId.of("q1"), QuerySession.of("alice")).addTask("1");
+        OperatorMemoryContext a = task.addOperator("a");
+        OperatorMemoryContext b = task.addOperator("b");
+        OperatorMemoryContext c = task.addOperator("c");
+        assertThat(((OperatorContext) a).lastGrowthSequence()).isZero();
+
+        a.revocableMemory().setBytes(20);
+        b.revocableMemory().setBytes(20);
+        c.revocableMemory().setBytes(20);
+        scheduler.checkNow();
+        // a shrink is no growth
+        c.revocableMemory().setBytes(15);
+        scheduler.checkNow();
+        // growing user memory counts, and so does growing again after nobody else grew
+        a.userMemory().setBytes(1);
+        a.revocableMemory().setBytes(25);
+        a.revocableMemory().setBytes(30);
+        scheduler.checkNow();
+        b.systemMemory().setBytes(1);
+        scheduler.checkNow();
+
+        assertThat(requesters).containsExactly("c", "c", "a", "b");
+        scheduler.close();
     }
 
     @Test

@@ -96,6 +96,8 @@ final class RevokeTesting
     {
         Map<String, String> all = new LinkedHashMap<>(properties);
         all.putIfAbsent("memory.spill-strategy.policy", OLDEST_FIRST);
+        // the revoking tests count bytes as set
+        all.putIfAbsent("memory.reservation-quantum", "0B");
         return MemoryEngine.builder().withoutClassPathDiscovery().plugin(oldestFirstPlugin()).properties(all).build();
     }
 

@@ -45,7 +45,9 @@ final class VisibilityTest
                         "memory.heap-headroom-per-node", "10MB",
                         "query.max-memory-per-node", "20MB",
                         "cluster.node-count", "2",
-                        "memory.cluster.poll-interval", "1h"))
+                        "memory.cluster.poll-interval", "1h",
+                        // the snapshots are checked against the bytes set
+                        "memory.reservation-quantum", "0B"))
                 .build();
     }
 
@@ -178,7 +180,9 @@ final class VisibilityTest
                         "memory.heap-headroom-per-node", "10MB",
                         "query.max-memory-per-node", "20MB",
                         "cluster.node-count", "2",
-                        "memory.cluster.poll-interval", "1h"))
+                        "memory.cluster.poll-interval", "1h",
+                        // the JSON is checked against the bytes set
+                        "memory.reservation-quantum", "0B"))
                 .build()) {
             assertThat(engine.jmxName()).isEmpty();
             TaskMemoryContext task = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice")).addTask("3");
