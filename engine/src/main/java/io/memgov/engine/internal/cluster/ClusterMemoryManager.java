@@ -191,12 +191,12 @@ public final class ClusterMemoryManager
                 blocked++;
             }
             for (MemoryPoolInfo anyPool : node.pools()) {
-                clusterTotal += anyPool.reservedBytes() + anyPool.reservedRevocableBytes();
+                clusterTotal = ClusterView.saturatedAdd(clusterTotal, ClusterView.saturatedAdd(anyPool.reservedBytes(), anyPool.reservedRevocableBytes()));
             }
         }
         // user memory only, as Presto's ClusterUserMemoryReservation: a pool's reserved bytes include system memory
         for (long user : view.userReservations().values()) {
-            clusterUser += user;
+            clusterUser = ClusterView.saturatedAdd(clusterUser, user);
         }
         blockedNodes = blocked;
         clusterUserMemoryReservation = clusterUser;

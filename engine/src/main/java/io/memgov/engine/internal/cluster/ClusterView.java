@@ -53,8 +53,8 @@ final class ClusterView
             infos.add(node.memoryInfo());
             for (MemoryPoolInfo pool : node.pools()) {
                 // a pool's query figure is user plus system memory: the total limit's, not the user limit's
-                pool.queryMemoryReservations().forEach((query, bytes) -> totalReservations.merge(query, bytes, Long::sum));
-                pool.queryMemoryRevocableReservations().forEach((query, bytes) -> totalReservations.merge(query, bytes, Long::sum));
+                pool.queryMemoryReservations().forEach((query, bytes) -> totalReservations.merge(query, bytes, ClusterView::saturatedAdd));
+                pool.queryMemoryRevocableReservations().forEach((query, bytes) -> totalReservations.merge(query, bytes, ClusterView::saturatedAdd));
                 tasksHoldingMemory.addAll(pool.taskMemoryReservations().keySet());
                 tasksHoldingMemory.addAll(pool.taskRevocableMemoryReservations().keySet());
             }
@@ -69,7 +69,7 @@ final class ClusterView
                     failed.add(query.queryId());
                 }
                 // user memory apart from system memory, as Presto keeps them, from the node's own accounting
-                userReservations.merge(query.queryId(), query.userBytes(), Long::sum);
+                userReservations.merge(query.queryId(), query.userBytes(), ClusterView::saturatedAdd);
                 running.computeIfAbsent(query.queryId(), id -> new QueryFacts(query)).add(node.nodeId(), query);
             }
         }
@@ -135,8 +135,8 @@ final class ClusterView
         Map<TaskId, long[]> taskBytes = new HashMap<>();
         for (NodeMemoryInfo node : nodes) {
             for (MemoryPoolInfo pool : node.pools()) {
-                pool.taskMemoryReservations().forEach((task, bytes) -> taskBytes.computeIfAbsent(task, ignored -> new long[2])[0] += bytes);
-                pool.taskRevocableMemoryReservations().forEach((task, bytes) -> taskBytes.computeIfAbsent(task, ignored -> new long[2])[1] += bytes);
+                pool.taskMemoryReservations().forEach((task, bytes) -> addTo(taskBytes.computeIfAbsent(task, ignored -> new long[2]), 0, bytes));
+                pool.taskRevocableMemoryReservations().forEach((task, bytes) -> addTo(taskBytes.computeIfAbsent(task, ignored -> new long[2]), 1, bytes));
             }
         }
         List<RunningQueryInfo> result = new ArrayList<>(running.size());
@@ -152,6 +152,25 @@ final class ClusterView
                     first.retryPolicy(), first.priority(), query.startTime, executionTime.isNegative() ? Duration.ZERO : executionTime, first.resourceOvercommit()));
         }
         return result;
+    }
+
+    /**
+     * Sums of figures that nodes report saturate at {@link Long#MAX_VALUE} rather than wrap: each figure is bounded on
+     * its node, but not their sum over a cluster, and a sum that wrapped negative would pass every limit.
+     */
+    static long saturatedAdd(long a, long b)
+    {
+        long sum = a + b;
+        // overflow only when both operands have the sign the sum lacks
+        if (((a ^ sum) & (b ^ sum)) < 0) {
+            return a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+        return sum;
+    }
+
+    private static void addTo(long[] sums, int index, long bytes)
+    {
+        sums[index] = saturatedAdd(sums[index], bytes);
     }
 
     /** The running queries with a context on the node, per the snapshot. */
