@@ -4,9 +4,6 @@ import io.memgov.engine.MemoryEngineConfig;
 import io.memgov.engine.internal.guard.PolicyCallGuard;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.cluster.ClusterCommand;
-import io.memgov.spi.cluster.ClusterTransport;
-import io.memgov.spi.cluster.ClusterTransportContext;
-import io.memgov.spi.cluster.CoordinatorState;
 import io.memgov.spi.cluster.NodeSnapshot;
 import io.memgov.spi.cluster.QuerySnapshot;
 import io.memgov.spi.cluster.TaskSnapshot;
@@ -28,7 +25,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -97,7 +93,7 @@ final class ClusterSumOverflowTest
     }
 
     private static final class RecordingTransport
-            implements ClusterTransport
+            extends CoordinatorTransportStub
     {
         final List<ClusterCommand> sent = new ArrayList<>();
         private final List<NodeSnapshot> snapshots;
@@ -105,18 +101,6 @@ final class ClusterSumOverflowTest
         RecordingTransport(List<NodeSnapshot> snapshots)
         {
             this.snapshots = snapshots;
-        }
-
-        @Override
-        public void start(ClusterTransportContext context) {}
-
-        @Override
-        public void publish(List<NodeSnapshot> localNodes) {}
-
-        @Override
-        public boolean isCoordinator()
-        {
-            return true;
         }
 
         @Override
@@ -130,17 +114,5 @@ final class ClusterSumOverflowTest
         {
             sent.add(command);
         }
-
-        @Override
-        public void saveCoordinatorState(CoordinatorState state) {}
-
-        @Override
-        public Optional<CoordinatorState> loadCoordinatorState()
-        {
-            return Optional.empty();
-        }
-
-        @Override
-        public void close() {}
     }
 }

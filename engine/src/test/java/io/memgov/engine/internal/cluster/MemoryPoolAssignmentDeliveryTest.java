@@ -3,9 +3,6 @@ package io.memgov.engine.internal.cluster;
 import io.memgov.engine.MemoryEngineConfig;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
 import io.memgov.spi.cluster.ClusterCommand;
-import io.memgov.spi.cluster.ClusterTransport;
-import io.memgov.spi.cluster.ClusterTransportContext;
-import io.memgov.spi.cluster.CoordinatorState;
 import io.memgov.spi.cluster.MemoryPoolAssignment;
 import io.memgov.spi.cluster.NodeSnapshot;
 import io.memgov.spi.leak.MemoryLeakDetector;
@@ -20,7 +17,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -42,24 +38,12 @@ final class MemoryPoolAssignmentDeliveryTest
 
     /** Two nodes with two pools each; a node can be made unreachable, and then keeps the version it had. */
     private static final class ScriptedTransport
-            implements ClusterTransport
+            extends CoordinatorTransportStub
     {
         final Set<NodeId> unreachable = new HashSet<>();
         final Map<NodeId, Long> applied = new HashMap<>(Map.of(N0, 0L, N1, 0L));
         final List<Long> deliveries = new CopyOnWriteArrayList<>();
         private long sequence;
-
-        @Override
-        public void start(ClusterTransportContext context) {}
-
-        @Override
-        public void publish(List<NodeSnapshot> localNodes) {}
-
-        @Override
-        public boolean isCoordinator()
-        {
-            return true;
-        }
 
         @Override
         public List<NodeSnapshot> clusterSnapshots()
@@ -87,18 +71,6 @@ final class MemoryPoolAssignmentDeliveryTest
                 }
             }
         }
-
-        @Override
-        public void saveCoordinatorState(CoordinatorState state) {}
-
-        @Override
-        public Optional<CoordinatorState> loadCoordinatorState()
-        {
-            return Optional.empty();
-        }
-
-        @Override
-        public void close() {}
     }
 
     private static final MemoryLeakDetector NO_LEAKS = MemoryLeakDetector.NONE;
