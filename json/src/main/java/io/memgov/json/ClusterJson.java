@@ -69,6 +69,10 @@ public final class ClusterJson
         json.put("sequence", snapshot.sequence());
         json.put("takenAt", snapshot.takenAt().toString());
         json.put("assignmentVersion", snapshot.assignmentVersion());
+        if (snapshot.arbitrating()) {
+            // written only when true, so a snapshot without arbitration reads the same to an older reader
+            json.put("arbitrating", true);
+        }
         ArrayNode pools = json.putArray("pools");
         snapshot.pools().forEach(pool -> pools.add(pool(pool)));
         ArrayNode queries = json.putArray("queries");
@@ -244,7 +248,7 @@ public final class ClusterJson
         List<MemoryPoolInfo> pools = list(json, "pools", ClusterJson::readPool);
         List<QuerySnapshot> queries = list(json, "queries", ClusterJson::readQuery);
         return construct("node-snapshot", () -> new NodeSnapshot(NodeId.of(string(json, "node")), longValue(json, "sequence"), instant(json, "takenAt"),
-                pools, longValue(json, "assignmentVersion"), queries));
+                pools, longValue(json, "assignmentVersion"), queries, json.has("arbitrating") && bool(json, "arbitrating")));
     }
 
     /** Reads a {@code kill-query}, {@code kill-tasks} or {@code assign-pools} document. */

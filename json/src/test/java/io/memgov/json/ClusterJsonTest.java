@@ -95,5 +95,20 @@ final class ClusterJsonTest
         assertThatThrownBy(() -> ClusterJson.readCommand("{\"version\":1,\"type\":\"reboot\"}")).hasMessage("Invalid value 'reboot' for 'type': expected kill-query, kill-tasks or assign-pools");
         // a newer writer may add fields
         assertThat(ClusterJson.readNodeSnapshot(good.replace("\"sequence\":42", "\"sequence\":42,\"heap\":{\"liveBytes\":1}"))).isEqualTo(snapshot());
+        assertThatThrownBy(() -> ClusterJson.readNodeSnapshot(good.replace("\"sequence\":42", "\"sequence\":42,\"arbitrating\":\"yes\"")))
+                .hasMessage("Invalid value \"yes\" for 'arbitrating': expected true or false, got string");
+    }
+
+    @Test
+    void aNodeWithAnArbitrationAtWorkSaysSoAndOneWithoutWritesNothingNew()
+    {
+        NodeSnapshot plain = snapshot();
+        NodeSnapshot arbitrating = new NodeSnapshot(plain.nodeId(), plain.sequence(), plain.takenAt(), plain.pools(), plain.assignmentVersion(), plain.queries(), true);
+
+        assertThat(ClusterJson.write(arbitrating)).contains("\"assignmentVersion\":7,\"arbitrating\":true,");
+        assertThat(ClusterJson.readNodeSnapshot(ClusterJson.write(arbitrating))).isEqualTo(arbitrating);
+        // the field is written only when true: the document of a node without arbitration is as before
+        assertThat(ClusterJson.write(plain)).doesNotContain("arbitrating");
+        assertThat(ClusterJson.readNodeSnapshot(ClusterJson.write(plain)).arbitrating()).isFalse();
     }
 }

@@ -24,9 +24,15 @@ import static java.util.Objects.requireNonNull;
  * @param pools the node's pools, the general one first, ids unique; at least one
  * @param assignmentVersion the version of the last pool assignment the node applied; 0 before the first
  * @param queries the queries on the node, ids unique; never null
+ * @param arbitrating whether the node's arbitration ({@code memory.arbitrator.policy}) was resolving a blocked
+ *        reservation when the snapshot was taken (reclaiming, revoking or killing, each step bounded by its timeout),
+ *        or had one waiting for it. The cluster loop leaves such a node to its arbitration: it is not counted out of
+ *        memory and not offered to the killers meanwhile. False while the arbitration only pauses a requester (the
+ *        loop's killers are what frees memory for it then), and always with the {@code none} arbitrator.
  * @since 1.0
  */
-public record NodeSnapshot(NodeId nodeId, long sequence, Instant takenAt, List<MemoryPoolInfo> pools, long assignmentVersion, List<QuerySnapshot> queries)
+public record NodeSnapshot(NodeId nodeId, long sequence, Instant takenAt, List<MemoryPoolInfo> pools, long assignmentVersion, List<QuerySnapshot> queries,
+        boolean arbitrating)
 {
     public NodeSnapshot
     {
@@ -48,6 +54,12 @@ public record NodeSnapshot(NodeId nodeId, long sequence, Instant takenAt, List<M
                 throw new IllegalArgumentException("node " + nodeId + " lists query " + query.queryId() + " twice");
             }
         }
+    }
+
+    /** A snapshot of a node with no arbitration in progress (the form before arbitration existed). */
+    public NodeSnapshot(NodeId nodeId, long sequence, Instant takenAt, List<MemoryPoolInfo> pools, long assignmentVersion, List<QuerySnapshot> queries)
+    {
+        this(nodeId, sequence, takenAt, pools, assignmentVersion, queries, false);
     }
 
     /** The node's pools as the killers see them. */

@@ -70,6 +70,9 @@ public final class NodeArbitration
     private final ArbitrationStatistics statistics;
     private final Queue<Blocked> waiting = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean running = new AtomicBoolean();
+    // set while a pause step waits: a paused node is waiting for memory others free, which the cluster loop's killers
+    // may do (Doris's memory GC cancels the largest queries while queries sit in its paused queue)
+    private volatile boolean pausing;
     private final ThreadPoolExecutor executor;
     // completed by close(), so that a step waiting on it ends at once
     private final CompletableFuture<Void> closing = new CompletableFuture<>();
@@ -105,6 +108,18 @@ public final class NodeArbitration
     boolean isRunning()
     {
         return running.get();
+    }
+
+    /**
+     * True while a plan reclaims, revokes or kills here (or a requester waits for one to): a kill from the cluster loop
+     * then would be a second victim for one shortage. False while a pause waits: nothing is being done on the node
+     * that the loop could duplicate, and queries paused on each other free nothing until a kill. With the none
+     * arbitrator nothing is queued and nothing runs.
+     */
+    @Override
+    public boolean arbitrating()
+    {
+        return !pausing && (running.get() || !waiting.isEmpty());
     }
 
     public ArbitrationStatistics statistics()
@@ -214,7 +229,13 @@ public final class NodeArbitration
         if (step instanceof ArbitrationStep.Pause pause) {
             statistics.paused();
             long start = System.nanoTime();
-            await(blocked.future(), pause.timeout(), blocked, requester);
+            pausing = true;
+            try {
+                await(blocked.future(), pause.timeout(), blocked, requester);
+            }
+            finally {
+                pausing = false;
+            }
             done.add("paused " + Duration.ofNanos(System.nanoTime() - start).toMillis() + " ms");
             return true;
         }

@@ -208,7 +208,8 @@ public final class ClusterMemoryManager
                 () -> copyOrNull(leakDetector.checkForLeaks(view.known(), Map.copyOf(view.totalReservations()))), Set.of());
 
         MemoryPoolAssignment current = withoutEndedQueries(state.assignment(), view);
-        boolean outOfMemory = isOutOfMemory(nodes, current, blocked);
+        List<NodeMemoryInfo> leftToTheLoop = view.nodesLeftToTheLoop();
+        boolean outOfMemory = isOutOfMemory(leftToTheLoop, current, (int) leftToTheLoop.stream().filter(NodeMemoryInfo::isBlocked).count());
         Instant outOfMemorySince = !outOfMemory ? null : state.outOfMemory().orElse(now);
 
         boolean queryKilled = false;
@@ -393,7 +394,8 @@ public final class ClusterMemoryManager
     private void callOomKiller(ClusterView view, MemoryPoolAssignment current, Instant now)
     {
         List<NodeMemoryInfo> allNodes = view.nodes();
-        List<NodeMemoryInfo> nodes = visibleToKillers(allNodes);
+        // a node whose arbitration is at work is not offered: its shortage is being resolved there
+        List<NodeMemoryInfo> nodes = visibleToKillers(view.nodesLeftToTheLoop());
         String generalPoolId = allNodes.isEmpty() ? "" : allNodes.get(0).generalPool().poolId();
         List<RunningQueryInfo> running = view.runningQueries();
         if (assigner != MemoryPoolAssigner.NONE) {

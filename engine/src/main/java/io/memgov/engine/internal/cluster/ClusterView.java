@@ -34,6 +34,7 @@ final class ClusterView
 {
     private final List<NodeSnapshot> snapshots;
     private final List<NodeMemoryInfo> nodes;
+    private final List<NodeMemoryInfo> nodesLeftToTheLoop;
     private final Map<QueryId, QueryFacts> running = new LinkedHashMap<>();
     private final Map<QueryId, KnownQuery> known = new HashMap<>();
     private final Map<QueryId, Long> userReservations = new HashMap<>();
@@ -46,11 +47,16 @@ final class ClusterView
         this.snapshots = List.copyOf(requireNonNull(snapshots, "snapshots is null"));
         this.now = requireNonNull(now, "now is null");
         List<NodeMemoryInfo> infos = new ArrayList<>(this.snapshots.size());
+        List<NodeMemoryInfo> notArbitrating = new ArrayList<>(this.snapshots.size());
         Map<QueryId, Instant> ended = new HashMap<>();
         Map<QueryId, QueryState> endStates = new HashMap<>();
         Set<QueryId> failed = new HashSet<>();
         for (NodeSnapshot node : this.snapshots) {
-            infos.add(node.memoryInfo());
+            NodeMemoryInfo info = node.memoryInfo();
+            infos.add(info);
+            if (!node.arbitrating()) {
+                notArbitrating.add(info);
+            }
             for (MemoryPoolInfo pool : node.pools()) {
                 // a pool's query figure is user plus system memory: the total limit's, not the user limit's
                 pool.queryMemoryReservations().forEach((query, bytes) -> totalReservations.merge(query, bytes, ClusterView::saturatedAdd));
@@ -74,6 +80,7 @@ final class ClusterView
             }
         }
         this.nodes = List.copyOf(infos);
+        this.nodesLeftToTheLoop = List.copyOf(notArbitrating);
         ended.keySet().forEach(running::remove);
         // a query killed or failed on some node but not yet ended by its host: known (so not leaked), not running
         failed.forEach(queryId -> {
@@ -93,6 +100,16 @@ final class ClusterView
     List<NodeMemoryInfo> nodes()
     {
         return nodes;
+    }
+
+    /**
+     * The nodes whose blocked pools are the loop's to resolve: every node but those whose own arbitration was at work
+     * when they took their snapshot (a paused or spilling requester is the arbitrator's; a kill from the loop as well
+     * would be a second victim for one shortage).
+     */
+    List<NodeMemoryInfo> nodesLeftToTheLoop()
+    {
+        return nodesLeftToTheLoop;
     }
 
     /** The queries that run on some node, were not failed on any and whose end no host reported. */

@@ -19,4 +19,14 @@ public interface BlockedReservationListener
      * @param future completes when the pool has room again
      */
     void reservationBlocked(QueryId queryId, long bytes, MemoryFuture future);
+
+    /**
+     * Whether a blocked reservation is being resolved here (memory reclaimed, revoked or a query killed), or waits to
+     * be: the node's snapshot says so, and the cluster loop leaves the node to it. Read by the snapshot's thread; must
+     * not block.
+     */
+    default boolean arbitrating()
+    {
+        return false;
+    }
 }

@@ -400,7 +400,8 @@ public final class NodeMemoryManager
         }
         // an ended query overrides its running entry: the end was reported while the snapshot was being taken
         listed.putAll(state.endedQueries());
-        return new NodeSnapshot(state.nodeId, snapshotSequence.incrementAndGet(), state.clock.instant(), pools, assignment.version(), List.copyOf(listed.values()));
+        return new NodeSnapshot(state.nodeId, snapshotSequence.incrementAndGet(), state.clock.instant(), pools, assignment.version(), List.copyOf(listed.values()),
+                state.blockedReservations().arbitrating());
     }
 
     /** The node's snapshot for the cluster loop and {@code /v1/memory}. */
