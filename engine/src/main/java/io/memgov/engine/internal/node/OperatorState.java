@@ -18,6 +18,8 @@ final class OperatorState
 
     final TaskState task;
     final String tag;
+    // a join's replicated build side: its user memory also counts toward query.max-broadcast-memory
+    final boolean broadcast;
     final long id = NEXT_ID.incrementAndGet();
     final LocalMemory user;
     final LocalMemory system;
@@ -28,12 +30,13 @@ final class OperatorState
     // requester
     private volatile long lastGrowthNanos;
 
-    OperatorState(TaskState task, String tag)
+    OperatorState(TaskState task, String tag, boolean broadcast)
     {
         this.task = requireNonNull(task, "task is null");
         this.tag = requireNonNull(tag, "tag is null");
+        this.broadcast = broadcast;
         // the task and tag with the pool's slot for them, looked up once for every reservation of this operator
-        PoolSlot slot = new PoolSlot(task.taskId, tag);
+        PoolSlot slot = new PoolSlot(task.taskId, tag, broadcast);
         NodeState node = task.query.node();
         this.user = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.USER, slot, this));
         this.system = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.SYSTEM, slot, this));

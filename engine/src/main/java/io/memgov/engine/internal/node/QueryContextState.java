@@ -62,14 +62,14 @@ final class QueryContextState
     final LocalMemory localMemory;
 
     QueryContextState(NodeState node, QueryId queryId, QuerySession session, MemoryPool pool, MemoryTracker tracker, long maxUserBytes, long maxTotalBytes,
-            long maxRevocableBytes, Instant startTime)
+            long maxRevocableBytes, long maxBroadcastBytes, Instant startTime)
     {
         this.node = requireNonNull(node, "node is null");
         this.queryId = requireNonNull(queryId, "queryId is null");
         this.session = requireNonNull(session, "session is null");
         this.startTime = requireNonNull(startTime, "startTime is null");
         this.limits = new QueryLimits("query " + queryId + " on node " + node.nodeId, maxUserBytes, maxTotalBytes, maxRevocableBytes,
-                () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
+                maxBroadcastBytes, () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
         this.account = new QueryAccount(queryId, node, limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()));
         this.localMemory = node.localMemory(ExactLocalMemory.ofQuery(this, MemoryKind.SYSTEM, new PoolSlot(TaskId.of(queryId, LOCAL_TASK), LOCAL_TAG)));
     }
@@ -117,6 +117,12 @@ final class QueryContextState
     long revocableBytes()
     {
         return limits.revocableBytes();
+    }
+
+    /** User bytes of the query's broadcast operators on this node: what {@code query.max-broadcast-memory} limits. */
+    long broadcastBytes()
+    {
+        return limits.broadcastBytes();
     }
 
     /** The most user + system + revocable bytes the query held at once on this node. */
