@@ -51,4 +51,11 @@ public interface ClusterMemory
 
     /** The nodes as the last round read them. */
     List<NodeMemoryInfo> lastNodes();
+
+    /**
+     * The running queries as the last round of this coordinator read them, in the order the nodes list them: each
+     * one's bytes, the distributed limits in force for it and its cumulative memory. Empty before the first round and
+     * on an engine that does not hold the coordinator role.
+     */
+    List<ClusterQueryMemory> queries();
 }

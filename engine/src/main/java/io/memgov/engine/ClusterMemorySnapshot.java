@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * The cluster's memory at one instant, the data Trino serves at {@code /v1/cluster/memory}: each pool summed over the
- * nodes, the loop's counters, and every node's own view.
+ * nodes, the loop's counters, every node's own view, and the running queries as the loop's last round saw them (with
+ * the distributed limits in force for each and its cumulative memory, which Presto reports per query).
  */
 public record ClusterMemorySnapshot(
         Map<String, ClusterPoolSnapshot> pools,
@@ -19,7 +20,8 @@ public record ClusterMemorySnapshot(
         long clusterTotalMemoryReservation,
         int numberOfLeakedQueries,
         List<NodeMemorySnapshot> nodes,
-        HeapMemorySnapshot heap)
+        HeapMemorySnapshot heap,
+        List<ClusterQueryMemory> queries)
 {
     /** Sums the given node snapshots; the counters come from the cluster loop. */
     public static ClusterMemorySnapshot of(List<NodeMemoryInfo> nodes, LoopCounters counters, HeapMemorySnapshot heap)
@@ -38,7 +40,8 @@ public record ClusterMemorySnapshot(
                 counters.clusterTotalMemoryReservation(),
                 counters.numberOfLeakedQueries(),
                 nodes.stream().map(NodeMemorySnapshot::of).toList(),
-                heap);
+                heap,
+                counters.queries());
     }
 
     /** What the cluster loop counts; {@code ClusterMemoryManager} provides it. */
@@ -53,5 +56,11 @@ public record ClusterMemorySnapshot(
         long clusterTotalMemoryReservation();
 
         int numberOfLeakedQueries();
+
+        /** The running queries as the loop's last round saw them; none by default. */
+        default List<ClusterQueryMemory> queries()
+        {
+            return List.of();
+        }
     }
 }

@@ -154,6 +154,7 @@ final class EngineModule
             NodeMemoryManager node = new NodeMemoryManager(nodeId, layout, root.policy(), clock, config.maxQueryMemoryPerNode(), maxTotal, leakDetector.policy(),
                     config.reservationQuantum());
             config.maxQueryRevocableMemoryPerNode().ifPresent(node::setMaxQueryRevocableMemoryPerNode);
+            config.maxQueryBroadcastMemory().ifPresent(node::setMaxQueryBroadcastMemory);
             nodes.add(node);
             spillStrategies.put(nodeId, policies.create(PolicyFamily.SPILL_STRATEGY, context));
             arbitrators.put(nodeId, policies.create(PolicyFamily.ARBITRATOR, context));

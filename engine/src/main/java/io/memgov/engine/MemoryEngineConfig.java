@@ -37,6 +37,7 @@ public final class MemoryEngineConfig
     public static final String MAX_MEMORY_PER_NODE = "query.max-memory-per-node";
     public static final String MAX_TOTAL_MEMORY_PER_NODE = "query.max-total-memory-per-node";
     public static final String MAX_REVOCABLE_MEMORY_PER_NODE = "query.max-revocable-memory-per-node";
+    public static final String MAX_BROADCAST_MEMORY = "query.max-broadcast-memory";
     public static final String MAX_MEMORY = "query.max-memory";
     public static final String MAX_TOTAL_MEMORY = "query.max-total-memory";
     public static final String KILLER_DELAY = "query.low-memory-killer.delay";
@@ -61,8 +62,8 @@ public final class MemoryEngineConfig
     private static final Duration MAX_CALL_TIMEOUT = Duration.ofHours(1);
 
     private static final Set<String> SCALAR_KEYS = Set.of(
-            HEAP_HEADROOM, MAX_MEMORY_PER_NODE, MAX_TOTAL_MEMORY_PER_NODE, MAX_REVOCABLE_MEMORY_PER_NODE, MAX_MEMORY, MAX_TOTAL_MEMORY, KILLER_DELAY,
-            REVOKING_THRESHOLD, REVOKING_TARGET, POLL_INTERVAL, PLUGIN_DIR, NODE_HEAP_SIZE, NODE_COUNT, RESERVATION_QUANTUM, NODE_HEAP_GOVERNED,
+            HEAP_HEADROOM, MAX_MEMORY_PER_NODE, MAX_TOTAL_MEMORY_PER_NODE, MAX_REVOCABLE_MEMORY_PER_NODE, MAX_BROADCAST_MEMORY, MAX_MEMORY, MAX_TOTAL_MEMORY,
+            KILLER_DELAY, REVOKING_THRESHOLD, REVOKING_TARGET, POLL_INTERVAL, PLUGIN_DIR, NODE_HEAP_SIZE, NODE_COUNT, RESERVATION_QUANTUM, NODE_HEAP_GOVERNED,
             POLICY_CALL_TIMEOUT, NODE_ID);
 
     private final long heapBytes;
@@ -75,6 +76,7 @@ public final class MemoryEngineConfig
     private final long maxQueryMemoryPerNode;
     private final Optional<Long> maxQueryTotalMemoryPerNode;
     private final Optional<Long> maxQueryRevocableMemoryPerNode;
+    private final Optional<Long> maxQueryBroadcastMemory;
     private final long maxQueryMemory;
     private final long maxQueryTotalMemory;
     private final Duration killerDelay;
@@ -119,6 +121,8 @@ public final class MemoryEngineConfig
                 .map(value -> parseSizeOrShare(MAX_TOTAL_MEMORY_PER_NODE, value, heapBytes));
         maxQueryRevocableMemoryPerNode = Optional.ofNullable(remaining.get(MAX_REVOCABLE_MEMORY_PER_NODE))
                 .map(value -> parseSizeOrShare(MAX_REVOCABLE_MEMORY_PER_NODE, value, heapBytes));
+        maxQueryBroadcastMemory = Optional.ofNullable(remaining.get(MAX_BROADCAST_MEMORY))
+                .map(value -> parseSizeOrShare(MAX_BROADCAST_MEMORY, value, heapBytes));
         maxQueryMemory = parseSize(MAX_MEMORY, remaining.getOrDefault(MAX_MEMORY, "20GB"));
         maxQueryTotalMemory = remaining.containsKey(MAX_TOTAL_MEMORY)
                 ? parseSize(MAX_TOTAL_MEMORY, remaining.get(MAX_TOTAL_MEMORY))
@@ -395,6 +399,16 @@ public final class MemoryEngineConfig
     public Optional<Long> maxQueryRevocableMemoryPerNode()
     {
         return maxQueryRevocableMemoryPerNode;
+    }
+
+    /**
+     * Presto's {@code query.max-broadcast-memory}: the most memory one query may hold on one node in operators added as
+     * broadcasts ({@code TaskMemoryContext.addBroadcastOperator}, a join's replicated build side), counted apart from
+     * and on top of its user limit; empty for no such limit (Trino has none).
+     */
+    public Optional<Long> maxQueryBroadcastMemory()
+    {
+        return maxQueryBroadcastMemory;
     }
 
     public long maxQueryMemory()

@@ -42,6 +42,9 @@ public interface OperatorMemoryContext
     /** The operator kind, e.g. {@code HashAggregation}; the pool keeps per-tag totals. */
     String tag();
 
+    /** True if the operator was added as a broadcast ({@link TaskMemoryContext#addBroadcastOperator}). */
+    boolean isBroadcast();
+
     LocalMemoryContext userMemory();
 
     LocalMemoryContext systemMemory();

@@ -84,6 +84,16 @@ public interface QueryMemoryContext
     /** The most user + system + revocable bytes the query held at once on this node. */
     long peakBytes();
 
+    /**
+     * Presto's cumulative user memory: the user bytes the query held on this node integrated over time, in
+     * byte-seconds, as of the node's last sample of it (each node snapshot the cluster loop or a host takes, and the
+     * query's close), each period counted at the mean of the bytes at its two ends. Final once the query is closed.
+     */
+    double cumulativeUserMemoryByteSeconds();
+
+    /** {@link #cumulativeUserMemoryByteSeconds()} for user plus system bytes (Presto's cumulative total memory). */
+    double cumulativeTotalMemoryByteSeconds();
+
     MemoryTracker tracker();
 
     /** The pool the query reserves in on this node now: the node's general pool unless an assignment moved it. */

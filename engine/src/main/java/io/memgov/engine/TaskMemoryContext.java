@@ -49,6 +49,19 @@ public interface TaskMemoryContext
      */
     OperatorMemoryContext addOperator(String tag);
 
+    /**
+     * Adds an operator whose user memory is a broadcast: the replicated build side of a join, which every node holds
+     * in full (Presto's hash builder of a replicated join). Its user memory counts toward the query's user and total
+     * limits as any operator's does, and also toward {@code query.max-broadcast-memory}: a growth that would take the
+     * query's broadcast memory on this node past it fails with
+     * {@link io.memgov.spi.query.ErrorCode#EXCEEDED_LOCAL_BROADCAST_JOIN_MEMORY_LIMIT} and changes nothing (a
+     * {@code trySetBytes} returns false). Its system and revocable memory are not broadcast. Otherwise as
+     * {@link #addOperator}.
+     *
+     * @throws IllegalStateException if the task is closed
+     */
+    OperatorMemoryContext addBroadcastOperator(String tag);
+
     long userBytes();
 
     long systemBytes();

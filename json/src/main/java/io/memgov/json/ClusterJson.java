@@ -167,6 +167,8 @@ public final class ClusterJson
         json.put("userBytes", query.userBytes());
         json.put("systemBytes", query.systemBytes());
         json.put("revocableBytes", query.revocableBytes());
+        json.put("cumulativeUserMemoryByteSeconds", query.cumulativeUserMemoryByteSeconds());
+        json.put("cumulativeTotalMemoryByteSeconds", query.cumulativeTotalMemoryByteSeconds());
         ArrayNode tasks = json.putArray("tasks");
         for (TaskSnapshot task : query.tasks()) {
             ObjectNode taskJson = tasks.addObject();
@@ -336,7 +338,9 @@ public final class ClusterJson
         return construct("query", () -> new QuerySnapshot(QueryId.of(string(json, "id")), string(json, "user"), enumValue(json, "retryPolicy", RetryPolicy.class),
                 (int) longValue(json, "priority"), bool(json, "resourceOvercommit"), limit(json, "maxMemoryBytes"), limit(json, "maxTotalMemoryBytes"),
                 instant(json, "startTime"), enumValue(json, "state", QueryState.class), nullableInstant(json, "endTime"), failureCode, failureMessage,
-                longValue(json, "userBytes"), longValue(json, "systemBytes"), longValue(json, "revocableBytes"), tasks));
+                longValue(json, "userBytes"), longValue(json, "systemBytes"), longValue(json, "revocableBytes"), tasks,
+                // added in 1.1 without a new version: a document from an older writer has none, read as zero
+                optionalNumber(json, "cumulativeUserMemoryByteSeconds"), optionalNumber(json, "cumulativeTotalMemoryByteSeconds")));
     }
 
     private static MemoryPoolAssignment readAssignment(JsonNode json)
@@ -414,6 +418,18 @@ public final class ClusterJson
             throw mistyped(field, "a whole number", value);
         }
         return value.longValue();
+    }
+
+    private static double optionalNumber(JsonNode json, String field)
+    {
+        JsonNode value = json.get(field);
+        if (value == null) {
+            return 0;
+        }
+        if (!value.isNumber()) {
+            throw mistyped(field, "a number", value);
+        }
+        return value.doubleValue();
     }
 
     private static long limit(JsonNode json, String field)

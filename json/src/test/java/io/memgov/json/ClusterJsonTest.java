@@ -39,7 +39,7 @@ final class ClusterJsonTest
                 Map.of(Q1, List.of(new MemoryAllocation("HashAggregation", 500), new MemoryAllocation("Exchange", 100)), Q2, List.of(new MemoryAllocation("OrderBy", 100))),
                 Map.of(Q2, 50L), Map.of(T1, 600L, T2, 100L), Map.of(T2, 50L));
         QuerySnapshot running = new QuerySnapshot(Q1, "alice", RetryPolicy.TASK, 3, true, 5000, Long.MAX_VALUE, NOW.minusSeconds(5), QueryState.RUNNING, null,
-                null, null, 600, 20, 0, List.of(new TaskSnapshot(T1, true, Duration.ofMillis(4500), 600, 20, 0, null)));
+                null, null, 600, 20, 0, List.of(new TaskSnapshot(T1, true, Duration.ofMillis(4500), 600, 20, 0, null)), 1500.25, 1600.5);
         QuerySnapshot killed = new QuerySnapshot(Q2, "bob", RetryPolicy.NONE, 0, false, Long.MAX_VALUE, 9000, NOW.minusSeconds(9), QueryState.FAILED, NOW,
                 ErrorCode.CLUSTER_OUT_OF_MEMORY, "Query killed because the cluster is out of memory.", 100, 0, 50,
                 List.of(new TaskSnapshot(T2, false, Duration.ofNanos(17), 100, 0, 50, ErrorCode.CLUSTER_OUT_OF_MEMORY)));
@@ -78,6 +78,25 @@ final class ClusterJsonTest
     }
 
     @Test
+    void writesAndReadsTheCumulativeMemoryOfAQueryAndReadsAnOlderDocumentWithoutItAsZero()
+    {
+        // Presto's cumulative user and total memory, added to version 1 as optional fields
+        String json = ClusterJson.write(snapshot());
+        assertThat(json).contains("\"revocableBytes\":0,\"cumulativeUserMemoryByteSeconds\":1500.25,\"cumulativeTotalMemoryByteSeconds\":1600.5,\"tasks\"");
+        QuerySnapshot read = ClusterJson.readNodeSnapshot(json).queries().get(0);
+        assertThat(read.cumulativeUserMemoryByteSeconds()).isEqualTo(1500.25);
+        assertThat(read.cumulativeTotalMemoryByteSeconds()).isEqualTo(1600.5);
+
+        // a document an older writer wrote, as ClusterJson of memgov 1.0 wrote it
+        String older = json.replaceAll("\"cumulative(User|Total)MemoryByteSeconds\":[0-9.]+,", "");
+        assertThat(older).doesNotContain("cumulative");
+        QuerySnapshot olderQuery = ClusterJson.readNodeSnapshot(older).queries().get(0);
+        assertThat(olderQuery.cumulativeUserMemoryByteSeconds()).isZero();
+        assertThat(olderQuery.cumulativeTotalMemoryByteSeconds()).isZero();
+        assertThat(olderQuery.userBytes()).isEqualTo(600);
+    }
+
+    @Test
     void refusesWhatItCannotReadNamingTheField()
     {
         String good = ClusterJson.write(snapshot());
@@ -93,6 +112,10 @@ final class ClusterJsonTest
                 .hasMessage("userBytes is negative: -600");
         assertThatThrownBy(() -> ClusterJson.readNodeSnapshot(good.replace(",\"assignmentVersion\":7", ""))).hasMessage("Missing field 'assignmentVersion'");
         assertThatThrownBy(() -> ClusterJson.readCommand("{\"version\":1,\"type\":\"reboot\"}")).hasMessage("Invalid value 'reboot' for 'type': expected kill-query, kill-tasks or assign-pools");
+        assertThatThrownBy(() -> ClusterJson.readNodeSnapshot(good.replace("\"cumulativeUserMemoryByteSeconds\":1500.25", "\"cumulativeUserMemoryByteSeconds\":\"lots\"")))
+                .hasMessage("Invalid value \"lots\" for 'cumulativeUserMemoryByteSeconds': expected a number, got string");
+        assertThatThrownBy(() -> ClusterJson.readNodeSnapshot(good.replace("\"cumulativeUserMemoryByteSeconds\":1500.25", "\"cumulativeUserMemoryByteSeconds\":-1.0")))
+                .hasMessage("cumulativeUserMemoryByteSeconds is not a non-negative finite number: -1.0");
         // a newer writer may add fields
         assertThat(ClusterJson.readNodeSnapshot(good.replace("\"sequence\":42", "\"sequence\":42,\"heap\":{\"liveBytes\":1}"))).isEqualTo(snapshot());
         assertThatThrownBy(() -> ClusterJson.readNodeSnapshot(good.replace("\"sequence\":42", "\"sequence\":42,\"arbitrating\":\"yes\"")))

@@ -54,7 +54,7 @@ import java.util.stream.Collectors;
  * RUN {QuerySpec as JSON}   runs the query's task on this node      TASK QUERY OK CHECKSUM CPU_NANOS SPILLED
  *                                                                     TASK QUERY ERROR CODE CPU_NANOS SPILLED MESSAGE
  * FAIL QUERY                stops the query's task (another failed)
- * END QUERY STATE           closes the query here (FINISHED/FAILED)  ENDED QUERY PEAK_BYTES
+ * END QUERY STATE           closes the query here (FINISHED/FAILED)  ENDED QUERY PEAK_BYTES CUMULATIVE_USER CUMULATIVE_TOTAL
  * AFTER                     one more round of the cluster loop, then AFTER RESERVED REVOCABLE SPILL_FILES
  *                                                                     PEAK_HEAP MAX_HEAP PEAK_UNTRACKED YOUNG_GCS FULL_GCS GC_MILLIS
  *                                                                     OUT_OF_MEMORY_ERRORS
@@ -300,12 +300,13 @@ final class LabWorker
         Task task = tasks.remove(queryId);
         if (task == null) {
             // its task never started here (refused at creation)
-            print("ENDED " + queryId + " 0");
+            print("ENDED " + queryId + " 0 0 0");
             return;
         }
         task.query.close(state);
         spillFiles.releaseQuery(QueryId.of(queryId));
-        print("ENDED " + queryId + " " + task.query.peakBytes());
+        print("ENDED " + queryId + " " + task.query.peakBytes() + " " + task.query.cumulativeUserMemoryByteSeconds() + " "
+                + task.query.cumulativeTotalMemoryByteSeconds());
     }
 
     private void after()

@@ -88,12 +88,18 @@ final class ProcessWorkloadRunner
 
     private record Failure(String errorCode, String message) {}
 
+    // what a worker reported of a query it closed: its peak and cumulative memory there
+    private record Ended(long peakBytes, double cumulativeUserMemoryByteSeconds, double cumulativeTotalMemoryByteSeconds)
+    {
+        static final Ended NOTHING = new Ended(0, 0, 0);
+    }
+
     /** One query across the workers: a task and an end on each node it runs on. */
     private static final class RemoteQuery
     {
         final QuerySpec spec;
         final Map<Integer, CompletableFuture<TaskOutcome>> tasks = new ConcurrentHashMap<>();
-        final Map<Integer, CompletableFuture<Long>> ends = new ConcurrentHashMap<>();
+        final Map<Integer, CompletableFuture<Ended>> ends = new ConcurrentHashMap<>();
         final AtomicReference<Failure> failure = new AtomicReference<>();
         volatile boolean started;
         volatile QueryResult result;
@@ -398,7 +404,7 @@ final class ProcessWorkloadRunner
         }
         if (live.isEmpty()) {
             return new QueryResult(spec.id(), spec.user(), spec.operator().fileName(), Status.FAILED, NODE_LOST, "no node left to run it", 0, 0, 0,
-                    startMillis, millisSince(start), false);
+                    startMillis, millisSince(start), false, 0, 0);
         }
         String order;
         try {
@@ -437,17 +443,22 @@ final class ProcessWorkloadRunner
         for (WorkerProcess worker : live) {
             worker.send("END " + spec.id() + " " + state);
             if (!worker.isAlive()) {
-                query.ends.get(worker.index()).complete(0L);
+                query.ends.get(worker.index()).complete(Ended.NOTHING);
             }
         }
         long peak = 0;
+        double cumulativeUser = 0;
+        double cumulativeTotal = 0;
         for (WorkerProcess worker : live) {
-            peak += await(query.ends.get(worker.index()));
+            Ended ended = await(query.ends.get(worker.index()));
+            peak += ended.peakBytes();
+            cumulativeUser += ended.cumulativeUserMemoryByteSeconds();
+            cumulativeTotal += ended.cumulativeTotalMemoryByteSeconds();
         }
         long cpu = outcomes.values().stream().mapToLong(TaskOutcome::cpuNanos).sum();
         long spilled = outcomes.values().stream().mapToLong(TaskOutcome::spilledBytes).sum();
         return new QueryResult(spec.id(), spec.user(), spec.operator().fileName(), status, failure == null ? "" : failure.errorCode(),
-                failure == null ? "" : failure.message(), peak, spilled, cpu, startMillis, millisSince(start), verified);
+                failure == null ? "" : failure.message(), peak, spilled, cpu, startMillis, millisSince(start), verified, cumulativeUser, cumulativeTotal);
     }
 
     private static <T> T await(CompletableFuture<T> future)
@@ -485,9 +496,9 @@ final class ProcessWorkloadRunner
             fail(query, NODE_LOST, "Query failed because " + worker.nodeId() + ", on which it ran, left the cluster (its process ended)");
             task.complete(new TaskOutcome(false, 0, NODE_LOST, 0, 0));
         }
-        CompletableFuture<Long> end = query.ends.get(worker.index());
+        CompletableFuture<Ended> end = query.ends.get(worker.index());
         if (end != null) {
-            end.complete(0L);
+            end.complete(Ended.NOTHING);
         }
     }
 
@@ -546,7 +557,9 @@ final class ProcessWorkloadRunner
             case "ENDED" -> {
                 RemoteQuery query = queries.get(words[1]);
                 if (query != null && query.ends.containsKey(worker.index())) {
-                    query.ends.get(worker.index()).complete(Long.parseLong(words[2]));
+                    // a worker of an older lab reports the peak only
+                    query.ends.get(worker.index()).complete(words.length < 5 ? new Ended(Long.parseLong(words[2]), 0, 0)
+                            : new Ended(Long.parseLong(words[2]), Double.parseDouble(words[3]), Double.parseDouble(words[4])));
                 }
             }
             case "AFTER" -> {

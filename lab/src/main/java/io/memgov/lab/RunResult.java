@@ -46,9 +46,13 @@ record RunResult(String label, long seed, List<String> nodes, long poolBytes, Li
      * @param peakBytes the most the query held at once, summed over nodes
      * @param cpuNanos CPU time of the query's task threads
      * @param verified the result matched the independently computed answer (false unless finished)
+     * @param cumulativeUserMemoryByteSeconds Presto's cumulative user memory: the query's user bytes integrated over
+     *        its run, summed over nodes, in byte-seconds ({@code QueryMemoryContext.cumulativeUserMemoryByteSeconds})
+     * @param cumulativeTotalMemoryByteSeconds the same for user plus system bytes (Presto's cumulative total memory)
      */
     record QueryResult(String id, String user, String operator, Status status, String errorCode, String message,
-            long peakBytes, long spilledBytes, long cpuNanos, long startMillis, long endMillis, boolean verified) {}
+            long peakBytes, long spilledBytes, long cpuNanos, long startMillis, long endMillis, boolean verified,
+            double cumulativeUserMemoryByteSeconds, double cumulativeTotalMemoryByteSeconds) {}
 
     /**
      * @param wrongResults finished queries whose result did not match

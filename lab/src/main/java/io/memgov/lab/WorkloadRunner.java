@@ -264,11 +264,11 @@ final class WorkloadRunner
         if (crash instanceof OutOfMemoryError outOfMemory) {
             run.outOfMemory(outOfMemory);
             return new QueryResult(spec.id(), spec.user(), spec.operator().fileName(), Status.FAILED, JVM_OUT_OF_MEMORY,
-                    run.outOfMemory.describe(), 0, run.spilledBytes.get(), run.cpuNanos.get(), spec.arrivalMillis(), wallMillis, false);
+                    run.outOfMemory.describe(), 0, run.spilledBytes.get(), run.cpuNanos.get(), spec.arrivalMillis(), wallMillis, false, 0, 0);
         }
         crash.printStackTrace();
         return new QueryResult(spec.id(), spec.user(), spec.operator().fileName(), Status.FAILED, INTERNAL_ERROR,
-                "the lab failed running the query: " + crash, 0, run.spilledBytes.get(), run.cpuNanos.get(), spec.arrivalMillis(), wallMillis, false);
+                "the lab failed running the query: " + crash, 0, run.spilledBytes.get(), run.cpuNanos.get(), spec.arrivalMillis(), wallMillis, false, 0, 0);
     }
 
     private QueryResult runQuery(QueryRun run, List<SpillFileManager> spillFiles, List<ArrowNodeMemory> arrowNodes, long runStart)
@@ -360,8 +360,11 @@ final class WorkloadRunner
             unexpected.get().printStackTrace();
         }
         long peak = contexts.stream().mapToLong(QueryMemoryContext::peakBytes).sum();
+        // final: each context sampled what it held when it was closed
+        double cumulativeUser = contexts.stream().mapToDouble(QueryMemoryContext::cumulativeUserMemoryByteSeconds).sum();
+        double cumulativeTotal = contexts.stream().mapToDouble(QueryMemoryContext::cumulativeTotalMemoryByteSeconds).sum();
         return new QueryResult(spec.id(), spec.user(), spec.operator().fileName(), status, errorCode, message, peak,
-                run.spilledBytes.get(), run.cpuNanos.get(), startMillis, millisSince(runStart), verified);
+                run.spilledBytes.get(), run.cpuNanos.get(), startMillis, millisSince(runStart), verified, cumulativeUser, cumulativeTotal);
     }
 
     /** One task of the query, on its own thread; returns the task's checksum, or 0 when the query failed. */

@@ -88,9 +88,19 @@ final class CompareAndReportTest
             assertThat(totals.has(field)).as(field).isTrue();
         }
         JsonNode query = run.get("queries").get(0);
-        for (String field : List.of("id", "user", "status", "errorCode", "message", "peakBytes", "spilledBytes", "verified")) {
+        for (String field : List.of("id", "user", "status", "errorCode", "message", "peakBytes", "spilledBytes", "verified",
+                "cumulativeUserMemoryByteSeconds", "cumulativeTotalMemoryByteSeconds")) {
             assertThat(query.has(field)).as(field).isTrue();
         }
+        // Presto's cumulative memory per query: the queries held user memory for a while, and their total figure
+        // (user + system) is never below their user figure
+        double cumulativeUser = 0;
+        for (JsonNode each : run.get("queries")) {
+            assertThat(each.get("cumulativeTotalMemoryByteSeconds").asDouble()).as(each.get("id").asText())
+                    .isGreaterThanOrEqualTo(each.get("cumulativeUserMemoryByteSeconds").asDouble());
+            cumulativeUser += each.get("cumulativeUserMemoryByteSeconds").asDouble();
+        }
+        assertThat(cumulativeUser).isPositive();
         assertThat(totals.get("killed").asInt()).isPositive();
         assertThat(run.get("kills")).hasSize(totals.get("killed").asInt());
         assertThat(run.get("timeline").size()).isPositive();

@@ -35,6 +35,11 @@ import static java.util.Objects.requireNonNull;
  * @param systemBytes system memory the query holds on the node; non-negative
  * @param revocableBytes revocable memory the query holds on the node; non-negative
  * @param tasks the query's tasks on the node, ids unique; never null
+ * @param cumulativeUserMemoryByteSeconds Presto's cumulative user memory: the user bytes the query held on the node
+ *        integrated over time, in byte-seconds, from the node's samples (each snapshot the node takes, and the query's
+ *        end), each period counted at the mean of the bytes at its two ends; non-negative and finite
+ * @param cumulativeTotalMemoryByteSeconds the same for user plus system bytes (Presto's cumulative total memory,
+ *        which leaves revocable memory out); non-negative and finite
  * @since 1.0
  */
 public record QuerySnapshot(
@@ -53,7 +58,9 @@ public record QuerySnapshot(
         long userBytes,
         long systemBytes,
         long revocableBytes,
-        List<TaskSnapshot> tasks)
+        List<TaskSnapshot> tasks,
+        double cumulativeUserMemoryByteSeconds,
+        double cumulativeTotalMemoryByteSeconds)
 {
     public QuerySnapshot
     {
@@ -74,6 +81,8 @@ public record QuerySnapshot(
         Snapshots.checkBytes("userBytes", userBytes);
         Snapshots.checkBytes("systemBytes", systemBytes);
         Snapshots.checkBytes("revocableBytes", revocableBytes);
+        checkByteSeconds("cumulativeUserMemoryByteSeconds", cumulativeUserMemoryByteSeconds);
+        checkByteSeconds("cumulativeTotalMemoryByteSeconds", cumulativeTotalMemoryByteSeconds);
         tasks = List.copyOf(requireNonNull(tasks, "tasks is null"));
         Set<Object> ids = new HashSet<>();
         for (TaskSnapshot task : tasks) {
@@ -83,6 +92,36 @@ public record QuerySnapshot(
             if (!ids.add(task.taskId())) {
                 throw new IllegalArgumentException("query " + queryId + " lists task " + task.taskId() + " twice");
             }
+        }
+    }
+
+    /** A snapshot without cumulative memory figures (zero): the form of version 1.0. */
+    public QuerySnapshot(
+            QueryId queryId,
+            String user,
+            RetryPolicy retryPolicy,
+            int priority,
+            boolean resourceOvercommit,
+            long maxMemoryBytes,
+            long maxTotalMemoryBytes,
+            Instant startTime,
+            QueryState state,
+            Instant endTime,
+            ErrorCode failure,
+            String failureMessage,
+            long userBytes,
+            long systemBytes,
+            long revocableBytes,
+            List<TaskSnapshot> tasks)
+    {
+        this(queryId, user, retryPolicy, priority, resourceOvercommit, maxMemoryBytes, maxTotalMemoryBytes, startTime, state, endTime, failure,
+                failureMessage, userBytes, systemBytes, revocableBytes, tasks, 0, 0);
+    }
+
+    private static void checkByteSeconds(String name, double value)
+    {
+        if (!(value >= 0) || Double.isInfinite(value)) {
+            throw new IllegalArgumentException(name + " is not a non-negative finite number: " + value);
         }
     }
 

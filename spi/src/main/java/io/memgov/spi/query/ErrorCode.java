@@ -20,6 +20,11 @@ public enum ErrorCode
     EXCEEDED_SPILL_LIMIT(131078L, "Trino"),
     /** A query's revocable memory on one node passed {@code query.max-revocable-memory-per-node} (Presto's limit). */
     EXCEEDED_REVOCABLE_MEMORY_LIMIT(null, "Presto"),
+    /**
+     * A query's broadcast memory on one node (the replicated build side of a join, which every node holds in full)
+     * passed {@code query.max-broadcast-memory} (Presto 131084, {@code EXCEEDED_LOCAL_BROADCAST_JOIN_MEMORY_LIMIT}).
+     */
+    EXCEEDED_LOCAL_BROADCAST_JOIN_MEMORY_LIMIT(131084L, "Presto"),
     /** A query went over its per-query cap in reserve mode (TDengine 0x80000739). */
     QUERY_MEMORY_UPPER_LIMIT(0x80000739L, "TDengine"),
     /** Available memory fell to the reserve, so the query was retired (TDengine 0x8000073A). */

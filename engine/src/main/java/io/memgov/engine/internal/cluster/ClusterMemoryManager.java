@@ -1,6 +1,7 @@
 package io.memgov.engine.internal.cluster;
 
 import io.memgov.engine.ClusterMemory;
+import io.memgov.engine.ClusterQueryMemory;
 import io.memgov.engine.MemoryEngineConfig;
 import io.memgov.engine.internal.guard.PolicyCallGuard;
 import io.memgov.spi.assignment.MemoryPoolAssigner;
@@ -26,6 +27,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -93,6 +95,7 @@ public final class ClusterMemoryManager
     private volatile long clusterTotalMemoryReservation;
     private volatile int blockedNodes;
     private volatile List<NodeMemoryInfo> lastNodes = List.of();
+    private volatile List<ClusterQueryMemory> queries = List.of();
 
     // written only by process(), which is synchronized; volatile so that readers never wait for a round, which may
     // be waiting for a policy
@@ -213,31 +216,35 @@ public final class ClusterMemoryManager
         Instant outOfMemorySince = !outOfMemory ? null : state.outOfMemory().orElse(now);
 
         boolean queryKilled = false;
+        List<ClusterQueryMemory> queryFigures = new ArrayList<>(view.running().size());
         for (ClusterView.QueryFacts query : view.running().values()) {
             QuerySnapshot session = query.session();
+            ClusterQueryMemory figures = figures(view, query);
+            queryFigures.add(figures);
             if (session.retryPolicy() == RetryPolicy.TASK) {
                 // with task retries only the pools and the killers apply, as in Trino
                 continue;
             }
-            long user = view.userReservations().getOrDefault(session.queryId(), 0L);
-            long total = view.totalReservations().getOrDefault(session.queryId(), 0L);
             if (session.resourceOvercommit() && outOfMemory) {
                 queryKilled |= kill(session.queryId(), ErrorCode.CLUSTER_OUT_OF_MEMORY, String.format(
-                        "The cluster is out of memory and resource_overcommit=true, so this query was killed. It was using %s of memory", succinct(total)));
+                        "The cluster is out of memory and resource_overcommit=true, so this query was killed. It was using %s of memory",
+                        succinct(figures.totalBytes())));
                 continue;
             }
             if (session.resourceOvercommit()) {
                 continue;
             }
-            long userLimit = lower(config.maxQueryMemory(), session.maxMemoryBytes());
-            long totalLimit = lower(config.maxQueryTotalMemory(), session.maxTotalMemoryBytes());
-            if (user > userLimit) {
-                queryKilled |= kill(session.queryId(), ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT, "Query exceeded distributed user memory limit of " + succinct(userLimit));
+            // the messages name the limits in force, the figures the snapshot shows
+            if (figures.userBytes() > figures.maxMemoryBytes()) {
+                queryKilled |= kill(session.queryId(), ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT,
+                        "Query exceeded distributed user memory limit of " + succinct(figures.maxMemoryBytes()));
             }
-            else if (total > totalLimit) {
-                queryKilled |= kill(session.queryId(), ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT, "Query exceeded distributed total memory limit of " + succinct(totalLimit));
+            else if (figures.totalBytes() > figures.maxTotalMemoryBytes()) {
+                queryKilled |= kill(session.queryId(), ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT,
+                        "Query exceeded distributed total memory limit of " + succinct(figures.maxTotalMemoryBytes()));
             }
         }
+        queries = List.copyOf(queryFigures);
 
         state = new CoordinatorState(state.killedQueries(), state.killedTasks(), state.killedAt(), outOfMemorySince, current);
         if (outOfMemory && !queryKilled && isLastKillTargetGone(view, leaked) && delayPassed(now)) {
@@ -252,6 +259,29 @@ public final class ClusterMemoryManager
         metrics.gauge("blocked-nodes", blocked);
         metrics.gauge("cluster-user-memory-reservation", clusterUser);
         metrics.gauge("cluster-total-memory-reservation", clusterTotal);
+    }
+
+    /**
+     * A running query's figures this round: its bytes, the distributed limits in force for it (the configuration's,
+     * lowered by its session, as Presto's {@code ClusterMemoryManager.process} takes them, with Presto's source of
+     * each) and its cumulative memory summed over its nodes.
+     */
+    private ClusterQueryMemory figures(ClusterView view, ClusterView.QueryFacts query)
+    {
+        QuerySnapshot session = query.session();
+        boolean userFromSession = session.maxMemoryBytes() < config.maxQueryMemory();
+        boolean totalFromSession = session.maxTotalMemoryBytes() < config.maxQueryTotalMemory();
+        return new ClusterQueryMemory(
+                session.queryId().toString(),
+                view.userReservations().getOrDefault(session.queryId(), 0L),
+                view.totalReservations().getOrDefault(session.queryId(), 0L),
+                lower(config.maxQueryMemory(), session.maxMemoryBytes()),
+                userFromSession ? ClusterQueryMemory.QUERY : ClusterQueryMemory.SYSTEM,
+                lower(config.maxQueryTotalMemory(), session.maxTotalMemoryBytes()),
+                totalFromSession ? ClusterQueryMemory.QUERY : ClusterQueryMemory.SYSTEM,
+                session.retryPolicy() != RetryPolicy.TASK && !session.resourceOvercommit(),
+                query.cumulativeUserMemoryByteSeconds(),
+                query.cumulativeTotalMemoryByteSeconds());
     }
 
     /**
@@ -617,6 +647,12 @@ public final class ClusterMemoryManager
     public List<NodeMemoryInfo> lastNodes()
     {
         return lastNodes;
+    }
+
+    @Override
+    public List<ClusterQueryMemory> queries()
+    {
+        return queries;
     }
 
     /** The target of the last kill while it may still hold memory. Never waits for a round in progress. */

@@ -209,6 +209,8 @@ final class ClusterView
         private final Map<TaskId, PlacedTask> tasks = new LinkedHashMap<>();
         private final Set<NodeId> nodes = new HashSet<>();
         private Instant startTime;
+        private double cumulativeUserMemoryByteSeconds;
+        private double cumulativeTotalMemoryByteSeconds;
 
         private QueryFacts(QuerySnapshot first)
         {
@@ -219,6 +221,9 @@ final class ClusterView
         private void add(NodeId nodeId, QuerySnapshot query)
         {
             nodes.add(nodeId);
+            // Presto's query figure is the sum of its tasks' figures; here, of its nodes'
+            cumulativeUserMemoryByteSeconds += query.cumulativeUserMemoryByteSeconds();
+            cumulativeTotalMemoryByteSeconds += query.cumulativeTotalMemoryByteSeconds();
             if (query.startTime().isBefore(startTime)) {
                 startTime = query.startTime();
             }
@@ -236,6 +241,18 @@ final class ClusterView
         Set<NodeId> nodes()
         {
             return nodes;
+        }
+
+        /** Presto's cumulative user memory, summed over the nodes running the query, in byte-seconds. */
+        double cumulativeUserMemoryByteSeconds()
+        {
+            return cumulativeUserMemoryByteSeconds;
+        }
+
+        /** Presto's cumulative total memory, summed over the nodes running the query, in byte-seconds. */
+        double cumulativeTotalMemoryByteSeconds()
+        {
+            return cumulativeTotalMemoryByteSeconds;
         }
     }
 

@@ -59,6 +59,8 @@ public final class NodeMemoryManager
     private final long maxQueryTotalMemoryPerNode;
     // Presto's per-node revocable limit; Long.MAX_VALUE for none (Trino)
     private volatile long maxQueryRevocableMemoryPerNode = Long.MAX_VALUE;
+    // Presto's per-node broadcast limit; Long.MAX_VALUE for none (Trino)
+    private volatile long maxQueryBroadcastMemory = Long.MAX_VALUE;
     // 0 when exact, else the largest quantum a context of this node reserves in
     private final long reservationQuantum;
     private final AtomicLong snapshotSequence = new AtomicLong();
@@ -230,6 +232,20 @@ public final class NodeMemoryManager
         maxQueryRevocableMemoryPerNode = bytes;
     }
 
+    /**
+     * Sets Presto's per-node broadcast limit ({@code query.max-broadcast-memory}) for queries created from now on;
+     * called once, at wiring.
+     *
+     * @param bytes positive, or {@link Long#MAX_VALUE} for none
+     */
+    public void setMaxQueryBroadcastMemory(long bytes)
+    {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("bytes is not positive: " + bytes);
+        }
+        maxQueryBroadcastMemory = bytes;
+    }
+
     /** Sets who is told when a reservation here blocks (the node's arbitration); called once, at wiring. */
     public void onBlockedReservation(BlockedReservationListener listener)
     {
@@ -303,7 +319,7 @@ public final class NodeMemoryManager
             }
             MemoryPool initial = state.layout.pool(assignment.poolOf(queryId, pool.id())).orElse(pool);
             QueryContextState query = new QueryContextState(state, queryId, session, initial, queryTracker, maxUser, maxTotal, maxQueryRevocableMemoryPerNode,
-                    state.clock.instant());
+                    maxQueryBroadcastMemory, state.clock.instant());
             // the handle exists before the query is listed, so that a task added through a view holds the handle
             handle = QueryContext.hostHandle(query, this);
             state.queryCreated(query);

@@ -85,6 +85,12 @@ public final class OperatorContext
         return state.tag;
     }
 
+    /** True if the operator was added as a broadcast ({@link TaskContext#addBroadcastOperator}). */
+    public boolean isBroadcast()
+    {
+        return state.broadcast;
+    }
+
     public LocalMemoryContext userMemory()
     {
         return user;

@@ -18,6 +18,8 @@ final class OperatorState
 
     final TaskState task;
     final String tag;
+    // a join's replicated build side: its user memory also counts toward query.max-broadcast-memory
+    final boolean broadcast;
     final long id = NEXT_ID.incrementAndGet();
     final LocalMemory user;
     final LocalMemory system;
@@ -29,12 +31,13 @@ final class OperatorState
     private final AtomicLong growthSequence;
     private volatile long lastGrowth;
 
-    OperatorState(TaskState task, String tag)
+    OperatorState(TaskState task, String tag, boolean broadcast)
     {
         this.task = requireNonNull(task, "task is null");
         this.tag = requireNonNull(tag, "tag is null");
+        this.broadcast = broadcast;
         // the task and tag with the pool's slot for them, looked up once for every reservation of this operator
-        PoolSlot slot = new PoolSlot(task.taskId, tag);
+        PoolSlot slot = new PoolSlot(task.taskId, tag, broadcast);
         NodeState node = task.query.node();
         this.growthSequence = node.growthSequence;
         this.user = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.USER, slot, this));

@@ -56,12 +56,23 @@ final class QueryAccount
             limits.updatePeak();
             return blockedIfPending(future, delta);
         }
-        limits.claim(kind, delta, true);
+        // Presto checks the broadcast limit before the user limit, so a growth past both fails with the broadcast error
+        boolean broadcast = isBroadcast(slot, kind);
+        if (broadcast) {
+            limits.claimBroadcast(delta, true);
+        }
+        try {
+            limits.claim(kind, delta, true);
+        }
+        catch (RuntimeException e) {
+            unclaimBroadcast(broadcast, delta);
+            throw e;
+        }
         try {
             tracker.allocate(delta);
         }
         catch (RuntimeException e) {
-            limits.unclaim(kind, delta);
+            unclaim(kind, broadcast, delta);
             throw e;
         }
         try {
@@ -71,8 +82,28 @@ final class QueryAccount
         }
         catch (RuntimeException e) {
             tracker.free(delta);
-            limits.unclaim(kind, delta);
+            unclaim(kind, broadcast, delta);
             throw e;
+        }
+    }
+
+    // a broadcast operator's user memory (Presto's enforceBroadcastMemoryLimit, which its hash builder sets on its user
+    // memory only): its system and revocable memory are not broadcast
+    private static boolean isBroadcast(PoolSlot slot, MemoryKind kind)
+    {
+        return kind == MemoryKind.USER && slot.broadcast();
+    }
+
+    private void unclaim(MemoryKind kind, boolean broadcast, long bytes)
+    {
+        limits.unclaim(kind, bytes);
+        unclaimBroadcast(broadcast, bytes);
+    }
+
+    private void unclaimBroadcast(boolean broadcast, long bytes)
+    {
+        if (broadcast) {
+            limits.unclaimBroadcast(bytes);
         }
     }
 
@@ -107,15 +138,32 @@ final class QueryAccount
             limits.updatePeak();
             return true;
         }
-        if (!limits.claim(kind, delta, false)) {
+        boolean broadcast = isBroadcast(slot, kind);
+        if (broadcast && !limits.claimBroadcast(delta, false)) {
+            return false;
+        }
+        boolean claimed;
+        try {
+            claimed = limits.claim(kind, delta, false);
+        }
+        catch (RuntimeException e) {
+            unclaimBroadcast(broadcast, delta);
+            throw e;
+        }
+        if (!claimed) {
+            unclaimBroadcast(broadcast, delta);
             return false;
         }
         try {
             tracker.allocate(delta);
         }
         catch (MemoryLimitExceededException e) {
-            limits.unclaim(kind, delta);
+            unclaim(kind, broadcast, delta);
             return false;
+        }
+        catch (RuntimeException e) {
+            unclaim(kind, broadcast, delta);
+            throw e;
         }
         boolean reserved;
         try {
@@ -123,12 +171,12 @@ final class QueryAccount
         }
         catch (RuntimeException e) {
             tracker.free(delta);
-            limits.unclaim(kind, delta);
+            unclaim(kind, broadcast, delta);
             throw e;
         }
         if (!reserved) {
             tracker.free(delta);
-            limits.unclaim(kind, delta);
+            unclaim(kind, broadcast, delta);
             return false;
         }
         limits.updatePeak();
@@ -144,6 +192,6 @@ final class QueryAccount
         }
         routing.free(slot, false, bytes);
         tracker.free(bytes);
-        limits.unclaim(kind, bytes);
+        unclaim(kind, isBroadcast(slot, kind), bytes);
     }
 }

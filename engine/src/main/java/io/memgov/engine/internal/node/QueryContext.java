@@ -207,6 +207,16 @@ public final class QueryContext
         return state.peakBytes();
     }
 
+    public double cumulativeUserMemoryByteSeconds()
+    {
+        return state.cumulativeMemory().userByteSeconds();
+    }
+
+    public double cumulativeTotalMemoryByteSeconds()
+    {
+        return state.cumulativeMemory().totalByteSeconds();
+    }
+
     public MemoryTracker tracker()
     {
         return state.tracker();

@@ -58,18 +58,20 @@ final class QueryContextState
     private final AtomicReference<QueryKilledException> failure = new AtomicReference<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     final HostHandleLink hostHandle = new HostHandleLink();
+    private final CumulativeMemory cumulativeMemory;
     // what the query holds that no task owns: system memory, counted here and above, at no task
     final LocalMemory localMemory;
 
     QueryContextState(NodeState node, QueryId queryId, QuerySession session, MemoryPool pool, MemoryTracker tracker, long maxUserBytes, long maxTotalBytes,
-            long maxRevocableBytes, Instant startTime)
+            long maxRevocableBytes, long maxBroadcastBytes, Instant startTime)
     {
         this.node = requireNonNull(node, "node is null");
         this.queryId = requireNonNull(queryId, "queryId is null");
         this.session = requireNonNull(session, "session is null");
         this.startTime = requireNonNull(startTime, "startTime is null");
+        this.cumulativeMemory = new CumulativeMemory(System.nanoTime());
         this.limits = new QueryLimits("query " + queryId + " on node " + node.nodeId, maxUserBytes, maxTotalBytes, maxRevocableBytes,
-                () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
+                maxBroadcastBytes, () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
         this.account = new QueryAccount(queryId, node, limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()));
         this.localMemory = node.localMemory(ExactLocalMemory.ofQuery(this, MemoryKind.SYSTEM, new PoolSlot(TaskId.of(queryId, LOCAL_TASK), LOCAL_TAG)));
     }
@@ -117,6 +119,18 @@ final class QueryContextState
     long revocableBytes()
     {
         return limits.revocableBytes();
+    }
+
+    /** Presto's cumulative memory of the query on this node, as of its last sample. */
+    CumulativeMemory cumulativeMemory()
+    {
+        return cumulativeMemory;
+    }
+
+    /** User bytes of the query's broadcast operators on this node: what {@code query.max-broadcast-memory} limits. */
+    long broadcastBytes()
+    {
+        return limits.broadcastBytes();
     }
 
     /** The most user + system + revocable bytes the query held at once on this node. */
@@ -304,11 +318,21 @@ final class QueryContextState
             taskSnapshots.add(task.snapshot(nowNanos));
         }
         QueryKilledException killed = failure.get();
+        long user = Math.max(0, limits.userBytes());
+        long system = Math.max(0, limits.systemBytes());
+        cumulativeMemory.sample(nowNanos, user, user + system);
         return new QuerySnapshot(queryId, session.user(), session.retryPolicy(), session.priority(), session.resourceOvercommit(),
                 session.maxMemory().orElse(Long.MAX_VALUE), session.maxTotalMemory().orElse(Long.MAX_VALUE),
                 startTime, state, endTime,
                 killed == null ? null : killed.errorCode(), killed == null ? null : killed.getMessage(),
-                Math.max(0, limits.userBytes()), Math.max(0, limits.systemBytes()), Math.max(0, limits.revocableBytes()), taskSnapshots);
+                user, system, Math.max(0, limits.revocableBytes()), taskSnapshots,
+                cumulativeMemory.userByteSeconds(), cumulativeMemory.totalByteSeconds());
+    }
+
+    private void sampleCumulativeMemory(long nowNanos)
+    {
+        long user = Math.max(0, limits.userBytes());
+        cumulativeMemory.sample(nowNanos, user, user + Math.max(0, limits.systemBytes()));
     }
 
     private void checkOpen()
@@ -334,6 +358,8 @@ final class QueryContextState
         if (!closed.compareAndSet(false, true)) {
             return false;
         }
+        // the last period counts what the query held until now, not the nothing it holds once closed
+        sampleCumulativeMemory(System.nanoTime());
         for (TaskState task : tasks.values()) {
             task.close();
         }
@@ -359,6 +385,7 @@ final class QueryContextState
         if (!closed.compareAndSet(false, true)) {
             return -1;
         }
+        sampleCumulativeMemory(System.nanoTime());
         long released = 0;
         for (TaskState task : tasks.values()) {
             Set<String> tags = new TreeSet<>();

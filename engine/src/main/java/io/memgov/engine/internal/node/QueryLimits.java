@@ -26,11 +26,14 @@ final class QueryLimits
     private final long maxUserBytes;
     private final long maxTotalBytes;
     private final long maxRevocableBytes;
+    private final long maxBroadcastBytes;
     // the query's largest user-memory holders by tag, for the message of a refusal only
     private final Supplier<Map<String, Long>> topConsumers;
     private final AtomicLong userBytes = new AtomicLong();
     private final AtomicLong systemBytes = new AtomicLong();
     private final AtomicLong revocableBytes = new AtomicLong();
+    // a part of userBytes: what the query's broadcast operators hold
+    private final AtomicLong broadcastBytes = new AtomicLong();
     private final AtomicLong peakTotalBytes = new AtomicLong();
 
     /**
@@ -38,15 +41,19 @@ final class QueryLimits
      * @param maxUserBytes the user-memory limit
      * @param maxTotalBytes the user+system limit, or {@link Long#MAX_VALUE} for none
      * @param maxRevocableBytes the revocable limit (Presto's), or {@link Long#MAX_VALUE} for none (Trino's)
+     * @param maxBroadcastBytes the limit of the broadcast operators' user memory (Presto's), or {@link Long#MAX_VALUE}
+     *        for none (Trino's)
      * @param topConsumers the query's largest holders of user and system memory by tag, largest first: the few a
      *        message names
      */
-    QueryLimits(String owner, long maxUserBytes, long maxTotalBytes, long maxRevocableBytes, Supplier<Map<String, Long>> topConsumers)
+    QueryLimits(String owner, long maxUserBytes, long maxTotalBytes, long maxRevocableBytes, long maxBroadcastBytes,
+            Supplier<Map<String, Long>> topConsumers)
     {
         this.owner = requireNonNull(owner, "owner is null");
         this.maxUserBytes = maxUserBytes;
         this.maxTotalBytes = maxTotalBytes;
         this.maxRevocableBytes = maxRevocableBytes;
+        this.maxBroadcastBytes = maxBroadcastBytes;
         this.topConsumers = requireNonNull(topConsumers, "topConsumers is null");
     }
 
@@ -73,6 +80,11 @@ final class QueryLimits
     long revocableBytes()
     {
         return revocableBytes.get();
+    }
+
+    long broadcastBytes()
+    {
+        return broadcastBytes.get();
     }
 
     long peakBytes()
@@ -148,6 +160,34 @@ final class QueryLimits
         revocableBytes.addAndGet(-bytes);
     }
 
+    /**
+     * Adds a growth of {@code delta} bytes to the broadcast counter if Presto's per-node broadcast limit
+     * ({@code query.max-broadcast-memory}) still holds. Checked before the user limit, as Presto checks it; the user
+     * counter is claimed apart, so the caller takes this claim back if a later step refuses.
+     *
+     * @return false if the limit refused and {@code orThrow} is false; nothing changed then
+     * @throws MemoryLimitExceededException if the limit refused and {@code orThrow} is true; nothing changed
+     * @throws IllegalArgumentException if the counter would overflow; nothing changed
+     */
+    boolean claimBroadcast(long delta, boolean orThrow)
+    {
+        long held = addWithin(broadcastBytes, MemoryKind.USER, delta);
+        if (held > maxBroadcastBytes) {
+            broadcastBytes.addAndGet(-delta);
+            if (orThrow) {
+                throw exceeded(ErrorCode.EXCEEDED_LOCAL_BROADCAST_JOIN_MEMORY_LIMIT, "per-node broadcast memory limit", maxBroadcastBytes, held - delta, delta);
+            }
+            return false;
+        }
+        return true;
+    }
+
+    /** Releases broadcast memory, or takes back a claim. */
+    void unclaimBroadcast(long bytes)
+    {
+        broadcastBytes.addAndGet(-bytes);
+    }
+
     /** Records the current sum as the peak if it is the largest yet; called after each growth. */
     void updatePeak()
     {
@@ -206,6 +246,6 @@ final class QueryLimits
     @Override
     public String toString()
     {
-        return "user=" + userBytes + ", system=" + systemBytes + ", revocable=" + revocableBytes;
+        return "user=" + userBytes + " (broadcast=" + broadcastBytes + "), system=" + systemBytes + ", revocable=" + revocableBytes;
     }
 }

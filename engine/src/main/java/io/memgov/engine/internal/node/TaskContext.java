@@ -119,10 +119,27 @@ public final class TaskContext
      */
     public OperatorContext addOperator(String tag)
     {
+        return addOperator(tag, false);
+    }
+
+    /**
+     * Adds an operator whose user memory is a broadcast: the replicated build side of a join, which every node holds
+     * in full. Its user memory counts toward the query's user limits as any operator's does and also toward
+     * {@code query.max-broadcast-memory} (Presto's per-node broadcast limit). Otherwise as {@link #addOperator}.
+     *
+     * @throws IllegalStateException if the task is closed
+     */
+    public OperatorContext addBroadcastOperator(String tag)
+    {
+        return addOperator(tag, true);
+    }
+
+    private OperatorContext addOperator(String tag, boolean broadcast)
+    {
         requireNonNull(tag, "tag is null");
         // before the operator is added: a task being collected refuses it without leaving it in the task
         TaskContext parent = hostHandle();
-        return new OperatorContext(parent, state.addOperator(tag));
+        return new OperatorContext(parent, state.addOperator(tag, broadcast));
     }
 
     /**

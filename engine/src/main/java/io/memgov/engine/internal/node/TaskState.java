@@ -59,7 +59,7 @@ final class TaskState
      *
      * @throws IllegalStateException if the task is closed
      */
-    OperatorState addOperator(String tag)
+    OperatorState addOperator(String tag, boolean broadcast)
     {
         requireNonNull(tag, "tag is null");
         if (tag.isBlank()) {
@@ -71,7 +71,7 @@ final class TaskState
         }
         query.node().checkEngineOpen();
         checkNotFailed();
-        OperatorState operator = new OperatorState(this, tag);
+        OperatorState operator = new OperatorState(this, tag, broadcast);
         operators.add(operator);
         return operator;
     }

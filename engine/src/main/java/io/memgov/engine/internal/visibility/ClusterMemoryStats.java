@@ -1,7 +1,10 @@
 package io.memgov.engine.internal.visibility;
 
 import io.memgov.engine.ClusterMemorySnapshot;
+import io.memgov.engine.ClusterQueryMemory;
 import io.memgov.engine.internal.cluster.ClusterMemoryManager;
+
+import java.util.List;
 
 import static java.util.Objects.requireNonNull;
 
@@ -26,6 +29,12 @@ public final class ClusterMemoryStats
     public long tasksKilledDueToOutOfMemory()
     {
         return manager.tasksKilledDueToOutOfMemory();
+    }
+
+    @Override
+    public List<ClusterQueryMemory> queries()
+    {
+        return manager.queries();
     }
 
     @Override

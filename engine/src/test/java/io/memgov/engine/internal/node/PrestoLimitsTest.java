@@ -5,6 +5,7 @@ import io.memgov.engine.MemoryEngine;
 import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.engine.QueryMemoryContext;
 import io.memgov.engine.QuerySession;
+import io.memgov.engine.TaskMemoryContext;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.query.QueryId;
@@ -16,7 +17,10 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Presto's per-node limits that Trino has not: the revocable limit, and total-limit messages that name system memory. */
+/**
+ * Presto's per-node limits that Trino has not: the revocable and broadcast limits, and total-limit messages that name
+ * system memory.
+ */
 final class PrestoLimitsTest
 {
     private static final long KB = 1024;
@@ -81,6 +85,97 @@ final class PrestoLimitsTest
                 .isInstanceOf(ConfigurationException.class)
                 .hasMessageContaining("'query.max-revocable-memory-per-node'")
                 .hasMessageContaining("lots");
+    }
+
+    @Test
+    void broadcastMemoryPerNodeIsCappedWithPrestosErrorAndNothingChangesOnARefusal()
+    {
+        // Presto's TestHashJoinOperator.testBroadcastMemoryLimit and QueryContext.enforceBroadcastMemoryLimit
+        // (query.max-broadcast-memory): the replicated build sides of a query's joins on a node share one per-node
+        // limit, apart from the user limit, which other operators' user memory does not touch
+        try (MemoryEngine engine = engine(Map.of("query.max-memory-per-node", "4MB", "query.max-broadcast-memory", "1MB"))) {
+            QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+            QueryContextState state = ((QueryContext) query).state();
+            OperatorMemoryContext build = query.addTask("0").addBroadcastOperator("HashBuilder");
+            TaskMemoryContext probeTask = query.addTask("1");
+            OperatorMemoryContext otherBuild = probeTask.addBroadcastOperator("HashBuilder");
+            OperatorMemoryContext aggregation = probeTask.addOperator("HashAggregation");
+            assertThat(build.isBroadcast()).isTrue();
+            assertThat(aggregation.isBroadcast()).isFalse();
+            aggregation.userMemory().setBytes(2 * MB);
+            build.userMemory().setBytes(768 * KB);
+
+            assertThatThrownBy(() -> otherBuild.userMemory().setBytes(256 * KB + 1))
+                    .isInstanceOfSatisfying(MemoryLimitExceededException.class,
+                            exception -> assertThat(exception.errorCode()).isEqualTo(ErrorCode.EXCEEDED_LOCAL_BROADCAST_JOIN_MEMORY_LIMIT))
+                    .hasMessage("Query exceeded per-node broadcast memory limit of 1MB [Allocated: 768kB, Delta: 256.00kB, "
+                            + "Top Consumers: {HashAggregation=2MB, HashBuilder=768kB}]");
+            assertThat(otherBuild.userMemory().trySetBytes(256 * KB + 1)).isFalse();
+            // the refusals changed nothing, anywhere
+            assertThat(otherBuild.userMemory().bytes()).isZero();
+            assertThat(probeTask.userBytes()).isEqualTo(2 * MB);
+            assertThat(query.userBytes()).isEqualTo(2 * MB + 768 * KB);
+            assertThat(state.broadcastBytes()).isEqualTo(768 * KB);
+            assertThat(engine.node(0).pool().reservedBytes()).isEqualTo(2 * MB + 768 * KB);
+
+            // exactly at the limit is allowed; a broadcast operator's system memory is not broadcast
+            otherBuild.userMemory().setBytes(256 * KB);
+            otherBuild.systemMemory().setBytes(MB);
+            assertThat(state.broadcastBytes()).isEqualTo(MB);
+            // what a build side gives back can be taken again
+            build.close();
+            assertThat(state.broadcastBytes()).isEqualTo(256 * KB);
+            assertThat(otherBuild.userMemory().trySetBytes(MB)).isTrue();
+            assertThat(state.broadcastBytes()).isEqualTo(MB);
+            assertThat(query.userBytes()).isEqualTo(3 * MB);
+            Reference.reachabilityFence(otherBuild);
+            Reference.reachabilityFence(aggregation);
+        }
+    }
+
+    @Test
+    void theBroadcastLimitIsCheckedBeforeTheUserLimitAsInPresto()
+    {
+        // Presto's QueryContext updates the broadcast counter before it checks the user limit: a growth past both fails
+        // with the broadcast error, and here too changes nothing
+        try (MemoryEngine engine = engine(Map.of("query.max-broadcast-memory", "512kB"))) {
+            QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+            OperatorMemoryContext build = query.addTask("0").addBroadcastOperator("HashBuilder");
+            assertThatThrownBy(() -> build.userMemory().setBytes(2 * MB))
+                    .isInstanceOfSatisfying(MemoryLimitExceededException.class,
+                            exception -> assertThat(exception.errorCode()).isEqualTo(ErrorCode.EXCEEDED_LOCAL_BROADCAST_JOIN_MEMORY_LIMIT));
+            // past the user limit only: the user limit's error, and the broadcast claim is taken back
+            OperatorMemoryContext aggregation = query.addTask("1").addOperator("HashAggregation");
+            aggregation.userMemory().setBytes(MB - 256 * KB);
+            assertThatThrownBy(() -> build.userMemory().setBytes(512 * KB))
+                    .isInstanceOfSatisfying(MemoryLimitExceededException.class,
+                            exception -> assertThat(exception.errorCode()).isEqualTo(ErrorCode.EXCEEDED_LOCAL_MEMORY_LIMIT));
+            assertThat(((QueryContext) query).state().broadcastBytes()).isZero();
+            build.userMemory().setBytes(256 * KB);
+            assertThat(((QueryContext) query).state().broadcastBytes()).isEqualTo(256 * KB);
+            Reference.reachabilityFence(build);
+            Reference.reachabilityFence(aggregation);
+        }
+    }
+
+    @Test
+    void withoutTheKeyBroadcastMemoryHasOnlyTheUserLimitAsInTrino()
+    {
+        try (MemoryEngine engine = engine(Map.of("query.max-memory-per-node", "4MB"))) {
+            OperatorMemoryContext build = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice")).addTask("0").addBroadcastOperator("HashBuilder");
+            build.userMemory().setBytes(4 * MB);
+            assertThat(build.userMemory().bytes()).isEqualTo(4 * MB);
+            Reference.reachabilityFence(build);
+        }
+    }
+
+    @Test
+    void aBadBroadcastLimitIsRefusedNamingTheKey()
+    {
+        assertThatThrownBy(() -> engine(Map.of("query.max-broadcast-memory", "-1MB")))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("'query.max-broadcast-memory'")
+                .hasMessageContaining("-1MB");
     }
 
     @Test
