@@ -32,7 +32,9 @@ final class ClusterQueryFiguresTest
                 "cluster.node-count", "2",
                 "node.heap-size", "16MB",
                 "node.heap-governed", "false",
-                "memory.cluster.poll-interval", "1h"));
+                "memory.cluster.poll-interval", "1h",
+                // the figures below are the bytes set, not their reservations' quanta
+                "memory.reservation-quantum", "0B"));
         properties.putAll(extra);
         return MemoryEngine.builder().withoutClassPathDiscovery().properties(properties).build();
     }
