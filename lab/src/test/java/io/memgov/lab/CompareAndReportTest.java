@@ -158,6 +158,28 @@ final class CompareAndReportTest
     }
 
     @Test
+    void theLabCarriesEveryBundledPlugin()
+            throws Exception
+    {
+        // every plugin-* module of the repository (tests run in lab/), by the entry points its service file names
+        List<String> bundled = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<Path> modules = Files.list(Path.of(".."))) {
+            for (Path module : modules.filter(path -> path.getFileName().toString().startsWith("plugin-")).sorted().toList()) {
+                Path services = module.resolve("src/main/resources/META-INF/services/io.memgov.spi.MemoryPlugin");
+                Files.readAllLines(services).stream().map(String::trim).filter(line -> !line.isEmpty() && !line.startsWith("#"))
+                        .map(name -> name.substring(name.lastIndexOf('.') + 1)).forEach(bundled::add);
+            }
+        }
+
+        JsonNode listing = Reports.json().readTree(LabRunner.execute("plugins", "--json").out());
+
+        List<String> listed = new java.util.ArrayList<>();
+        listing.get("plugins").forEach(plugin -> listed.add(plugin.get("plugin").asText()));
+        assertThat(bundled).hasSizeGreaterThanOrEqualTo(9);
+        assertThat(listed).containsAll(bundled);
+    }
+
+    @Test
     void pluginDirThatIsNotADirectoryExitsWithTwo()
     {
         LabRunner.Result result = LabRunner.execute("plugins", "--plugin-dir", directory.resolve("none").toString());
