@@ -90,8 +90,8 @@ record Chaos(List<Kill> kills)
     {
         for (Kill kill : kills) {
             if (kill.node() >= nodeCount) {
-                throw new BadInputException(String.format("invalid value '%s' for '%s': node %d does not exist; the cluster has nodes 0 to %d (cluster.node-count=%d)",
-                        this, OPTION, kill.node(), nodeCount - 1, nodeCount));
+                throw new BadInputException(String.format("invalid value '%s' for '%s': node %d does not exist; the cluster has %s (cluster.node-count=%d)",
+                        this, OPTION, kill.node(), nodeCount == 1 ? "only node 0" : "nodes 0 to " + (nodeCount - 1), nodeCount));
             }
         }
     }

@@ -35,14 +35,23 @@ final class CompareCommand
     /** The most runs per value, and warm-up runs, one comparison makes. */
     static final int MAX_REPEAT = 100;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "Engine properties file (default: the lab's embedded configuration).")
-    Path config;
+    @Option(names = "--config", paramLabel = "FILE", description = "Engine properties file, over the lab's built-in defaults: it sets only the keys "
+            + "it names. Repeatable: later files win.")
+    List<Path> configs = new ArrayList<>();
 
     @Option(names = "--workload", paramLabel = "FILE", required = true, description = "Workload file, YAML or JSON.")
     Path workload;
 
-    @Option(names = "--set", paramLabel = "KEY=V1,V2,...", required = true, description = "The engine property to vary and its values, one run each.")
-    String set;
+    @Option(names = "--set", paramLabel = "KEY=V1,V2,...", required = true, description = "The first: the property to vary and its values, one run "
+            + "each. Each further --set KEY=VALUE fixes one more property for every run, over the files and the workload's.")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--explain", description = "Prints every property in force in the first run and which layer set it (default, a --config file, "
+            + "the workload, --set), and exits without running.")
+    boolean explain;
+
+    @Option(names = "--png", paramLabel = "FILE", description = "Writes the chart comparing the runs' pool use over time as one PNG file.")
+    Path png;
 
     @Option(names = "--repeat", paramLabel = "N", description = "Runs each value N times, with seeds seed, seed+1, ..., and shows means (default: 1).")
     int repeat = 1;
@@ -80,23 +89,36 @@ final class CompareCommand
         }
     }
 
+    // the second and further --set, fixed for every run
+    private Map<String, String> fixed = Map.of();
+
     @Override
     public Integer call()
             throws Exception
     {
-        Variation variation = Variation.parse(set);
+        Variation variation = Variation.parse(sets.get(0));
+        fixed = LabConfig.parseSets(sets.subList(1, sets.size()));
         checkRange("--repeat", repeat, 1);
         checkRange("--warmup", warmup, 0);
         Workload chosen = Workload.read(workload);
+        if (explain) {
+            LabConfig.Resolved first = resolved(chosen, variation.key(), variation.values().get(0));
+            System.out.print(first.explain());
+            first.engine().withoutJmx().build().close();
+            return 0;
+        }
         RunCommand.checkWritable(json, report);
+        RunCommand.checkWritable(png, null);
         boolean inProcesses = processes || chosen.processes();
         // every engine is built once up front, so a bad value fails before any run, not after the first ones
         for (String value : variation.values()) {
             if (inProcesses) {
-                LabConfig.checkedForProcesses(properties(chosen, variation.key(), value)).build().close();
+                LabConfig.checkedForProcesses(resolved(chosen, variation.key(), value).properties()).build().close();
             }
             else {
-                engine(chosen, variation.key(), value).build().close();
+                LabConfig.Resolved resolved = resolved(chosen, variation.key(), value);
+                resolved.spill(Path.of(System.getProperty("java.io.tmpdir")));
+                resolved.engine().build().close();
             }
         }
         PrintStream out = System.out;
@@ -121,7 +143,7 @@ final class CompareCommand
                 String label = variation.key() + "=" + value + (repeat == 1 ? "" : " seed=" + seeded.seed());
                 out.printf("run %d/%d: %s%n", runs.size() + 1, total, label);
                 runs.add(inProcesses
-                        ? RunCommand.runInProcesses(seeded, properties(seeded, variation.key(), value), label, Chaos.NONE, out, "  ")
+                        ? RunCommand.runInProcesses(seeded, resolved(seeded, variation.key(), value), label, Chaos.NONE, out, "  ")
                         : run(seeded, variation.key(), value, label));
             }
         }
@@ -129,6 +151,7 @@ final class CompareCommand
         String title = "memgov lab: " + chosen.name() + ", varying " + variation.key();
         if (repeat == 1) {
             out.print(table(variation, runs));
+            out.print(outcomes(runs));
             if (json != null) {
                 Reports.writeJson(json, runs, "--json");
                 out.println("wrote " + json);
@@ -141,6 +164,7 @@ final class CompareCommand
             Repeated repeated = Repeated.of(variation, repeat, runs);
             String summary = repeatTable(repeated);
             out.print(summary);
+            out.print(outcomes(runs));
             if (json != null) {
                 Reports.writeJson(json, repeated, "--json");
                 out.println("wrote " + json);
@@ -148,6 +172,10 @@ final class CompareCommand
             if (report != null) {
                 out.println("wrote " + Reports.writeCompareReport(report, runs, title, summary));
             }
+        }
+        if (png != null) {
+            Reports.writeComparePng(png, runs, title);
+            out.println("wrote " + png);
         }
         return clean && runs.stream().allMatch(run -> run.totals().clean()) ? 0 : 1;
     }
@@ -162,24 +190,38 @@ final class CompareCommand
     private RunResult run(Workload chosen, String key, String value, String label)
             throws InterruptedException
     {
-        try (MemoryEngine engine = engine(chosen, key, value).build()) {
+        LabConfig.Resolved resolved = resolved(chosen, key, value);
+        try (MemoryEngine engine = resolved.engine().build()) {
             ProgressPrinter progress = ProgressPrinter.forStandardOutput("  ");
-            RunResult result = new WorkloadRunner(engine, chosen, label).run(progress);
+            RunResult result = new WorkloadRunner(engine, chosen, label, resolved).run(progress);
             progress.finish();
             return result;
         }
     }
 
-    private MemoryEngine.Builder engine(Workload chosen, String key, String value)
+    /** The layers, then the fixed {@code --set}s, then the compared value on top. */
+    private LabConfig.Resolved resolved(Workload chosen, String key, String value)
     {
-        return MemoryEngine.builder().properties(properties(chosen, key, value));
+        return LabConfig.resolve(configs, chosen.name(), chosen.properties(), fixed).with(Map.of(key, value), "--set (compared)");
     }
 
-    private Map<String, String> properties(Workload chosen, String key, String value)
+    /**
+     * Every run's killed and failed queries and why (who killed them, the error code), in lines of at most 80
+     * columns; a run where every query finished says so in one line.
+     */
+    static String outcomes(List<RunResult> runs)
     {
-        Map<String, String> overrides = new LinkedHashMap<>(chosen.properties());
-        overrides.put(key, value);
-        return LabConfig.properties(config, overrides);
+        StringBuilder text = new StringBuilder("\nkilled and failed queries:\n");
+        for (RunResult run : runs) {
+            List<String> lines = Reports.outcomeLines(run);
+            if (lines.isEmpty()) {
+                Reports.wrap(run.label() + ": every query finished", "", "  ").forEach(line -> text.append(line).append('\n'));
+                continue;
+            }
+            Reports.wrap(run.label() + ":", "", "  ").forEach(line -> text.append(line).append('\n'));
+            lines.forEach(line -> text.append(line).append('\n'));
+        }
+        return text.toString();
     }
 
     /** The runs side by side: a row per measure, a column per value. */
@@ -302,8 +344,8 @@ final class CompareCommand
             table.append('\n');
         });
         List<Long> seeds = repeated.values().get(0).seeds();
-        table.append(String.format(Locale.ROOT, "%d runs per value, seeds %d..%d; a cell is the mean (min-max) of the runs%n",
-                repeated.repeat(), seeds.get(0), seeds.get(seeds.size() - 1)));
+        table.append(String.format(Locale.ROOT, "%s per value, seeds %d..%d; a cell is the mean (min-max) of the runs%n",
+                RunCommand.count(repeated.repeat(), "run", "runs"), seeds.get(0), seeds.get(seeds.size() - 1)));
         return table.toString();
     }
 

@@ -118,13 +118,13 @@ final class LabWorker
     private boolean coordinator;
     private int nodesSeen;
 
-    private LabWorker(MemoryEngine engine, int nodeIndex, Path spillDirectory)
+    private LabWorker(MemoryEngine engine, int nodeIndex, Path spillDirectory, SpillConfig spillConfig)
     {
         this.engine = engine;
         this.node = engine.node(0);
         this.nodeIndex = nodeIndex;
         this.spillDirectory = spillDirectory;
-        this.spillFiles = new SpillFileManager(SpillConfig.builder().spillPaths(spillDirectory).build());
+        this.spillFiles = new SpillFileManager(spillConfig);
     }
 
     public static void main(String[] args)
@@ -142,8 +142,11 @@ final class LabWorker
             return thread;
         });
         MemoryEngine engine;
+        SpillConfig spillConfig;
         try {
-            engine = MemoryEngine.builder().properties(map).withoutJmx().build();
+            // the lab's own keys (spill compression, encryption) are the spill files', not the engine's
+            spillConfig = LabConfig.spillConfig(map, Path.of(args[2]));
+            engine = MemoryEngine.builder().properties(LabConfig.engineProperties(map)).withoutJmx().build();
         }
         catch (RuntimeException e) {
             // the lab shows this line as the reason the worker did not start
@@ -152,7 +155,7 @@ final class LabWorker
             return;
         }
         try {
-            LabWorker worker = new LabWorker(engine, Integer.parseInt(args[1]), Path.of(args[2]));
+            LabWorker worker = new LabWorker(engine, Integer.parseInt(args[1]), Path.of(args[2]), spillConfig);
             engine.addQueryFailureListener(worker::failed);
             watcher.scheduleWithFixedDelay(worker::watch, 0, WorkloadRunner.SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
             print("READY " + worker.node.nodeId() + " " + ProcessHandle.current().pid() + " " + worker.node.pool().maxBytes());

@@ -2,7 +2,9 @@ package io.memgov.lab;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import io.memgov.engine.MemoryEngine;
+import io.memgov.engine.NodeMemory;
 import io.memgov.json.MemoryJson;
 
 import java.io.IOException;
@@ -12,20 +14,38 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
 
 import static java.util.Objects.requireNonNull;
 
 /**
- * Serves the engine's memory snapshots while a run lasts, as Trino does: {@code /v1/memory} (one node's pools; the
- * first node unless {@code ?node=N}) and {@code /v1/cluster/memory} (the cluster view), to GET and HEAD; any other
- * path gets a 404 in plain text listing these two. Bound to the loopback address only: the snapshots name queries and
- * users, and there is no authentication.
+ * Serves the engine's memory snapshots while a run lasts, to GET and HEAD: {@code /v1/memory} lists the nodes, each
+ * with its pool figures and a link to {@code /v1/memory/{node}} (by id, {@code node-1}, or index, {@code 1}; also
+ * {@code /v1/memory?node=N}), one node's pools as Trino serves them at {@code /v1/memory}; {@code /v1/cluster/memory}
+ * is the cluster view. Any other path gets a 404 in plain text listing these. Bound to the loopback address only: the
+ * snapshots name queries and users, and there is no authentication.
+ *
+ * <p>A pool's free bytes ({@code maxBytes} less what is reserved) go negative when the pool is over its maximum,
+ * which is by design: as in Trino, the reservation that crosses the maximum succeeds and blocks the node. The node
+ * list gives that excess as {@code overcommittedBytes}.
  */
 final class MemoryHttpServer
         implements AutoCloseable
 {
-    private static final String PATHS = "the paths are /v1/memory (one node; ?node=N picks it) and /v1/cluster/memory\n";
+    private static final String PATHS = "the paths are /v1/memory (the nodes), /v1/memory/{node} (one node, by id or index; also "
+            + "/v1/memory?node=N) and /v1/cluster/memory\n";
+    static final String OVERCOMMIT_NOTE = "freeBytes is maxBytes less the reserved bytes (user and revocable), negative when the pool is over "
+            + "its maximum: by design, as in Trino, the reservation that crosses the maximum succeeds and blocks the node; "
+            + "overcommittedBytes is how far over";
+
+    /** One node in {@code /v1/memory}'s list; sizes in bytes. */
+    record NodeLink(String node, int index, String href, long maxBytes, long reservedBytes, long reservedRevocableBytes, long freeBytes,
+            long overcommittedBytes) {}
+
+    /** What {@code /v1/memory} serves. */
+    record NodeList(List<NodeLink> nodes, String cluster, String note) {}
 
     private final HttpServer server;
 
@@ -51,7 +71,7 @@ final class MemoryHttpServer
         catch (IOException e) {
             throw new BadInputException("cannot serve on 127.0.0.1:" + port + " (--http): " + e.getMessage());
         }
-        server.createContext("/v1/memory", exchange -> serve(exchange, () -> MemoryJson.toJson(engine.nodeMemorySnapshot(nodeIndex(exchange.getRequestURI(), engine.nodes().size())))));
+        server.createContext("/v1/memory", exchange -> serve(exchange, () -> memory(engine, exchange.getRequestURI())));
         server.createContext("/v1/cluster/memory", exchange -> serve(exchange, () -> MemoryJson.toJson(engine.clusterMemorySnapshot())));
         // every other path: the JDK's own answer would be an HTML page
         server.createContext("/", exchange -> {
@@ -73,11 +93,52 @@ final class MemoryHttpServer
         return "http://127.0.0.1:" + port();
     }
 
+    private static String memory(MemoryEngine engine, URI uri)
+    {
+        String path = uri.getPath();
+        if (path.startsWith("/v1/memory/")) {
+            return MemoryJson.toJson(engine.nodeMemorySnapshot(nodeIndex(engine, path.substring("/v1/memory/".length()))));
+        }
+        int node = nodeIndex(uri, engine.nodes().size());
+        if (node >= 0) {
+            return MemoryJson.toJson(engine.nodeMemorySnapshot(node));
+        }
+        List<NodeLink> nodes = new ArrayList<>();
+        for (int i = 0; i < engine.nodes().size(); i++) {
+            NodeMemory memory = engine.node(i);
+            long max = memory.pool().maxBytes();
+            long reserved = memory.pool().reservedBytes();
+            long revocable = memory.pool().reservedRevocableBytes();
+            long free = max - reserved - revocable;
+            String id = memory.nodeId().toString();
+            nodes.add(new NodeLink(id, i, "/v1/memory/" + id, max, reserved, revocable, free, Math.max(0, -free)));
+        }
+        try {
+            return Reports.json().writeValueAsString(new NodeList(nodes, "/v1/cluster/memory", OVERCOMMIT_NOTE));
+        }
+        catch (JsonProcessingException e) {
+            throw new IllegalStateException("the node list cannot be written as JSON", e);
+        }
+    }
+
+    // by id (node-1) or index (1)
+    private static int nodeIndex(MemoryEngine engine, String node)
+    {
+        for (int i = 0; i < engine.nodes().size(); i++) {
+            if (engine.node(i).nodeId().toString().equals(node) || Integer.toString(i).equals(node)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("invalid node '" + node + "' in /v1/memory/{node}: expected a node id ("
+                + engine.nodes().stream().map(memory -> memory.nodeId().toString()).toList() + ") or an index from 0 to " + (engine.nodes().size() - 1));
+    }
+
+    /** {@code ?node=N}, or -1 when absent. */
     private static int nodeIndex(URI uri, int nodes)
     {
         String query = uri.getQuery();
         if (query == null) {
-            return 0;
+            return -1;
         }
         for (String parameter : query.split("&")) {
             if (parameter.startsWith("node=")) {
@@ -93,7 +154,7 @@ final class MemoryHttpServer
                 throw new IllegalArgumentException("invalid value '" + parameter.substring(5) + "' for 'node': expected 0 to " + (nodes - 1));
             }
         }
-        return 0;
+        return -1;
     }
 
     private static void serve(HttpExchange exchange, Supplier<String> body)
@@ -102,7 +163,7 @@ final class MemoryHttpServer
         try (exchange) {
             String path = exchange.getRequestURI().getPath();
             // contexts match by prefix; only the exact paths exist
-            if (!path.equals("/v1/memory") && !path.equals("/v1/cluster/memory")) {
+            if (!path.equals("/v1/memory") && !path.equals("/v1/cluster/memory") && !path.matches("/v1/memory/[^/]+")) {
                 notFound(exchange);
                 return;
             }

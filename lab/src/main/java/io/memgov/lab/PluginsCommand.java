@@ -21,8 +21,12 @@ import java.util.concurrent.Callable;
 final class PluginsCommand
         implements Callable<Integer>
 {
-    @Option(names = "--config", paramLabel = "FILE", description = "Engine properties file (default: the lab's embedded configuration).")
-    Path config;
+    @Option(names = "--config", paramLabel = "FILE", description = "Engine properties file, over the lab's built-in defaults: it sets only the keys "
+            + "it names. Repeatable: later files win.")
+    List<Path> configs = new ArrayList<>();
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "One property over the files. Repeatable.")
+    List<String> sets = new ArrayList<>();
 
     @Option(names = "--plugin-dir", paramLabel = "DIR", description = "Drop-in plugin directory, replacing plugin.dir: each jar, and each sub-folder of jars, is one plugin.")
     Path pluginDir;
@@ -33,14 +37,17 @@ final class PluginsCommand
     /** One plugin: its entry point, where it came from, and its factory names per family. */
     record PluginListing(String plugin, String source, Map<String, List<String>> factories) {}
 
+    /** One property in force and the layer that set it: {@code default}, a {@code --config} file or {@code --set}. */
+    record Property(String value, String source) {}
+
     /** Everything {@code plugins} shows. */
-    record Listing(List<PluginListing> plugins, Map<String, String> selected, List<String> loadFailures) {}
+    record Listing(List<PluginListing> plugins, Map<String, String> selected, List<String> loadFailures, Map<String, Property> configuration) {}
 
     @Override
     public Integer call()
             throws Exception
     {
-        Map<String, String> overrides = new LinkedHashMap<>();
+        Map<String, String> overrides = new LinkedHashMap<>(LabConfig.parseSets(sets));
         if (pluginDir != null) {
             if (!Files.isDirectory(pluginDir)) {
                 throw new BadInputException("invalid value '" + pluginDir + "' for '--plugin-dir': not a directory. "
@@ -49,8 +56,9 @@ final class PluginsCommand
             overrides.put("plugin.dir", pluginDir.toString());
         }
         Listing listing;
-        try (MemoryEngine engine = LabConfig.engine(config, overrides).build()) {
-            listing = listing(engine);
+        LabConfig.Resolved resolved = LabConfig.resolve(configs, "", Map.of(), overrides);
+        try (MemoryEngine engine = resolved.engine().build()) {
+            listing = listing(engine, resolved);
         }
         if (json) {
             System.out.println(Reports.json().writeValueAsString(listing));
@@ -64,10 +72,13 @@ final class PluginsCommand
         System.out.println("selected:");
         listing.selected().forEach((key, policy) -> System.out.printf("  %-34s %s%n", key, policy));
         listing.loadFailures().forEach(failure -> System.out.println("failed to load: " + failure));
+        System.out.println();
+        System.out.println("configuration (key = value, and what set it: default, a --config file or --set):");
+        System.out.print(resolved.explain());
         return 0;
     }
 
-    static Listing listing(MemoryEngine engine)
+    static Listing listing(MemoryEngine engine, LabConfig.Resolved resolved)
     {
         // registrations are kept per family; regroup them per plugin and source
         Map<String, PluginListing> plugins = new TreeMap<>();
@@ -80,6 +91,8 @@ final class PluginsCommand
                         .factories().computeIfAbsent(family.displayName(), ignored -> new ArrayList<>()).add(registration.name());
             }
         }
-        return new Listing(List.copyOf(plugins.values()), selected, engine.plugins().loadFailures());
+        Map<String, Property> configuration = new TreeMap<>();
+        resolved.properties().forEach((key, value) -> configuration.put(key, new Property(value, resolved.sources().get(key))));
+        return new Listing(List.copyOf(plugins.values()), selected, engine.plugins().loadFailures(), configuration);
     }
 }

@@ -227,11 +227,13 @@ final class ProcessWorkloadRunner
             long starting = System.nanoTime();
             startWorkers(directory);
             int coordinating = coordinator;
-            out.printf(Locale.ROOT, indent + "%d worker JVMs formed one cluster in %.1fs: %s; -Xmx%s each (the node's heap and %s for the JVM's own)%n",
-                    nodeCount, (System.nanoTime() - starting) / 1e9,
+            String formed = String.format(Locale.ROOT, "%s formed one cluster in %.1fs: %s; -Xmx%s each (the node's heap and %s for the JVM's own)",
+                    RunCommand.count(nodeCount, "worker JVM", "worker JVMs"), (System.nanoTime() - starting) / 1e9,
                     String.join(", ", workers.stream().map(worker -> worker.nodeId() + " (pid " + worker.pid()
                             + (worker.index() == coordinating ? ", coordinator)" : ")")).toList()),
                     DataSizes.succinct(heapBytes + WORKER_OVERHEAD_BYTES), DataSizes.succinct(WORKER_OVERHEAD_BYTES));
+            // one line: it names every worker's pid, which scripts (and ProcessesTest) read
+            out.println(indent + formed);
             return runWorkload(progress, timer, directory);
         }
         finally {
@@ -289,8 +291,8 @@ final class ProcessWorkloadRunner
             while (coordinator < 0 || nodes.get(coordinator).nodesSeen < nodeCount) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || workers.stream().anyMatch(worker -> !worker.isAlive())) {
-                    throw new IllegalStateException(String.format("the %d worker JVMs did not form one cluster within %ds (coordinator: %s, nodes it sees: %s)",
-                            nodeCount, START_TIMEOUT.toSeconds(), coordinator < 0 ? "none" : "node-" + coordinator,
+                    throw new IllegalStateException(String.format("the %s did not form one cluster within %ds (coordinator: %s, nodes it sees: %s)",
+                            RunCommand.count(nodeCount, "worker JVM", "worker JVMs"), START_TIMEOUT.toSeconds(), coordinator < 0 ? "none" : "node-" + coordinator,
                             coordinator < 0 ? "none" : nodes.get(coordinator).nodesSeen));
                 }
                 startLock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
@@ -381,7 +383,7 @@ final class ProcessWorkloadRunner
             allKills = List.copyOf(kills.values());
         }
         return new RunResult(label, workload.seed(), nodeIds, nodes.get(0).maxBytes, results, totals, RunResult.Arbitration.notRead(), timeline, allKills,
-                workersHeap(figures, nodeIds.size() * nodes.get(0).maxBytes), List.of(), figures);
+                workersHeap(figures, nodeIds.size() * nodes.get(0).maxBytes), List.of(), figures, RunResult.Settings.UNKNOWN);
     }
 
     // the workers' heaps summed: each worker governs its own JVM, so there is no one heap timeline to sample

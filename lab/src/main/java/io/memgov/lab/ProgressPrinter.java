@@ -1,9 +1,9 @@
 package io.memgov.lab;
 
 import io.memgov.lab.WorkloadRunner.Progress;
-import io.memgov.spi.policy.DataSizes;
 
 import java.io.PrintStream;
+import java.util.Locale;
 import java.util.function.Consumer;
 
 import static java.util.Objects.requireNonNull;
@@ -76,19 +76,61 @@ final class ProgressPrinter
         out.flush();
     }
 
+    /**
+     * One line of at most {@link Reports#COLUMNS} characters: the time, the queries' states (zero counts but done and
+     * running left out), then each node's pool use against its maximum in MB; when the nodes do not fit, the fullest
+     * node's only.
+     */
     String format(Progress progress)
     {
-        StringBuilder line = new StringBuilder(prefix)
-                .append(String.format(java.util.Locale.ROOT, "[%5.1fs] done %d, running %d (blocked %d), killed %d, failed %d",
-                        progress.millis() / 1000.0, progress.finished(), progress.running(), progress.blocked(), progress.killed(), progress.failed()));
-        if (progress.waiting() > 0) {
-            line.append(", waiting ").append(progress.waiting());
+        StringBuilder line = counts(progress, false);
+        if (line.length() > Reports.COLUMNS) {
+            // thousands of queries: the short words
+            line = counts(progress, true);
         }
-        line.append(" |");
+        StringBuilder nodes = new StringBuilder(" | MB");
         for (int i = 0; i < progress.nodes().size(); i++) {
-            line.append(' ').append(progress.nodes().get(i)).append(' ')
-                    .append(DataSizes.succinct(progress.reservedBytes()[i])).append('/').append(DataSizes.succinct(progress.maxBytes()[i]));
+            nodes.append(' ').append(megabytes(progress.reservedBytes()[i])).append('/').append(megabytes(progress.maxBytes()[i]));
         }
-        return line.toString();
+        if (line.length() + nodes.length() <= Reports.COLUMNS) {
+            return line.append(nodes).toString();
+        }
+        int fullest = 0;
+        for (int i = 1; i < progress.nodes().size(); i++) {
+            if (progress.reservedBytes()[i] * (double) progress.maxBytes()[fullest] > progress.reservedBytes()[fullest] * (double) progress.maxBytes()[i]) {
+                fullest = i;
+            }
+        }
+        String one = " | " + progress.nodes().get(fullest) + " " + megabytes(progress.reservedBytes()[fullest]) + "/"
+                + megabytes(progress.maxBytes()[fullest]) + "MB";
+        return line.length() + one.length() <= Reports.COLUMNS ? line.append(one).toString() : line.toString();
+    }
+
+    private StringBuilder counts(Progress progress, boolean brief)
+    {
+        StringBuilder line = new StringBuilder(prefix)
+                .append(String.format(Locale.ROOT, "[%5.1fs] %d done, %d %s", progress.millis() / 1000.0, progress.finished(), progress.running(),
+                        brief ? "run" : "running"));
+        if (progress.blocked() > 0) {
+            line.append(" (").append(progress.blocked()).append(brief ? " blk)" : " blocked)");
+        }
+        appendCount(line, progress.killed(), brief ? "kill" : "killed");
+        appendCount(line, progress.failed(), brief ? "fail" : "failed");
+        appendCount(line, progress.waiting(), brief ? "wait" : "waiting");
+        return line;
+    }
+
+    private static void appendCount(StringBuilder line, int count, String what)
+    {
+        if (count > 0) {
+            line.append(", ").append(count).append(' ').append(what);
+        }
+    }
+
+    // whole megabytes from 10 up, one decimal below: 52/48, 3.3/48
+    private static String megabytes(long bytes)
+    {
+        double megabytes = bytes / (1024.0 * 1024.0);
+        return megabytes >= 10 || megabytes == 0 ? Long.toString(Math.round(megabytes)) : String.format(Locale.ROOT, "%.1f", megabytes);
     }
 }

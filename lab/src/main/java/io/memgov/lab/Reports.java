@@ -8,8 +8,10 @@ import io.memgov.lab.RunResult.Kill;
 import io.memgov.lab.RunResult.QueryResult;
 import io.memgov.lab.RunResult.Sample;
 import io.memgov.lab.RunResult.Totals;
+import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.policy.DataSizes;
 import org.knowm.xchart.AnnotationLine;
+import org.knowm.xchart.AnnotationText;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -67,6 +69,8 @@ final class Reports
         writePng(runChart(run, title), directory.resolve(RUN_CHART));
         StringBuilder html = page(title);
         html.append("<img src=\"").append(RUN_CHART).append("\" alt=\"pool use per node over time\">\n");
+        html.append("<p>Pool use is per node, against each node's pool maximum; ").append(escape(RunCommand.OVER_COMMIT))
+                .append(". A query's peak is summed over its nodes.</p>\n");
         writePng(heapChart(run, title + ": the real heap"), directory.resolve(HEAP_CHART));
         html.append("<img src=\"").append(HEAP_CHART).append("\" alt=\"live heap after each collection, tracked memory and effective pool maximum over time\">\n");
         html.append("<h2>Totals</h2>\n").append(totalsTable(List.of(run)));
@@ -75,6 +79,7 @@ final class Reports
             html.append("<h2>Worker JVMs</h2>\n").append(processesTable(run));
         }
         html.append("<h2>Queries</h2>\n").append(queriesTable(run));
+        html.append("<h2>Configuration</h2>\n").append(settingsTable(List.of(run)));
         if (!run.kills().isEmpty()) {
             html.append("<h2>Kills</h2>\n<table><tr><th>time</th><th>query</th><th>tasks</th><th>error</th></tr>\n");
             for (Kill kill : run.kills()) {
@@ -103,6 +108,7 @@ final class Reports
             html.append("<h2>Summary</h2>\n<pre>").append(escape(summary)).append("</pre>\n");
         }
         html.append("<h2>Runs</h2>\n").append(totalsTable(runs));
+        html.append("<h2>Configuration</h2>\n").append(settingsTable(runs));
         for (RunResult run : runs) {
             html.append("<h2>").append(escape(run.label())).append("</h2>\n");
             if (!run.processes().isEmpty()) {
@@ -113,25 +119,54 @@ final class Reports
         return writePage(directory, html);
     }
 
-    /** Pool use per node over time, the pool's maximum dashed, and a vertical line at every kill. */
+    /**
+     * Pool use per node over time (user and revocable together, the revocable part dotted when there is any), the
+     * pool's maximum per node dashed, a red line at every kill with the query's id, and markers where a node's spill
+     * files grew and where the arbitration planned.
+     */
     static XYChart runChart(RunResult run, String title)
     {
         XYChart chart = new XYChartBuilder().width(1000).height(500).title(title)
-                .xAxisTitle("seconds").yAxisTitle("pool use (MB)").build();
-        chart.getStyler().setMarkerSize(0);
+                .xAxisTitle("seconds").yAxisTitle("pool use per node (MB)").build();
+        style(chart);
         List<Sample> timeline = run.timeline().isEmpty() ? List.of(new Sample(0, new long[run.nodes().size()], new long[run.nodes().size()])) : run.timeline();
         double[] seconds = timeline.stream().mapToDouble(sample -> sample.millis() / 1000.0).toArray();
+        boolean revocable = timeline.stream().anyMatch(sample -> java.util.Arrays.stream(sample.revocableBytes()).anyMatch(bytes -> bytes > 0));
+        double top = run.poolBytes() / MB;
         for (int node = 0; node < run.nodes().size(); node++) {
             int index = node;
+            Color color = PALETTE[node % PALETTE.length];
             double[] used = timeline.stream().mapToDouble(sample -> sample.reservedBytes()[index] / MB).toArray();
-            chart.addSeries(run.nodes().get(node), seconds, used);
+            top = Math.max(top, java.util.Arrays.stream(used).max().orElse(0));
+            XYSeries total = chart.addSeries(run.nodes().get(node), seconds, used);
+            total.setLineColor(color);
+            total.setMarker(SeriesMarkers.NONE);
+            if (revocable) {
+                XYSeries part = chart.addSeries(run.nodes().get(node) + " revocable", seconds,
+                        timeline.stream().mapToDouble(sample -> sample.revocableBytes()[index] / MB).toArray());
+                part.setLineColor(color);
+                part.setMarker(SeriesMarkers.NONE);
+                part.setLineStyle(DOTTED);
+                // one legend entry says what dotted means, for every node: the legend stays one row
+                part.setShowInLegend(false);
+            }
         }
-        double last = seconds[seconds.length - 1];
-        XYSeries max = chart.addSeries("pool max", new double[] {0, Math.max(last, 0.001)}, new double[] {run.poolBytes() / MB, run.poolBytes() / MB});
-        max.setLineColor(Color.GRAY);
-        max.setLineStyle(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 6f}, 0f));
+        if (revocable) {
+            XYSeries legend = chart.addSeries("of which revocable (dotted)", new double[] {0}, new double[] {0});
+            legend.setLineColor(Color.GRAY);
+            legend.setLineStyle(DOTTED);
+            legend.setMarker(SeriesMarkers.NONE);
+        }
+        double last = Math.max(seconds[seconds.length - 1], 0.001);
+        XYSeries max = chart.addSeries("pool max per node", new double[] {0, last}, new double[] {run.poolBytes() / MB, run.poolBytes() / MB});
+        dashed(max, Color.GRAY);
+        max.setMarker(SeriesMarkers.NONE);
+        // headroom above the highest line for the kills' labels
+        chart.getStyler().setYAxisMin(0.0);
+        chart.getStyler().setYAxisMax(top * 1.15);
+        addEventMarkers(chart, "spill files grew", spillMillis(timeline), top * 0.02, SeriesMarkers.TRIANGLE_UP, Color.DARK_GRAY);
+        addEventMarkers(chart, "arbitration", arbitrationMillis(timeline), top * 0.06, SeriesMarkers.SQUARE, new Color(0x8c, 0x56, 0x4b));
         if (!run.kills().isEmpty()) {
-            // a legend entry for the kills, then one red line each
             double[] killSeconds = run.kills().stream().mapToDouble(kill -> kill.millis() / 1000.0).toArray();
             double[] killHeights = new double[killSeconds.length];
             java.util.Arrays.fill(killHeights, run.poolBytes() / MB);
@@ -140,14 +175,81 @@ final class Reports
             kills.setMarker(SeriesMarkers.DIAMOND);
             kills.setMarkerColor(Color.RED);
             chart.getStyler().setAnnotationLineColor(Color.RED);
-            for (double at : killSeconds) {
-                chart.addAnnotation(new AnnotationLine(at, true, false));
+            chart.getStyler().setAnnotationTextFontColor(Color.RED);
+            chart.getStyler().setAnnotationTextFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.BOLD, 12));
+            List<String> labels = killLabels(run);
+            for (int i = 0; i < run.kills().size(); i++) {
+                chart.addAnnotation(new AnnotationLine(killSeconds[i], true, false));
+                // staggered, so that kills close in time keep readable labels
+                chart.addAnnotation(new AnnotationText(labels.get(i), killSeconds[i], top * (i % 2 == 0 ? 1.1 : 1.04), false));
             }
-            chart.getStyler().setMarkerSize(8);
-            chart.getSeriesMap().values().stream().filter(series -> series != kills).forEach(series -> series.setMarker(SeriesMarkers.NONE));
         }
         return chart;
     }
+
+    /** The label of each kill's line, in kill order: the query's id, and {@code tasks} when only some of its tasks were killed. */
+    static List<String> killLabels(RunResult run)
+    {
+        return run.kills().stream().map(kill -> kill.queryId() + (kill.tasks().isEmpty() ? "" : " tasks")).toList();
+    }
+
+    /** The moments a node's spill files grew: its bytes ever written went up since the sample before. */
+    static List<Long> spillMillis(List<Sample> timeline)
+    {
+        List<Long> moments = new ArrayList<>();
+        long before = 0;
+        for (Sample sample : timeline) {
+            long spilled = java.util.Arrays.stream(sample.spilledBytes()).sum();
+            if (spilled > before) {
+                moments.add(sample.millis());
+            }
+            before = spilled;
+        }
+        return moments;
+    }
+
+    /** The moments the cluster's arbitration had planned since the sample before. */
+    static List<Long> arbitrationMillis(List<Sample> timeline)
+    {
+        List<Long> moments = new ArrayList<>();
+        long before = 0;
+        for (Sample sample : timeline) {
+            if (sample.arbitrations() > before) {
+                moments.add(sample.millis());
+            }
+            before = sample.arbitrations();
+        }
+        return moments;
+    }
+
+    private static void addEventMarkers(XYChart chart, String name, List<Long> millis, double height, org.knowm.xchart.style.markers.Marker marker, Color color)
+    {
+        if (millis.isEmpty()) {
+            return;
+        }
+        double[] heights = new double[millis.size()];
+        java.util.Arrays.fill(heights, height);
+        XYSeries series = chart.addSeries(name, millis.stream().mapToDouble(at -> at / 1000.0).toArray(), heights);
+        series.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        series.setMarker(marker);
+        series.setMarkerColor(color);
+    }
+
+    // a legend under the plot, in one row where it fits, so that the plot keeps the width
+    private static void style(XYChart chart)
+    {
+        chart.getStyler().setMarkerSize(8);
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
+        chart.getStyler().setLegendFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 11));
+        chart.getStyler().setChartBackgroundColor(Color.WHITE);
+    }
+
+    private static final BasicStroke DOTTED = new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {2f, 3f}, 0f);
+
+    private static final Color[] PALETTE = {
+            new Color(0x1f, 0x77, 0xb4), new Color(0xff, 0x7f, 0x0e), new Color(0x2c, 0xa0, 0x2c), new Color(0x94, 0x67, 0xbd),
+            new Color(0x17, 0xbe, 0xcf), new Color(0xbc, 0xbd, 0x22), new Color(0xe3, 0x77, 0xc2), new Color(0x7f, 0x7f, 0x7f)};
 
     /**
      * The real heap over time, all nodes together: the live heap after the last collection, what the pools held at
@@ -199,19 +301,48 @@ final class Reports
         return html.append("</table>\n").toString();
     }
 
-    /** Cluster pool use (every node summed) over time, one line per run. */
+    /**
+     * Cluster pool use (every node summed) over time, one line per run named by its value and its kills, and the
+     * cluster's pool maximum (every node's summed) dashed: one line, or one per run when the runs' pools differ.
+     */
     static XYChart compareChart(List<RunResult> runs, String title)
     {
         XYChart chart = new XYChartBuilder().width(1000).height(500).title(title)
-                .xAxisTitle("seconds").yAxisTitle("cluster pool use (MB)").build();
-        chart.getStyler().setMarkerSize(0);
-        for (RunResult run : runs) {
+                .xAxisTitle("seconds").yAxisTitle("pool use, all nodes (MB)").build();
+        style(chart);
+        String prefix = commonKeyPrefix(runs);
+        double last = 0.001;
+        for (int i = 0; i < runs.size(); i++) {
+            RunResult run = runs.get(i);
             List<Sample> timeline = run.timeline().isEmpty() ? List.of(new Sample(0, new long[1], new long[1])) : run.timeline();
             double[] seconds = timeline.stream().mapToDouble(sample -> sample.millis() / 1000.0).toArray();
             double[] used = timeline.stream().mapToDouble(sample -> java.util.Arrays.stream(sample.reservedBytes()).sum() / MB).toArray();
-            chart.addSeries(run.label() + " (" + run.totals().killed() + " killed)", seconds, used);
+            last = Math.max(last, seconds[seconds.length - 1]);
+            String name = run.label().substring(prefix.length()) + " (" + run.totals().killed() + " killed, " + run.totals().failed() + " failed)";
+            // XChart needs unique names; a comparison's labels are, runs put together by hand may not be
+            XYSeries series = chart.addSeries(chart.getSeriesMap().containsKey(name) ? name + " #" + (i + 1) : name, seconds, used);
+            series.setLineColor(PALETTE[i % PALETTE.length]);
+            series.setMarker(SeriesMarkers.NONE);
+        }
+        List<Long> maxima = runs.stream().map(run -> run.poolBytes() * run.nodes().size()).distinct().toList();
+        for (int i = 0; i < runs.size() && i < (maxima.size() == 1 ? 1 : runs.size()); i++) {
+            RunResult run = runs.get(i);
+            double max = run.poolBytes() * run.nodes().size() / MB;
+            XYSeries line = chart.addSeries(maxima.size() == 1 ? "pool max, all nodes" : "pool max, " + run.label().substring(prefix.length()),
+                    new double[] {0, last}, new double[] {max, max});
+            dashed(line, maxima.size() == 1 ? Color.GRAY : PALETTE[i % PALETTE.length]);
+            line.setMarker(SeriesMarkers.NONE);
         }
         return chart;
+    }
+
+    /** {@code KEY=} when every run's label starts with it, as a comparison's do; the legend names the values only. */
+    private static String commonKeyPrefix(List<RunResult> runs)
+    {
+        String first = runs.isEmpty() ? "" : runs.get(0).label();
+        int equals = first.indexOf('=');
+        String prefix = equals < 0 ? "" : first.substring(0, equals + 1);
+        return runs.stream().allMatch(run -> run.label().startsWith(prefix)) ? prefix : "";
     }
 
     /** The side-by-side rows {@code compare} prints and the HTML page shows: one column per run. */
@@ -223,7 +354,7 @@ final class Reports
         rows.put("failed", totals -> Integer.toString(totals.failed()));
         rows.put("wrong results", totals -> Integer.toString(totals.wrongResults()));
         rows.put("wasted work (CPU)", totals -> millis(totals.wastedCpuNanos() / 1_000_000));
-        rows.put("peak pool use", totals -> DataSizes.succinct(totals.peakPoolBytes()));
+        rows.put("peak pool use (largest node)", totals -> DataSizes.succinct(totals.peakPoolBytes()));
         rows.put("spilled", totals -> DataSizes.succinct(totals.spilledBytes()));
         rows.put("reserved after run", totals -> DataSizes.succinct(totals.reservedBytesAfterRun()));
         rows.put("spill files left", totals -> Integer.toString(totals.spillFilesLeft()));
@@ -267,11 +398,119 @@ final class Reports
     private static String queriesTable(RunResult run)
     {
         StringBuilder html = new StringBuilder("<table><tr><th>query</th><th>user</th><th>operator</th><th>status</th><th>error</th>"
-                + "<th>peak</th><th>spilled</th><th>CPU</th><th>result</th><th>message</th></tr>\n");
+                + "<th>peak (all nodes)</th><th>spilled</th><th>CPU</th><th>result</th><th>why it ended</th><th>message</th></tr>\n");
         for (QueryResult query : run.queries()) {
             html.append(row(query.id(), query.user(), query.operator(), query.status().name(), query.errorCode(),
                     DataSizes.succinct(query.peakBytes()), DataSizes.succinct(query.spilledBytes()), millis(query.cpuNanos() / 1_000_000),
-                    resultText(query), query.message()));
+                    resultText(query), outcome(run, query), query.message()));
+        }
+        return html.append("</table>\n").toString();
+    }
+
+    /** The width the lab's text output keeps to. */
+    static final int COLUMNS = 80;
+
+    /**
+     * Why a query that did not finish ended, e.g. {@code killed by total-reservation: CLUSTER_OUT_OF_MEMORY} or
+     * {@code failed: STALLED (the lab's watchdog: ...)}; empty for a finished query.
+     */
+    static String outcome(RunResult run, QueryResult query)
+    {
+        String code = query.errorCode();
+        RunResult.Settings settings = run.settings();
+        if (query.status() == RunResult.Status.FINISHED) {
+            return "";
+        }
+        if (query.status() == RunResult.Status.KILLED) {
+            boolean tasks = run.kills().stream().filter(kill -> kill.queryId().equals(query.id())).findFirst().map(kill -> !kill.tasks().isEmpty()).orElse(false);
+            String by = switch (code) {
+                case "CLUSTER_OUT_OF_MEMORY" -> tasks ? "task killer " + settings.policy(PolicyFamily.TASK_KILLER) : settings.policy(PolicyFamily.QUERY_KILLER);
+                case "MEMORY_ARBITRATION_FAILED" -> "arbitrator " + settings.policy(PolicyFamily.ARBITRATOR);
+                case "EXCEEDED_HEAP_MEMORY_LIMIT" -> "the GC-pressure response";
+                case "KILLED_BY_OVERCOMMIT" -> "tracker " + settings.policy(PolicyFamily.TRACKER);
+                default -> "memgov";
+            };
+            return "killed by " + by + ": " + code;
+        }
+        String reason = switch (code) {
+            case WorkloadRunner.STALLED -> "the lab's watchdog: every running query waited " + WorkloadRunner.STALL_MILLIS / 1000
+                    + "s for memory and nothing was killed";
+            case WorkloadRunner.JVM_OUT_OF_MEMORY -> "a JVM OutOfMemoryError on its threads";
+            case WorkloadRunner.INTERNAL_ERROR -> "the lab failed running it";
+            case "EXCEEDED_LOCAL_MEMORY_LIMIT" -> "over query.max-memory-per-node, " + DataSizes.succinct(settings.queryMaxMemoryPerNodeBytes());
+            case "EXCEEDED_GLOBAL_MEMORY_LIMIT" -> "over query.max-memory, " + DataSizes.succinct(settings.queryMaxMemoryBytes()) + ", all nodes";
+            case "EXCEEDED_REVOCABLE_MEMORY_LIMIT" -> "over query.max-revocable-memory-per-node";
+            case "EXCEEDED_SPILL_LIMIT" -> "over a spill limit, or no disk to spill to";
+            case "NODE_LOST" -> "a node it ran on left the cluster";
+            default -> "";
+        };
+        return "failed: " + (code.isEmpty() ? "?" : code) + (reason.isEmpty() ? "" : " (" + reason + ")");
+    }
+
+    /**
+     * The queries that did not finish, those that ended alike on one line ({@code q1, q4 killed by ...}), wrapped to
+     * {@link #COLUMNS}; empty when every query finished.
+     */
+    static List<String> outcomeLines(RunResult run)
+    {
+        Map<String, List<String>> byOutcome = new LinkedHashMap<>();
+        for (QueryResult query : run.queries()) {
+            if (query.status() != RunResult.Status.FINISHED) {
+                byOutcome.computeIfAbsent(outcome(run, query), ignored -> new ArrayList<>()).add(query.id());
+            }
+        }
+        List<String> lines = new ArrayList<>();
+        byOutcome.forEach((outcome, ids) -> lines.addAll(wrap(String.join(", ", ids) + " " + outcome, "  ", "      ")));
+        return lines;
+    }
+
+    /** {@code text} in lines of at most {@link #COLUMNS}, broken at spaces; a word longer than a line stays whole. */
+    static List<String> wrap(String text, String indent, String continuation)
+    {
+        List<String> lines = new ArrayList<>();
+        StringBuilder line = new StringBuilder(indent);
+        boolean empty = true;
+        for (String word : text.split(" ")) {
+            if (!empty && line.length() + 1 + word.length() > COLUMNS) {
+                lines.add(line.toString());
+                line = new StringBuilder(continuation);
+                empty = true;
+            }
+            if (!empty) {
+                line.append(' ');
+            }
+            line.append(word);
+            empty = false;
+        }
+        lines.add(line.toString());
+        return lines;
+    }
+
+    /** Every property in force, one column of values per run, and where each run's value came from. */
+    private static String settingsTable(List<RunResult> runs)
+    {
+        java.util.SortedSet<String> keys = new java.util.TreeSet<>();
+        runs.forEach(run -> keys.addAll(run.settings().properties().keySet()));
+        StringBuilder html = new StringBuilder("<table><tr><th>property</th>");
+        runs.forEach(run -> html.append("<th>").append(escape(run.label())).append("</th><th>set by</th>"));
+        html.append("</tr>\n");
+        for (String key : keys) {
+            List<String> cells = new ArrayList<>(List.of(key));
+            for (RunResult run : runs) {
+                cells.add(run.settings().properties().getOrDefault(key, ""));
+                cells.add(run.settings().sources().getOrDefault(key, ""));
+            }
+            html.append(row(cells.toArray(String[]::new)));
+        }
+        html.append("</table>\n<table><tr><th>policy family</th>");
+        runs.forEach(run -> html.append("<th>").append(escape(run.label())).append("</th>"));
+        html.append("</tr>\n");
+        java.util.SortedSet<String> families = new java.util.TreeSet<>();
+        runs.forEach(run -> families.addAll(run.settings().policies().keySet()));
+        for (String family : families) {
+            List<String> cells = new ArrayList<>(List.of(family));
+            runs.forEach(run -> cells.add(run.settings().policies().getOrDefault(family, "")));
+            html.append(row(cells.toArray(String[]::new)));
         }
         return html.append("</table>\n").toString();
     }
@@ -319,10 +558,23 @@ final class Reports
         return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 
+    /** {@code run --png}: the run's chart alone, as a PNG file named exactly {@code file}. */
+    static void writeRunPng(Path file, RunResult run, String title)
+    {
+        writePng(runChart(run, title), file);
+    }
+
+    /** {@code compare --png}: the comparison's chart alone. */
+    static void writeComparePng(Path file, List<RunResult> runs, String title)
+    {
+        writePng(compareChart(runs, title), file);
+    }
+
+    // rendered with Java2D (headless) by XChart, encoded by javax.imageio
     private static void writePng(XYChart chart, Path file)
     {
-        try {
-            BitmapEncoder.saveBitmap(chart, file.toString().replaceFirst("\\.png$", ""), BitmapEncoder.BitmapFormat.PNG);
+        try (java.io.OutputStream out = Files.newOutputStream(file)) {
+            BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
         }
         catch (IOException e) {
             throw new UncheckedIOException("Cannot write chart " + file, e);

@@ -11,6 +11,8 @@ import picocli.CommandLine.Option;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -27,8 +29,17 @@ import java.util.concurrent.Callable;
 final class RunCommand
         implements Callable<Integer>
 {
-    @Option(names = "--config", paramLabel = "FILE", description = "Engine properties file (default: the lab's embedded configuration, as etc/memory.properties).")
-    Path config;
+    @Option(names = "--config", paramLabel = "FILE", description = "Engine properties file, over the lab's built-in defaults (etc/memory.properties): "
+            + "it sets only the keys it names. Repeatable: later files win.")
+    List<Path> configs = new ArrayList<>();
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "One property over the files and the workload's, e.g. "
+            + "query.low-memory-killer.policy=total-reservation. Repeatable.")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--explain", description = "Prints every property in force and which layer set it (default, a --config file, "
+            + "the workload, --set), and exits without running.")
+    boolean explain;
 
     @Option(names = "--workload", paramLabel = "FILE", description = "Workload file, YAML or JSON (see etc/workloads/*.yaml). Default: the built-in workload.")
     Path workload;
@@ -48,6 +59,9 @@ final class RunCommand
     @Option(names = "--report", paramLabel = "DIR", description = "Writes a chart of pool use per node over time (kills marked) and an HTML page with the tables.")
     Path report;
 
+    @Option(names = "--png", paramLabel = "FILE", description = "Writes the chart of pool use per node over time as one PNG file.")
+    Path png;
+
     @Option(names = "--http", paramLabel = "PORT", description = "Serves /v1/memory and /v1/cluster/memory as JSON on 127.0.0.1:PORT while the run lasts (0: a free port).")
     Integer http;
 
@@ -65,16 +79,24 @@ final class RunCommand
             throws Exception
     {
         Workload chosen = chooseWorkload(workload, queries, rows, seed);
+        LabConfig.Resolved resolved = LabConfig.resolve(configs, chosen.name(), chosen.properties(), LabConfig.parseSets(sets));
+        PrintStream out = System.out;
+        if (explain) {
+            out.print(resolved.explain());
+            // building the engine checks every key and value, as a run would
+            resolved.engine().withoutJmx().build().close();
+            return 0;
+        }
         checkWritable(json, report);
+        checkWritable(png, null);
         boolean inProcesses = processes || chosen.processes();
         Chaos kills = parseChaos(chaos, inProcesses);
         if (inProcesses && http != null) {
             throw new BadInputException("--http serves the memory of the engine in the lab's JVM; with --processes every node's engine runs in its "
                     + "own JVM, so the two cannot be combined");
         }
-        PrintStream out = System.out;
-        RunResult result = inProcesses ? runInProcesses(chosen, LabConfig.properties(config, chosen.properties()), chosen.name(), kills, out, "")
-                : runEmbedded(chosen, out);
+        RunResult result = inProcesses ? runInProcesses(chosen, resolved, chosen.name(), kills, out, "")
+                : runEmbedded(chosen, resolved, out);
         printSummary(out, result);
         if (json != null) {
             Reports.writeJson(json, result, "--json");
@@ -83,52 +105,73 @@ final class RunCommand
         if (report != null) {
             out.println("wrote " + Reports.writeRunReport(report, result, "memgov lab: " + result.label()));
         }
+        if (png != null) {
+            Reports.writeRunPng(png, result, "memgov lab: " + result.label());
+            out.println("wrote " + png);
+        }
         return result.totals().clean() ? 0 : 1;
     }
 
-    private RunResult runEmbedded(Workload chosen, PrintStream out)
+    private RunResult runEmbedded(Workload chosen, LabConfig.Resolved resolved, PrintStream out)
             throws Exception
     {
-        try (MemoryEngine engine = LabConfig.engine(config, chosen.properties()).build();
+        resolved.spill(Path.of(System.getProperty("java.io.tmpdir")));
+        try (MemoryEngine engine = resolved.engine().build();
                 MemoryHttpServer server = http == null ? null : MemoryHttpServer.start(engine, http)) {
-            out.printf("memgov lab: workload '%s', %s on %s; pool %s per node; killers: task '%s', query '%s'%n",
-                    chosen.name(), count(chosen.expand().size(), "query", "queries"), count(engine.nodes().size(), "node", "nodes"),
-                    DataSizes.succinct(engine.node(0).pool().maxBytes()),
-                    engine.policyName(PolicyFamily.TASK_KILLER),
-                    engine.policyName(PolicyFamily.QUERY_KILLER));
+            RunResult.Settings settings = RunResult.Settings.of(engine, resolved);
+            out.print(header("", chosen, engine.nodes().size(), engine.node(0).pool().maxBytes(), settings, ""));
             if (server != null) {
-                out.printf("serving %s/v1/memory and %s/v1/cluster/memory while the run lasts%n", server.baseUrl(), server.baseUrl());
+                out.printf("serving %s/v1/memory (the nodes) and %s/v1/cluster/memory while the run lasts%n", server.baseUrl(), server.baseUrl());
             }
             ProgressPrinter progress = ProgressPrinter.forStandardOutput("");
-            RunResult result = new WorkloadRunner(engine, chosen, chosen.name()).run(progress);
+            RunResult result = new WorkloadRunner(engine, chosen, chosen.name(), resolved).run(progress);
             progress.finish();
             return result;
         }
     }
 
     /**
+     * The lines before a run: the workload, how many queries on how many nodes, each node's pool, a query's limits per
+     * node and over the cluster, and the killers.
+     */
+    static String header(String indent, Workload chosen, int nodes, long poolBytes, RunResult.Settings settings, String extra)
+    {
+        List<String> lines = List.of(
+                String.format("memgov lab: workload '%s', %s on %s%s", chosen.name(), count(chosen.expand().size(), "query", "queries"),
+                        count(nodes, "node", "nodes"), extra),
+                String.format("pool %s per node; a query may hold %s per node, %s cluster-wide", DataSizes.succinct(poolBytes),
+                        DataSizes.succinct(settings.queryMaxMemoryPerNodeBytes()), DataSizes.succinct(settings.queryMaxMemoryBytes())),
+                String.format("killers: task '%s', query '%s'; arbitrator '%s'", settings.policy(PolicyFamily.TASK_KILLER),
+                        settings.policy(PolicyFamily.QUERY_KILLER), settings.policy(PolicyFamily.ARBITRATOR)));
+        StringBuilder text = new StringBuilder();
+        lines.forEach(line -> Reports.wrap(line, indent, indent + "  ").forEach(wrapped -> text.append(wrapped).append('\n')));
+        return text.toString();
+    }
+
+    /**
      * One run with a worker JVM per node ({@code run --processes}, and each run of {@code compare --processes}): the
      * properties are checked by an engine in this JVM first, so that a bad value stops the run before any JVM starts.
      */
-    static RunResult runInProcesses(Workload chosen, Map<String, String> properties, String label, Chaos kills, PrintStream out, String indent)
+    static RunResult runInProcesses(Workload chosen, LabConfig.Resolved resolved, String label, Chaos kills, PrintStream out, String indent)
             throws Exception
     {
-        String killers;
+        Map<String, String> properties = resolved.properties();
+        RunResult.Settings settings;
         long poolBytes;
         int nodes;
         try (MemoryEngine checked = LabConfig.checkedForProcesses(properties).build()) {
-            killers = String.format("killers: task '%s', query '%s'", checked.policyName(PolicyFamily.TASK_KILLER), checked.policyName(PolicyFamily.QUERY_KILLER));
+            settings = RunResult.Settings.of(checked, resolved);
             poolBytes = checked.node(0).pool().maxBytes();
             nodes = checked.nodes().size();
         }
         ProcessWorkloadRunner runner = new ProcessWorkloadRunner(properties, chosen, label, kills, out, indent);
-        out.printf("%smemgov lab: workload '%s', %s on %s, each in its own JVM (Hazelcast cluster transport on 127.0.0.1); heap %s and pool %s per node; %s%s%n",
-                indent, chosen.name(), count(chosen.expand().size(), "query", "queries"), count(nodes, "node", "nodes"),
-                DataSizes.succinct(runner.heapBytes()), DataSizes.succinct(poolBytes), killers, kills.isEmpty() ? "" : "; chaos " + kills);
+        out.print(header(indent, chosen, nodes, poolBytes, settings, ", each in its own JVM"));
+        out.printf("%sheap %s per node; Hazelcast cluster transport on 127.0.0.1%s%n", indent, DataSizes.succinct(runner.heapBytes()),
+                kills.isEmpty() ? "" : "; chaos " + kills);
         ProgressPrinter progress = ProgressPrinter.forStandardOutput(indent);
         RunResult result = runner.run(progress);
         progress.finish();
-        return result;
+        return result.withSettings(settings);
     }
 
     /** {@code --chaos}, which needs worker processes to kill. */
@@ -169,19 +212,33 @@ final class RunCommand
     static void printSummary(PrintStream out, RunResult result)
     {
         out.println();
-        String format = "%-6s %-10s %-22s %-9s %-28s %10s %10s %9s %s%n";
-        out.printf(format, "query", "user", "operator", "status", "error", "peak", "spilled", "cpu", "result");
+        // 80 columns: the error codes and who killed are in the lines under the table
+        String format = "%-5s %-10s %-16s %-8s %9s %8s %7s %s%n";
+        out.printf(format, "query", "user", "operator", "status", "peak", "spilled", "cpu", "result");
         for (QueryResult query : result.queries()) {
-            out.printf(format, query.id(), query.user(), query.operator(), query.status(), query.errorCode(),
+            out.printf(format, query.id(), query.user(), query.operator(), query.status(),
                     DataSizes.succinct(query.peakBytes()), DataSizes.succinct(query.spilledBytes()),
                     Reports.millis(query.cpuNanos() / 1_000_000), Reports.resultText(query));
         }
+        // a query's limits are per node and over the cluster; its peak is the latter's measure
+        out.println("(peak: the most a query held at once, all its nodes together)");
+        List<String> outcomes = Reports.outcomeLines(result);
+        if (!outcomes.isEmpty()) {
+            out.println();
+            outcomes.forEach(out::println);
+        }
         Totals totals = result.totals();
-        out.printf(Locale.ROOT, "%nfinished %d, killed %d, failed %d, wrong results %d, JVM OutOfMemoryErrors %d, wasted CPU %s, peak pool use %s, "
-                        + "spilled %s, reserved after run %s, spill files left %d, wall %d ms%n",
+        out.printf(Locale.ROOT, "%nfinished %d, killed %d, failed %d, wrong results %d, JVM OutOfMemoryErrors %d%n"
+                        + "wasted CPU %s, spilled %s, wall %s%n"
+                        + "peak pool use (largest node) %s of %s per node%n"
+                        + "after the run: %s reserved, %s left%n",
                 totals.finished(), totals.killed(), totals.failed(), totals.wrongResults(), totals.jvmOutOfMemoryErrors(),
-                Reports.millis(totals.wastedCpuNanos() / 1_000_000), DataSizes.succinct(totals.peakPoolBytes()),
-                DataSizes.succinct(totals.spilledBytes()), DataSizes.succinct(totals.reservedBytesAfterRun()), totals.spillFilesLeft(), totals.wallMillis());
+                Reports.millis(totals.wastedCpuNanos() / 1_000_000), DataSizes.succinct(totals.spilledBytes()), Reports.millis(totals.wallMillis()),
+                DataSizes.succinct(totals.peakPoolBytes()), DataSizes.succinct(result.poolBytes()),
+                DataSizes.succinct(totals.reservedBytesAfterRun()), count(totals.spillFilesLeft(), "spill file", "spill files"));
+        if (totals.peakPoolBytes() > result.poolBytes()) {
+            out.println(OVER_COMMIT);
+        }
         out.println(heapSummary(result.heap()));
         if (!result.processes().isEmpty()) {
             out.println();
@@ -203,11 +260,17 @@ final class RunCommand
         }
     }
 
-    /** The real heap in one line: how close the JVM came to its max heap, and how much memgov did not track. */
+    /** Why a pool's use can pass its maximum: printed when it did. */
+    static final String OVER_COMMIT = "pools go over their max by design, as in Trino: crossing it blocks the node";
+
+    /**
+     * The real heap in three lines: how close the JVM came to its max heap (all nodes: they share it), and how much
+     * memgov did not track.
+     */
     static String heapSummary(RunResult.Heap heap)
     {
-        return String.format(Locale.ROOT, "heap: max %s, pools %s (%s), peak live heap %s, peak untracked %s, effective pool maxima down to %s, "
-                        + "%d young / %d full collections, heap-pressure kills %d",
+        return String.format(Locale.ROOT, "heap: max %s, pools %s (%s), peak live heap %s,%n"
+                        + "peak untracked %s, effective pool maxima down to %s,%n%d young / %d full collections, heap-pressure kills %d",
                 DataSizes.succinct(heap.maxHeapBytes()), DataSizes.succinct(heap.poolBytes()), heap.governed() ? "governing the heap" : "not governing the heap",
                 DataSizes.succinct(heap.peakLiveBytes()), DataSizes.succinct(heap.peakUntrackedBytes()), DataSizes.succinct(heap.leastEffectiveMaxBytes()),
                 heap.youngCollections(), heap.fullCollections(), heap.queriesKilledDueToHeapPressure());

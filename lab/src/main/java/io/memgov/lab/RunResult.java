@@ -1,8 +1,12 @@
 package io.memgov.lab;
 
 import io.memgov.engine.ArbitrationSnapshot;
+import io.memgov.engine.MemoryEngine;
+import io.memgov.spi.PolicyFamily;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
 
@@ -21,9 +25,11 @@ import static java.util.Objects.requireNonNull;
  * @param heap the real heap during the run (for {@code run --processes}, the worker JVMs' figures summed)
  * @param heapTimeline the engine's heap figures sampled with {@code timeline}; empty for {@code run --processes}
  * @param processes one entry per worker JVM, in node order, for {@code run --processes}; empty for an embedded run
+ * @param settings every property and policy in force, and where each property came from
  */
 record RunResult(String label, long seed, List<String> nodes, long poolBytes, List<QueryResult> queries, Totals totals,
-        Arbitration arbitration, List<Sample> timeline, List<Kill> kills, Heap heap, List<HeapSample> heapTimeline, List<WorkerFigures> processes)
+        Arbitration arbitration, List<Sample> timeline, List<Kill> kills, Heap heap, List<HeapSample> heapTimeline, List<WorkerFigures> processes,
+        Settings settings)
 {
     RunResult
     {
@@ -37,6 +43,51 @@ record RunResult(String label, long seed, List<String> nodes, long poolBytes, Li
         requireNonNull(heap, "heap is null");
         heapTimeline = List.copyOf(heapTimeline);
         processes = List.copyOf(processes);
+        requireNonNull(settings, "settings is null");
+    }
+
+    /** The same run with {@code settings}: for {@code --processes}, whose engines the lab reads in a checking engine of its own. */
+    RunResult withSettings(Settings settings)
+    {
+        return new RunResult(label, seed, nodes, poolBytes, queries, totals, arbitration, timeline, kills, heap, heapTimeline, processes, settings);
+    }
+
+    /**
+     * What the run was configured with.
+     *
+     * @param properties every engine and lab property in force, by key; the engine's defaults for keys not listed
+     * @param sources which layer set each property: {@code default}, a {@code --config} file, {@code workload NAME}, {@code --set}
+     * @param policies the policy selected in each family, by the family's key ({@code query.low-memory-killer.policy})
+     * @param queryMaxMemoryPerNodeBytes a query's user memory limit on one node ({@code query.max-memory-per-node})
+     * @param queryMaxMemoryBytes a query's user memory limit over the cluster ({@code query.max-memory})
+     */
+    record Settings(Map<String, String> properties, Map<String, String> sources, Map<String, String> policies, long queryMaxMemoryPerNodeBytes,
+            long queryMaxMemoryBytes)
+    {
+        static final Settings UNKNOWN = new Settings(Map.of(), Map.of(), Map.of(), 0, 0);
+
+        Settings
+        {
+            properties = Map.copyOf(properties);
+            sources = Map.copyOf(sources);
+            policies = Map.copyOf(policies);
+        }
+
+        static Settings of(MemoryEngine engine, LabConfig.Resolved resolved)
+        {
+            Map<String, String> policies = new LinkedHashMap<>();
+            for (PolicyFamily<?, ?, ?> family : engine.plugins().families()) {
+                policies.put(family.policyKey(), engine.policyName(family));
+            }
+            return new Settings(resolved.properties(), resolved.sources(), policies, engine.config().maxQueryMemoryPerNode(),
+                    engine.config().maxQueryMemory());
+        }
+
+        /** The selected policy of {@code family}, or {@code ?} when not read. */
+        String policy(PolicyFamily<?, ?, ?> family)
+        {
+            return policies.getOrDefault(family.policyKey(), "?");
+        }
     }
 
     enum Status { FINISHED, KILLED, FAILED }
@@ -130,8 +181,19 @@ record RunResult(String label, long seed, List<String> nodes, long poolBytes, Li
         }
     }
 
-    /** Pool use of every node at one moment; {@code reservedBytes[i]} includes revocable bytes. */
-    record Sample(long millis, long[] reservedBytes, long[] revocableBytes) {}
+    /**
+     * Pool use of every node at one moment; {@code reservedBytes[i]} includes revocable bytes.
+     *
+     * @param spilledBytes bytes each node's spill files ever received, by then (only grows); zeros when not read
+     * @param arbitrations plans the cluster's arbitration made by then (only grows); 0 when not read
+     */
+    record Sample(long millis, long[] reservedBytes, long[] revocableBytes, long[] spilledBytes, long arbitrations)
+    {
+        Sample(long millis, long[] reservedBytes, long[] revocableBytes)
+        {
+            this(millis, reservedBytes, revocableBytes, new long[reservedBytes.length], 0);
+        }
+    }
 
     /** @param tasks the tasks killed, empty when the whole query was */
     record Kill(long millis, String queryId, List<String> tasks, String errorCode) {}

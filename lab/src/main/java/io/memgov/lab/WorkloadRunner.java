@@ -21,7 +21,6 @@ import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.QueryKilledException;
 import io.memgov.spi.query.QueryState;
 import io.memgov.spi.query.TaskId;
-import io.memgov.spill.SpillConfig;
 import io.memgov.spill.SpillFileManager;
 
 import java.io.IOException;
@@ -79,12 +78,15 @@ final class WorkloadRunner
     private final MemoryEngine engine;
     private final Workload workload;
     private final String label;
+    private final LabConfig.Resolved config;
 
-    WorkloadRunner(MemoryEngine engine, Workload workload, String label)
+    /** @param config the configuration the engine was built with: recorded in the result, and the spill files' settings */
+    WorkloadRunner(MemoryEngine engine, Workload workload, String label, LabConfig.Resolved config)
     {
         this.engine = requireNonNull(engine, "engine is null");
         this.workload = requireNonNull(workload, "workload is null");
         this.label = requireNonNull(label, "label is null");
+        this.config = requireNonNull(config, "config is null");
     }
 
     private static final class QueryRun
@@ -155,7 +157,7 @@ final class WorkloadRunner
         });
         try {
             for (int i = 0; i < nodes.size(); i++) {
-                spillFiles.add(new SpillFileManager(SpillConfig.builder().spillPaths(spillDirectory).build()));
+                spillFiles.add(new SpillFileManager(config.spill(spillDirectory)));
             }
             if (specs.stream().anyMatch(spec -> spec.operator() == OperatorKind.ARROW_HASH_AGGREGATION)) {
                 for (NodeMemory node : nodes) {
@@ -195,7 +197,7 @@ final class WorkloadRunner
                 boolean finished = done.await(SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
                 try {
                     long now = millisSince(start);
-                    timeline.add(sample(nodes, now));
+                    timeline.add(sample(nodes, spillFiles, engine, now));
                     heap.sample(now);
                     Progress current = progress(runs.values(), nodes, nodeIds, now);
                     progress.accept(current);
@@ -239,7 +241,8 @@ final class WorkloadRunner
             RunResult.Heap heapFigures = heap.finish();
             Totals totals = totals(results, timeline, labOutOfMemoryErrors, heapFigures.outOfMemoryErrorsThrown(), reservedAfter, spillFilesLeft, wallMillis, 0);
             return new RunResult(label, workload.seed(), nodeIds, nodes.get(0).pool().maxBytes(), results, totals,
-                    RunResult.Arbitration.of(engine.arbitrationSnapshot()), timeline, kills, heapFigures, heap.timeline(), List.of());
+                    RunResult.Arbitration.of(engine.arbitrationSnapshot()), timeline, kills, heapFigures, heap.timeline(), List.of(),
+                    RunResult.Settings.of(engine, config));
         }
         finally {
             arrivals.shutdownNow();
@@ -506,15 +509,17 @@ final class WorkloadRunner
         }
     }
 
-    private static Sample sample(List<NodeMemory> nodes, long millis)
+    private static Sample sample(List<NodeMemory> nodes, List<SpillFileManager> spillFiles, MemoryEngine engine, long millis)
     {
         long[] reserved = new long[nodes.size()];
         long[] revocable = new long[nodes.size()];
+        long[] spilled = new long[nodes.size()];
         for (int i = 0; i < nodes.size(); i++) {
             revocable[i] = nodes.get(i).pool().reservedRevocableBytes();
             reserved[i] = nodes.get(i).pool().reservedBytes() + revocable[i];
+            spilled[i] = spillFiles.get(i).totalSpilledBytes();
         }
-        return new Sample(millis, reserved, revocable);
+        return new Sample(millis, reserved, revocable, spilled, engine.arbitrationSnapshot().arbitrations());
     }
 
     private static Progress progress(java.util.Collection<QueryRun> runs, List<NodeMemory> nodes, List<String> nodeIds, long millis)

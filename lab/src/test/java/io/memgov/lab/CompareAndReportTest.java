@@ -39,7 +39,7 @@ final class CompareAndReportTest
                 "killed", totals -> totals.get("killed").asText(),
                 "failed", totals -> totals.get("failed").asText(),
                 "wasted work (CPU)", totals -> Reports.millis(totals.get("wastedCpuNanos").asLong() / 1_000_000),
-                "peak pool use", totals -> io.memgov.spi.policy.DataSizes.succinct(totals.get("peakPoolBytes").asLong()),
+                "peak pool use (largest node)", totals -> io.memgov.spi.policy.DataSizes.succinct(totals.get("peakPoolBytes").asLong()),
                 "spilled", totals -> io.memgov.spi.policy.DataSizes.succinct(totals.get("spilledBytes").asLong()),
                 "wall time", totals -> Reports.millis(totals.get("wallMillis").asLong()));
         fromJson.forEach((row, value) -> {
@@ -64,11 +64,27 @@ final class CompareAndReportTest
             assertThat(totals.get("reservedBytesAfterRun").asLong()).isZero();
             assertThat(totals.get("spillFilesLeft").asInt()).isZero();
         }
+        // stdout names every query that did not finish, under its run, with its error code, in 80 columns
+        String outcomes = result.out().substring(result.out().indexOf("killed and failed queries:"));
+        for (JsonNode run : runs) {
+            String section = outcomes.substring(outcomes.indexOf(run.get("label").asText() + ":"));
+            for (JsonNode query : run.get("queries")) {
+                if (!query.get("status").asText().equals("FINISHED")) {
+                    assertThat(section).containsPattern("\\b" + query.get("id").asText() + "\\b[^\\n]*(killed by|failed: )");
+                    assertThat(section).contains(query.get("errorCode").asText());
+                }
+            }
+        }
+        assertThat(outcomes).containsPattern("q\\d+ killed by total-reservation: CLUSTER_OUT_OF_MEMORY");
+        assertThat(outcomes.lines()).allSatisfy(line -> assertThat(line.length()).as(line).isLessThanOrEqualTo(80));
         // the workload oversubscribes the pool: a real killer must have killed, 'none' never kills
         assertThat(runs.get(0).get("totals").get("killed").asInt()).isZero();
         assertThat(runs.get(1).get("totals").get("killed").asInt()).isPositive();
         assertThat(Files.size(report.resolve(Reports.COMPARE_CHART))).isPositive();
-        assertThat(Files.readString(report.resolve(Reports.PAGE))).contains(Reports.COMPARE_CHART, "total-reservation-on-blocked-nodes", "wasted work");
+        assertThat(Files.readString(report.resolve(Reports.PAGE))).contains(Reports.COMPARE_CHART, "total-reservation-on-blocked-nodes", "wasted work",
+                // every property and policy in force, and what set it
+                "<h2>Configuration</h2>", "<td>query.max-memory-per-node</td><td>13MB</td><td>workload compare-small</td>",
+                "<td>memory.leak-detector.policy</td><td>leak-detector</td><td>default</td>", "<td>memory.arbitrator.policy</td>");
     }
 
     @Test
@@ -113,11 +129,20 @@ final class CompareAndReportTest
         assertThat(heap.get("outOfMemoryErrorsThrown").asLong()).as("HotSpot reports its OutOfMemoryError count").isZero();
         assertThat(run.get("heapTimeline")).hasSize(run.get("timeline").size());
         assertThat(result.out()).containsPattern("heap: max [0-9.]+[kMG]B, pools [0-9.]+[kMG]B \\(governing the heap\\), peak live heap ");
+        // which figures are per node and which cluster-wide, and why a pool can go over its maximum
+        assertThat(result.out()).contains("pool 13MB per node; a query may hold 13MB per node, 26MB cluster-wide",
+                "peak pool use (largest node) ", "(peak: the most a query held at once, all its nodes together)");
+        if (totals.get("peakPoolBytes").asLong() > run.get("poolBytes").asLong()) {
+            assertThat(result.out()).contains(RunCommand.OVER_COMMIT);
+        }
+        assertThat(result.out().lines())
+                .allSatisfy(line -> assertThat(line.length()).as(line).isLessThanOrEqualTo(80));
         assertThat(Files.size(report.resolve(Reports.RUN_CHART))).isPositive();
         assertThat(Files.size(report.resolve(Reports.HEAP_CHART))).isPositive();
         String page = Files.readString(report.resolve(Reports.PAGE));
         assertThat(page).contains("<img src=\"" + Reports.RUN_CHART + "\"", "<img src=\"" + Reports.HEAP_CHART + "\"", "<h2>Heap</h2>", "peak live heap after GC",
-                "<h2>Kills</h2>", "CLUSTER_OUT_OF_MEMORY", "verified");
+                "<h2>Kills</h2>", "CLUSTER_OUT_OF_MEMORY", "verified", "killed by total-reservation-on-blocked-nodes: CLUSTER_OUT_OF_MEMORY",
+                "<h2>Configuration</h2>", "<td>cluster.node-count</td><td>2</td><td>workload compare-small</td>");
     }
 
     @Test
@@ -140,6 +165,28 @@ final class CompareAndReportTest
         assertThat(blockedNodes.get("source").asText()).contains("class path");
         assertThat(blockedNodes.get("factories").get("task low memory killer").toString()).contains("least-waste");
         assertThat(listing.get("selected").get("query.low-memory-killer.policy").asText()).isEqualTo("total-reservation-on-blocked-nodes");
+    }
+
+    @Test
+    void theLabCarriesEveryBundledPlugin()
+            throws Exception
+    {
+        // every plugin-* module of the repository (tests run in lab/), by the entry points its service file names
+        List<String> bundled = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<Path> modules = Files.list(Path.of(".."))) {
+            for (Path module : modules.filter(path -> path.getFileName().toString().startsWith("plugin-")).sorted().toList()) {
+                Path services = module.resolve("src/main/resources/META-INF/services/io.memgov.spi.MemoryPlugin");
+                Files.readAllLines(services).stream().map(String::trim).filter(line -> !line.isEmpty() && !line.startsWith("#"))
+                        .map(name -> name.substring(name.lastIndexOf('.') + 1)).forEach(bundled::add);
+            }
+        }
+
+        JsonNode listing = Reports.json().readTree(LabRunner.execute("plugins", "--json").out());
+
+        List<String> listed = new java.util.ArrayList<>();
+        listing.get("plugins").forEach(plugin -> listed.add(plugin.get("plugin").asText()));
+        assertThat(bundled).hasSizeGreaterThanOrEqualTo(9);
+        assertThat(listed).containsAll(bundled);
     }
 
     @Test

@@ -177,7 +177,7 @@ final class ExitCodeTest
         LabRunner.Result result = execute("run", "--workload", workload.toString());
 
         assertThat(result.exitCode()).as(result.out() + result.err()).isZero();
-        assertThat(result.out()).contains("workload 'workload', 1 query on 1 node; pool");
+        assertThat(result.out()).contains("workload 'workload', 1 query on 1 node\n", "after the run: 0B reserved, 0 spill files left");
     }
 
     private Path write(String name, String content)

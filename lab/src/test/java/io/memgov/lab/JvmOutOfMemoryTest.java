@@ -63,7 +63,8 @@ final class JvmOutOfMemoryTest
 
         assertThat(process.exitValue()).as(printed).isEqualTo(1);
         assertThat(printed).doesNotContain("internal error", "NullPointerException", "Exception in thread");
-        assertThat(printed).containsPattern("q0 +user +hash-aggregation +FAILED +JVM_OUT_OF_MEMORY");
+        assertThat(printed).containsPattern("q0 +user +hash-aggregation +FAILED ")
+                .contains("  q0 failed: JVM_OUT_OF_MEMORY (a JVM OutOfMemoryError on its threads)");
         assertThat(printed).containsPattern("q1 +user +sort +FINISHED .* verified");
         assertThat(printed).contains("finished 1, killed 0, failed 1, wrong results 0, JVM OutOfMemoryErrors 1", "FAILED: JVM OutOfMemoryError");
         try (Stream<Path> left = Files.list(temp)) {

@@ -88,6 +88,48 @@ final class MemoryHttpServerTest
         }
     }
 
+    @Test
+    void memoryListsTheNodesWithLinksAndShowsAPoolOverItsMaximumAsOvercommitted()
+            throws Exception
+    {
+        try (MemoryEngine engine = MemoryEngine.builder().property("cluster.node-count", "2").property("node.heap-size", "64MB")
+                        .property("memory.heap-headroom-per-node", "16MB").property("query.max-memory-per-node", "32MB").build();
+                MemoryHttpServer server = MemoryHttpServer.start(engine, 0)) {
+            // two queries of 30MB on node-1's 48MB pool: the second reservation crosses the maximum, succeeds and blocks the node
+            List<io.memgov.engine.OperatorMemoryContext> operators = new java.util.ArrayList<>();
+            List<QueryMemoryContext> queries = new java.util.ArrayList<>();
+            for (String id : List.of("q1", "q2")) {
+                QueryMemoryContext query = engine.node(1).createQuery(QueryId.of(id), QuerySession.of("alice"));
+                io.memgov.engine.OperatorMemoryContext operator = query.addTask("0").addOperator("HashAggregation");
+                operator.userMemory().setBytes(30L << 20);
+                queries.add(query);
+                operators.add(operator);
+            }
+            HttpClient client = HttpClient.newHttpClient();
+
+            JsonNode list = Reports.json().readTree(client.send(request(server, "/v1/memory").build(), HttpResponse.BodyHandlers.ofString()).body());
+            HttpResponse<String> byId = client.send(request(server, "/v1/memory/node-1").build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> byIndex = client.send(request(server, "/v1/memory/1").build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> unknown = client.send(request(server, "/v1/memory/node-9").build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(list.get("nodes")).hasSize(2);
+            JsonNode node1 = list.get("nodes").get(1);
+            assertThat(node1.get("node").asText()).isEqualTo("node-1");
+            assertThat(node1.get("href").asText()).isEqualTo("/v1/memory/node-1");
+            assertThat(node1.get("freeBytes").asLong()).isEqualTo((48L - 60L) << 20);
+            assertThat(node1.get("overcommittedBytes").asLong()).isEqualTo(12L << 20);
+            assertThat(list.get("nodes").get(0).get("overcommittedBytes").asLong()).isZero();
+            assertThat(list.get("note").asText()).contains("negative", "overcommittedBytes");
+            assertThat(list.get("cluster").asText()).isEqualTo("/v1/cluster/memory");
+            assertThat(byId.statusCode()).isEqualTo(200);
+            assertThat(byId.body()).contains("q1", "q2").isEqualTo(byIndex.body());
+            assertThat(unknown.statusCode()).isEqualTo(400);
+            assertThat(unknown.body()).contains("node-9", "node-0", "node-1");
+            operators.forEach(io.memgov.engine.OperatorMemoryContext::close);
+            queries.forEach(QueryMemoryContext::close);
+        }
+    }
+
     private static HttpRequest.Builder request(MemoryHttpServer server, String path)
     {
         return HttpRequest.newBuilder(URI.create(server.baseUrl() + path));
