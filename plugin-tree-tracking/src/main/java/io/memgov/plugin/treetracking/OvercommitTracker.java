@@ -118,7 +118,9 @@ final class OvercommitTracker
                 if (freedBytes - freedAtStart >= requiredBytes || owner.hasRoomFor(requiredBytes)) {
                     return OvercommitDecision.MEMORY_FREED;
                 }
-                if (victim != episodeVictim || victimStopped || episodeVictim.usedBytes() <= 0) {
+                // not the victim's own figure: a free takes it off the query's level before its parents', and is
+                // counted here only once every level took it, so a victim at 0 may still be on its way up
+                if (victim != episodeVictim || victimStopped) {
                     return OvercommitDecision.NOT_ENOUGH_FREED;
                 }
                 long remaining = deadline - System.nanoTime();
