@@ -20,13 +20,18 @@ import static java.util.Objects.requireNonNull;
  * Obtained from {@link ArrowNodeMemory#operator}; this is the operator's handle for closing: {@link #close()} closes
  * its allocators and then its memgov context.
  *
- * <p><b>Which memory.</b> Each allocator reserves in the context its selector picks:
- * {@code OperatorMemoryContext::userMemory} (the default) for buffers the operator must hold until it finishes, and
+ * <p><b>Which memory.</b> Each allocator reserves in the context its selector picks. By default
+ * ({@link #newAllocator(String)}) that is {@code OperatorMemoryContext::directMemory} on a node with a direct pool
+ * ({@code node.direct-memory-size}: Arrow's buffers are off-heap, so they are reserved in the direct pool, against
+ * {@code query.max-direct-memory-per-node}, and the heap pool keeps the heap), and
+ * {@code OperatorMemoryContext::userMemory} on a node without one (one pool governs both, as before). Otherwise:
+ * {@code OperatorMemoryContext::userMemory} for buffers the operator must hold until it finishes, and
  * {@code OperatorMemoryContext::revocableMemory} for state it can spill when the node's revoking scheduler asks (the
  * operator registers a {@link io.memgov.spi.spill.RevocableConsumer} or polls
  * {@link OperatorMemoryContext#isMemoryRevokingRequested()}, writes its vectors out and closes them). An operator
- * that never spills must not use revocable memory: its requests would never complete. A selector may return any
- * {@link LocalMemoryContext}, e.g. a direct-memory context once the engine offers one. The context is the adapter's
+ * that never spills must not use revocable memory: its requests would never complete (revocable memory is the heap
+ * pool's, also on a node with a direct pool: the engine has no revocable direct memory yet). A selector may return any
+ * {@link LocalMemoryContext}. The context is the adapter's
  * alone: it is set to the exact Arrow bytes of the allocators that reserve there, so a host that also reports heap
  * bytes for the operator reports them in another context (another kind, or another operator).
  *
@@ -72,10 +77,22 @@ public final class ArrowOperatorMemory
         return operator;
     }
 
-    /** A new allocator whose buffers are the operator's user memory. */
+    /**
+     * A new allocator whose buffers are the operator's direct memory on a node with a direct pool, its user memory on
+     * a node without one.
+     */
     public BufferAllocator newAllocator(String name)
     {
-        return newAllocator(name, OperatorMemoryContext::userMemory, Long.MAX_VALUE);
+        return newAllocator(name, defaultMemory(), Long.MAX_VALUE);
+    }
+
+    /**
+     * The context {@link #newAllocator(String)} reserves in: {@code OperatorMemoryContext::directMemory} when the node
+     * has a direct pool, else {@code OperatorMemoryContext::userMemory}.
+     */
+    public Function<OperatorMemoryContext, LocalMemoryContext> defaultMemory()
+    {
+        return node.node().directPool().isPresent() ? OperatorMemoryContext::directMemory : OperatorMemoryContext::userMemory;
     }
 
     /**
@@ -226,6 +243,9 @@ public final class ArrowOperatorMemory
         if (context == operator.systemMemory()) {
             return "system";
         }
+        if (context == operator.directMemory()) {
+            return "direct";
+        }
         return "custom";
     }
 
@@ -239,10 +259,10 @@ public final class ArrowOperatorMemory
         return operator.task().taskId() + " " + operator.tag();
     }
 
-    /** The pool the operator's query reserves in, as a phrase for error messages. */
-    String poolDescription()
+    /** The pool an account of {@code kind} reserves in, as a phrase for error messages. */
+    String poolDescription(String kind)
     {
-        MemoryPool pool = operator.task().query().pool();
+        MemoryPool pool = kind.equals("direct") ? node.node().directPool().orElse(operator.task().query().pool()) : operator.task().query().pool();
         return String.format("memory pool '%s' of node %s [max %s, reserved %s, revocable %s]",
                 pool.id(), nodeId(), succinct(pool.maxBytes()), succinct(pool.reservedBytes()), succinct(pool.reservedRevocableBytes()));
     }

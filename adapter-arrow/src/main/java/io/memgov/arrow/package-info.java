@@ -5,7 +5,8 @@
  * <pre>{@code
  * ArrowNodeMemory arrow = ArrowNodeMemory.create(node);              // one RootAllocator per node
  * ArrowOperatorMemory memory = arrow.operator(operatorContext);
- * BufferAllocator allocator = memory.newAllocator("build-side");      // or (..., OperatorMemoryContext::revocableMemory)
+ * BufferAllocator allocator = memory.newAllocator("build-side");      // direct memory with a direct pool, else user memory;
+ *                                                                    // or (..., OperatorMemoryContext::revocableMemory)
  * ... new IntVector("keys", allocator) ...
  * memory.close();                                                    // its allocators, then the operator context
  * }</pre>
@@ -51,8 +52,9 @@
  * {@link io.memgov.engine.OperatorMemoryContext} (so that closing a task or query, or a kill, closes the operator's
  * allocators; today {@link io.memgov.arrow.ArrowOperatorMemory#close()} is the handle to close); a leak report on
  * {@link io.memgov.engine.NodeMemory} reaching the node's leak detector (today leaks are logged and handed to
- * {@link io.memgov.arrow.ArrowNodeMemory.Builder#leakListener}); and a direct-memory context per operator, charged to
- * a per-node direct pool, which any {@code newAllocator} selector can then pick; and a future that completes when
+ * {@link io.memgov.arrow.ArrowNodeMemory.Builder#leakListener}); revocable direct memory (the direct pool, which the
+ * default allocator uses, has no revocable part yet, so a spilling operator's Arrow state is the heap pool's revocable
+ * memory); and a future that completes when
  * the operator is asked to revoke, so that a waiting allocation need not look for the request every 10 ms.
  */
 package io.memgov.arrow;

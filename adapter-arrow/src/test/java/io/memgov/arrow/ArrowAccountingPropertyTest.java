@@ -6,6 +6,7 @@ import io.memgov.engine.NodeMemory;
 import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.engine.QueryMemoryContext;
 import io.memgov.engine.QuerySession;
+import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.query.QueryId;
 import net.jqwik.api.Arbitraries;
@@ -55,9 +56,9 @@ final class ArrowAccountingPropertyTest
     private static final long REFUSED = 2L << 30;
 
     @Property(tries = 500)
-    void memgovEqualsArrowAtEveryQuiescentPoint(@ForAll("steps") List<Step> steps, @ForAll("quanta") String quantum)
+    void memgovEqualsArrowAtEveryQuiescentPoint(@ForAll("steps") List<Step> steps, @ForAll("quanta") String quantum, @ForAll("directPools") String directPool)
     {
-        try (MemoryEngine engine = TestEngines.engine("1536MB", "1GB", Map.of("memory.reservation-quantum", quantum));
+        try (MemoryEngine engine = TestEngines.engine("1536MB", "1GB", Map.of("memory.reservation-quantum", quantum, "node.direct-memory-size", directPool));
                 ArrowNodeMemory arrow = ArrowNodeMemory.builder(engine.node(0)).maxWait(Duration.ZERO).build()) {
             World world = new World(engine.node(0), arrow);
             for (Step step : steps) {
@@ -84,6 +85,13 @@ final class ArrowAccountingPropertyTest
     Arbitrary<String> quanta()
     {
         return Arbitraries.of("0B", "1MB");
+    }
+
+    /** No direct pool (direct memory is user memory in the heap pool), or a 1GB one, which the direct slots reserve in. */
+    @Provide
+    Arbitrary<String> directPools()
+    {
+        return Arbitraries.of("0B", "1GB");
     }
 
     @Provide
@@ -192,6 +200,11 @@ final class ArrowAccountingPropertyTest
             slots.add(new Slot(arrowA, OperatorMemoryContext::revocableMemory, null, "a-revocable"));
             slots.add(new Slot(arrowA, OperatorMemoryContext::userMemory, userA, "a-child"));
             slots.add(new Slot(arrowB, OperatorMemoryContext::userMemory, null, "b-user"));
+            // the adapter's default: direct memory on a node with a direct pool
+            Slot directB = new Slot(arrowB, arrowB.defaultMemory(), null, "b-default");
+            slots.add(directB);
+            slots.add(new Slot(arrowB, arrowB.defaultMemory(), directB, "b-default-child"));
+            slots.add(new Slot(arrowA, OperatorMemoryContext::directMemory, null, "a-direct"));
         }
 
         void apply(Step step)
@@ -243,7 +256,8 @@ final class ArrowAccountingPropertyTest
                 return;
             }
             refusals++;
-            // user memory passes the query's 1GB limit, revocable memory the 1.5GB pool (with no wait allowed)
+            // user memory passes the query's 1GB limit, revocable memory the 1.5GB pool (with no wait allowed), direct
+            // memory the 1GB direct limit (or, without a direct pool, the user limit)
             assertThatThrownBy(() -> slot.allocator.buffer(size))
                     .isInstanceOfAny(MemoryLimitExceededException.class, OutOfMemoryException.class);
         }
@@ -385,7 +399,7 @@ final class ArrowAccountingPropertyTest
                 }
             }
             for (OperatorMemoryContext operator : List.of(operatorA, operatorB)) {
-                for (LocalMemoryContext context : List.of(operator.userMemory(), operator.revocableMemory())) {
+                for (LocalMemoryContext context : List.of(operator.userMemory(), operator.revocableMemory(), operator.directMemory())) {
                     assertThat(context.bytes())
                             .as("memgov bytes of %s after %s", operator.tag(), after)
                             .isEqualTo(expected.getOrDefault(context, 0L));
@@ -399,7 +413,14 @@ final class ArrowAccountingPropertyTest
             }
             assertThat(arrow.allocatedBytes()).as("Arrow's root after %s", after).isEqualTo(total);
             if (node.reservationQuantum() == 0) {
-                assertThat(node.pool().reservedBytes() + node.pool().reservedRevocableBytes()).as("the pool after %s", after).isEqualTo(total);
+                // each kind in its own pool: the direct slots' bytes in the direct pool, where the node has one
+                long direct = 0;
+                for (OperatorMemoryContext operator : List.of(operatorA, operatorB)) {
+                    direct += expected.getOrDefault(operator.directMemory(), 0L);
+                }
+                long directPool = node.directPool().map(MemoryPool::reservedBytes).orElse(0L);
+                assertThat(directPool).as("the direct pool after %s", after).isEqualTo(node.directPool().isPresent() ? direct : 0);
+                assertThat(node.pool().reservedBytes() + node.pool().reservedRevocableBytes() + directPool).as("the pools after %s", after).isEqualTo(total);
             }
         }
 
@@ -416,6 +437,7 @@ final class ArrowAccountingPropertyTest
             assertThat(arrow.leakCount()).isZero();
             assertThat(arrow.allocatedBytes()).isZero();
             assertThat(node.pool().reservedBytes()).isZero();
+            assertThat(node.directPool().map(MemoryPool::reservedBytes).orElse(0L)).isZero();
         }
     }
 }

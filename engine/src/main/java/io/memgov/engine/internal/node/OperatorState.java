@@ -22,6 +22,8 @@ final class OperatorState
     final LocalMemory user;
     final LocalMemory system;
     final LocalMemory revocable;
+    // reserved in the node's direct pool; user memory in the heap pool when the node has no direct pool
+    final LocalMemory direct;
     final RevokeHandshake revoke = new RevokeHandshake(this);
     final HostHandleLink hostHandle = new HostHandleLink();
     // the node's growth sequence number of the operator's last reservation growth, of any kind; 0 if it never grew.
@@ -40,6 +42,8 @@ final class OperatorState
         this.user = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.USER, slot, this));
         this.system = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.SYSTEM, slot, this));
         this.revocable = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.REVOCABLE, slot, this));
+        // its own slot: a slot keeps one pool's cell, and the direct pool is another pool than the query's heap pool
+        this.direct = node.localMemory(ExactLocalMemory.ofTask(task, node.directPool() == null ? MemoryKind.USER : MemoryKind.DIRECT, new PoolSlot(task.taskId, tag), this));
     }
 
     long lastGrowthSequence()
@@ -75,7 +79,7 @@ final class OperatorState
     }
 
     /**
-     * Releases all three kinds and cancels a pending revoke. Idempotent.
+     * Releases every kind and cancels a pending revoke. Idempotent.
      *
      * @return the bytes released, or -1 if the operator was already closed (by its handle, its task or the cleaner)
      */
@@ -83,7 +87,7 @@ final class OperatorState
     {
         boolean closedNow = revoke.cancel(true);
         // every caller releases, so that no close() returns while another is still releasing
-        long released = user.close() + system.close() + revocable.close();
+        long released = user.close() + system.close() + revocable.close() + direct.close();
         task.operatorClosed(this);
         return closedNow ? released : -1;
     }
@@ -98,13 +102,13 @@ final class OperatorState
     /** Gives back its memories' reservations beyond their bytes; see {@link LocalMemory#trimReservation()}. */
     long trimReservations()
     {
-        return user.trimReservation() + system.trimReservation() + revocable.trimReservation();
+        return user.trimReservation() + system.trimReservation() + revocable.trimReservation() + direct.trimReservation();
     }
 
     /** Bytes its memories hold reserved beyond what they use. */
     long unusedReservationBytes()
     {
-        return unused(user) + unused(system) + unused(revocable);
+        return unused(user) + unused(system) + unused(revocable) + unused(direct);
     }
 
     static long unused(LocalMemory memory)
@@ -118,11 +122,12 @@ final class OperatorState
         user.forceRelease();
         system.forceRelease();
         revocable.forceRelease();
+        direct.forceRelease();
     }
 
     @Override
     public String toString()
     {
-        return "OperatorContext{" + task.taskId + " " + tag + ", user=" + user.bytes() + ", system=" + system.bytes() + ", revocable=" + revocable.bytes() + "}";
+        return "OperatorContext{" + task.taskId + " " + tag + ", user=" + user.bytes() + ", system=" + system.bytes() + ", revocable=" + revocable.bytes() + ", direct=" + direct.bytes() + "}";
     }
 }

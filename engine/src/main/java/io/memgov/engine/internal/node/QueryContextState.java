@@ -64,13 +64,22 @@ final class QueryContextState
     QueryContextState(NodeState node, QueryId queryId, QuerySession session, MemoryPool pool, MemoryTracker tracker, long maxUserBytes, long maxTotalBytes,
             long maxRevocableBytes, Instant startTime)
     {
+        this(node, queryId, session, pool, tracker, maxUserBytes, maxTotalBytes, maxRevocableBytes, Long.MAX_VALUE, startTime);
+    }
+
+    /** @param maxDirectBytes the per-node direct limit, or {@link Long#MAX_VALUE} for none; unused without a direct pool */
+    QueryContextState(NodeState node, QueryId queryId, QuerySession session, MemoryPool pool, MemoryTracker tracker, long maxUserBytes, long maxTotalBytes,
+            long maxRevocableBytes, long maxDirectBytes, Instant startTime)
+    {
         this.node = requireNonNull(node, "node is null");
         this.queryId = requireNonNull(queryId, "queryId is null");
         this.session = requireNonNull(session, "session is null");
         this.startTime = requireNonNull(startTime, "startTime is null");
         this.limits = new QueryLimits("query " + queryId + " on node " + node.nodeId, maxUserBytes, maxTotalBytes, maxRevocableBytes,
                 () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
-        this.account = new QueryAccount(queryId, node, limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()));
+        QueryDirectLimit directLimit = node.directPool() == null ? null
+                : new QueryDirectLimit("query " + queryId + " on node " + node.nodeId, maxDirectBytes, () -> topDirectConsumers(LIMIT_MESSAGE_CONSUMERS));
+        this.account = new QueryAccount(queryId, node, limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()), directLimit);
         this.localMemory = node.localMemory(ExactLocalMemory.ofQuery(this, MemoryKind.SYSTEM, new PoolSlot(TaskId.of(queryId, LOCAL_TASK), LOCAL_TAG)));
     }
 
@@ -117,6 +126,20 @@ final class QueryContextState
     long revocableBytes()
     {
         return limits.revocableBytes();
+    }
+
+    /** Direct bytes the query holds in the node's direct pool; 0 when the node has none. */
+    long directBytes()
+    {
+        QueryDirectLimit direct = account.directLimit();
+        return direct == null ? 0 : direct.bytes();
+    }
+
+    /** The per-node direct limit in force; {@link Long#MAX_VALUE} when the node has no direct pool or no limit. */
+    long maxDirectBytes()
+    {
+        QueryDirectLimit direct = account.directLimit();
+        return direct == null ? Long.MAX_VALUE : direct.maxBytes();
     }
 
     /** The most user + system + revocable bytes the query held at once on this node. */
@@ -212,7 +235,24 @@ final class QueryContextState
         for (TaskState task : tasks.values()) {
             addConsumer(byTag, TaskState.LOCAL_TAG, task.localMemory.reservedBytes());
             for (OperatorState operator : task.operators()) {
-                addConsumer(byTag, operator.tag, operator.user.reservedBytes() + operator.system.reservedBytes());
+                // without a direct pool an operator's direct memory is user memory and counts here
+                long direct = node.directPool() == null ? operator.direct.reservedBytes() : 0;
+                addConsumer(byTag, operator.tag, operator.user.reservedBytes() + operator.system.reservedBytes() + direct);
+            }
+        }
+        return byTag.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()))
+                .limit(limit)
+                .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue, (a, b) -> a, LinkedHashMap::new));
+    }
+
+    /** The query's largest holders of direct memory on this node by tag, largest first. */
+    Map<String, Long> topDirectConsumers(int limit)
+    {
+        Map<String, Long> byTag = new HashMap<>();
+        for (TaskState task : tasks.values()) {
+            for (OperatorState operator : task.operators()) {
+                addConsumer(byTag, operator.tag, operator.direct.reservedBytes());
             }
         }
         return byTag.entrySet().stream()
@@ -393,6 +433,7 @@ final class QueryContextState
     @Override
     public String toString()
     {
-        return "QueryContext{" + queryId + "@" + node.nodeId + ", " + limits + "}";
+        QueryDirectLimit direct = account.directLimit();
+        return "QueryContext{" + queryId + "@" + node.nodeId + ", " + limits + (direct == null ? "" : ", " + direct) + "}";
     }
 }
