@@ -6,7 +6,6 @@ import io.memgov.engine.NodeMemory;
 import io.memgov.engine.OperatorMemoryContext;
 import io.memgov.engine.QueryMemoryContext;
 import io.memgov.engine.QuerySession;
-import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.query.QueryId;
 import net.jqwik.api.Arbitraries;
@@ -200,11 +199,10 @@ final class ArrowAccountingPropertyTest
             slots.add(new Slot(arrowA, OperatorMemoryContext::revocableMemory, null, "a-revocable"));
             slots.add(new Slot(arrowA, OperatorMemoryContext::userMemory, userA, "a-child"));
             slots.add(new Slot(arrowB, OperatorMemoryContext::userMemory, null, "b-user"));
-            // the adapter's default: direct memory on a node with a direct pool
-            Slot directB = new Slot(arrowB, arrowB.defaultMemory(), null, "b-default");
+            // chosen explicitly: direct memory, user memory without a direct pool
+            Slot directB = new Slot(arrowB, OperatorMemoryContext::directMemory, null, "b-direct");
             slots.add(directB);
-            slots.add(new Slot(arrowB, arrowB.defaultMemory(), directB, "b-default-child"));
-            slots.add(new Slot(arrowA, OperatorMemoryContext::directMemory, null, "a-direct"));
+            slots.add(new Slot(arrowB, OperatorMemoryContext::directMemory, directB, "b-direct-child"));
         }
 
         void apply(Step step)
@@ -394,12 +392,13 @@ final class ArrowAccountingPropertyTest
             for (Slot slot : slots) {
                 if (slot.parent == null) {
                     long allocated = slot.allocator.getAllocatedMemory();
-                    expected.merge(slot.kind.apply(slot.operator.operator()), allocated, Long::sum);
+                    // on a node with a direct pool the user and revocable slots reserve in the direct kinds
+                    expected.merge(slot.operator.memoryFor(slot.kind), allocated, Long::sum);
                     total += allocated;
                 }
             }
             for (OperatorMemoryContext operator : List.of(operatorA, operatorB)) {
-                for (LocalMemoryContext context : List.of(operator.userMemory(), operator.revocableMemory(), operator.directMemory())) {
+                for (LocalMemoryContext context : List.of(operator.userMemory(), operator.revocableMemory(), operator.directMemory(), operator.directRevocableMemory())) {
                     assertThat(context.bytes())
                             .as("memgov bytes of %s after %s", operator.tag(), after)
                             .isEqualTo(expected.getOrDefault(context, 0L));
@@ -416,9 +415,13 @@ final class ArrowAccountingPropertyTest
                 // each kind in its own pool: the direct slots' bytes in the direct pool, where the node has one
                 long direct = 0;
                 for (OperatorMemoryContext operator : List.of(operatorA, operatorB)) {
-                    direct += expected.getOrDefault(operator.directMemory(), 0L);
+                    direct += expected.getOrDefault(operator.directMemory(), 0L) + expected.getOrDefault(operator.directRevocableMemory(), 0L);
                 }
-                long directPool = node.directPool().map(MemoryPool::reservedBytes).orElse(0L);
+                long directPool = node.directPool().map(pool -> pool.reservedBytes() + pool.reservedRevocableBytes()).orElse(0L);
+                if (node.directPool().isPresent()) {
+                    // nothing of Arrow's is in the heap pool: every slot's role maps to a direct kind
+                    assertThat(node.pool().reservedBytes() + node.pool().reservedRevocableBytes()).as("the heap pool after %s", after).isZero();
+                }
                 assertThat(directPool).as("the direct pool after %s", after).isEqualTo(node.directPool().isPresent() ? direct : 0);
                 assertThat(node.pool().reservedBytes() + node.pool().reservedRevocableBytes() + directPool).as("the pools after %s", after).isEqualTo(total);
             }
@@ -437,7 +440,7 @@ final class ArrowAccountingPropertyTest
             assertThat(arrow.leakCount()).isZero();
             assertThat(arrow.allocatedBytes()).isZero();
             assertThat(node.pool().reservedBytes()).isZero();
-            assertThat(node.directPool().map(MemoryPool::reservedBytes).orElse(0L)).isZero();
+            assertThat(node.directPool().map(pool -> pool.reservedBytes() + pool.reservedRevocableBytes()).orElse(0L)).isZero();
         }
     }
 }

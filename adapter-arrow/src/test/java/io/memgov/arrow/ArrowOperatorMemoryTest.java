@@ -83,7 +83,7 @@ final class ArrowOperatorMemoryTest
     }
 
     @Test
-    void onANodeWithADirectPoolTheDefaultAllocatorReservesThereAndTheHeapPoolKeepsTheHeap()
+    void onANodeWithADirectPoolUserAndRevocableAllocatorsReserveTheDirectKindsAndTheHeapPoolKeepsTheHeap()
     {
         MemoryEngine engine = open(engine("64MB", "32MB", Map.of("node.direct-memory-size", "16MB")));
         ArrowNodeMemory arrow = open(ArrowNodeMemory.create(engine.node(0)));
@@ -91,16 +91,25 @@ final class ArrowOperatorMemoryTest
         OperatorMemoryContext operator = operator(engine, "q1", "HashAggregation");
         ArrowOperatorMemory memory = arrow.operator(operator);
         BufferAllocator allocator = memory.newAllocator("build");
+        BufferAllocator state = memory.newAllocator("state", OperatorMemoryContext::revocableMemory);
+        assertThat(memory.memoryFor(OperatorMemoryContext::userMemory)).isSameAs(operator.directMemory());
+        assertThat(memory.memoryFor(OperatorMemoryContext::revocableMemory)).isSameAs(operator.directRevocableMemory());
+        assertThat(memory.memoryFor(OperatorMemoryContext::systemMemory)).isSameAs(operator.systemMemory());
+        // the host's own heap bytes for the operator
         operator.userMemory().setBytes(3 * MB);
 
-        try (ArrowBuf buffer = allocator.buffer(1000)) {
+        try (ArrowBuf buffer = allocator.buffer(1000); ArrowBuf table = state.buffer(MB)) {
             // Arrow rounds 1,000 to 1,024, and the direct pool holds what Arrow counts
             assertThat(operator.directMemory().bytes()).isEqualTo(allocator.getAllocatedMemory()).isEqualTo(1024);
+            assertThat(operator.directRevocableMemory().bytes()).isEqualTo(state.getAllocatedMemory()).isEqualTo(MB);
             assertThat(node.directPool().orElseThrow().reservedBytes()).isEqualTo(1024);
+            assertThat(node.directPool().orElseThrow().reservedRevocableBytes()).isEqualTo(MB);
             assertThat(node.pool().reservedBytes()).isEqualTo(3 * MB);
+            assertThat(node.pool().reservedRevocableBytes()).isZero();
             assertThat(operator.userMemory().bytes()).isEqualTo(3 * MB);
         }
         assertThat(node.directPool().orElseThrow().reservedBytes()).isZero();
+        assertThat(node.directPool().orElseThrow().reservedRevocableBytes()).isZero();
         memory.close();
         assertThat(arrow.leakCount()).isZero();
     }

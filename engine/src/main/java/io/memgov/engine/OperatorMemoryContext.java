@@ -60,6 +60,16 @@ public interface OperatorMemoryContext
     LocalMemoryContext directMemory();
 
     /**
+     * The operator's off-heap memory it can spill when asked: revocable memory in the node's direct pool, with no
+     * per-node limit (as Trino's revocable memory has none), revoked by the node's revoking scheduler when the direct
+     * pool passes {@code memory-revoking-threshold}. A revoke request covers both revocable kinds: the operator gives
+     * back this and {@link #revocableMemory()}, and a polling operator's request completes when both are zero. On a node
+     * without a direct pool it is revocable memory in the query's heap pool (a context of its own). Same contract as
+     * the other contexts; the same object on every call.
+     */
+    LocalMemoryContext directRevocableMemory();
+
+    /**
      * Registers the operator's revoke listener. If a revoke was already requested, the consumer is started at once, on
      * this thread (Trino's late listener). The consumer is held as long as this handle is.
      *

@@ -49,6 +49,7 @@ public final class OperatorContext
     private final LocalMemoryContext system;
     private final LocalMemoryContext revocable;
     private final LocalMemoryContext direct;
+    private final LocalMemoryContext directRevocable;
     private final Cleaner.Cleanable cleanable;
     // the only strong reference the engine has to the host's consumer: it lives exactly as long as this handle
     @SuppressWarnings({"unused", "FieldCanBeLocal"})
@@ -65,6 +66,7 @@ public final class OperatorContext
         this.system = new LocalMemoryHandle(this, state.system);
         this.revocable = new LocalMemoryHandle(this, state.revocable);
         this.direct = new LocalMemoryHandle(this, state.direct);
+        this.directRevocable = new LocalMemoryHandle(this, state.directRevocable);
         state.hostHandle.attach(new WeakReference<>(this), state);
         // the action references the state only, never this handle
         this.cleanable = ContextCleaner.register(this, state::collected);
@@ -106,6 +108,12 @@ public final class OperatorContext
     public LocalMemoryContext directMemory()
     {
         return direct;
+    }
+
+    @Override
+    public LocalMemoryContext directRevocableMemory()
+    {
+        return directRevocable;
     }
 
     /**

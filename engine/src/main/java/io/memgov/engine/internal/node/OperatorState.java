@@ -24,6 +24,8 @@ final class OperatorState
     final LocalMemory revocable;
     // reserved in the node's direct pool; user memory in the heap pool when the node has no direct pool
     final LocalMemory direct;
+    // revocable in the node's direct pool; revocable memory in the heap pool when the node has no direct pool
+    final LocalMemory directRevocable;
     final RevokeHandshake revoke = new RevokeHandshake(this);
     final HostHandleLink hostHandle = new HostHandleLink();
     // the node's growth sequence number of the operator's last reservation growth, of any kind; 0 if it never grew.
@@ -43,7 +45,10 @@ final class OperatorState
         this.system = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.SYSTEM, slot, this));
         this.revocable = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.REVOCABLE, slot, this));
         // its own slot: a slot keeps one pool's cell, and the direct pool is another pool than the query's heap pool
-        this.direct = node.localMemory(ExactLocalMemory.ofTask(task, node.directPool() == null ? MemoryKind.USER : MemoryKind.DIRECT, new PoolSlot(task.taskId, tag), this));
+        boolean directPool = node.directPool() != null;
+        PoolSlot directSlot = directPool ? new PoolSlot(task.taskId, tag) : slot;
+        this.direct = node.localMemory(ExactLocalMemory.ofTask(task, directPool ? MemoryKind.DIRECT : MemoryKind.USER, directSlot, this));
+        this.directRevocable = node.localMemory(ExactLocalMemory.ofTask(task, directPool ? MemoryKind.DIRECT_REVOCABLE : MemoryKind.REVOCABLE, directSlot, this));
     }
 
     long lastGrowthSequence()
@@ -68,9 +73,22 @@ final class OperatorState
     @Override
     public void reservationDropped(MemoryKind kind)
     {
-        if (kind == MemoryKind.REVOCABLE) {
+        // a request covers both revocable kinds: it is done when neither holds anything
+        if ((kind == MemoryKind.REVOCABLE || kind == MemoryKind.DIRECT_REVOCABLE) && revocable.bytes() == 0 && directRevocable.bytes() == 0) {
             revoke.revocableMemoryReleased();
         }
+    }
+
+    /** What the pools get back when the operator spills: the reservations of both revocable kinds. */
+    long revocableReservedBytes()
+    {
+        return revocable.reservedBytes() + directRevocable.reservedBytes();
+    }
+
+    /** Revocable bytes the host set, of both kinds. */
+    long revocableBytes()
+    {
+        return revocable.bytes() + directRevocable.bytes();
     }
 
     String describe()
@@ -87,7 +105,7 @@ final class OperatorState
     {
         boolean closedNow = revoke.cancel(true);
         // every caller releases, so that no close() returns while another is still releasing
-        long released = user.close() + system.close() + revocable.close() + direct.close();
+        long released = user.close() + system.close() + revocable.close() + direct.close() + directRevocable.close();
         task.operatorClosed(this);
         return closedNow ? released : -1;
     }
@@ -102,13 +120,13 @@ final class OperatorState
     /** Gives back its memories' reservations beyond their bytes; see {@link LocalMemory#trimReservation()}. */
     long trimReservations()
     {
-        return user.trimReservation() + system.trimReservation() + revocable.trimReservation() + direct.trimReservation();
+        return user.trimReservation() + system.trimReservation() + revocable.trimReservation() + direct.trimReservation() + directRevocable.trimReservation();
     }
 
     /** Bytes its memories hold reserved beyond what they use. */
     long unusedReservationBytes()
     {
-        return unused(user) + unused(system) + unused(revocable) + unused(direct);
+        return unused(user) + unused(system) + unused(revocable) + unused(direct) + unused(directRevocable);
     }
 
     static long unused(LocalMemory memory)
@@ -123,11 +141,12 @@ final class OperatorState
         system.forceRelease();
         revocable.forceRelease();
         direct.forceRelease();
+        directRevocable.forceRelease();
     }
 
     @Override
     public String toString()
     {
-        return "OperatorContext{" + task.taskId + " " + tag + ", user=" + user.bytes() + ", system=" + system.bytes() + ", revocable=" + revocable.bytes() + ", direct=" + direct.bytes() + "}";
+        return "OperatorContext{" + task.taskId + " " + tag + ", user=" + user.bytes() + ", system=" + system.bytes() + ", revocable=" + revocable.bytes() + ", direct=" + direct.bytes() + ", directRevocable=" + directRevocable.bytes() + "}";
     }
 }

@@ -59,6 +59,16 @@ final class QueryAccount
         if (kind == MemoryKind.DIRECT) {
             return reserveDirect(slot, delta);
         }
+        if (kind == MemoryKind.DIRECT_REVOCABLE) {
+            directLimit.addRevocable(delta);
+            try {
+                return slot.in(directPool).reserveRevocable(delta);
+            }
+            catch (RuntimeException e) {
+                directLimit.addRevocable(-delta);
+                throw e;
+            }
+        }
         if (kind == MemoryKind.REVOCABLE) {
             limits.claimRevocable(delta, true);
             MemoryFuture future;
@@ -139,6 +149,13 @@ final class QueryAccount
         if (kind == MemoryKind.DIRECT) {
             return tryReserveDirect(slot, delta);
         }
+        if (kind == MemoryKind.DIRECT_REVOCABLE) {
+            if (!slot.in(directPool).tryReserveRevocable(delta)) {
+                return false;
+            }
+            directLimit.addRevocable(delta);
+            return true;
+        }
         if (kind == MemoryKind.REVOCABLE) {
             // Trino's revocable root has no try path; memgov offers one: refuse if a limit or the pool would be exceeded
             if (!limits.claimRevocable(delta, false)) {
@@ -192,6 +209,11 @@ final class QueryAccount
         if (kind == MemoryKind.DIRECT) {
             slot.in(directPool).free(bytes);
             directLimit.unclaim(bytes);
+            return;
+        }
+        if (kind == MemoryKind.DIRECT_REVOCABLE) {
+            slot.in(directPool).freeRevocable(bytes);
+            directLimit.addRevocable(-bytes);
             return;
         }
         if (kind == MemoryKind.REVOCABLE) {

@@ -207,6 +207,12 @@ public final class QueryContext
         return state.directBytes();
     }
 
+    /** Revocable direct bytes the query holds in the node's direct pool; 0 when the node has none (they are revocable memory then). */
+    public long directRevocableBytes()
+    {
+        return state.directRevocableBytes();
+    }
+
     /** {@code query.max-direct-memory-per-node} in force for this query; {@link Long#MAX_VALUE} without a direct pool or limit. */
     public long maxDirectBytes()
     {

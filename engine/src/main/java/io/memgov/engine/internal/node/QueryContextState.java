@@ -135,6 +135,13 @@ final class QueryContextState
         return direct == null ? 0 : direct.bytes();
     }
 
+    /** Revocable direct bytes the query holds in the node's direct pool; 0 when the node has none. */
+    long directRevocableBytes()
+    {
+        QueryDirectLimit direct = account.directLimit();
+        return direct == null ? 0 : direct.revocableBytes();
+    }
+
     /** The per-node direct limit in force; {@link Long#MAX_VALUE} when the node has no direct pool or no limit. */
     long maxDirectBytes()
     {

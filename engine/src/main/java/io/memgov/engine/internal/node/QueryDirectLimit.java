@@ -23,6 +23,8 @@ final class QueryDirectLimit
     private final long maxBytes;
     private final Supplier<Map<String, Long>> topConsumers;
     private final AtomicLong bytes = new AtomicLong();
+    // revocable direct bytes: no limit, as Trino's revocable memory has none (it can always be taken back)
+    private final AtomicLong revocableBytes = new AtomicLong();
 
     /**
      * @param owner the query and node, as messages name them
@@ -84,6 +86,17 @@ final class QueryDirectLimit
         bytes.addAndGet(-delta);
     }
 
+    long revocableBytes()
+    {
+        return revocableBytes.get();
+    }
+
+    /** Adds (or, negative, releases) revocable direct bytes; never refused. */
+    void addRevocable(long delta)
+    {
+        revocableBytes.addAndGet(delta);
+    }
+
     private MemoryLimitExceededException exceeded(long allocated, long delta)
     {
         StringBuilder details = new StringBuilder()
@@ -102,6 +115,6 @@ final class QueryDirectLimit
     @Override
     public String toString()
     {
-        return "direct=" + bytes;
+        return "direct=" + bytes + ", directRevocable=" + revocableBytes;
     }
 }

@@ -306,4 +306,24 @@ final class DirectMemoryPoolTest
             assertThat(direct.reservedBytes()).isZero();
         }
     }
+
+    @Test
+    void withoutADirectPoolDirectRevocableMemoryIsRevocableMemoryInTheHeapPool()
+    {
+        try (MemoryEngine engine = engine(Map.of("node.direct-memory-size", "0B"))) {
+            NodeMemory node = engine.node(0);
+            TaskMemoryContext task = node.createQuery(QueryId.of("q1"), QuerySession.of("alice")).addTask("0");
+            OperatorMemoryContext operator = task.addOperator("ArrowAggregation");
+
+            operator.directRevocableMemory().setBytes(2 * MB);
+            operator.revocableMemory().setBytes(MB);
+
+            assertThat(node.pool().reservedRevocableBytes()).isEqualTo(3 * MB);
+            assertThat(task.revocableBytes()).isEqualTo(3 * MB);
+            assertThat(operator.requestMemoryRevoking()).isEqualTo(3 * MB);
+            operator.directRevocableMemory().setBytes(0);
+            operator.revocableMemory().setBytes(0);
+            assertThat(operator.isMemoryRevokingRequested()).isFalse();
+        }
+    }
 }

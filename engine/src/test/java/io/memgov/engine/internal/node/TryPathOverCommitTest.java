@@ -61,6 +61,7 @@ final class TryPathOverCommitTest
                     case REVOCABLE -> operator.revocableMemory();
                     // without a direct pool, user memory in the heap pool
                     case DIRECT -> operator.directMemory();
+                    case DIRECT_REVOCABLE -> operator.directRevocableMemory();
                 };
                 Thread thread = new Thread(() -> {
                     try {
