@@ -274,28 +274,43 @@ public final class MemoryEngineConfig
         }
     }
 
-    // 0 for no direct pool; 'auto' is the JVM's direct memory limit shared equally by the nodes of this JVM
+    // 0 for no direct pool; 'auto' is the JVM's direct memory limit shared equally by the nodes of this JVM, '75%' a
+    // share of it (room for direct buffers nobody reserves, such as spill-files' own)
     private static long parseDirectMemorySize(String value, int nodeCount, LongSupplier jvmMaxDirectMemory)
     {
-        if (value.trim().equalsIgnoreCase("auto")) {
+        String trimmed = value.trim();
+        boolean auto = trimmed.equalsIgnoreCase("auto");
+        if (auto || trimmed.endsWith("%")) {
             long jvm = jvmMaxDirectMemory.getAsLong();
-            if (jvm / nodeCount <= 0) {
+            long share;
+            try {
+                share = auto ? jvm : parseSizeOrShare(NODE_DIRECT_MEMORY_SIZE, trimmed, jvm);
+            }
+            catch (PolicyConfigException e) {
+                throw new ConfigurationException(directMemorySizeExpected(value), e);
+            }
+            if (share / nodeCount <= 0) {
                 throw new ConfigurationException(String.format(
                         "Invalid value '%s' for '%s': this JVM allows %s of direct memory (-XX:MaxDirectMemorySize) for %s node(s); "
                                 + "expected a larger -XX:MaxDirectMemorySize, a size such as 256MB, or 0B for no direct pool",
                         value, NODE_DIRECT_MEMORY_SIZE, succinct(jvm), nodeCount));
             }
-            return jvm / nodeCount;
+            return share / nodeCount;
         }
         try {
             return parseSize(NODE_DIRECT_MEMORY_SIZE, value);
         }
         catch (PolicyConfigException e) {
-            throw new ConfigurationException(String.format(
-                    "Invalid value '%s' for '%s': expected 0B (no direct pool: direct memory counts in the heap pools), a size such as 256MB, "
-                            + "or auto (-XX:MaxDirectMemorySize, or the max heap where the flag is not set, divided by '%s')",
-                    value, NODE_DIRECT_MEMORY_SIZE, NODE_COUNT), e);
+            throw new ConfigurationException(directMemorySizeExpected(value), e);
         }
+    }
+
+    private static String directMemorySizeExpected(String value)
+    {
+        return String.format(
+                "Invalid value '%s' for '%s': expected 0B (no direct pool: direct memory counts in the heap pools), a size such as 256MB, "
+                        + "auto (-XX:MaxDirectMemorySize, or the max heap where the flag is not set, divided by '%s') or a share of that such as 75%%",
+                value, NODE_DIRECT_MEMORY_SIZE, NODE_COUNT);
     }
 
     private static long parseMaxDirectMemoryPerNode(String value, long directMemoryBytes)
@@ -494,7 +509,8 @@ public final class MemoryEngineConfig
     /**
      * The size of each node's direct pool ({@code node.direct-memory-size}): 0 (the default) for none, when direct
      * memory counts as user memory in the heap pools; {@code auto} takes {@code -XX:MaxDirectMemorySize} (the max heap
-     * where the flag is not set, as the JDK does) divided by {@code cluster.node-count}.
+     * where the flag is not set, as the JDK does) divided by {@code cluster.node-count}, and a share such as {@code 75%}
+     * that part of it.
      */
     public long directMemoryBytes()
     {

@@ -166,6 +166,9 @@ final class MemoryEngineConfigTest
                 "query.max-direct-memory-per-node", "50%"), PolicyFamily.values(), 128 * MB, 64 * MB);
         assertThat(auto.directMemoryBytes()).isEqualTo(32 * MB);
         assertThat(auto.maxQueryDirectMemoryPerNode()).isEqualTo(16 * MB);
+        // a share of it: room for direct buffers nobody reserves
+        assertThat(MemoryEngineConfig.fromMap(Map.of("node.direct-memory-size", "75%", "cluster.node-count", "2"), PolicyFamily.values(), 128 * MB, 64 * MB)
+                .directMemoryBytes()).isEqualTo(24 * MB);
         // the JDK 17 rule this JVM follows: the flag where given, else the max heap; this test JVM sets no flag
         assertThat(MemoryEngineConfig.jvmMaxDirectMemoryBytes()).isEqualTo(Runtime.getRuntime().maxMemory());
     }
@@ -175,8 +178,12 @@ final class MemoryEngineConfigTest
     {
         assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.direct-memory-size", "lots"), PolicyFamily.values(), 128 * MB, 64 * MB))
                 .isInstanceOf(ConfigurationException.class)
-                .hasMessageStartingWith("Invalid value 'lots' for 'node.direct-memory-size': expected 0B (no direct pool: direct memory counts in the heap pools), "
-                        + "a size such as 256MB, or auto");
+                .hasMessage("Invalid value 'lots' for 'node.direct-memory-size': expected 0B (no direct pool: direct memory counts in the heap pools), "
+                        + "a size such as 256MB, auto (-XX:MaxDirectMemorySize, or the max heap where the flag is not set, divided by 'cluster.node-count') "
+                        + "or a share of that such as 75%");
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.direct-memory-size", "150%"), PolicyFamily.values(), 128 * MB, 64 * MB))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("Invalid value '150%' for 'node.direct-memory-size': expected 0B");
         assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.direct-memory-size", "auto"), PolicyFamily.values(), 128 * MB, 0))
                 .isInstanceOf(ConfigurationException.class)
                 .hasMessage("Invalid value 'auto' for 'node.direct-memory-size': this JVM allows 0B of direct memory (-XX:MaxDirectMemorySize) for 1 node(s); "
