@@ -231,6 +231,32 @@ final class DirectMemoryPoolTest
     }
 
     @Test
+    void theClusterTotalLimitCountsDirectMemoryAndTheUserLimitDoesNot()
+    {
+        // query.max-memory is user memory (heap); query.max-total-memory every pool of every node, the direct one included
+        try (MemoryEngine engine = engine(Map.of("query.max-memory", "4MB", "query.max-total-memory", "6MB"))) {
+            NodeMemory node = engine.node(0);
+            QueryContext query = (QueryContext) node.createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+            OperatorMemoryContext operator = query.addTask("0").addOperator("ArrowBuild");
+            operator.userMemory().setBytes(2 * MB);
+            operator.directMemory().setBytes(3 * MB);
+
+            engine.cluster().process();
+            assertThat(query.failure()).isEmpty();
+
+            operator.directMemory().setBytes(5 * MB);
+            engine.cluster().process();
+
+            assertThat(query.failure()).hasValueSatisfying(failure -> {
+                assertThat(failure.errorCode()).isEqualTo(ErrorCode.EXCEEDED_GLOBAL_MEMORY_LIMIT);
+                assertThat(failure.getMessage()).isEqualTo("Query exceeded distributed total memory limit of 6MB");
+            });
+            assertThat(node.directPool().orElseThrow().reservedBytes()).isZero();
+            assertThat(node.pool().reservedBytes()).isZero();
+        }
+    }
+
+    @Test
     void theNodeSnapshotAndJmxShowBothPoolsWithTheirKinds()
             throws Exception
     {
