@@ -14,7 +14,7 @@ import static java.util.Objects.requireNonNull;
  * @param taskId the operator's task
  * @param tag the operator's tag
  * @param allocatorName the allocator's name as Arrow prints it
- * @param memoryKind the memgov context the allocator reserved in: {@code user}, {@code revocable}, {@code system} or
+ * @param memoryKind the memgov context the allocator reserved in: {@code user}, {@code revocable}, {@code system}, {@code direct}, {@code direct revocable} or
  *        {@code custom}
  * @param outstandingBytes what Arrow's counter said the allocator held when it was closed
  * @param arrowState Arrow's own account of the allocator ({@code toVerboseString()}, or the message Arrow's

@@ -25,8 +25,13 @@ import static java.util.Objects.requireNonNull;
  * {@code OperatorMemoryContext::revocableMemory} for state it can spill when the node's revoking scheduler asks (the
  * operator registers a {@link io.memgov.spi.spill.RevocableConsumer} or polls
  * {@link OperatorMemoryContext#isMemoryRevokingRequested()}, writes its vectors out and closes them). An operator
- * that never spills must not use revocable memory: its requests would never complete. A selector may return any
- * {@link LocalMemoryContext}, e.g. a direct-memory context once the engine offers one. The context is the adapter's
+ * that never spills must not use revocable memory: its requests would never complete. Arrow's buffers are off-heap,
+ * so on a node with a direct pool ({@code node.direct-memory-size}) the selector picks the role and the direct pool
+ * holds the bytes: user memory becomes the operator's {@link OperatorMemoryContext#directMemory() direct memory}
+ * (against {@code query.max-direct-memory-per-node}) and revocable memory its
+ * {@link OperatorMemoryContext#directRevocableMemory() revocable direct memory}, so the heap pool keeps only the heap;
+ * {@link #memoryFor} says which context a selector ends in. On a node without a direct pool one pool governs both, as
+ * before. A selector may return any other {@link LocalMemoryContext} as it is. The context is the adapter's
  * alone: it is set to the exact Arrow bytes of the allocators that reserve there, so a host that also reports heap
  * bytes for the operator reports them in another context (another kind, or another operator).
  *
@@ -72,10 +77,30 @@ public final class ArrowOperatorMemory
         return operator;
     }
 
-    /** A new allocator whose buffers are the operator's user memory. */
+    /** A new allocator whose buffers are the operator's user memory (its direct memory on a node with a direct pool). */
     public BufferAllocator newAllocator(String name)
     {
         return newAllocator(name, OperatorMemoryContext::userMemory, Long.MAX_VALUE);
+    }
+
+    /**
+     * The context an allocator made with {@code memory} reserves in: what the selector picks, except that on a node
+     * with a direct pool user memory is the operator's direct memory and revocable memory its revocable direct memory.
+     */
+    public LocalMemoryContext memoryFor(Function<OperatorMemoryContext, LocalMemoryContext> memory)
+    {
+        requireNonNull(memory, "memory is null");
+        LocalMemoryContext picked = requireNonNull(memory.apply(operator), "memory selector returned null");
+        if (node.node().directPool().isEmpty()) {
+            return picked;
+        }
+        if (picked == operator.userMemory()) {
+            return operator.directMemory();
+        }
+        if (picked == operator.revocableMemory()) {
+            return operator.directRevocableMemory();
+        }
+        return picked;
     }
 
     /**
@@ -103,7 +128,7 @@ public final class ArrowOperatorMemory
         if (maxBytes <= 0) {
             throw new IllegalArgumentException("maxBytes must be positive: " + maxBytes);
         }
-        LocalMemoryContext context = requireNonNull(memory.apply(operator), "memory selector returned null");
+        LocalMemoryContext context = memoryFor(memory);
         synchronized (this) {
             if (closed) {
                 throw new IllegalStateException("Arrow memory of operator " + describe() + " is closed");
@@ -226,6 +251,12 @@ public final class ArrowOperatorMemory
         if (context == operator.systemMemory()) {
             return "system";
         }
+        if (context == operator.directMemory()) {
+            return "direct";
+        }
+        if (context == operator.directRevocableMemory()) {
+            return "direct revocable";
+        }
         return "custom";
     }
 
@@ -239,10 +270,10 @@ public final class ArrowOperatorMemory
         return operator.task().taskId() + " " + operator.tag();
     }
 
-    /** The pool the operator's query reserves in, as a phrase for error messages. */
-    String poolDescription()
+    /** The pool an account of {@code kind} reserves in, as a phrase for error messages. */
+    String poolDescription(String kind)
     {
-        MemoryPool pool = operator.task().query().pool();
+        MemoryPool pool = kind.startsWith("direct") ? node.node().directPool().orElse(operator.task().query().pool()) : operator.task().query().pool();
         return String.format("memory pool '%s' of node %s [max %s, reserved %s, revocable %s]",
                 pool.id(), nodeId(), succinct(pool.maxBytes()), succinct(pool.reservedBytes()), succinct(pool.reservedRevocableBytes()));
     }

@@ -383,7 +383,7 @@ final class OperatorAccount
         }
         // the pool as it was while the request waited in it
         String message = String.format("Arrow allocation of %s by operator %s (%s memory) ", succinct(size), operator.describe(), kind)
-                + String.format(failure, operator.poolDescription());
+                + String.format(failure, operator.poolDescription(kind));
         withdraw(size, inFlight);
         throw revoking ? new RevocationRequestedException(message) : new OutOfMemoryException(message);
     }

@@ -1,6 +1,8 @@
 /**
  * Arrow Java's allocator governed by memgov: an operator's Arrow buffers are reserved in its memory context before
- * Arrow allocates them, so that memgov's numbers are the real off-heap bytes.
+ * Arrow allocates them, so that memgov's numbers are the real off-heap bytes. On a node with a direct pool
+ * ({@code node.direct-memory-size}) they are reserved there, as direct (or revocable direct) memory, apart from the heap
+ * pool; see {@link io.memgov.arrow.ArrowOperatorMemory}.
  *
  * <pre>{@code
  * ArrowNodeMemory arrow = ArrowNodeMemory.create(node);              // one RootAllocator per node
@@ -51,8 +53,9 @@
  * {@link io.memgov.engine.OperatorMemoryContext} (so that closing a task or query, or a kill, closes the operator's
  * allocators; today {@link io.memgov.arrow.ArrowOperatorMemory#close()} is the handle to close); a leak report on
  * {@link io.memgov.engine.NodeMemory} reaching the node's leak detector (today leaks are logged and handed to
- * {@link io.memgov.arrow.ArrowNodeMemory.Builder#leakListener}); and a direct-memory context per operator, charged to
- * a per-node direct pool, which any {@code newAllocator} selector can then pick; and a future that completes when
+ * {@link io.memgov.arrow.ArrowNodeMemory.Builder#leakListener}); arbitration over the direct pool (a full direct pool
+ * waits for the revoking scheduler, a release or the cluster loop's killers; the node's arbitrator acts on the heap
+ * pool only); and a future that completes when
  * the operator is asked to revoke, so that a waiting allocation need not look for the request every 10 ms.
  */
 package io.memgov.arrow;

@@ -55,9 +55,9 @@ final class ArrowAccountingPropertyTest
     private static final long REFUSED = 2L << 30;
 
     @Property(tries = 500)
-    void memgovEqualsArrowAtEveryQuiescentPoint(@ForAll("steps") List<Step> steps, @ForAll("quanta") String quantum)
+    void memgovEqualsArrowAtEveryQuiescentPoint(@ForAll("steps") List<Step> steps, @ForAll("quanta") String quantum, @ForAll("directPools") String directPool)
     {
-        try (MemoryEngine engine = TestEngines.engine("1536MB", "1GB", Map.of("memory.reservation-quantum", quantum));
+        try (MemoryEngine engine = TestEngines.engine("1536MB", "1GB", Map.of("memory.reservation-quantum", quantum, "node.direct-memory-size", directPool));
                 ArrowNodeMemory arrow = ArrowNodeMemory.builder(engine.node(0)).maxWait(Duration.ZERO).build()) {
             World world = new World(engine.node(0), arrow);
             for (Step step : steps) {
@@ -84,6 +84,13 @@ final class ArrowAccountingPropertyTest
     Arbitrary<String> quanta()
     {
         return Arbitraries.of("0B", "1MB");
+    }
+
+    /** No direct pool (direct memory is user memory in the heap pool), or a 1GB one, which the direct slots reserve in. */
+    @Provide
+    Arbitrary<String> directPools()
+    {
+        return Arbitraries.of("0B", "1GB");
     }
 
     @Provide
@@ -192,6 +199,10 @@ final class ArrowAccountingPropertyTest
             slots.add(new Slot(arrowA, OperatorMemoryContext::revocableMemory, null, "a-revocable"));
             slots.add(new Slot(arrowA, OperatorMemoryContext::userMemory, userA, "a-child"));
             slots.add(new Slot(arrowB, OperatorMemoryContext::userMemory, null, "b-user"));
+            // chosen explicitly: direct memory, user memory without a direct pool
+            Slot directB = new Slot(arrowB, OperatorMemoryContext::directMemory, null, "b-direct");
+            slots.add(directB);
+            slots.add(new Slot(arrowB, OperatorMemoryContext::directMemory, directB, "b-direct-child"));
         }
 
         void apply(Step step)
@@ -243,7 +254,8 @@ final class ArrowAccountingPropertyTest
                 return;
             }
             refusals++;
-            // user memory passes the query's 1GB limit, revocable memory the 1.5GB pool (with no wait allowed)
+            // user memory passes the query's 1GB limit, revocable memory the 1.5GB pool (with no wait allowed), direct
+            // memory the 1GB direct limit (or, without a direct pool, the user limit)
             assertThatThrownBy(() -> slot.allocator.buffer(size))
                     .isInstanceOfAny(MemoryLimitExceededException.class, OutOfMemoryException.class);
         }
@@ -380,12 +392,13 @@ final class ArrowAccountingPropertyTest
             for (Slot slot : slots) {
                 if (slot.parent == null) {
                     long allocated = slot.allocator.getAllocatedMemory();
-                    expected.merge(slot.kind.apply(slot.operator.operator()), allocated, Long::sum);
+                    // on a node with a direct pool the user and revocable slots reserve in the direct kinds
+                    expected.merge(slot.operator.memoryFor(slot.kind), allocated, Long::sum);
                     total += allocated;
                 }
             }
             for (OperatorMemoryContext operator : List.of(operatorA, operatorB)) {
-                for (LocalMemoryContext context : List.of(operator.userMemory(), operator.revocableMemory())) {
+                for (LocalMemoryContext context : List.of(operator.userMemory(), operator.revocableMemory(), operator.directMemory(), operator.directRevocableMemory())) {
                     assertThat(context.bytes())
                             .as("memgov bytes of %s after %s", operator.tag(), after)
                             .isEqualTo(expected.getOrDefault(context, 0L));
@@ -399,7 +412,18 @@ final class ArrowAccountingPropertyTest
             }
             assertThat(arrow.allocatedBytes()).as("Arrow's root after %s", after).isEqualTo(total);
             if (node.reservationQuantum() == 0) {
-                assertThat(node.pool().reservedBytes() + node.pool().reservedRevocableBytes()).as("the pool after %s", after).isEqualTo(total);
+                // each kind in its own pool: the direct slots' bytes in the direct pool, where the node has one
+                long direct = 0;
+                for (OperatorMemoryContext operator : List.of(operatorA, operatorB)) {
+                    direct += expected.getOrDefault(operator.directMemory(), 0L) + expected.getOrDefault(operator.directRevocableMemory(), 0L);
+                }
+                long directPool = node.directPool().map(pool -> pool.reservedBytes() + pool.reservedRevocableBytes()).orElse(0L);
+                if (node.directPool().isPresent()) {
+                    // nothing of Arrow's is in the heap pool: every slot's role maps to a direct kind
+                    assertThat(node.pool().reservedBytes() + node.pool().reservedRevocableBytes()).as("the heap pool after %s", after).isZero();
+                }
+                assertThat(directPool).as("the direct pool after %s", after).isEqualTo(node.directPool().isPresent() ? direct : 0);
+                assertThat(node.pool().reservedBytes() + node.pool().reservedRevocableBytes() + directPool).as("the pools after %s", after).isEqualTo(total);
             }
         }
 
@@ -416,6 +440,7 @@ final class ArrowAccountingPropertyTest
             assertThat(arrow.leakCount()).isZero();
             assertThat(arrow.allocatedBytes()).isZero();
             assertThat(node.pool().reservedBytes()).isZero();
+            assertThat(node.directPool().map(pool -> pool.reservedBytes() + pool.reservedRevocableBytes()).orElse(0L)).isZero();
         }
     }
 }

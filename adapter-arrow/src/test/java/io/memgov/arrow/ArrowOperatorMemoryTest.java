@@ -83,6 +83,75 @@ final class ArrowOperatorMemoryTest
     }
 
     @Test
+    void onANodeWithADirectPoolUserAndRevocableAllocatorsReserveTheDirectKindsAndTheHeapPoolKeepsTheHeap()
+    {
+        MemoryEngine engine = open(engine("64MB", "32MB", Map.of("node.direct-memory-size", "16MB")));
+        ArrowNodeMemory arrow = open(ArrowNodeMemory.create(engine.node(0)));
+        NodeMemory node = engine.node(0);
+        OperatorMemoryContext operator = operator(engine, "q1", "HashAggregation");
+        ArrowOperatorMemory memory = arrow.operator(operator);
+        BufferAllocator allocator = memory.newAllocator("build");
+        BufferAllocator state = memory.newAllocator("state", OperatorMemoryContext::revocableMemory);
+        assertThat(memory.memoryFor(OperatorMemoryContext::userMemory)).isSameAs(operator.directMemory());
+        assertThat(memory.memoryFor(OperatorMemoryContext::revocableMemory)).isSameAs(operator.directRevocableMemory());
+        assertThat(memory.memoryFor(OperatorMemoryContext::systemMemory)).isSameAs(operator.systemMemory());
+        // the host's own heap bytes for the operator
+        operator.userMemory().setBytes(3 * MB);
+
+        try (ArrowBuf buffer = allocator.buffer(1000); ArrowBuf table = state.buffer(MB)) {
+            // Arrow rounds 1,000 to 1,024, and the direct pool holds what Arrow counts
+            assertThat(operator.directMemory().bytes()).isEqualTo(allocator.getAllocatedMemory()).isEqualTo(1024);
+            assertThat(operator.directRevocableMemory().bytes()).isEqualTo(state.getAllocatedMemory()).isEqualTo(MB);
+            assertThat(node.directPool().orElseThrow().reservedBytes()).isEqualTo(1024);
+            assertThat(node.directPool().orElseThrow().reservedRevocableBytes()).isEqualTo(MB);
+            assertThat(node.pool().reservedBytes()).isEqualTo(3 * MB);
+            assertThat(node.pool().reservedRevocableBytes()).isZero();
+            assertThat(operator.userMemory().bytes()).isEqualTo(3 * MB);
+        }
+        assertThat(node.directPool().orElseThrow().reservedBytes()).isZero();
+        assertThat(node.directPool().orElseThrow().reservedRevocableBytes()).isZero();
+        memory.close();
+        assertThat(arrow.leakCount()).isZero();
+    }
+
+    @Test
+    @Timeout(30)
+    void aFullDirectPoolMakesTheAllocationWaitThenFailNamingTheDirectPoolWhileTheHeapPoolHasRoom()
+    {
+        MemoryEngine engine = open(engine("64MB", "32MB", Map.of("node.direct-memory-size", "8MB")));
+        ArrowNodeMemory arrow = open(ArrowNodeMemory.builder(engine.node(0)).maxWait(Duration.ofMillis(200)).build());
+        NodeMemory node = engine.node(0);
+        operator(engine, "q1", "OrderBy").directMemory().setBytes(7 * MB);
+        OperatorMemoryContext operator = operator(engine, "q2", "HashAggregation");
+        BufferAllocator allocator = arrow.operator(operator).newAllocator("build");
+
+        assertThatThrownBy(() -> allocator.buffer(2 * MB))
+                .isInstanceOf(OutOfMemoryException.class)
+                .hasMessage("Arrow allocation of 2MB by operator q2.0 HashAggregation (direct memory) not granted: memory pool 'direct' of node "
+                        + node.nodeId() + " [max 8MB, reserved 9MB, revocable 0B] stayed full for 200ms");
+        assertThat(node.directPool().orElseThrow().reservedBytes()).isEqualTo(7 * MB);
+        assertThat(operator.directMemory().bytes()).isZero();
+        assertThat(allocator.getAllocatedMemory()).isZero();
+        // the heap pool is another budget, empty all along
+        assertThat(node.pool().reservedBytes()).isZero();
+    }
+
+    @Test
+    void theDirectLimitRefusesAnArrowAllocationWithItsOwnCode()
+    {
+        MemoryEngine engine = open(engine("64MB", "32MB", Map.of("node.direct-memory-size", "16MB", "query.max-direct-memory-per-node", "2MB")));
+        ArrowNodeMemory arrow = open(ArrowNodeMemory.create(engine.node(0)));
+        OperatorMemoryContext operator = operator(engine, "q1", "HashAggregation");
+        BufferAllocator allocator = arrow.operator(operator).newAllocator("build");
+
+        assertThatThrownBy(() -> allocator.buffer(3 * MB))
+                .isInstanceOfSatisfying(MemoryLimitExceededException.class, e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.EXCEEDED_LOCAL_DIRECT_MEMORY_LIMIT))
+                .hasMessageStartingWith("Query exceeded per-node direct memory limit of 2MB");
+        assertThat(allocator.getAllocatedMemory()).isZero();
+        assertThat(engine.node(0).directPool().orElseThrow().reservedBytes()).isZero();
+    }
+
+    @Test
     void revocableAllocatorsReserveRevocableMemory()
     {
         MemoryEngine engine = open(engine("64MB", "32MB"));

@@ -34,6 +34,7 @@ import io.memgov.spi.killer.LowMemoryKillerFactory;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.leak.MemoryLeakDetectorContext;
 import io.memgov.spi.leak.MemoryLeakDetectorFactory;
+import io.memgov.engine.internal.pool.FixedMemoryPool;
 import io.memgov.spi.pool.MemoryPoolLayout;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.spill.SpillStrategy;
@@ -155,12 +156,17 @@ final class EngineModule
                     config.reservationQuantum());
             config.maxQueryRevocableMemoryPerNode().ifPresent(node::setMaxQueryRevocableMemoryPerNode);
             config.maxQueryBroadcastMemory().ifPresent(node::setMaxQueryBroadcastMemory);
+            if (config.directMemoryBytes() > 0) {
+                // always the fixed pool: the pool policies (reserve mode, the reserved pool) and the heap observer are the heap's
+                node.setDirectPool(new FixedMemoryPool(MemoryEngineConfig.DIRECT_POOL_ID, config.directMemoryBytes()), config.maxQueryDirectMemoryPerNode());
+            }
             nodes.add(node);
             spillStrategies.put(nodeId, policies.create(PolicyFamily.SPILL_STRATEGY, context));
             arbitrators.put(nodeId, policies.create(PolicyFamily.ARBITRATOR, context));
         }
-        log.info("Started {} node(s): heap {} each, headroom {}, pool {} ('{}'), per-query per-node limit {}",
-                nodes.size(), config.heapBytes(), config.headroomBytes(), config.poolBytes(), policies.selectedName(PolicyFamily.POOL), config.maxQueryMemoryPerNode());
+        log.info("Started {} node(s): heap {} each, headroom {}, pool {} ('{}'), per-query per-node limit {}, direct pool {}",
+                nodes.size(), config.heapBytes(), config.headroomBytes(), config.poolBytes(), policies.selectedName(PolicyFamily.POOL), config.maxQueryMemoryPerNode(),
+                config.directMemoryBytes() == 0 ? "none" : config.directMemoryBytes() + " (per-query limit " + config.maxQueryDirectMemoryPerNode() + ")");
         return new EngineNodes(nodes, spillStrategies, arbitrators);
     }
 

@@ -4,6 +4,9 @@ import io.memgov.engine.ConfigurationException;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.policy.PolicyConfig;
 import io.memgov.spi.policy.PolicyConfigException;
+import com.sun.management.HotSpotDiagnosticMXBean;
+import com.sun.management.VMOption;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -14,6 +17,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.LongSupplier;
 import static io.memgov.spi.policy.DataSizes.succinct;
 import static io.memgov.spi.policy.PolicyConfig.parseDuration;
 import static io.memgov.spi.policy.PolicyConfig.parseBoolean;
@@ -51,6 +55,10 @@ public final class MemoryEngineConfig
     public static final String NODE_HEAP_GOVERNED = "node.heap-governed";
     public static final String NODE_ID = "node.id";
     public static final String POLICY_CALL_TIMEOUT = "policy.call-timeout";
+    public static final String NODE_DIRECT_MEMORY_SIZE = "node.direct-memory-size";
+    public static final String MAX_DIRECT_MEMORY_PER_NODE = "query.max-direct-memory-per-node";
+    /** The id of a node's direct pool in snapshots, JMX and JSON. */
+    public static final String DIRECT_POOL_ID = "direct";
     // larger quanta would hide whole queries from the pool
     private static final long MAX_RESERVATION_QUANTUM = 1L << 30;
     // a faster loop only burns CPU on snapshots; a slower one leaves a blocked cluster waiting too long
@@ -64,7 +72,7 @@ public final class MemoryEngineConfig
     private static final Set<String> SCALAR_KEYS = Set.of(
             HEAP_HEADROOM, MAX_MEMORY_PER_NODE, MAX_TOTAL_MEMORY_PER_NODE, MAX_REVOCABLE_MEMORY_PER_NODE, MAX_BROADCAST_MEMORY, MAX_MEMORY, MAX_TOTAL_MEMORY,
             KILLER_DELAY, REVOKING_THRESHOLD, REVOKING_TARGET, POLL_INTERVAL, PLUGIN_DIR, NODE_HEAP_SIZE, NODE_COUNT, RESERVATION_QUANTUM, NODE_HEAP_GOVERNED,
-            POLICY_CALL_TIMEOUT, NODE_ID);
+            POLICY_CALL_TIMEOUT, NODE_ID, NODE_DIRECT_MEMORY_SIZE, MAX_DIRECT_MEMORY_PER_NODE);
 
     private final long heapBytes;
     private final boolean heapGoverned;
@@ -77,6 +85,8 @@ public final class MemoryEngineConfig
     private final Optional<Long> maxQueryTotalMemoryPerNode;
     private final Optional<Long> maxQueryRevocableMemoryPerNode;
     private final Optional<Long> maxQueryBroadcastMemory;
+    private final long directMemoryBytes;
+    private final long maxQueryDirectMemoryPerNode;
     private final long maxQueryMemory;
     private final long maxQueryTotalMemory;
     private final Duration killerDelay;
@@ -92,6 +102,11 @@ public final class MemoryEngineConfig
     private final Map<PolicyFamily<?, ?, ?>, Map<String, String>> familyKeys;
 
     private MemoryEngineConfig(Map<String, String> properties, List<PolicyFamily<?, ?, ?>> families, long jvmMaxHeapBytes)
+    {
+        this(properties, families, jvmMaxHeapBytes, MemoryEngineConfig::jvmMaxDirectMemoryBytes);
+    }
+
+    private MemoryEngineConfig(Map<String, String> properties, List<PolicyFamily<?, ?, ?>> families, long jvmMaxHeapBytes, LongSupplier jvmMaxDirectMemory)
     {
         Map<String, String> remaining = new TreeMap<>(properties);
 
@@ -123,6 +138,8 @@ public final class MemoryEngineConfig
                 .map(value -> parseSizeOrShare(MAX_REVOCABLE_MEMORY_PER_NODE, value, heapBytes));
         maxQueryBroadcastMemory = Optional.ofNullable(remaining.get(MAX_BROADCAST_MEMORY))
                 .map(value -> parseSizeOrShare(MAX_BROADCAST_MEMORY, value, heapBytes));
+        directMemoryBytes = parseDirectMemorySize(remaining.getOrDefault(NODE_DIRECT_MEMORY_SIZE, "0B"), nodeCount, jvmMaxDirectMemory);
+        maxQueryDirectMemoryPerNode = parseMaxDirectMemoryPerNode(remaining.get(MAX_DIRECT_MEMORY_PER_NODE), directMemoryBytes);
         maxQueryMemory = parseSize(MAX_MEMORY, remaining.getOrDefault(MAX_MEMORY, "20GB"));
         maxQueryTotalMemory = remaining.containsKey(MAX_TOTAL_MEMORY)
                 ? parseSize(MAX_TOTAL_MEMORY, remaining.get(MAX_TOTAL_MEMORY))
@@ -237,6 +254,17 @@ public final class MemoryEngineConfig
         }
     }
 
+    /** As {@link #fromMap(Map, List)}, for a JVM of this max heap and direct memory limit (tests). */
+    static MemoryEngineConfig fromMap(Map<String, String> properties, List<PolicyFamily<?, ?, ?>> families, long jvmMaxHeapBytes, long jvmMaxDirectMemoryBytes)
+    {
+        try {
+            return new MemoryEngineConfig(Map.copyOf(properties), families, jvmMaxHeapBytes, () -> jvmMaxDirectMemoryBytes);
+        }
+        catch (PolicyConfigException e) {
+            throw new ConfigurationException(e.getMessage(), e);
+        }
+    }
+
     /** As {@link #fromMap(Map, List)}, for a JVM whose max heap is {@code jvmMaxHeapBytes} (tests). */
     static MemoryEngineConfig fromMap(Map<String, String> properties, List<PolicyFamily<?, ?, ?>> families, long jvmMaxHeapBytes)
     {
@@ -248,6 +276,87 @@ public final class MemoryEngineConfig
         catch (PolicyConfigException e) {
             throw new ConfigurationException(e.getMessage(), e);
         }
+    }
+
+    // 0 for no direct pool; 'auto' is the JVM's direct memory limit shared equally by the nodes of this JVM, '75%' a
+    // share of it (room for direct buffers nobody reserves, such as spill-files' own)
+    private static long parseDirectMemorySize(String value, int nodeCount, LongSupplier jvmMaxDirectMemory)
+    {
+        String trimmed = value.trim();
+        boolean auto = trimmed.equalsIgnoreCase("auto");
+        if (auto || trimmed.endsWith("%")) {
+            long jvm = jvmMaxDirectMemory.getAsLong();
+            long share;
+            try {
+                share = auto ? jvm : parseSizeOrShare(NODE_DIRECT_MEMORY_SIZE, trimmed, jvm);
+            }
+            catch (PolicyConfigException e) {
+                throw new ConfigurationException(directMemorySizeExpected(value), e);
+            }
+            if (share / nodeCount <= 0) {
+                throw new ConfigurationException(String.format(
+                        "Invalid value '%s' for '%s': this JVM allows %s of direct memory (-XX:MaxDirectMemorySize) for %s node(s); "
+                                + "expected a larger -XX:MaxDirectMemorySize, a size such as 256MB, or 0B for no direct pool",
+                        value, NODE_DIRECT_MEMORY_SIZE, succinct(jvm), nodeCount));
+            }
+            return share / nodeCount;
+        }
+        try {
+            return parseSize(NODE_DIRECT_MEMORY_SIZE, value);
+        }
+        catch (PolicyConfigException e) {
+            throw new ConfigurationException(directMemorySizeExpected(value), e);
+        }
+    }
+
+    private static String directMemorySizeExpected(String value)
+    {
+        return String.format(
+                "Invalid value '%s' for '%s': expected 0B (no direct pool: direct memory counts in the heap pools), a size such as 256MB, "
+                        + "auto (-XX:MaxDirectMemorySize, or the max heap where the flag is not set, divided by '%s') or a share of that such as 75%%",
+                value, NODE_DIRECT_MEMORY_SIZE, NODE_COUNT);
+    }
+
+    private static long parseMaxDirectMemoryPerNode(String value, long directMemoryBytes)
+    {
+        if (value == null) {
+            return directMemoryBytes == 0 ? Long.MAX_VALUE : directMemoryBytes;
+        }
+        if (directMemoryBytes == 0) {
+            throw new ConfigurationException(String.format(
+                    "Invalid value '%s' for '%s': the nodes have no direct pool ('%s' is 0B), so there is no direct memory to limit; set '%s' too, or remove '%s'",
+                    value, MAX_DIRECT_MEMORY_PER_NODE, NODE_DIRECT_MEMORY_SIZE, NODE_DIRECT_MEMORY_SIZE, MAX_DIRECT_MEMORY_PER_NODE));
+        }
+        long bytes = parseSizeOrShare(MAX_DIRECT_MEMORY_PER_NODE, value, directMemoryBytes);
+        if (bytes <= 0 || bytes > directMemoryBytes) {
+            throw new ConfigurationException(String.format(
+                    "Invalid value '%s' for '%s': expected a positive size up to the direct pool's %s ('%s'), or a share of it such as 50%%",
+                    value, MAX_DIRECT_MEMORY_PER_NODE, succinct(directMemoryBytes), NODE_DIRECT_MEMORY_SIZE));
+        }
+        return bytes;
+    }
+
+    /**
+     * The JVM's direct memory limit as JDK 17 sets it: {@code -XX:MaxDirectMemorySize} where the flag was given (0
+     * included, which allows none), else the max heap ({@link Runtime#maxMemory()}); the max heap too on a JVM without
+     * HotSpot's diagnostic bean.
+     */
+    static long jvmMaxDirectMemoryBytes()
+    {
+        HotSpotDiagnosticMXBean hotSpot;
+        try {
+            hotSpot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+        }
+        catch (IllegalArgumentException e) {
+            hotSpot = null;
+        }
+        if (hotSpot != null) {
+            VMOption option = hotSpot.getVMOption("MaxDirectMemorySize");
+            if (option.getOrigin() != VMOption.Origin.DEFAULT) {
+                return Long.parseLong(option.getValue());
+            }
+        }
+        return Runtime.getRuntime().maxMemory();
     }
 
     private static ReservationQuantum parseReservationQuantum(String value)
@@ -409,6 +518,26 @@ public final class MemoryEngineConfig
     public Optional<Long> maxQueryBroadcastMemory()
     {
         return maxQueryBroadcastMemory;
+    }
+
+    /**
+     * The size of each node's direct pool ({@code node.direct-memory-size}): 0 (the default) for none, when direct
+     * memory counts as user memory in the heap pools; {@code auto} takes {@code -XX:MaxDirectMemorySize} (the max heap
+     * where the flag is not set, as the JDK does) divided by {@code cluster.node-count}, and a share such as {@code 75%}
+     * that part of it.
+     */
+    public long directMemoryBytes()
+    {
+        return directMemoryBytes;
+    }
+
+    /**
+     * {@code query.max-direct-memory-per-node}: the most direct memory one query may hold on one node; by default the
+     * whole direct pool; {@link Long#MAX_VALUE} without a direct pool.
+     */
+    public long maxQueryDirectMemoryPerNode()
+    {
+        return maxQueryDirectMemoryPerNode;
     }
 
     public long maxQueryMemory()

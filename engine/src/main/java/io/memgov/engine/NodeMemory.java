@@ -45,6 +45,13 @@ public interface NodeMemory
     Optional<MemoryPool> pool(String poolId);
 
     /**
+     * The node's direct pool ({@code node.direct-memory-size}), if it has one: where the operators'
+     * {@link OperatorMemoryContext#directMemory() direct memory} is reserved, apart from the heap pools. Empty when
+     * direct memory is counted as user memory in the heap pools.
+     */
+    Optional<MemoryPool> directPool();
+
+    /**
      * Starts accounting for a query on this node. Per-node limits are the configured ones, lowered by the session;
      * {@code resource_overcommit} lets the query use the whole pool, and queries with {@code retry_policy=TASK} have
      * no per-node limit (only the pool and the killers apply), as in Trino.

@@ -52,6 +52,27 @@ public interface OperatorMemoryContext
     LocalMemoryContext revocableMemory();
 
     /**
+     * The operator's off-heap memory (Arrow buffers, direct {@link java.nio.ByteBuffer}s), a fourth context beside
+     * user, system and revocable memory. On a node with a direct pool ({@code node.direct-memory-size}) it is reserved
+     * there, against {@code query.max-direct-memory-per-node} (refused with
+     * {@link io.memgov.spi.query.ErrorCode#EXCEEDED_LOCAL_DIRECT_MEMORY_LIMIT}), and counts toward none of the heap's
+     * limits; its future waits for the direct pool. On a node without one it is user memory in the query's heap pool,
+     * as if set on {@link #userMemory()} (but a context of its own, so the two never overwrite each other). Same
+     * contract and threads as the other contexts; the same object on every call.
+     */
+    LocalMemoryContext directMemory();
+
+    /**
+     * The operator's off-heap memory it can spill when asked: revocable memory in the node's direct pool, with no
+     * per-node limit (as Trino's revocable memory has none), revoked by the node's revoking scheduler when the direct
+     * pool passes {@code memory-revoking-threshold}. A revoke request covers both revocable kinds: the operator gives
+     * back this and {@link #revocableMemory()}, and a polling operator's request completes when both are zero. On a node
+     * without a direct pool it is revocable memory in the query's heap pool (a context of its own). Same contract as
+     * the other contexts; the same object on every call.
+     */
+    LocalMemoryContext directRevocableMemory();
+
+    /**
      * Registers the operator's revoke listener. If a revoke was already requested, the consumer is started at once, on
      * this thread (Trino's late listener). The consumer is held as long as this handle is.
      *
@@ -72,6 +93,6 @@ public interface OperatorMemoryContext
      */
     long requestMemoryRevoking();
 
-    /** Releases all three kinds and cancels a pending revoke. Idempotent. */
+    /** Releases every kind and cancels a pending revoke. Idempotent. */
     void close();
 }

@@ -10,6 +10,8 @@ import java.util.TreeMap;
 /**
  * One pool of one node as {@code /v1/memory} shows it: Trino's {@code MemoryPoolInfo} fields, with query and task ids
  * as strings so the JSON keys read as ids, and maps sorted by id so two snapshots diff cleanly.
+ *
+ * @param kind {@code HEAP} for the node's layout pools, {@code DIRECT} for its direct pool
  */
 public record PoolSnapshot(
         long maxBytes,
@@ -21,7 +23,8 @@ public record PoolSnapshot(
         Map<String, List<MemoryAllocation>> queryMemoryAllocations,
         Map<String, Long> queryMemoryRevocableReservations,
         Map<String, Long> taskMemoryReservations,
-        Map<String, Long> taskRevocableMemoryReservations)
+        Map<String, Long> taskRevocableMemoryReservations,
+        String kind)
 {
     public static PoolSnapshot of(MemoryPoolInfo pool)
     {
@@ -35,7 +38,8 @@ public record PoolSnapshot(
                 byId(pool.queryMemoryAllocations()),
                 byId(pool.queryMemoryRevocableReservations()),
                 byId(pool.taskMemoryReservations()),
-                byId(pool.taskRevocableMemoryReservations()));
+                byId(pool.taskRevocableMemoryReservations()),
+                pool.kind().name());
     }
 
     private static <K, V> Map<String, V> byId(Map<K, V> map)

@@ -7,6 +7,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -49,6 +50,9 @@ final class MemoryEngineConfigTest
         assertThat(config.heapGoverned()).isTrue();
         assertThat(config.policyCallTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(config.reservationQuantum()).isEqualTo(ReservationQuantum.adaptive());
+        // no direct pool: direct memory counts in the heap pools, as before kinds
+        assertThat(config.directMemoryBytes()).isZero();
+        assertThat(config.maxQueryDirectMemoryPerNode()).isEqualTo(Long.MAX_VALUE);
         // the defaults themselves belong to the families (PolicyFamilyTest); the configuration selects nothing explicitly
         assertThat(config.families()).isEqualTo(PolicyFamily.values());
         for (PolicyFamily<?, ?, ?> family : PolicyFamily.values()) {
@@ -151,6 +155,58 @@ final class MemoryEngineConfigTest
     }
 
     @Test
+    void theDirectPoolIsASizeOrAutoAndItsPerQueryLimitDefaultsToTheWholePool()
+    {
+        Map<String, String> heap = Map.of("node.heap-size", "64MB");
+        MemoryEngineConfig sized = MemoryEngineConfig.fromMap(with(heap, "node.direct-memory-size", "256MB"), PolicyFamily.values(), 128 * MB, 0);
+        assertThat(sized.directMemoryBytes()).isEqualTo(256 * MB);
+        assertThat(sized.maxQueryDirectMemoryPerNode()).isEqualTo(256 * MB);
+        // auto: the JVM's direct memory limit, shared equally by the nodes of this JVM
+        MemoryEngineConfig auto = MemoryEngineConfig.fromMap(Map.of("node.direct-memory-size", "auto", "cluster.node-count", "2",
+                "query.max-direct-memory-per-node", "50%"), PolicyFamily.values(), 128 * MB, 64 * MB);
+        assertThat(auto.directMemoryBytes()).isEqualTo(32 * MB);
+        assertThat(auto.maxQueryDirectMemoryPerNode()).isEqualTo(16 * MB);
+        // a share of it: room for direct buffers nobody reserves
+        assertThat(MemoryEngineConfig.fromMap(Map.of("node.direct-memory-size", "75%", "cluster.node-count", "2"), PolicyFamily.values(), 128 * MB, 64 * MB)
+                .directMemoryBytes()).isEqualTo(24 * MB);
+        // the JDK 17 rule this JVM follows: the flag where given, else the max heap; this test JVM sets no flag
+        assertThat(MemoryEngineConfig.jvmMaxDirectMemoryBytes()).isEqualTo(Runtime.getRuntime().maxMemory());
+    }
+
+    @Test
+    void aBadDirectPoolOrDirectLimitIsRefusedNamingTheKeyTheValueAndWhatIsAccepted()
+    {
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.direct-memory-size", "lots"), PolicyFamily.values(), 128 * MB, 64 * MB))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Invalid value 'lots' for 'node.direct-memory-size': expected 0B (no direct pool: direct memory counts in the heap pools), "
+                        + "a size such as 256MB, auto (-XX:MaxDirectMemorySize, or the max heap where the flag is not set, divided by 'cluster.node-count') "
+                        + "or a share of that such as 75%");
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.direct-memory-size", "150%"), PolicyFamily.values(), 128 * MB, 64 * MB))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("Invalid value '150%' for 'node.direct-memory-size': expected 0B");
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.direct-memory-size", "auto"), PolicyFamily.values(), 128 * MB, 0))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Invalid value 'auto' for 'node.direct-memory-size': this JVM allows 0B of direct memory (-XX:MaxDirectMemorySize) for 1 node(s); "
+                        + "expected a larger -XX:MaxDirectMemorySize, a size such as 256MB, or 0B for no direct pool");
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("query.max-direct-memory-per-node", "1GB"), PolicyFamily.values(), 128 * MB, 64 * MB))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Invalid value '1GB' for 'query.max-direct-memory-per-node': the nodes have no direct pool ('node.direct-memory-size' is 0B), "
+                        + "so there is no direct memory to limit; set 'node.direct-memory-size' too, or remove 'query.max-direct-memory-per-node'");
+        assertThatThrownBy(() -> MemoryEngineConfig.fromMap(Map.of("node.direct-memory-size", "64MB", "query.max-direct-memory-per-node", "65MB"),
+                PolicyFamily.values(), 128 * MB, 64 * MB))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessage("Invalid value '65MB' for 'query.max-direct-memory-per-node': expected a positive size up to the direct pool's 64MB "
+                        + "('node.direct-memory-size'), or a share of it such as 50%");
+    }
+
+    private static Map<String, String> with(Map<String, String> properties, String key, String value)
+    {
+        Map<String, String> all = new HashMap<>(properties);
+        all.put(key, value);
+        return all;
+    }
+
+    @Test
     void everyKeyIsMapped()
     {
         Map<String, String> properties = Map.ofEntries(
@@ -179,8 +235,12 @@ final class MemoryEngineConfigTest
                 entry("memory.leak-detector.policy", "none"),
                 entry("node.heap-governed", "false"),
                 entry("policy.call-timeout", "250ms"),
-                entry("memory.reservation-quantum", "2MB"));
+                entry("memory.reservation-quantum", "2MB"),
+                entry("node.direct-memory-size", "3GB"),
+                entry("query.max-direct-memory-per-node", "1GB"));
         MemoryEngineConfig config = MemoryEngineConfig.fromMap(properties);
+        assertThat(config.directMemoryBytes()).isEqualTo(3 * GB);
+        assertThat(config.maxQueryDirectMemoryPerNode()).isEqualTo(GB);
 
         assertThat(config.heapBytes()).isEqualTo(16 * GB);
         assertThat(config.headroomBytes()).isEqualTo(2 * GB);

@@ -14,6 +14,7 @@ import io.memgov.spi.cluster.QuerySnapshot;
 import io.memgov.spi.cluster.TaskSnapshot;
 import io.memgov.spi.pool.MemoryAllocation;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.pool.MemoryPoolKind;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.QueryId;
@@ -40,7 +41,8 @@ import static java.util.Objects.requireNonNull;
  * The wire form of what a cluster transport carries: {@link NodeSnapshot}s, {@link ClusterCommand}s and the
  * {@link CoordinatorState}, as JSON. Every document is an object with {@code "version": 1} and a {@code "type"}
  * ({@code node-snapshot}, {@code kill-query}, {@code kill-tasks}, {@code assign-pools}, {@code coordinator-state}).
- * Pools use the field names Trino's {@code /v1/memory} uses; ids are strings ({@code q1}, {@code q1.0},
+ * Pools use the field names Trino's {@code /v1/memory} uses, plus {@code "kind"} ({@code HEAP} or {@code DIRECT}; a
+ * pool without it, as written before pools had kinds, is read as {@code HEAP}); ids are strings ({@code q1}, {@code q1.0},
  * {@code node-0}); instants are ISO-8601 UTC; durations are nanoseconds; an unset session limit is {@code null}.
  * The full format, with an example of each document, is in the README ("The cluster JSON").
  *
@@ -130,6 +132,7 @@ public final class ClusterJson
     {
         ObjectNode json = MAPPER.createObjectNode();
         json.put("id", pool.poolId());
+        json.put("kind", pool.kind().name());
         json.put("maxBytes", pool.maxBytes());
         json.put("reservedBytes", pool.reservedBytes());
         json.put("reservedRevocableBytes", pool.reservedRevocableBytes());
@@ -321,7 +324,9 @@ public final class ClusterJson
         return construct("pool", () -> new MemoryPoolInfo(string(json, "id"), longValue(json, "maxBytes"), longValue(json, "reservedBytes"),
                 longValue(json, "reservedRevocableBytes"),
                 bytes(json, "queryMemoryReservations", QueryId::of), allocations, bytes(json, "queryMemoryRevocableReservations", QueryId::of),
-                bytes(json, "taskMemoryReservations", TaskId::valueOf), bytes(json, "taskMemoryRevocableReservations", TaskId::valueOf)));
+                bytes(json, "taskMemoryReservations", TaskId::valueOf), bytes(json, "taskMemoryRevocableReservations", TaskId::valueOf),
+                // written since pools have kinds; a document without it is of a heap pool
+                json.has("kind") ? enumValue(json, "kind", MemoryPoolKind.class) : MemoryPoolKind.HEAP));
     }
 
     private static QuerySnapshot readQuery(JsonNode json)

@@ -8,6 +8,7 @@ import io.memgov.spi.cluster.QuerySnapshot;
 import io.memgov.spi.cluster.TaskSnapshot;
 import io.memgov.spi.pool.MemoryAllocation;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.pool.MemoryPoolKind;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.QueryId;
@@ -133,5 +134,28 @@ final class ClusterJsonTest
         // the field is written only when true: the document of a node without arbitration is as before
         assertThat(ClusterJson.write(plain)).doesNotContain("arbitrating");
         assertThat(ClusterJson.readNodeSnapshot(ClusterJson.write(plain)).arbitrating()).isFalse();
+    }
+
+    @Test
+    void aDirectPoolKeepsItsKindAndAPoolWrittenBeforeKindsReadsAsAHeapPool()
+    {
+        MemoryPoolInfo direct = new MemoryPoolInfo("direct", 800, 300, 0, Map.of(Q1, 300L), Map.of(Q1, List.of(new MemoryAllocation("ArrowScan", 300))),
+                Map.of(), Map.of(T1, 300L), Map.of(), MemoryPoolKind.DIRECT);
+        NodeSnapshot base = snapshot();
+        NodeSnapshot withDirect = new NodeSnapshot(base.nodeId(), base.sequence(), base.takenAt(), List.of(base.pools().get(0), direct), base.assignmentVersion(),
+                base.queries());
+
+        String json = ClusterJson.write(withDirect);
+        assertThat(json).contains("{\"id\":\"general\",\"kind\":\"HEAP\",").contains("{\"id\":\"direct\",\"kind\":\"DIRECT\",");
+        NodeSnapshot read = ClusterJson.readNodeSnapshot(json);
+        assertThat(read).isEqualTo(withDirect);
+        assertThat(read.memoryInfo().directPool()).contains(direct);
+
+        // a document of the first format has no kind: its pools are heap pools, and reads as it did
+        String old = ClusterJson.write(base).replace("\"kind\":\"HEAP\",", "");
+        assertThat(old).doesNotContain("kind");
+        assertThat(ClusterJson.readNodeSnapshot(old)).isEqualTo(base);
+        assertThatThrownBy(() -> ClusterJson.readNodeSnapshot(json.replace("\"kind\":\"DIRECT\"", "\"kind\":\"GPU\"")))
+                .hasMessageStartingWith("Invalid value 'GPU' for 'kind': expected one of [HEAP, DIRECT]");
     }
 }

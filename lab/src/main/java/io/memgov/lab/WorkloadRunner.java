@@ -235,7 +235,8 @@ final class WorkloadRunner
                     .sorted(Comparator.comparingInt(result -> Integer.parseInt(result.id().substring(1))))
                     .toList();
             // Arrow memory still allocated after every query ended was leaked: counted as left behind like a reservation
-            long reservedAfter = nodes.stream().mapToLong(node -> node.pool().reservedBytes() + node.pool().reservedRevocableBytes()).sum()
+            long reservedAfter = nodes.stream().mapToLong(node -> node.pool().reservedBytes() + node.pool().reservedRevocableBytes()
+                            + node.directPool().map(direct -> direct.reservedBytes() + direct.reservedRevocableBytes()).orElse(0L)).sum()
                     + arrowNodes.stream().mapToLong(ArrowNodeMemory::allocatedBytes).sum();
             int spillFilesLeft = countSpillFiles(spillDirectory);
             RunResult.Heap heapFigures = heap.finish();

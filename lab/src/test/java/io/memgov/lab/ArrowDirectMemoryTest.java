@@ -19,8 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * etc/workloads/arrow-oversubscribed.yaml in a child JVM whose direct memory is small ({@code -XX:MaxDirectMemorySize}):
  * the lab takes Arrow's memory as JDK direct buffers, so only memgov stands between the Arrow aggregations and the
- * JVM's own {@code OutOfMemoryError} (issue #20, "Must show"). The workload file explains how its pools fit the
- * direct-memory and heap budgets. The child runs with Arrow's debug allocator, which makes closing an allocator that
+ * JVM's own {@code OutOfMemoryError} (issue #20, "Must show"). Each node's direct pool is sized from the flag
+ * ({@code node.direct-memory-size: "75%"}), its heap pool from the heap; the workload file explains how both fit. The child runs with Arrow's debug allocator, which makes closing an allocator that
  * still holds buffers, children or reservations an error the adapter reports.
  */
 final class ArrowDirectMemoryTest
@@ -36,7 +36,7 @@ final class ArrowDirectMemoryTest
     void anOversubscribedArrowWorkloadUnderSixtyFourMegabytesOfDirectMemoryFinishesVerifiedAndLeavesNothing()
             throws Exception
     {
-        Run run = runLab("64m");
+        Run run = runLab("64m", WORKLOAD);
 
         assertThat(run.exitCode()).as(run.printed()).isZero();
         // neither Arrow's OutOfMemoryException (a pool that stayed full) nor the JVM's OutOfMemoryError (direct memory)
@@ -58,16 +58,21 @@ final class ArrowDirectMemoryTest
             assertThat(query.get("verified").asBoolean()).as(query.toString()).isTrue();
             if (query.get("operator").asText().equals("arrow-hash-aggregation")) {
                 arrowSpilled += query.get("spilledBytes").asLong();
+                // a query's peak is its heap memory (user, system, revocable): Arrow's bytes were all in the direct pool
+                assertThat(query.get("peakBytes").asLong()).as(query.toString()).isZero();
+            }
+            else {
+                assertThat(query.get("peakBytes").asLong()).as(query.toString()).isPositive();
             }
         }
-        // the demand really passed the pools: memgov revoked Arrow memory, and the runs came back through Arrow IPC
+        // the demand really passed the direct pools: memgov revoked Arrow memory, and the runs came back through Arrow IPC
         assertThat(arrowSpilled).isPositive();
         assertThat(run.tempFilesLeft()).as("left in java.io.tmpdir").isEmpty();
     }
 
     /**
-     * The control: the same workload under a direct-memory limit below what the pools let Arrow hold meets the JVM's
-     * own error. So the flag does bind Arrow's memory in the lab (with Arrow's Unsafe allocation manager it would not,
+     * The control: the same workload with direct pools fixed at 24MB, under a direct-memory limit below what they let
+     * Arrow hold, meets the JVM's own error. So the flag does bind Arrow's memory in the lab (with Arrow's Unsafe allocation manager it would not,
      * and the test above would prove nothing), and a query that met it still leaves nothing behind.
      */
     @Test
@@ -75,7 +80,11 @@ final class ArrowDirectMemoryTest
     void theSameWorkloadUnderADirectMemoryLimitBelowThePoolsMeetsTheJvmsErrorAndStillLeavesNothing()
             throws Exception
     {
-        Run run = runLab("16m");
+        Path fixedPools = directory.resolve("arrow-fixed-direct-pools.yaml");
+        String workload = Files.readString(WORKLOAD);
+        assertThat(workload).contains("node.direct-memory-size: \"75%\"");
+        Files.writeString(fixedPools, workload.replace("node.direct-memory-size: \"75%\"", "node.direct-memory-size: 24MB"));
+        Run run = runLab("16m", fixedPools);
 
         assertThat(run.exitCode()).as(run.printed()).isEqualTo(1);
         List<String> directMemoryErrors = new ArrayList<>();
@@ -99,8 +108,8 @@ final class ArrowDirectMemoryTest
 
     private record Run(int exitCode, String printed, JsonNode json, List<Path> tempFilesLeft) {}
 
-    /** The lab's {@code run} of the workload in a child JVM with {@code maxDirectMemory} of direct memory. */
-    private Run runLab(String maxDirectMemory)
+    /** The lab's {@code run} of {@code workload} in a child JVM with {@code maxDirectMemory} of direct memory. */
+    private Run runLab(String maxDirectMemory, Path workload)
             throws IOException, InterruptedException
     {
         Path temp = Files.createDirectory(directory.resolve("tmp"));
@@ -111,7 +120,7 @@ final class ArrowDirectMemoryTest
         Process process = new ProcessBuilder(List.of(java.toString(), "-Xmx128m", "-XX:MaxDirectMemorySize=" + maxDirectMemory,
                 "--add-opens=java.base/java.nio=ALL-UNNAMED", "-Darrow.memory.debug.allocator=true", "-Djava.io.tmpdir=" + temp,
                 "-cp", System.getProperty("java.class.path"), Lab.class.getName(),
-                "run", "--workload", WORKLOAD.toString(), "--json", json.toString()))
+                "run", "--workload", workload.toString(), "--json", json.toString()))
                 .redirectErrorStream(true)
                 .redirectOutput(output.toFile())
                 .start();

@@ -4,6 +4,7 @@ import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.cluster.TaskMemoryInfo;
 import io.memgov.spi.killer.KillTarget;
+import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.RetryPolicy;
 import io.memgov.spi.query.TaskId;
@@ -83,7 +84,12 @@ final class BlockedNodeTasks
                 continue;
             }
             Candidate best = null;
-            for (Map.Entry<TaskId, Long> entry : node.generalPool().taskMemoryReservations().entrySet()) {
+            // a task's bytes in every pool that blocks the node: the general pool, the direct pool, or both
+            Map<TaskId, Long> blockedBytes = new HashMap<>();
+            for (MemoryPoolInfo pool : node.blockedPools()) {
+                pool.taskMemoryReservations().forEach((taskId, bytes) -> blockedBytes.merge(taskId, bytes, Long::sum));
+            }
+            for (Map.Entry<TaskId, Long> entry : blockedBytes.entrySet()) {
                 TaskId taskId = entry.getKey();
                 if (entry.getValue() <= 0 || !taskRetry.contains(taskId.queryId())) {
                     continue;

@@ -4,6 +4,7 @@ import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
+import io.memgov.spi.pool.MemoryPoolInfo;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.RetryPolicy;
 
@@ -49,11 +50,14 @@ final class TotalReservationOnBlockedNodesQueryLowMemoryKiller
             if (!node.isBlocked()) {
                 continue;
             }
-            node.generalPool().queryMemoryReservations().forEach((queryId, bytes) -> {
-                if (!taskRetry.contains(queryId)) {
-                    bytesOnBlockedNodes.merge(queryId, bytes, Long::sum);
-                }
-            });
+            // the general pool, the direct pool, or both: whichever blocks the node offers the queries holding it
+            for (MemoryPoolInfo pool : node.blockedPools()) {
+                pool.queryMemoryReservations().forEach((queryId, bytes) -> {
+                    if (!taskRetry.contains(queryId)) {
+                        bytesOnBlockedNodes.merge(queryId, bytes, Long::sum);
+                    }
+                });
+            }
         }
 
         QueryId biggest = null;

@@ -1,11 +1,16 @@
 package io.memgov.plugin.blockednodes;
 
+import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
+import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.pool.MemoryPoolKind;
+import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.RetryPolicy;
 import io.memgov.testing.KillerFixtures;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Map;
 
 import static io.memgov.testing.KillerFixtures.queries;
@@ -102,5 +107,35 @@ final class TotalReservationOnBlockedNodesQueryLowMemoryKillerTest
 
         assertThat(killer.chooseTargetToKill(cluster.runningQueries(), cluster.nodes()))
                 .contains(KillTarget.wholeQuery(query("q1")));
+    }
+
+    @Test
+    void aNodeBlockedByItsDirectPoolOffersTheQueriesHoldingDirectMemory()
+    {
+        // n1's heap pool has room (q1 holds 60 of 100), its direct pool is full (q2 holds 10 of 10): killing q1 would free
+        // no direct memory, so q2 is the victim although it holds less in all
+        KillerFixtures.Cluster cluster = queries(Map.of("q1", Map.of("n1", 60L), "q2", Map.of("n1", 0L))).poolBytes(100);
+        MemoryPoolInfo direct = new MemoryPoolInfo("direct", 10, 10, 0, Map.of(query("q2"), 10L), Map.of(), Map.of(), Map.of(), Map.of(), MemoryPoolKind.DIRECT);
+        NodeMemoryInfo n1 = new NodeMemoryInfo(NodeId.of("n1"), List.of(cluster.nodes().get(0).generalPool(), direct));
+
+        assertThat(n1.isBlocked()).isTrue();
+        assertThat(killer.chooseTargetToKill(cluster.runningQueries(), List.of(n1))).contains(KillTarget.wholeQuery(query("q2")));
+
+        // with room in the direct pool too, the node is not blocked and nothing is killed
+        NodeMemoryInfo roomy = new NodeMemoryInfo(NodeId.of("n1"), List.of(cluster.nodes().get(0).generalPool(), MemoryPoolInfo.empty("direct", 20).withKind(MemoryPoolKind.DIRECT)));
+        assertThat(killer.chooseTargetToKill(cluster.runningQueries(), List.of(roomy))).isEmpty();
+    }
+
+    @Test
+    void aNodeBlockedInBothPoolsSumsWhatEachQueryHoldsInBoth()
+    {
+        // both pools of n1 are full: q1 holds 8 heap + 1 direct = 9, q2 2 heap + 9 direct = 11
+        KillerFixtures.Cluster cluster = queries(Map.of("q1", Map.of("n1", 8L), "q2", Map.of("n1", 2L))).poolBytes(10);
+        MemoryPoolInfo direct = new MemoryPoolInfo("direct", 10, 10, 0, Map.of(query("q1"), 1L, query("q2"), 9L), Map.of(), Map.of(), Map.of(), Map.of(),
+                MemoryPoolKind.DIRECT);
+        NodeMemoryInfo n1 = new NodeMemoryInfo(NodeId.of("n1"), List.of(cluster.nodes().get(0).generalPool(), direct));
+
+        assertThat(n1.blockedPools()).extracting(MemoryPoolInfo::poolId).containsExactly("general", "direct");
+        assertThat(killer.chooseTargetToKill(cluster.runningQueries(), List.of(n1))).contains(KillTarget.wholeQuery(query("q2")));
     }
 }

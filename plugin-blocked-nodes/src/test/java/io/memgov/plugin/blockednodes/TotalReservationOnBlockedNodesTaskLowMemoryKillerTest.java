@@ -1,13 +1,20 @@
 package io.memgov.plugin.blockednodes;
 
+import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.killer.KillTarget;
 import io.memgov.spi.killer.LowMemoryKiller;
+import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.pool.MemoryPoolKind;
+import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.RetryPolicy;
 import io.memgov.testing.KillerFixtures;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Map;
 
+import static io.memgov.testing.KillerFixtures.query;
+import static io.memgov.testing.KillerFixtures.task;
 import static io.memgov.testing.KillerFixtures.taskSet;
 import static io.memgov.testing.KillerFixtures.tasks;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -87,5 +94,17 @@ final class TotalReservationOnBlockedNodesTaskLowMemoryKillerTest
                 .retryPolicy("q2", RetryPolicy.TASK);
 
         assertThat(killer.chooseTargetToKill(cluster.runningQueries(), cluster.nodes())).isEmpty();
+    }
+
+    @Test
+    void aNodeBlockedByItsDirectPoolLosesTheTaskHoldingTheMostDirectMemory()
+    {
+        // n1's heap pool has room; its direct pool is full, mostly with t2's bytes, so t2 goes although t1 holds more heap
+        KillerFixtures.Cluster cluster = tasks(Map.of("q1", Map.of("n1", Map.of("t1", 8L, "t2", 1L)))).poolBytes(100).retryPolicy("q1", RetryPolicy.TASK);
+        MemoryPoolInfo direct = new MemoryPoolInfo("direct", 10, 10, 0, Map.of(query("q1"), 10L), Map.of(), Map.of(),
+                Map.of(task("q1.t1"), 1L, task("q1.t2"), 9L), Map.of(), MemoryPoolKind.DIRECT);
+        NodeMemoryInfo n1 = new NodeMemoryInfo(NodeId.of("n1"), List.of(cluster.nodes().get(0).generalPool(), direct));
+
+        assertThat(killer.chooseTargetToKill(cluster.runningQueries(), List.of(n1))).contains(KillTarget.tasks(taskSet("q1.t2")));
     }
 }

@@ -22,6 +22,8 @@ import static java.util.Objects.requireNonNull;
  * @param queryMemoryRevocableReservations revocable bytes per query
  * @param taskMemoryReservations user bytes per task
  * @param taskRevocableMemoryReservations revocable bytes per task
+ * @param kind what memory the pool budgets: {@link MemoryPoolKind#HEAP} for the node's layout pools,
+ *        {@link MemoryPoolKind#DIRECT} for its direct pool (since 1.1); never null
  * @since 1.0
  */
 public record MemoryPoolInfo(
@@ -33,11 +35,13 @@ public record MemoryPoolInfo(
         Map<QueryId, List<MemoryAllocation>> queryMemoryAllocations,
         Map<QueryId, Long> queryMemoryRevocableReservations,
         Map<TaskId, Long> taskMemoryReservations,
-        Map<TaskId, Long> taskRevocableMemoryReservations)
+        Map<TaskId, Long> taskRevocableMemoryReservations,
+        MemoryPoolKind kind)
 {
     public MemoryPoolInfo
     {
         requireNonNull(poolId, "poolId is null");
+        requireNonNull(kind, "kind is null");
         if (maxBytes < 0) {
             throw new IllegalArgumentException("maxBytes is negative: " + maxBytes);
         }
@@ -54,10 +58,38 @@ public record MemoryPoolInfo(
         taskRevocableMemoryReservations = Map.copyOf(requireNonNull(taskRevocableMemoryReservations, "taskRevocableMemoryReservations is null"));
     }
 
-    /** An empty pool of the given size. */
+    /** A heap pool: the constructor of 1.0, before pools had a kind. */
+    public MemoryPoolInfo(
+            String poolId,
+            long maxBytes,
+            long reservedBytes,
+            long reservedRevocableBytes,
+            Map<QueryId, Long> queryMemoryReservations,
+            Map<QueryId, List<MemoryAllocation>> queryMemoryAllocations,
+            Map<QueryId, Long> queryMemoryRevocableReservations,
+            Map<TaskId, Long> taskMemoryReservations,
+            Map<TaskId, Long> taskRevocableMemoryReservations)
+    {
+        this(poolId, maxBytes, reservedBytes, reservedRevocableBytes, queryMemoryReservations, queryMemoryAllocations, queryMemoryRevocableReservations,
+                taskMemoryReservations, taskRevocableMemoryReservations, MemoryPoolKind.HEAP);
+    }
+
+    /** An empty heap pool of the given size. */
     public static MemoryPoolInfo empty(String poolId, long maxBytes)
     {
         return new MemoryPoolInfo(poolId, maxBytes, 0, 0, Map.of(), Map.of(), Map.of(), Map.of(), Map.of());
+    }
+
+    /**
+     * This snapshot with another kind: how the engine marks the snapshot of a node's direct pool, whatever pool
+     * implementation it uses.
+     *
+     * @since 1.1
+     */
+    public MemoryPoolInfo withKind(MemoryPoolKind newKind)
+    {
+        return new MemoryPoolInfo(poolId, maxBytes, reservedBytes, reservedRevocableBytes, queryMemoryReservations, queryMemoryAllocations,
+                queryMemoryRevocableReservations, taskMemoryReservations, taskRevocableMemoryReservations, newKind);
     }
 
     /** {@code max - reserved - revocable}; negative when the pool is over-committed. */

@@ -50,6 +50,14 @@ public enum ErrorCode
      * the arbitrator, the requester, the bytes it asked for and what each step of the plan freed.
      */
     MEMORY_ARBITRATION_FAILED(null, "Velox"),
+    /**
+     * A query's direct (off-heap) memory on one node passed {@code query.max-direct-memory-per-node}: the per-node limit
+     * of the node's direct pool, kept apart from the heap's {@link #EXCEEDED_LOCAL_MEMORY_LIMIT} as Spark keeps
+     * off-heap execution memory apart from on-heap.
+     *
+     * @since 1.1
+     */
+    EXCEEDED_LOCAL_DIRECT_MEMORY_LIMIT(null, "memgov"),
     /** Memory governance failed the query for a reason not listed above. */
     GENERIC_MEMORY_ERROR(null, "memgov");
 

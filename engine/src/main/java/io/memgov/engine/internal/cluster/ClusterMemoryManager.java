@@ -18,6 +18,7 @@ import io.memgov.spi.killer.LowMemoryKiller;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.policy.MetricsSink;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.pool.MemoryPoolKind;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.QueryId;
@@ -190,7 +191,8 @@ public final class ClusterMemoryManager
         long clusterUser = 0;
         long clusterTotal = 0;
         for (NodeMemoryInfo node : nodes) {
-            if (node.generalPool().isBlocked()) {
+            // the general pool, or the node's direct pool
+            if (node.isBlocked()) {
                 blocked++;
             }
             for (MemoryPoolInfo anyPool : node.pools()) {
@@ -512,7 +514,8 @@ public final class ClusterMemoryManager
                 .map(node -> {
                     String general = node.generalPool().poolId();
                     return new NodeMemoryInfo(node.nodeId(), node.pools().stream()
-                            .filter(pool -> isVisibleToKillers(pool.poolId(), general))
+                            // a direct pool is the node's own, never an assigner's: it stays
+                            .filter(pool -> pool.kind() == MemoryPoolKind.DIRECT || isVisibleToKillers(pool.poolId(), general))
                             .toList());
                 })
                 .toList();

@@ -11,6 +11,7 @@ import io.memgov.spi.cluster.QuerySnapshot;
 import io.memgov.spi.leak.MemoryLeakDetector;
 import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.pool.MemoryPoolKind;
 import io.memgov.spi.pool.MemoryPoolLayout;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.NodeId;
@@ -24,6 +25,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -156,7 +158,7 @@ public final class NodeMemoryManager
         return pool;
     }
 
-    /** Every pool of the node, the general one first. */
+    /** Every heap pool of the node (its layout), the general one first; the direct pool is {@link #directPool()}. */
     public List<MemoryPool> pools()
     {
         return state.layout.pools();
@@ -246,6 +248,36 @@ public final class NodeMemoryManager
         maxQueryBroadcastMemory = bytes;
     }
 
+    /**
+     * Gives this node a direct pool ({@code node.direct-memory-size}): from now on every operator's
+     * {@link io.memgov.engine.OperatorMemoryContext#directMemory() direct memory} reserves there, against
+     * {@code maxQueryDirectBytes} per query, instead of counting as user memory in the heap pools. Called once, at
+     * wiring, before the first query.
+     *
+     * @param directPool the pool, of any id not in the layout; its snapshots show it with kind {@link MemoryPoolKind#DIRECT}
+     * @param maxQueryDirectBytes {@code query.max-direct-memory-per-node}: positive, or {@link Long#MAX_VALUE} for none
+     * @throws IllegalStateException if the node already has a direct pool or runs a query
+     * @throws IllegalArgumentException if the pool's id is a layout pool's, or the limit is not positive
+     */
+    public void setDirectPool(MemoryPool directPool, long maxQueryDirectBytes)
+    {
+        requireNonNull(directPool, "directPool is null");
+        if (maxQueryDirectBytes <= 0) {
+            throw new IllegalArgumentException("maxQueryDirectBytes is not positive: " + maxQueryDirectBytes);
+        }
+        if (state.layout.pool(directPool.id()).isPresent()) {
+            throw new IllegalArgumentException("node " + state.nodeId + " already has a heap pool '" + directPool.id() + "': the direct pool needs another id");
+        }
+        state.setDirectPool(new NodeState.DirectPool(directPool, maxQueryDirectBytes));
+    }
+
+    @Override
+    public Optional<MemoryPool> directPool()
+    {
+        NodeState.DirectPool direct = state.directPool();
+        return direct == null ? Optional.empty() : Optional.of(direct.pool());
+    }
+
     /** Sets who is told when a reservation here blocks (the node's arbitration); called once, at wiring. */
     public void onBlockedReservation(BlockedReservationListener listener)
     {
@@ -295,13 +327,18 @@ public final class NodeMemoryManager
         state.checkEngineOpen();
         long maxUser;
         long maxTotal;
+        NodeState.DirectPool direct = state.directPool();
+        // the direct limit follows the heap's rules: none with task retries, the whole pool with resource_overcommit
+        long maxDirect = direct == null ? Long.MAX_VALUE : direct.maxQueryBytes();
         if (session.retryPolicy() == RetryPolicy.TASK) {
             maxUser = Long.MAX_VALUE;
             maxTotal = Long.MAX_VALUE;
+            maxDirect = Long.MAX_VALUE;
         }
         else if (session.resourceOvercommit()) {
             maxUser = Math.max(pool.maxBytes(), lower(maxQueryMemoryPerNode, session.maxMemoryPerNode()));
             maxTotal = Long.MAX_VALUE;
+            maxDirect = Long.MAX_VALUE;
         }
         else {
             maxUser = lower(maxQueryMemoryPerNode, session.maxMemoryPerNode());
@@ -319,7 +356,7 @@ public final class NodeMemoryManager
             }
             MemoryPool initial = state.layout.pool(assignment.poolOf(queryId, pool.id())).orElse(pool);
             QueryContextState query = new QueryContextState(state, queryId, session, initial, queryTracker, maxUser, maxTotal, maxQueryRevocableMemoryPerNode,
-                    maxQueryBroadcastMemory, state.clock.instant());
+                    maxQueryBroadcastMemory, maxDirect, state.clock.instant());
             // the handle exists before the query is listed, so that a task added through a view holds the handle
             handle = QueryContext.hostHandle(query, this);
             state.queryCreated(query);
@@ -409,7 +446,7 @@ public final class NodeMemoryManager
             // a query being closed is listed until it leaves, so that one closing with a final state is never missed
             listed.put(query.queryId(), query.snapshot(QueryState.RUNNING, null, nowNanos));
         }
-        List<MemoryPoolInfo> pools = state.layout.pools().stream().map(MemoryPool::info).toList();
+        List<MemoryPoolInfo> pools = poolInfos();
         // the queries that started while the pools were read, and may hold memory in them
         for (QueryContextState query : state.queries()) {
             listed.computeIfAbsent(query.queryId(), ignored -> query.snapshot(QueryState.RUNNING, null, nowNanos));
@@ -423,13 +460,28 @@ public final class NodeMemoryManager
     /** The node's snapshot for the cluster loop and {@code /v1/memory}. */
     public NodeMemoryInfo info()
     {
-        return new NodeMemoryInfo(state.nodeId, state.layout.pools().stream().map(MemoryPool::info).toList());
+        return new NodeMemoryInfo(state.nodeId, poolInfos());
+    }
+
+    // the layout's pools, then the direct pool, marked as such whatever its implementation reports
+    private List<MemoryPoolInfo> poolInfos()
+    {
+        NodeState.DirectPool direct = state.directPool();
+        List<MemoryPoolInfo> infos = new ArrayList<>(state.layout.pools().size() + 1);
+        for (MemoryPool each : state.layout.pools()) {
+            infos.add(each.info());
+        }
+        if (direct != null) {
+            infos.add(direct.pool().info().withKind(MemoryPoolKind.DIRECT));
+        }
+        return infos;
     }
 
     @Override
     public String toString()
     {
-        return "NodeMemoryManager{" + state.nodeId + ", " + state.layout.pools() + "}";
+        NodeState.DirectPool direct = state.directPool();
+        return "NodeMemoryManager{" + state.nodeId + ", " + state.layout.pools() + (direct == null ? "" : ", direct " + direct.pool()) + "}";
     }
 
     // a session may only lower a configured limit, as in Trino

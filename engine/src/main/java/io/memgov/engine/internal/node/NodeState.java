@@ -55,6 +55,18 @@ final class NodeState
     private volatile BlockedReservationListener blockedReservations = BlockedReservationListener.NONE;
     // set once by the engine's close: every change and every new context fails from then on
     private volatile boolean engineClosed;
+    // the node's direct pool and the per-query limit in it, set once at wiring before any query; null when direct
+    // memory is counted in the heap pools
+    private volatile DirectPool directPool;
+
+    /** The node's direct pool and {@code query.max-direct-memory-per-node}. */
+    record DirectPool(MemoryPool pool, long maxQueryBytes)
+    {
+        DirectPool
+        {
+            requireNonNull(pool, "pool is null");
+        }
+    }
 
     NodeState(NodeId nodeId, Clock clock, MemoryPoolLayout layout, MemoryTracker rootTracker, UnaryOperator<LocalMemory> localMemories,
             MemoryLeakDetector leakDetector, Duration endedQueryRetention)
@@ -69,6 +81,23 @@ final class NodeState
                 .expireAfterWrite(endedQueryRetention)
                 .maximumSize(100_000)
                 .build();
+    }
+
+    void setDirectPool(DirectPool direct)
+    {
+        if (!queries.isEmpty()) {
+            throw new IllegalStateException("node " + nodeId + " already runs queries: its direct pool is set at wiring, before the first query");
+        }
+        if (directPool != null) {
+            throw new IllegalStateException("node " + nodeId + " already has a direct pool: " + directPool.pool());
+        }
+        directPool = requireNonNull(direct, "direct is null");
+    }
+
+    /** The node's direct pool, or null when direct memory is counted in the heap pools. */
+    DirectPool directPool()
+    {
+        return directPool;
     }
 
     void onBlockedReservation(BlockedReservationListener listener)
@@ -160,6 +189,10 @@ final class NodeState
         }
         for (MemoryPool each : layout.pools()) {
             each.forgetQuery(query.queryId());
+        }
+        DirectPool direct = directPool;
+        if (direct != null) {
+            direct.pool().forgetQuery(query.queryId());
         }
     }
 

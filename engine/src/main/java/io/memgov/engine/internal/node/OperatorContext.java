@@ -48,6 +48,8 @@ public final class OperatorContext
     private final LocalMemoryContext user;
     private final LocalMemoryContext system;
     private final LocalMemoryContext revocable;
+    private final LocalMemoryContext direct;
+    private final LocalMemoryContext directRevocable;
     private final Cleaner.Cleanable cleanable;
     // the only strong reference the engine has to the host's consumer: it lives exactly as long as this handle
     @SuppressWarnings({"unused", "FieldCanBeLocal"})
@@ -63,6 +65,8 @@ public final class OperatorContext
         this.user = new LocalMemoryHandle(this, state.user);
         this.system = new LocalMemoryHandle(this, state.system);
         this.revocable = new LocalMemoryHandle(this, state.revocable);
+        this.direct = new LocalMemoryHandle(this, state.direct);
+        this.directRevocable = new LocalMemoryHandle(this, state.directRevocable);
         state.hostHandle.attach(new WeakReference<>(this), state);
         // the action references the state only, never this handle
         this.cleanable = ContextCleaner.register(this, state::collected);
@@ -104,6 +108,18 @@ public final class OperatorContext
     public LocalMemoryContext revocableMemory()
     {
         return revocable;
+    }
+
+    @Override
+    public LocalMemoryContext directMemory()
+    {
+        return direct;
+    }
+
+    @Override
+    public LocalMemoryContext directRevocableMemory()
+    {
+        return directRevocable;
     }
 
     /**
@@ -169,7 +185,7 @@ public final class OperatorContext
         return state.lastGrowthSequence();
     }
 
-    /** Releases all three kinds and cancels a pending revoke. Idempotent. */
+    /** Releases every kind and cancels a pending revoke. Idempotent. */
     @Override
     public void close()
     {

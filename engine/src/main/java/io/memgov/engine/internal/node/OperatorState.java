@@ -24,6 +24,10 @@ final class OperatorState
     final LocalMemory user;
     final LocalMemory system;
     final LocalMemory revocable;
+    // reserved in the node's direct pool; user memory in the heap pool when the node has no direct pool
+    final LocalMemory direct;
+    // revocable in the node's direct pool; revocable memory in the heap pool when the node has no direct pool
+    final LocalMemory directRevocable;
     final RevokeHandshake revoke = new RevokeHandshake(this);
     final HostHandleLink hostHandle = new HostHandleLink();
     // the node's growth sequence number of the operator's last reservation growth, of any kind; 0 if it never grew.
@@ -43,6 +47,11 @@ final class OperatorState
         this.user = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.USER, slot, this));
         this.system = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.SYSTEM, slot, this));
         this.revocable = node.localMemory(ExactLocalMemory.ofTask(task, MemoryKind.REVOCABLE, slot, this));
+        // its own slot: a slot keeps one pool's cell, and the direct pool is another pool than the query's heap pool
+        boolean directPool = node.directPool() != null;
+        PoolSlot directSlot = directPool ? new PoolSlot(task.taskId, tag) : slot;
+        this.direct = node.localMemory(ExactLocalMemory.ofTask(task, directPool ? MemoryKind.DIRECT : MemoryKind.USER, directSlot, this));
+        this.directRevocable = node.localMemory(ExactLocalMemory.ofTask(task, directPool ? MemoryKind.DIRECT_REVOCABLE : MemoryKind.REVOCABLE, directSlot, this));
     }
 
     long lastGrowthSequence()
@@ -67,9 +76,22 @@ final class OperatorState
     @Override
     public void reservationDropped(MemoryKind kind)
     {
-        if (kind == MemoryKind.REVOCABLE) {
+        // a request covers both revocable kinds: it is done when neither holds anything
+        if ((kind == MemoryKind.REVOCABLE || kind == MemoryKind.DIRECT_REVOCABLE) && revocable.bytes() == 0 && directRevocable.bytes() == 0) {
             revoke.revocableMemoryReleased();
         }
+    }
+
+    /** What the pools get back when the operator spills: the reservations of both revocable kinds. */
+    long revocableReservedBytes()
+    {
+        return revocable.reservedBytes() + directRevocable.reservedBytes();
+    }
+
+    /** Revocable bytes the host set, of both kinds. */
+    long revocableBytes()
+    {
+        return revocable.bytes() + directRevocable.bytes();
     }
 
     String describe()
@@ -78,7 +100,7 @@ final class OperatorState
     }
 
     /**
-     * Releases all three kinds and cancels a pending revoke. Idempotent.
+     * Releases every kind and cancels a pending revoke. Idempotent.
      *
      * @return the bytes released, or -1 if the operator was already closed (by its handle, its task or the cleaner)
      */
@@ -86,7 +108,7 @@ final class OperatorState
     {
         boolean closedNow = revoke.cancel(true);
         // every caller releases, so that no close() returns while another is still releasing
-        long released = user.close() + system.close() + revocable.close();
+        long released = user.close() + system.close() + revocable.close() + direct.close() + directRevocable.close();
         task.operatorClosed(this);
         return closedNow ? released : -1;
     }
@@ -101,13 +123,13 @@ final class OperatorState
     /** Gives back its memories' reservations beyond their bytes; see {@link LocalMemory#trimReservation()}. */
     long trimReservations()
     {
-        return user.trimReservation() + system.trimReservation() + revocable.trimReservation();
+        return user.trimReservation() + system.trimReservation() + revocable.trimReservation() + direct.trimReservation() + directRevocable.trimReservation();
     }
 
     /** Bytes its memories hold reserved beyond what they use. */
     long unusedReservationBytes()
     {
-        return unused(user) + unused(system) + unused(revocable);
+        return unused(user) + unused(system) + unused(revocable) + unused(direct) + unused(directRevocable);
     }
 
     static long unused(LocalMemory memory)
@@ -121,11 +143,13 @@ final class OperatorState
         user.forceRelease();
         system.forceRelease();
         revocable.forceRelease();
+        direct.forceRelease();
+        directRevocable.forceRelease();
     }
 
     @Override
     public String toString()
     {
-        return "OperatorContext{" + task.taskId + " " + tag + ", user=" + user.bytes() + ", system=" + system.bytes() + ", revocable=" + revocable.bytes() + "}";
+        return "OperatorContext{" + task.taskId + " " + tag + ", user=" + user.bytes() + ", system=" + system.bytes() + ", revocable=" + revocable.bytes() + ", direct=" + direct.bytes() + ", directRevocable=" + directRevocable.bytes() + "}";
     }
 }

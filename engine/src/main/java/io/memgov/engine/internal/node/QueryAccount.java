@@ -1,6 +1,7 @@
 package io.memgov.engine.internal.node;
 
 import io.memgov.spi.pool.MemoryFuture;
+import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.MemoryLimitExceededException;
 import io.memgov.spi.tracker.MemoryTracker;
@@ -21,9 +22,15 @@ final class QueryAccount
     private final QueryLimits limits;
     private final MemoryTracker tracker;
     private final QueryPoolRouting routing;
+    // null when the node has no direct pool: direct memory then arrives here as user memory
+    private final QueryDirectLimit directLimit;
+    private final MemoryPool directPool;
 
-    QueryAccount(QueryId queryId, NodeState node, QueryLimits limits, MemoryTracker tracker, QueryPoolRouting routing)
+    QueryAccount(QueryId queryId, NodeState node, QueryLimits limits, MemoryTracker tracker, QueryPoolRouting routing, QueryDirectLimit directLimit)
     {
+        NodeState.DirectPool direct = node.directPool();
+        this.directPool = direct == null ? null : direct.pool();
+        this.directLimit = directLimit;
         this.queryId = requireNonNull(queryId, "queryId is null");
         this.node = requireNonNull(node, "node is null");
         this.limits = requireNonNull(limits, "limits is null");
@@ -41,8 +48,27 @@ final class QueryAccount
         return routing;
     }
 
+    /** The query's direct limit and bytes on this node; null when the node has no direct pool. */
+    QueryDirectLimit directLimit()
+    {
+        return directLimit;
+    }
+
     MemoryFuture reserve(PoolSlot slot, MemoryKind kind, long delta)
     {
+        if (kind == MemoryKind.DIRECT) {
+            return reserveDirect(slot, delta);
+        }
+        if (kind == MemoryKind.DIRECT_REVOCABLE) {
+            directLimit.addRevocable(delta);
+            try {
+                return slot.in(directPool).reserveRevocable(delta);
+            }
+            catch (RuntimeException e) {
+                directLimit.addRevocable(-delta);
+                throw e;
+            }
+        }
         if (kind == MemoryKind.REVOCABLE) {
             limits.claimRevocable(delta, true);
             MemoryFuture future;
@@ -107,6 +133,39 @@ final class QueryAccount
         }
     }
 
+    // the direct pool is the node's alone: no tracker (trackers follow the heap), no pool move, no arbitration (its
+    // steps free heap); a full direct pool blocks the caller until direct memory is freed or the cluster loop kills
+    private MemoryFuture reserveDirect(PoolSlot slot, long delta)
+    {
+        directLimit.claim(delta, true);
+        try {
+            return slot.in(directPool).reserve(delta);
+        }
+        catch (RuntimeException e) {
+            directLimit.unclaim(delta);
+            throw e;
+        }
+    }
+
+    private boolean tryReserveDirect(PoolSlot slot, long delta)
+    {
+        if (!directLimit.claim(delta, false)) {
+            return false;
+        }
+        boolean reserved;
+        try {
+            reserved = slot.in(directPool).tryReserve(delta);
+        }
+        catch (RuntimeException e) {
+            directLimit.unclaim(delta);
+            throw e;
+        }
+        if (!reserved) {
+            directLimit.unclaim(delta);
+        }
+        return reserved;
+    }
+
     // the reservation is made; a pool left without room calls the node's arbitration at once, not at the next loop
     private MemoryFuture blockedIfPending(MemoryFuture future, long delta)
     {
@@ -118,6 +177,16 @@ final class QueryAccount
 
     boolean tryReserve(PoolSlot slot, MemoryKind kind, long delta)
     {
+        if (kind == MemoryKind.DIRECT) {
+            return tryReserveDirect(slot, delta);
+        }
+        if (kind == MemoryKind.DIRECT_REVOCABLE) {
+            if (!slot.in(directPool).tryReserveRevocable(delta)) {
+                return false;
+            }
+            directLimit.addRevocable(delta);
+            return true;
+        }
         if (kind == MemoryKind.REVOCABLE) {
             // Trino's revocable root has no try path; memgov offers one: refuse if a limit or the pool would be exceeded
             if (!limits.claimRevocable(delta, false)) {
@@ -185,6 +254,16 @@ final class QueryAccount
 
     void release(PoolSlot slot, MemoryKind kind, long bytes)
     {
+        if (kind == MemoryKind.DIRECT) {
+            slot.in(directPool).free(bytes);
+            directLimit.unclaim(bytes);
+            return;
+        }
+        if (kind == MemoryKind.DIRECT_REVOCABLE) {
+            slot.in(directPool).freeRevocable(bytes);
+            directLimit.addRevocable(-bytes);
+            return;
+        }
         if (kind == MemoryKind.REVOCABLE) {
             routing.free(slot, true, bytes);
             limits.unclaimRevocable(bytes);

@@ -201,6 +201,24 @@ public final class QueryContext
         return state.revocableBytes();
     }
 
+    /** Direct bytes the query holds in the node's direct pool; 0 when the node has none (its direct memory is user memory then). */
+    public long directBytes()
+    {
+        return state.directBytes();
+    }
+
+    /** Revocable direct bytes the query holds in the node's direct pool; 0 when the node has none (they are revocable memory then). */
+    public long directRevocableBytes()
+    {
+        return state.directRevocableBytes();
+    }
+
+    /** {@code query.max-direct-memory-per-node} in force for this query; {@link Long#MAX_VALUE} without a direct pool or limit. */
+    public long maxDirectBytes()
+    {
+        return state.maxDirectBytes();
+    }
+
     /** The most user + system + revocable bytes the query held at once on this node. */
     public long peakBytes()
     {

@@ -62,8 +62,12 @@ final class QueryContextState
     // what the query holds that no task owns: system memory, counted here and above, at no task
     final LocalMemory localMemory;
 
+    /**
+     * @param maxBroadcastBytes Presto's per-node broadcast limit, or {@link Long#MAX_VALUE} for none
+     * @param maxDirectBytes the per-node direct limit, or {@link Long#MAX_VALUE} for none; unused without a direct pool
+     */
     QueryContextState(NodeState node, QueryId queryId, QuerySession session, MemoryPool pool, MemoryTracker tracker, long maxUserBytes, long maxTotalBytes,
-            long maxRevocableBytes, long maxBroadcastBytes, Instant startTime)
+            long maxRevocableBytes, long maxBroadcastBytes, long maxDirectBytes, Instant startTime)
     {
         this.node = requireNonNull(node, "node is null");
         this.queryId = requireNonNull(queryId, "queryId is null");
@@ -72,7 +76,9 @@ final class QueryContextState
         this.cumulativeMemory = new CumulativeMemory(System.nanoTime());
         this.limits = new QueryLimits("query " + queryId + " on node " + node.nodeId, maxUserBytes, maxTotalBytes, maxRevocableBytes,
                 maxBroadcastBytes, () -> topConsumers(LIMIT_MESSAGE_CONSUMERS));
-        this.account = new QueryAccount(queryId, node, limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()));
+        QueryDirectLimit directLimit = node.directPool() == null ? null
+                : new QueryDirectLimit("query " + queryId + " on node " + node.nodeId, maxDirectBytes, () -> topDirectConsumers(LIMIT_MESSAGE_CONSUMERS));
+        this.account = new QueryAccount(queryId, node, limits, tracker, new QueryPoolRouting(queryId, node.nodeId, pool, node.hasSeveralPools()), directLimit);
         this.localMemory = node.localMemory(ExactLocalMemory.ofQuery(this, MemoryKind.SYSTEM, new PoolSlot(TaskId.of(queryId, LOCAL_TASK), LOCAL_TAG)));
     }
 
@@ -131,6 +137,27 @@ final class QueryContextState
     long broadcastBytes()
     {
         return limits.broadcastBytes();
+    }
+
+    /** Direct bytes the query holds in the node's direct pool; 0 when the node has none. */
+    long directBytes()
+    {
+        QueryDirectLimit direct = account.directLimit();
+        return direct == null ? 0 : direct.bytes();
+    }
+
+    /** Revocable direct bytes the query holds in the node's direct pool; 0 when the node has none. */
+    long directRevocableBytes()
+    {
+        QueryDirectLimit direct = account.directLimit();
+        return direct == null ? 0 : direct.revocableBytes();
+    }
+
+    /** The per-node direct limit in force; {@link Long#MAX_VALUE} when the node has no direct pool or no limit. */
+    long maxDirectBytes()
+    {
+        QueryDirectLimit direct = account.directLimit();
+        return direct == null ? Long.MAX_VALUE : direct.maxBytes();
     }
 
     /** The most user + system + revocable bytes the query held at once on this node. */
@@ -226,7 +253,24 @@ final class QueryContextState
         for (TaskState task : tasks.values()) {
             addConsumer(byTag, TaskState.LOCAL_TAG, task.localMemory.reservedBytes());
             for (OperatorState operator : task.operators()) {
-                addConsumer(byTag, operator.tag, operator.user.reservedBytes() + operator.system.reservedBytes());
+                // without a direct pool an operator's direct memory is user memory and counts here
+                long direct = node.directPool() == null ? operator.direct.reservedBytes() : 0;
+                addConsumer(byTag, operator.tag, operator.user.reservedBytes() + operator.system.reservedBytes() + direct);
+            }
+        }
+        return byTag.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()))
+                .limit(limit)
+                .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue, (a, b) -> a, LinkedHashMap::new));
+    }
+
+    /** The query's largest holders of direct memory on this node by tag, largest first. */
+    Map<String, Long> topDirectConsumers(int limit)
+    {
+        Map<String, Long> byTag = new HashMap<>();
+        for (TaskState task : tasks.values()) {
+            for (OperatorState operator : task.operators()) {
+                addConsumer(byTag, operator.tag, operator.direct.reservedBytes());
             }
         }
         return byTag.entrySet().stream()
@@ -420,6 +464,7 @@ final class QueryContextState
     @Override
     public String toString()
     {
-        return "QueryContext{" + queryId + "@" + node.nodeId + ", " + limits + "}";
+        QueryDirectLimit direct = account.directLimit();
+        return "QueryContext{" + queryId + "@" + node.nodeId + ", " + limits + (direct == null ? "" : ", " + direct) + "}";
     }
 }

@@ -86,7 +86,7 @@ final class RevokeHandshake
         RevocableConsumer toStart;
         synchronized (lock) {
             // what the pool gets back: the reservation, which a quantum may round up from the bytes
-            long bytes = operator.revocable.reservedBytes();
+            long bytes = operator.revocableReservedBytes();
             if (closed || revocation != null || bytes == 0) {
                 return null;
             }
@@ -183,7 +183,7 @@ final class RevokeHandshake
         }
         clear(made);
         if (failure == null) {
-            log.debug("Memory revoke of {} finished; {} revocable bytes left", operator.describe(), operator.revocable.bytes());
+            log.debug("Memory revoke of {} finished; {} revocable bytes left", operator.describe(), operator.revocableBytes());
             made.done.complete(null);
         }
         else {

@@ -37,6 +37,8 @@ final class TaskState
     final AtomicLong userBytes = new AtomicLong();
     final AtomicLong systemBytes = new AtomicLong();
     final AtomicLong revocableBytes = new AtomicLong();
+    final AtomicLong directBytes = new AtomicLong();
+    final AtomicLong directRevocableBytes = new AtomicLong();
     final HostHandleLink hostHandle = new HostHandleLink();
     private final Set<OperatorState> operators = ConcurrentHashMap.newKeySet();
     // what the task holds that no operator owns: system memory, counted here and above, at no operator
@@ -120,6 +122,8 @@ final class TaskState
             case USER -> userBytes;
             case SYSTEM -> systemBytes;
             case REVOCABLE -> revocableBytes;
+            case DIRECT -> directBytes;
+            case DIRECT_REVOCABLE -> directRevocableBytes;
         };
     }
 

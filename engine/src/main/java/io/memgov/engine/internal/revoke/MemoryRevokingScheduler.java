@@ -31,6 +31,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.ToLongFunction;
 import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
 
@@ -137,6 +138,7 @@ public final class MemoryRevokingScheduler
             throw new IllegalStateException("revoking scheduler of " + node.nodeId() + " is already started");
         }
         node.pool().addListener(this::onPoolChanged);
+        node.directPool().ifPresent(direct -> direct.addListener(this::onPoolChanged));
         long intervalNanos = checkInterval.toNanos();
         tick = executor.scheduleWithFixedDelay(this::periodicCheck, intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
         log.info("Started memory revoking on {}: threshold {}, target {}, strategy {}, check every {}",
@@ -172,10 +174,13 @@ public final class MemoryRevokingScheduler
         runCheck(false);
     }
 
-    /** True when the pool holds revocable memory and free memory is at or below {@code max * (1 - threshold)}. */
+    /**
+     * True when the general pool, or the node's direct pool, holds revocable memory and its free memory is at or below
+     * {@code max * (1 - threshold)}.
+     */
     public boolean isRevokingNeeded()
     {
-        return isRevokingNeeded(node.pool());
+        return isRevokingNeeded(node.pool()) || node.directPool().map(this::isRevokingNeeded).orElse(false);
     }
 
     private boolean isRevokingNeeded(MemoryPool pool)
@@ -255,7 +260,21 @@ public final class MemoryRevokingScheduler
             return true;
         }
         checks.incrementAndGet();
-        MemoryPool pool = node.pool();
+        // each pool against its own revocable memory: the heap's, then the direct pool's (the same threshold and target)
+        boolean decided = checkPool(node.pool(), operator -> operator.revocableMemory().reservedBytes(), deferIfBehind);
+        MemoryPool direct = node.directPool().orElse(null);
+        if (direct != null) {
+            decided &= checkPool(direct, operator -> operator.directRevocableMemory().reservedBytes(), deferIfBehind);
+        }
+        return decided;
+    }
+
+    /**
+     * @param revocableOf an operator's revocable reservation in {@code pool}
+     * @return false if the check was deferred because the operators showed less revocable memory than the pool
+     */
+    private boolean checkPool(MemoryPool pool, ToLongFunction<OperatorContext> revocableOf, boolean deferIfBehind)
+    {
         if (!isRevokingNeeded(pool)) {
             return true;
         }
@@ -282,7 +301,7 @@ public final class MemoryRevokingScheduler
                         latestGrower = operator;
                     }
                     // what the pool gets back when the operator spills: its reservation, not only its bytes
-                    long bytes = operator.revocableMemory().reservedBytes();
+                    long bytes = revocableOf.applyAsLong(operator);
                     seenRevocable += bytes;
                     if (operator.isMemoryRevokingRequested()) {
                         beingRevoked += bytes;
@@ -298,14 +317,14 @@ public final class MemoryRevokingScheduler
         }
         long bytesToRevoke = fractionOf(max, 1.0 - target) - free - beingRevoked;
         if (bytesToRevoke <= 0 || operators.isEmpty()) {
-            log.debug("No revoke on {}: free {} of {}, {} already being revoked, {} operators to ask",
-                    node.nodeId(), succinct(free), succinct(max), succinct(beingRevoked), operators.size());
+            log.debug("No revoke in pool '{}' of {}: free {} of {}, {} already being revoked, {} operators to ask",
+                    pool.id(), node.nodeId(), succinct(free), succinct(max), succinct(beingRevoked), operators.size());
             return true;
         }
         for (OperatorContext operator : operators) {
             TaskContext task = operator.task();
             candidates.put(operator.id(), operator);
-            consumers.add(new RevocableConsumerInfo(operator.id(), task.taskId(), operator.tag(), operator.revocableMemory().reservedBytes(),
+            consumers.add(new RevocableConsumerInfo(operator.id(), task.taskId(), operator.tag(), revocableOf.applyAsLong(operator),
                     task.createTime(), operator.id(), operator == latestGrower));
         }
 
@@ -339,8 +358,8 @@ public final class MemoryRevokingScheduler
             revocation.done().whenComplete((ignored, failure) -> revokeEnded(revocation, failure));
         }
         if (!asked.isEmpty()) {
-            log.info("Revoking memory on {}: free {} of {} (threshold {}, target {}), {} already being revoked, need {}; {} asked {} of {} operators for {}: {}",
-                    node.nodeId(), succinct(free), succinct(max), threshold, target, succinct(beingRevoked), succinct(bytesToRevoke),
+            log.info("Revoking memory in pool '{}' of {}: free {} of {} (threshold {}, target {}), {} already being revoked, need {}; {} asked {} of {} operators for {}: {}",
+                    pool.id(), node.nodeId(), succinct(free), succinct(max), threshold, target, succinct(beingRevoked), succinct(bytesToRevoke),
                     strategy, asked.size(), consumers.size(), succinct(askedBytes), asked);
         }
         else {
@@ -369,7 +388,7 @@ public final class MemoryRevokingScheduler
                     continue;
                 }
                 for (OperatorContext operator : task.operatorContexts()) {
-                    if (operator.isMemoryRevokingRequested() || operator.revocableMemory().reservedBytes() <= 0) {
+                    if (operator.isMemoryRevokingRequested() || operator.revocableMemory().reservedBytes() + operator.directRevocableMemory().reservedBytes() <= 0) {
                         continue;
                     }
                     Revocation revocation = operator.requestRevocation().orElse(null);

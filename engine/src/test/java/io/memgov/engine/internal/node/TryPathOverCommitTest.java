@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 final class TryPathOverCommitTest
 {
     @ParameterizedTest
-    @EnumSource(value = MemoryKind.class, names = {"USER", "SYSTEM"})
+    @EnumSource(value = MemoryKind.class, names = {"USER", "SYSTEM", "DIRECT"})
     void concurrentTrySetBytesNeverOverCommitsThePool(MemoryKind kind)
             throws Exception
     {
@@ -59,6 +59,9 @@ final class TryPathOverCommitTest
                     case USER -> operator.userMemory();
                     case SYSTEM -> operator.systemMemory();
                     case REVOCABLE -> operator.revocableMemory();
+                    // without a direct pool, user memory in the heap pool
+                    case DIRECT -> operator.directMemory();
+                    case DIRECT_REVOCABLE -> operator.directRevocableMemory();
                 };
                 Thread thread = new Thread(() -> {
                     try {
