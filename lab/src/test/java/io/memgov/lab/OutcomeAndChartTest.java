@@ -144,7 +144,7 @@ final class OutcomeAndChartTest
 
     private static QueryResult query(String id, Status status, String errorCode)
     {
-        return new QueryResult(id, "alice", "sort", status, errorCode, "", 0, 0, 0, 0, 0, status == Status.FINISHED);
+        return new QueryResult(id, "alice", "sort", status, errorCode, "", 0, 0, 0, 0, 0, status == Status.FINISHED, 0, 0);
     }
 
     private static RunResult run(List<QueryResult> queries, List<Kill> kills, List<Sample> timeline)
