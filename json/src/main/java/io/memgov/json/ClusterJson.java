@@ -44,7 +44,7 @@ import static java.util.Objects.requireNonNull;
  * Pools use the field names Trino's {@code /v1/memory} uses, plus {@code "kind"} ({@code HEAP} or {@code DIRECT}; a
  * pool without it, as written before pools had kinds, is read as {@code HEAP}); ids are strings ({@code q1}, {@code q1.0},
  * {@code node-0}); instants are ISO-8601 UTC; durations are nanoseconds; an unset session limit is {@code null}.
- * The full format, with an example of each document, is in the README ("The cluster JSON").
+ * The format, with an example node snapshot, is in the README ("The cluster JSON").
  *
  * <p>Reading is strict: a missing or mistyped field, an unknown type or version, or a value the records refuse
  * throws {@link IllegalArgumentException} naming the field. Fields this version does not know are ignored, so a newer
