@@ -76,10 +76,20 @@ final class ReservedPoolAssigner
         return next;
     }
 
+    /**
+     * Presto's rule for the heap pools: out of memory when RESERVED holds a query and some GENERAL pool is blocked.
+     * A node's direct pool ({@code node.direct-memory-size}) has no RESERVED to move a query into, so a blocked one
+     * is out of memory at once, as without this assigner.
+     */
     @Override
     public boolean isOutOfMemory(List<NodeMemoryInfo> nodes, MemoryPoolAssignment current)
     {
-        return reservedHoldsQuery(nodes, current) && isGeneralBlocked(nodes);
+        return (reservedHoldsQuery(nodes, current) && isGeneralBlocked(nodes)) || isDirectBlocked(nodes);
+    }
+
+    private static boolean isDirectBlocked(List<NodeMemoryInfo> nodes)
+    {
+        return nodes.stream().anyMatch(node -> node.directPool().map(MemoryPoolInfo::isBlocked).orElse(false));
     }
 
     @Override

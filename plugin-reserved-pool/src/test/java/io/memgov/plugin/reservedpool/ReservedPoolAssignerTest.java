@@ -4,6 +4,7 @@ import io.memgov.spi.cluster.MemoryPoolAssignment;
 import io.memgov.spi.cluster.NodeMemoryInfo;
 import io.memgov.spi.cluster.RunningQueryInfo;
 import io.memgov.spi.pool.MemoryPoolInfo;
+import io.memgov.spi.pool.MemoryPoolKind;
 import io.memgov.spi.query.NodeId;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.RetryPolicy;
@@ -147,5 +148,24 @@ final class ReservedPoolAssignerTest
     {
         assertThat(ASSIGNER.isVisibleToKillers("general")).isTrue();
         assertThat(ASSIGNER.isVisibleToKillers("reserved")).isFalse();
+    }
+
+    @Test
+    void aBlockedDirectPoolIsOutOfMemoryWithoutAQueryInReserved()
+    {
+        // GENERAL has room and RESERVED is empty: Presto's rule says not out of memory; n1's direct pool is full
+        Map<String, Map<String, Long>> general = Map.of("q1", Map.of("n1", 2L));
+        List<NodeMemoryInfo> nodes = new ArrayList<>(nodes(general, Map.of()));
+        NodeMemoryInfo n1 = nodes.get(0);
+        MemoryPoolInfo direct = pool("direct", 4, "n1", Map.of("q1", Map.of("n1", 4L))).withKind(MemoryPoolKind.DIRECT);
+        List<MemoryPoolInfo> pools = new ArrayList<>(n1.pools());
+        pools.add(direct);
+        nodes.set(0, new NodeMemoryInfo(n1.nodeId(), pools));
+
+        assertThat(ASSIGNER.isOutOfMemory(nodes, NOTHING_PLACED)).isTrue();
+        // the same direct pool with room left is not
+        pools.set(pools.size() - 1, pool("direct", 8, "n1", Map.of("q1", Map.of("n1", 4L))).withKind(MemoryPoolKind.DIRECT));
+        nodes.set(0, new NodeMemoryInfo(n1.nodeId(), pools));
+        assertThat(ASSIGNER.isOutOfMemory(nodes, NOTHING_PLACED)).isFalse();
     }
 }
