@@ -609,9 +609,12 @@ final class WorkloadRunner
     private static final class JvmOutOfMemory
             extends MemoryGovernanceException
     {
+        // enough to name the operator and its phase, few enough for a line of the sweep's summary
+        private static final int OUT_OF_MEMORY_FRAMES = 6;
+        private static final String NOT_DESCRIBED = "java.lang.OutOfMemoryError (not described: the heap was still full)";
         private final AtomicInteger count = new AtomicInteger();
-        // the first error's own message, e.g. "Java heap space"
-        private volatile String firstMessage;
+        // the first error itself: its message ("Java heap space") and where it was thrown, described once the heap is back
+        private volatile OutOfMemoryError first;
 
         JvmOutOfMemory(String queryId)
         {
@@ -621,7 +624,7 @@ final class WorkloadRunner
         void record(OutOfMemoryError error)
         {
             if (count.getAndIncrement() == 0) {
-                firstMessage = error.getMessage();
+                first = error;
             }
         }
 
@@ -630,9 +633,26 @@ final class WorkloadRunner
             return count.get();
         }
 
+        /** The first error's message and its innermost frames: where the query allocated what the heap did not have. */
         String describe()
         {
-            return "java.lang.OutOfMemoryError: " + firstMessage;
+            return describe(first);
+        }
+
+        static String describe(OutOfMemoryError error)
+        {
+            try {
+                StringBuilder description = new StringBuilder(String.valueOf(error));
+                StackTraceElement[] stack = error == null ? new StackTraceElement[0] : error.getStackTrace();
+                for (int frame = 0; frame < Math.min(OUT_OF_MEMORY_FRAMES, stack.length); frame++) {
+                    description.append(frame == 0 ? " at " : " < ").append(stack[frame]);
+                }
+                return description.toString();
+            }
+            catch (OutOfMemoryError again) {
+                // describing it takes heap too; the query still fails with JVM_OUT_OF_MEMORY
+                return NOT_DESCRIBED;
+            }
         }
 
         // one instance thrown on several threads: a stack trace would say nothing, and costs heap
