@@ -141,7 +141,7 @@ final class HashAggregation
     {
         if (table.size() == 0) {
             table.release();
-            heldMemory().setBytes(0);
+            driver.release(heldMemory());
             return;
         }
         driver.checkNotKilled();
@@ -156,7 +156,7 @@ final class HashAggregation
         }
         countSpilledBytes(file);
         runsWritten++;
-        heldMemory().setBytes(0);
+        driver.release(heldMemory());
     }
 
     private long checksumInMemory()

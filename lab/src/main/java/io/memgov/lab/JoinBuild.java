@@ -169,7 +169,7 @@ final class JoinBuild
             countSpilledBytes(file);
             partition.clear();
         }
-        heldMemory().setBytes(0);
+        driver.release(heldMemory());
     }
 
     private long probeInMemory(SplittableRandom probe)
@@ -259,7 +259,7 @@ final class JoinBuild
             }
             probeFiles.get(p).close();
             partition.clear();
-            memory.userMemory().setBytes(0);
+            driver.release(memory.userMemory());
         }
         driver.checkNotKilled();
         return checksum;

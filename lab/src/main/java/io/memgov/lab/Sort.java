@@ -156,7 +156,7 @@ final class Sort
         countSpilledBytes(file);
         runsWritten++;
         discardPages();
-        memory.revocableMemory().setBytes(0);
+        driver.release(memory.revocableMemory());
     }
 
     private void discardPages()
