@@ -140,6 +140,17 @@ final class OperatorSizeTest
                     aggregation.close();
                 }
             }
+            try (Operator handles = Operator.open(engine, JoinBuild.TAG)) {
+                JoinBuild join = new JoinBuild(SEED, 400_000, handles.memory(), false, OperatorDriver.unkilled(), null);
+                try {
+                    join.readInput();
+                    join.buildIndexes();
+                    assertNoHumongousObject(JoinBuild.TAG + " build+index", GraphLayout.parseInstance(join.heldState()));
+                }
+                finally {
+                    join.close();
+                }
+            }
             try (Operator handles = Operator.open(engine, Sort.TAG)) {
                 Sort sort = new Sort(SEED, 2_500_000, handles.memory(), false, OperatorDriver.unkilled(), null);
                 try {
