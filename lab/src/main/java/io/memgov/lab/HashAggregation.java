@@ -252,8 +252,8 @@ final class HashAggregation
 
     /**
      * The groups: open addressing with linear probing over two parallel arrays, keys and sums, at most half full (short
-     * probe sequences). Each array is held in pages of at most {@link #PAGE_SLOTS} slots, so that no array is as large as
-     * half a G1 region (512KB at the smallest, 1MB region): a larger one is a humongous object, which G1 allocates in
+     * probe sequences). Each array is held in small pages of at most {@link #PAGE_SLOTS} slots, so that no array is as
+     * large as half a G1 region (512KB at the smallest, 1MB region) and pages fill regions: a larger one is a humongous object, which G1 allocates in
      * contiguous free regions of its own, never moves (not even in a full collection, on JDK 17) and whose last region's
      * rest is wasted; a heap whose free regions are scattered between such tables throws {@code OutOfMemoryError} for
      * the next one while it still has room for it in pieces (issue #18: every governed sweep OOM was a table resize).
@@ -262,8 +262,10 @@ final class HashAggregation
      */
     static final class GroupTable
     {
-        // 16K slots: a page of longs is 128KB, a quarter of the smallest humongous size
-        static final int PAGE_SHIFT = 14;
+        // 1K slots: a page of longs is 8KB and a 16-byte header, so 127 fill a 1MB G1 region but for 0.6% of it (a
+        // page of 16K slots, 128KB and its header, left each region an eighth empty: only 7 fit, in the sweep's
+        // heap dump 61 regions held 53MB of pages); regions never split an object, in a full collection neither
+        static final int PAGE_SHIFT = 10;
         static final int PAGE_SLOTS = 1 << PAGE_SHIFT;
         private static final int PAGE_MASK = PAGE_SLOTS - 1;
         // the generator's keys are non-negative ints: -1 marks a free slot

@@ -332,13 +332,14 @@ final class JoinBuild
     }
 
     /**
-     * An index's {@code int} array held in pages of at most {@link #PAGE_INTS} (128KB), the last one trimmed: no page is
-     * as large as half a G1 region, the smallest humongous object (see {@link HashAggregation.GroupTable}); a
-     * partition of 50k rows had 512KB of buckets in one array, which took a whole 1MB region.
+     * An index's {@code int} array held in pages of at most {@link #PAGE_INTS} (8KB), the last one trimmed: no page is
+     * as large as half a G1 region, the smallest humongous object, and pages fill regions (see
+     * {@link HashAggregation.GroupTable}); a partition of 50k rows had 512KB of buckets in one array, which took a
+     * whole 1MB region.
      */
     static final class IndexPages
     {
-        static final int PAGE_SHIFT = 15;
+        static final int PAGE_SHIFT = 11;
         static final int PAGE_INTS = 1 << PAGE_SHIFT;
         private static final int PAGE_MASK = PAGE_INTS - 1;
 
