@@ -105,7 +105,8 @@ final class HashAggregation
                 return;
             }
             if (reserve(table.bytes() + GroupTable.bytes(needed))) {
-                table.resize(needed);
+                // a kill stops the resize between pages: the pool no longer counts them (OperatorDriver#holdAfterKill)
+                table.resize(needed, driver::checkNotKilled);
                 account();
             }
         }
@@ -348,12 +349,22 @@ final class HashAggregation
          */
         void resize(int capacity)
         {
+            resize(capacity, () -> {});
+        }
+
+        /**
+         * As {@link #resize(int)}, running {@code beforeEachPage} before each new page is allocated: when it throws, the
+         * table is as it was and the new pages are garbage.
+         */
+        void resize(int capacity, Runnable beforeEachPage)
+        {
             long[][] oldKeys = keys;
             long[][] oldSums = sums;
             int pageSlots = Math.min(capacity, PAGE_SLOTS);
             long[][] newKeys = new long[pages(capacity)][];
             long[][] newSums = new long[newKeys.length][];
             for (int page = 0; page < newKeys.length; page++) {
+                beforeEachPage.run();
                 newKeys[page] = new long[pageSlots];
                 Arrays.fill(newKeys[page], FREE);
                 newSums[page] = new long[pageSlots];

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -78,6 +79,30 @@ final class HashAggregationTest
                 aggregation.close();
             }
         }
+    }
+
+    @Test
+    void aResizeStopsAllocatingAtTheFirstPageAfterAKillAndLeavesTheTableAsItWas()
+    {
+        // a query killed while it rehashes into 1M slots: memgov already gave its bytes away, so no further page
+        HashAggregation.GroupTable table = new HashAggregation.GroupTable();
+        table.resize(1024);
+        table.add(7, 100);
+        java.util.concurrent.atomic.AtomicInteger pages = new java.util.concurrent.atomic.AtomicInteger();
+        RuntimeException killed = new RuntimeException("killed");
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> table.resize(1 << 20, () -> {
+            if (pages.incrementAndGet() > 3) {
+                throw killed;
+            }
+        })).isSameAs(killed);
+
+        assertThat(pages.get()).isEqualTo(4);
+        assertThat(table.capacity()).isEqualTo(1024);
+        assertThat(table.size()).isEqualTo(1);
+        List<Long> groups = new java.util.ArrayList<>();
+        table.forEach((key, sum) -> groups.add(key * 1000 + sum));
+        assertThat(groups).containsExactly(7100L);
     }
 
     @Test
