@@ -15,7 +15,7 @@ import java.util.SplittableRandom;
 
 /**
  * A real hash aggregation: {@code SELECT key, sum(value) GROUP BY key} over generated rows, holding a real hash
- * table on the heap ({@link GroupTable}: two primitive arrays, so its retained size is known exactly) and reserving
+ * table on the heap ({@link GroupTable}: two paged primitive arrays, so its retained size is known exactly) and reserving
  * through memgov before it grows: before each batch of rows, room for as many new groups as the batch has rows, and
  * for a rehash the old and the new arrays together. When memgov says the pool is full it stops and waits, as an
  * operator whose driver is blocked would.
@@ -105,7 +105,8 @@ final class HashAggregation
                 return;
             }
             if (reserve(table.bytes() + GroupTable.bytes(needed))) {
-                table.resize(needed);
+                // a kill stops the resize between pages: the pool no longer counts them (OperatorDriver#holdAfterKill)
+                table.resize(needed, driver::checkNotKilled);
                 account();
             }
         }
@@ -141,32 +142,22 @@ final class HashAggregation
     {
         if (table.size() == 0) {
             table.release();
-            heldMemory().setBytes(0);
+            driver.release(heldMemory());
             return;
         }
         driver.checkNotKilled();
-        // the sorted keys are extra heap for a moment: reserved before they exist (unblocked: the spill frees far more right after)
-        long keysBytes = GroupTable.longArrayBytes(table.size());
-        memory.userMemory().setBytes(memory.userMemory().bytes() + keysBytes);
-        try {
-            long[] keys = table.sortedKeys();
-            SpillFile file = newSpillFile(TAG);
-            runs.add(file);
-            try (SpillFileWriter writer = file.newWriter()) {
-                SpillBlockWriter blocks = new SpillBlockWriter(writer, GROUPS_PER_BLOCK * GROUP_WIRE_BYTES);
-                for (long key : keys) {
-                    blocks.putLongs(key, table.sum(key));
-                }
-                blocks.flush();
-            }
-            countSpilledBytes(file);
-            runsWritten++;
-            table.release();
-            heldMemory().setBytes(0);
+        // sorted where the groups are: besides the table, the spill allocates only the writer's buffers (under 100KB,
+        // not reserved, as in every operator's spill)
+        SpillFile file = newSpillFile(TAG);
+        runs.add(file);
+        try (SpillFileWriter writer = file.newWriter()) {
+            SpillBlockWriter blocks = new SpillBlockWriter(writer, GROUPS_PER_BLOCK * GROUP_WIRE_BYTES);
+            table.drainSorted(blocks::putLongs);
+            blocks.flush();
         }
-        finally {
-            memory.userMemory().setBytes(memory.userMemory().bytes() - keysBytes);
-        }
+        countSpilledBytes(file);
+        runsWritten++;
+        driver.release(heldMemory());
     }
 
     private long checksumInMemory()
@@ -262,17 +253,29 @@ final class HashAggregation
 
     /**
      * The groups: open addressing with linear probing over two parallel arrays, keys and sums, at most half full (short
-     * probe sequences). Its heap is its two arrays and nothing else, so what it will hold at a capacity is known before
-     * it is allocated ({@link #bytes(int)}); it only grows when told to ({@link #resize}). Keys are non-negative.
+     * probe sequences). Each array is held in small pages of at most {@link #PAGE_SLOTS} slots, so that no array is as
+     * large as half a G1 region (512KB at the smallest, 1MB region) and pages fill regions: a larger one is a humongous object, which G1 allocates in
+     * contiguous free regions of its own, never moves (not even in a full collection, on JDK 17) and whose last region's
+     * rest is wasted; a heap whose free regions are scattered between such tables throws {@code OutOfMemoryError} for
+     * the next one while it still has room for it in pieces (issue #18: every governed sweep OOM was a table resize).
+     * Its heap is its pages and the two arrays of them and nothing else, so what it will hold at a capacity is known
+     * before it is allocated ({@link #bytes(int)}); it only grows when told to ({@link #resize}). Keys are non-negative.
      */
     static final class GroupTable
     {
+        // 1K slots: a page of longs is 8KB and a 16-byte header, so 127 fill a 1MB G1 region but for 0.6% of it (a
+        // page of 16K slots, 128KB and its header, left each region an eighth empty: only 7 fit, in the sweep's
+        // heap dump 61 regions held 53MB of pages); regions never split an object, in a full collection neither
+        static final int PAGE_SHIFT = 10;
+        static final int PAGE_SLOTS = 1 << PAGE_SHIFT;
+        private static final int PAGE_MASK = PAGE_SLOTS - 1;
         // the generator's keys are non-negative ints: -1 marks a free slot
         private static final long FREE = -1;
         private static final int MIN_CAPACITY = 1024;
-        private static final long[] NONE = new long[0];
-        private long[] keys = NONE;
-        private long[] sums = NONE;
+        private static final long[][] NONE = new long[0][];
+        private long[][] keys = NONE;
+        private long[][] sums = NONE;
+        private int capacity;
         private int size;
 
         interface GroupConsumer
@@ -290,10 +293,14 @@ final class HashAggregation
             return (int) capacity;
         }
 
-        /** The heap of a table of {@code capacity} slots: its two arrays. */
+        /** The heap of a table of {@code capacity} slots: two arrays of pages and their pages. */
         static long bytes(int capacity)
         {
-            return capacity == 0 ? 0 : 2 * longArrayBytes(capacity);
+            if (capacity == 0) {
+                return 0;
+            }
+            int pages = pages(capacity);
+            return 2 * (arrayBytes(pages, REFERENCE_BYTES) + pages * longArrayBytes(Math.min(capacity, PAGE_SLOTS)));
         }
 
         static long longArrayBytes(int length)
@@ -301,14 +308,19 @@ final class HashAggregation
             return arrayBytes(length, Long.BYTES);
         }
 
+        private static int pages(int capacity)
+        {
+            return (capacity + PAGE_MASK) >>> PAGE_SHIFT;
+        }
+
         long bytes()
         {
-            return bytes(capacity());
+            return bytes(capacity);
         }
 
         int capacity()
         {
-            return keys.length;
+            return capacity;
         }
 
         int size()
@@ -320,80 +332,158 @@ final class HashAggregation
         void add(long key, long value)
         {
             int slot = slot(key);
-            if (keys[slot] == FREE) {
-                if (2L * (size + 1) > keys.length) {
-                    throw new IllegalStateException("no room for group " + key + ": " + size + " groups in " + keys.length + " slots");
+            long[] keyPage = keys[slot >>> PAGE_SHIFT];
+            if (keyPage[slot & PAGE_MASK] == FREE) {
+                if (2L * (size + 1) > capacity) {
+                    throw new IllegalStateException("no room for group " + key + ": " + size + " groups in " + capacity + " slots");
                 }
-                keys[slot] = key;
+                keyPage[slot & PAGE_MASK] = key;
                 size++;
             }
-            sums[slot] += value;
+            sums[slot >>> PAGE_SHIFT][slot & PAGE_MASK] += value;
         }
 
-        long sum(long key)
-        {
-            int slot = slot(key);
-            if (keys[slot] == FREE) {
-                throw new IllegalArgumentException("no group " + key);
-            }
-            return sums[slot];
-        }
-
-        /** Moves the groups to new arrays of {@code capacity} slots: both are on the heap until it returns. */
+        /**
+         * Moves the groups to new pages of {@code capacity} slots: the old and the new pages are on the heap until it
+         * returns (no more: an old page is dropped once its groups moved).
+         */
         void resize(int capacity)
         {
-            long[] oldKeys = keys;
-            long[] oldSums = sums;
-            keys = new long[capacity];
-            sums = new long[capacity];
-            Arrays.fill(keys, FREE);
-            for (int slot = 0; slot < oldKeys.length; slot++) {
-                if (oldKeys[slot] != FREE) {
-                    int target = slot(oldKeys[slot]);
-                    keys[target] = oldKeys[slot];
-                    sums[target] = oldSums[slot];
+            resize(capacity, () -> {});
+        }
+
+        /**
+         * As {@link #resize(int)}, running {@code beforeEachPage} before each new page is allocated: when it throws, the
+         * table is as it was and the new pages are garbage.
+         */
+        void resize(int capacity, Runnable beforeEachPage)
+        {
+            long[][] oldKeys = keys;
+            long[][] oldSums = sums;
+            int pageSlots = Math.min(capacity, PAGE_SLOTS);
+            long[][] newKeys = new long[pages(capacity)][];
+            long[][] newSums = new long[newKeys.length][];
+            for (int page = 0; page < newKeys.length; page++) {
+                beforeEachPage.run();
+                newKeys[page] = new long[pageSlots];
+                Arrays.fill(newKeys[page], FREE);
+                newSums[page] = new long[pageSlots];
+            }
+            keys = newKeys;
+            sums = newSums;
+            this.capacity = capacity;
+            for (int page = 0; page < oldKeys.length; page++) {
+                long[] keyPage = oldKeys[page];
+                long[] sumPage = oldSums[page];
+                for (int index = 0; index < keyPage.length; index++) {
+                    if (keyPage[index] != FREE) {
+                        int target = slot(keyPage[index]);
+                        keys[target >>> PAGE_SHIFT][target & PAGE_MASK] = keyPage[index];
+                        sums[target >>> PAGE_SHIFT][target & PAGE_MASK] = sumPage[index];
+                    }
                 }
+                oldKeys[page] = null;
+                oldSums[page] = null;
             }
         }
 
-        /** The keys in order: a new array of {@link #size()} longs. */
-        long[] sortedKeys()
+        /**
+         * Hands the groups to {@code consumer} in key order, sorting them where they are, and empties the table: the
+         * groups are moved to the front of the pages and heap-sorted there, so that a spill needs no heap beyond the
+         * table's (issue #18: a sorted copy of the keys was an allocation of up to 3MB while the pool was full).
+         */
+        void drainSorted(GroupConsumer consumer)
         {
-            long[] sorted = new long[size];
-            int index = 0;
-            for (long key : keys) {
+            int count = 0;
+            for (int slot = 0; slot < capacity; slot++) {
+                long key = key(slot);
                 if (key != FREE) {
-                    sorted[index++] = key;
+                    // count <= slot: the groups not moved yet are all after it
+                    set(count++, key, sum(slot));
                 }
             }
-            Arrays.sort(sorted);
-            return sorted;
+            // heap sort: in place, no recursion, n log n whatever the keys
+            for (int parent = count / 2 - 1; parent >= 0; parent--) {
+                siftDown(parent, count);
+            }
+            for (int end = count - 1; end > 0; end--) {
+                swap(0, end);
+                siftDown(0, end);
+            }
+            for (int index = 0; index < count; index++) {
+                consumer.accept(key(index), sum(index));
+            }
+            release();
+        }
+
+        private void siftDown(int parent, int end)
+        {
+            while (true) {
+                int child = 2 * parent + 1;
+                if (child >= end) {
+                    return;
+                }
+                if (child + 1 < end && key(child + 1) > key(child)) {
+                    child++;
+                }
+                if (key(parent) >= key(child)) {
+                    return;
+                }
+                swap(parent, child);
+                parent = child;
+            }
+        }
+
+        private void swap(int first, int second)
+        {
+            long key = key(first);
+            long sum = sum(first);
+            set(first, key(second), sum(second));
+            set(second, key, sum);
+        }
+
+        private long key(int slot)
+        {
+            return keys[slot >>> PAGE_SHIFT][slot & PAGE_MASK];
+        }
+
+        private long sum(int slot)
+        {
+            return sums[slot >>> PAGE_SHIFT][slot & PAGE_MASK];
+        }
+
+        private void set(int slot, long key, long sum)
+        {
+            keys[slot >>> PAGE_SHIFT][slot & PAGE_MASK] = key;
+            sums[slot >>> PAGE_SHIFT][slot & PAGE_MASK] = sum;
         }
 
         void forEach(GroupConsumer consumer)
         {
-            for (int slot = 0; slot < keys.length; slot++) {
-                if (keys[slot] != FREE) {
-                    consumer.accept(keys[slot], sums[slot]);
+            for (int slot = 0; slot < capacity; slot++) {
+                long key = key(slot);
+                if (key != FREE) {
+                    consumer.accept(key, sum(slot));
                 }
             }
         }
 
-        /** Drops every group and the arrays. */
+        /** Drops every group and the pages. */
         void release()
         {
             keys = NONE;
             sums = NONE;
+            capacity = 0;
             size = 0;
         }
 
         // the key's slot, or the free slot where it goes
         private int slot(long key)
         {
-            int mask = keys.length - 1;
+            int mask = capacity - 1;
             long hash = key * 0x9E3779B97F4A7C15L;
             int slot = (int) (hash ^ (hash >>> 32)) & mask;
-            while (keys[slot] != FREE && keys[slot] != key) {
+            while (key(slot) != FREE && key(slot) != key) {
                 slot = (slot + 1) & mask;
             }
             return slot;

@@ -169,7 +169,7 @@ final class JoinBuild
             countSpilledBytes(file);
             partition.clear();
         }
-        heldMemory().setBytes(0);
+        driver.release(heldMemory());
     }
 
     private long probeInMemory(SplittableRandom probe)
@@ -259,7 +259,7 @@ final class JoinBuild
             }
             probeFiles.get(p).close();
             partition.clear();
-            memory.userMemory().setBytes(0);
+            driver.release(memory.userMemory());
         }
         driver.checkNotKilled();
         return checksum;
@@ -331,6 +331,49 @@ final class JoinBuild
         return checksum;
     }
 
+    /**
+     * An index's {@code int} array held in pages of at most {@link #PAGE_INTS} (8KB), the last one trimmed: no page is
+     * as large as half a G1 region, the smallest humongous object, and pages fill regions (see
+     * {@link HashAggregation.GroupTable}); a partition of 50k rows had 512KB of buckets in one array, which took a
+     * whole 1MB region.
+     */
+    static final class IndexPages
+    {
+        static final int PAGE_SHIFT = 11;
+        static final int PAGE_INTS = 1 << PAGE_SHIFT;
+        private static final int PAGE_MASK = PAGE_INTS - 1;
+
+        private IndexPages() {}
+
+        static int[][] allocate(int length)
+        {
+            int[][] pages = new int[(length + PAGE_MASK) >>> PAGE_SHIFT][];
+            for (int page = 0; page < pages.length; page++) {
+                pages[page] = new int[Math.min(PAGE_INTS, length - (page << PAGE_SHIFT))];
+            }
+            return pages;
+        }
+
+        /** The heap of {@link #allocate(int) allocate(length)}: the array of pages and the pages. */
+        static long bytes(int length)
+        {
+            int fullPages = length >>> PAGE_SHIFT;
+            int rest = length & PAGE_MASK;
+            return arrayBytes(fullPages + (rest == 0 ? 0 : 1), REFERENCE_BYTES) + fullPages * arrayBytes(PAGE_INTS, Integer.BYTES)
+                    + (rest == 0 ? 0 : arrayBytes(rest, Integer.BYTES));
+        }
+
+        static int get(int[][] pages, int index)
+        {
+            return pages[index >>> PAGE_SHIFT][index & PAGE_MASK];
+        }
+
+        static void set(int[][] pages, int index, int value)
+        {
+            pages[index >>> PAGE_SHIFT][index & PAGE_MASK] = value;
+        }
+    }
+
     /** Build rows of one partition: chunked arrays, and a chained hash index over them for the probe phase. */
     private static final class Partition
     {
@@ -338,8 +381,9 @@ final class JoinBuild
         private final List<long[]> payloadChunks = new ArrayList<>();
         private final List<SpillFile> runs = new ArrayList<>();
         private int rowCount;
-        private int[] buckets;
-        private int[] links;
+        // the chained index: heads of chains by bucket and the next row of each row, in pages (see IndexPages)
+        private int[][] buckets;
+        private int[][] links;
         private int mask;
 
         /** Whether the next {@link #add} allocates a chunk ({@link #BYTES_PER_CHUNK}), to be reserved first. */
@@ -384,7 +428,7 @@ final class JoinBuild
         /** What {@link #buildIndex()} will allocate. */
         long indexBytes()
         {
-            return rowCount == 0 ? 0 : arrayBytes(bucketCount(), Integer.BYTES) + arrayBytes(rowCount, Integer.BYTES);
+            return rowCount == 0 ? 0 : IndexPages.bytes(bucketCount()) + IndexPages.bytes(rowCount);
         }
 
         void buildIndex()
@@ -394,13 +438,15 @@ final class JoinBuild
             }
             int size = bucketCount();
             mask = size - 1;
-            buckets = new int[size];
-            Arrays.fill(buckets, -1);
-            links = new int[rowCount];
+            buckets = IndexPages.allocate(size);
+            for (int[] page : buckets) {
+                Arrays.fill(page, -1);
+            }
+            links = IndexPages.allocate(rowCount);
             for (int row = 0; row < rowCount; row++) {
                 int bucket = bucket(key(row));
-                links[row] = buckets[bucket];
-                buckets[bucket] = row;
+                IndexPages.set(links, row, IndexPages.get(buckets, bucket));
+                IndexPages.set(buckets, bucket, row);
             }
         }
 
@@ -411,7 +457,7 @@ final class JoinBuild
                 return 0;
             }
             long sum = 0;
-            for (int row = buckets[bucket(key)]; row >= 0; row = links[row]) {
+            for (int row = IndexPages.get(buckets, bucket(key)); row >= 0; row = IndexPages.get(links, row)) {
                 if (key(row) == key) {
                     sum += match(key, value, payload(row));
                 }

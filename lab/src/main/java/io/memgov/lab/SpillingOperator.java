@@ -140,8 +140,8 @@ abstract class SpillingOperator
         if (!revocable || heldBytes() == 0) {
             return;
         }
-        if (!spilled() && memory.userMemory().trySetBytes(heldBytes())) {
-            memory.revocableMemory().setBytes(0);
+        if (!spilled() && driver.trySetBytes(memory.userMemory(), heldBytes())) {
+            driver.release(memory.revocableMemory());
         }
         else {
             spill();
@@ -166,5 +166,6 @@ abstract class SpillingOperator
         revokes.cancel();
         discardHeldAndSpilled();
         memory.close();
+        driver.closed();
     }
 }

@@ -80,17 +80,20 @@ final class SweepChild
      * @param heapPressureKills queries failed with {@code EXCEEDED_HEAP_MEMORY_LIMIT}
      * @param wallMillis the run's wall time; the child's whole life when it did not finish
      * @param directory the child's directory: its log, JSON, heap dump
+     * @param outOfMemoryAt where the {@code OutOfMemoryError}s that failed queries were thrown: the first of each such query,
+     * its message and innermost frames ({@link WorkloadRunner}); empty without a result
      */
     record Run(String workload, String xmx, Governance governance, int run, int exitCode, boolean timedOut, boolean crashed, int queries, int finished,
             Map<String, Integer> killed, Map<String, Integer> failed, int wrongResults, long reservedBytesAfterRun, int spillFilesLeft,
             int leftInTemporaryDirectory, long jvmOutOfMemoryErrors, long maxHeapBytes, long poolBytes, long peakHeapAfterGcBytes,
-            long peakUntrackedBytes, long spilledBytes, long heapPressureKills, long wallMillis, String directory)
+            long peakUntrackedBytes, long spilledBytes, long heapPressureKills, long wallMillis, String directory, List<String> outOfMemoryAt)
     {
         Run
         {
             requireNonNull(governance, "governance is null");
             killed = Map.copyOf(killed);
             failed = Map.copyOf(failed);
+            outOfMemoryAt = List.copyOf(outOfMemoryAt);
         }
 
         /** Ended by itself, every finished query verified, nothing reserved or left on disk, no OutOfMemoryError. */
@@ -188,7 +191,7 @@ final class SweepChild
         Path json = directory.resolve(JSON);
         if (!Files.isRegularFile(json)) {
             return new Run(workload, xmx, governance, run, exitCode, timedOut, !timedOut, 0, 0, Map.of(), Map.of(), 0, 0, 0, leftInTemporary,
-                    printed, SweepSettings.parseXmx(xmx), 0, peakHeap, 0, 0, 0, lifeMillis, directory.toString());
+                    printed, SweepSettings.parseXmx(xmx), 0, peakHeap, 0, 0, 0, lifeMillis, directory.toString(), List.of());
         }
         JsonNode result;
         try {
@@ -197,12 +200,16 @@ final class SweepChild
         catch (IOException e) {
             // written only once the run ended: a JSON that does not parse is a child that died writing it
             return new Run(workload, xmx, governance, run, exitCode, timedOut, true, 0, 0, Map.of(), Map.of(), 0, 0, 0, leftInTemporary,
-                    printed, SweepSettings.parseXmx(xmx), 0, peakHeap, 0, 0, 0, lifeMillis, directory.toString());
+                    printed, SweepSettings.parseXmx(xmx), 0, peakHeap, 0, 0, 0, lifeMillis, directory.toString(), List.of());
         }
         Map<String, Integer> killed = new TreeMap<>();
         Map<String, Integer> failed = new TreeMap<>();
         int finished = 0;
+        List<String> outOfMemoryAt = new ArrayList<>();
         for (JsonNode query : result.get("queries")) {
+            if (query.get("errorCode").asText().equals(WorkloadRunner.JVM_OUT_OF_MEMORY)) {
+                outOfMemoryAt.add(query.get("message").asText());
+            }
             switch (query.get("status").asText()) {
                 case "FINISHED" -> finished++;
                 case "KILLED" -> killed.merge(query.get("errorCode").asText(), 1, Integer::sum);
@@ -217,7 +224,7 @@ final class SweepChild
                 outOfMemoryErrors, heap.get("maxHeapBytes").asLong(), heap.get("poolBytes").asLong(), peakHeap,
                 heap.get("peakUntrackedBytes").asLong(), totals.get("spilledBytes").asLong(), heap.get("queriesKilledDueToHeapPressure").asLong(),
                 totals.get("wallMillis").asLong(),
-                directory.toString());
+                directory.toString(), outOfMemoryAt);
     }
 
     /** The most heap in use after any young or full collection of a unified GC log ({@code -Xlog:gc}); 0 when it has none. */

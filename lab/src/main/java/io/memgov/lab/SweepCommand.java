@@ -120,10 +120,13 @@ final class SweepCommand
      * @param peakUntrackedBytes the most of any run
      * @param meanWallMillis the runs' mean wall time
      * @param cleanRuns runs that ended clean ({@link Run#clean()})
+     * @param outOfMemoryAt the queries an {@code OutOfMemoryError} failed, by where it was thrown: the innermost frame of
+     * the lab or memgov ({@link #thrownAt})
      */
     record Row(String workload, String xmx, Governance governance, int runs, int queries, int finished, Map<String, Integer> killed,
             Map<String, Integer> failed, long jvmOutOfMemoryErrors, int timedOutRuns, int crashedRuns, long peakHeapAfterGcBytes, long maxHeapBytes,
-            long poolBytes, long peakUntrackedBytes, long spilledBytes, long heapPressureKills, long meanWallMillis, int cleanRuns) {}
+            long poolBytes, long peakUntrackedBytes, long spilledBytes, long heapPressureKills, long meanWallMillis, int cleanRuns,
+            Map<String, Integer> outOfMemoryAt) {}
 
     /**
      * What {@code --json} writes.
@@ -341,6 +344,10 @@ final class SweepCommand
         line.append(String.format(Locale.ROOT, "finished %d of %d, killed %d%s, failed %d%s, JVM OOMs %d, peak heap after GC %s, %s",
                 run.finished(), run.queries(), run.killedCount(), reasons(run.killed()), run.failedCount(), reasons(run.failed()), run.jvmOutOfMemoryErrors(),
                 DataSizes.succinct(run.peakHeapAfterGcBytes()), Reports.millis(run.wallMillis())));
+        if (!run.outOfMemoryAt().isEmpty()) {
+            line.append(", OutOfMemoryError at ").append(counted(run.outOfMemoryAt().stream()
+                    .collect(Collectors.toMap(SweepCommand::thrownAt, ignored -> 1, Integer::sum, TreeMap::new))));
+        }
         line.append(run.clean() ? ", clean" : ", not clean: see " + run.directory());
         return line.toString();
     }
@@ -385,7 +392,9 @@ final class SweepCommand
                     group.stream().mapToLong(Run::spilledBytes).sum(),
                     group.stream().mapToLong(Run::heapPressureKills).sum(),
                     Math.round(group.stream().mapToLong(Run::wallMillis).average().orElse(0)),
-                    (int) group.stream().filter(Run::clean).count()));
+                    (int) group.stream().filter(Run::clean).count(),
+                    group.stream().flatMap(run -> run.outOfMemoryAt().stream())
+                            .collect(Collectors.toMap(SweepCommand::thrownAt, ignored -> 1, Integer::sum, TreeMap::new))));
         }
         return rows;
     }
@@ -424,6 +433,9 @@ final class SweepCommand
         if (!row.failed().isEmpty()) {
             parts.add("failed" + reasons(row.failed()).replace(" (", " ").replace(")", ""));
         }
+        if (!row.outOfMemoryAt().isEmpty()) {
+            parts.add("OutOfMemoryError at " + counted(row.outOfMemoryAt()));
+        }
         if (row.crashedRuns() > 0) {
             parts.add(RunCommand.count(row.crashedRuns(), "run", "runs") + " crashed (no result: queries and heap unknown)");
         }
@@ -431,6 +443,34 @@ final class SweepCommand
             parts.add(RunCommand.count(row.timedOutRuns(), "run", "runs") + " timed out");
         }
         return String.join("; ", parts);
+    }
+
+    /**
+     * Where a query's {@code OutOfMemoryError} was thrown, from its description ({@code java.lang.OutOfMemoryError: Java
+     * heap space at frame < frame ...}): the innermost frame in {@code io.memgov}, without the package, e.g.
+     * {@code HashAggregation$GroupTable.resize(HashAggregation.java:310)}; "unknown" when no frame is ours.
+     */
+    static String thrownAt(String description)
+    {
+        int at = description.indexOf(" at ");
+        if (at >= 0) {
+            for (String element : description.substring(at + 4).split(" < ")) {
+                // a frame may start with its class loader's or module's name: "app//io.memgov..."
+                int ours = element.indexOf("io.memgov.");
+                if (ours >= 0) {
+                    String frame = element.substring(ours);
+                    String method = frame.substring(0, frame.indexOf('('));
+                    return frame.substring(method.lastIndexOf('.', method.lastIndexOf('.') - 1) + 1);
+                }
+            }
+        }
+        return "unknown";
+    }
+
+    // "HashAggregation$GroupTable.resize(HashAggregation.java:310) 2, Sort.spill(Sort.java:120) 1"
+    private static String counted(Map<String, Integer> byPlace)
+    {
+        return byPlace.entrySet().stream().map(entry -> entry.getKey() + " " + entry.getValue()).collect(Collectors.joining(", "));
     }
 
     private static int total(Map<String, Integer> byCode)

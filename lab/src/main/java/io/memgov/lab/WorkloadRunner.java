@@ -15,6 +15,7 @@ import io.memgov.lab.RunResult.Totals;
 import io.memgov.lab.Workload.OperatorKind;
 import io.memgov.lab.Workload.QuerySpec;
 import io.memgov.spi.PolicyFamily;
+import io.memgov.spi.pool.MemoryPool;
 import io.memgov.spi.query.ErrorCode;
 import io.memgov.spi.query.MemoryGovernanceException;
 import io.memgov.spi.query.QueryId;
@@ -102,6 +103,8 @@ final class WorkloadRunner
         volatile QueryResult result;
         // what ended the query's own thread (or its start) before it made a result; the main thread makes one from it
         volatile Throwable crash;
+        // the tasks whose threads run now, with the pool a kill keeps their heap in (OperatorDriver#holdAfterKill)
+        final Map<TaskId, RunningTask> runningTasks = new ConcurrentHashMap<>();
 
         QueryRun(QuerySpec spec)
         {
@@ -141,6 +144,12 @@ final class WorkloadRunner
                 return;
             }
             kills.add(new Kill(millisSince(start), queryId.toString(), tasks.stream().map(TaskId::toString).sorted().toList(), errorCode.name()));
+            // memgov released the query's memory; its operators hold the heap until they notice: keep it counted till then
+            run.runningTasks.forEach((taskId, task) -> {
+                if (tasks.isEmpty() || tasks.contains(taskId)) {
+                    task.driver().holdAfterKill(task.pool(), taskId);
+                }
+            });
             // no retries in the lab: losing a task loses the query
             run.failure.compareAndSet(null, new QueryKilledException(errorCode, message));
         });
@@ -302,7 +311,8 @@ final class WorkloadRunner
                 OperatorMemoryContext operator = task.addOperator(tag(spec.operator()));
                 Thread thread = new Thread(() -> {
                     try {
-                        checksums[node] = runTask(run, taskSeed, task, operator, spillFiles.get(node), arrowNodes.isEmpty() ? null : arrowNodes.get(node), unexpected);
+                        checksums[node] = runTask(run, taskSeed, task, operator, engine.node(node).pool(), spillFiles.get(node),
+                                arrowNodes.isEmpty() ? null : arrowNodes.get(node), unexpected);
                     }
                     catch (OutOfMemoryError e) {
                         // again, while handling a first failure: still this query's, and the thread ends quietly
@@ -372,15 +382,21 @@ final class WorkloadRunner
     }
 
     /** One task of the query, on its own thread; returns the task's checksum, or 0 when the query failed. */
-    private static long runTask(QueryRun run, long taskSeed, TaskMemoryContext task, OperatorMemoryContext operator, SpillFileManager spillFiles,
-            ArrowNodeMemory arrowNode, AtomicReference<Throwable> unexpected)
+    private static long runTask(QueryRun run, long taskSeed, TaskMemoryContext task, OperatorMemoryContext operator, MemoryPool pool,
+            SpillFileManager spillFiles, ArrowNodeMemory arrowNode, AtomicReference<Throwable> unexpected)
     {
+        OperatorDriver driver = new OperatorDriver(run.failure::get, run.blockedTasks);
+        TaskId taskId = task.taskId();
+        run.runningTasks.put(taskId, new RunningTask(driver, pool));
         try {
             try {
-                return runOperator(run.spec, taskSeed, operator, new OperatorDriver(run.failure::get, run.blockedTasks), spillFiles, arrowNode, run.spilledBytes);
+                return runOperator(run.spec, taskSeed, operator, driver, spillFiles, arrowNode, run.spilledBytes);
             }
             finally {
                 operator.close();
+                // the operator is unreachable now: what a kill held for it goes back to the pool
+                run.runningTasks.remove(taskId);
+                driver.taskEnded();
                 // the host's handle of the task: closed here, not left to the engine's cleaner
                 task.close();
             }
@@ -611,6 +627,9 @@ final class WorkloadRunner
         }
     }
 
+    /** A task whose thread runs: its operator's driver and the pool of its node. */
+    private record RunningTask(OperatorDriver driver, MemoryPool pool) {}
+
     /**
      * A query's JVM {@code OutOfMemoryError}s, and the failure its other threads stop on. Made before the query starts,
      * and recording one allocates nothing: the thread that caught it may have no heap left.
@@ -618,9 +637,12 @@ final class WorkloadRunner
     private static final class JvmOutOfMemory
             extends MemoryGovernanceException
     {
+        // enough to name the operator and its phase, few enough for a line of the sweep's summary
+        private static final int OUT_OF_MEMORY_FRAMES = 6;
+        private static final String NOT_DESCRIBED = "java.lang.OutOfMemoryError (not described: the heap was still full)";
         private final AtomicInteger count = new AtomicInteger();
-        // the first error's own message, e.g. "Java heap space"
-        private volatile String firstMessage;
+        // the first error itself: its message ("Java heap space") and where it was thrown, described once the heap is back
+        private volatile OutOfMemoryError first;
 
         JvmOutOfMemory(String queryId)
         {
@@ -630,7 +652,7 @@ final class WorkloadRunner
         void record(OutOfMemoryError error)
         {
             if (count.getAndIncrement() == 0) {
-                firstMessage = error.getMessage();
+                first = error;
             }
         }
 
@@ -639,9 +661,26 @@ final class WorkloadRunner
             return count.get();
         }
 
+        /** The first error's message and its innermost frames: where the query allocated what the heap did not have. */
         String describe()
         {
-            return "java.lang.OutOfMemoryError: " + firstMessage;
+            return describe(first);
+        }
+
+        static String describe(OutOfMemoryError error)
+        {
+            try {
+                StringBuilder description = new StringBuilder(String.valueOf(error));
+                StackTraceElement[] stack = error == null ? new StackTraceElement[0] : error.getStackTrace();
+                for (int frame = 0; frame < Math.min(OUT_OF_MEMORY_FRAMES, stack.length); frame++) {
+                    description.append(frame == 0 ? " at " : " < ").append(stack[frame]);
+                }
+                return description.toString();
+            }
+            catch (OutOfMemoryError again) {
+                // describing it takes heap too; the query still fails with JVM_OUT_OF_MEMORY
+                return NOT_DESCRIBED;
+            }
         }
 
         // one instance thrown on several threads: a stack trace would say nothing, and costs heap

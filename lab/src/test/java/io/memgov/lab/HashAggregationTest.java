@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -47,6 +48,61 @@ final class HashAggregationTest
             assertThat(query.peakBytes()).isLessThanOrEqualTo(poolBytes + HashAggregation.tableBytes(distinctKeys()));
             assertNothingLeft(engine, query, spillFiles);
         }
+    }
+
+    @Test
+    void aSpillWritesItsRunSortedInPlaceAllocatingOnlyTheWritersBuffers()
+            throws Exception
+    {
+        // a spill comes when the pool is full: the old one copied the keys to sort them, 3MB of heap nobody reserved at
+        // the sweep's 400k groups (issue #18); sorted in place, it allocates the spill writer's buffers only
+        int groups = 400_000;
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (MemoryEngine engine = engine("128MB", "64MB"); SpillFileManager spillFiles = spillFiles()) {
+            QueryMemoryContext query = engine.node(0).createQuery(QueryId.of("q1"), QuerySession.of("alice"));
+            OperatorMemoryContext operator = query.addTask("0").addOperator(HashAggregation.TAG);
+            HashAggregation aggregation = new HashAggregation(SEED, 2 * groups, groups, operator, true, OperatorDriver.unkilled(), spillFiles);
+            try {
+                aggregation.readInput();
+                long tableBytes = aggregation.heldBytes();
+                long before = threads.getCurrentThreadAllocatedBytes();
+                aggregation.spill();
+                long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+
+                assertThat(aggregation.runsWritten()).isEqualTo(1);
+                assertThat(aggregation.heldBytes()).isZero();
+                assertThat(operator.revocableMemory().bytes()).isZero();
+                // the writer's blocks, some 100KB; the copy of the keys alone was 3.2MB
+                assertThat(allocated).as("allocated by a spill of a %d-byte table", tableBytes).isLessThan(512 * 1024);
+            }
+            finally {
+                aggregation.close();
+            }
+        }
+    }
+
+    @Test
+    void aResizeStopsAllocatingAtTheFirstPageAfterAKillAndLeavesTheTableAsItWas()
+    {
+        // a query killed while it rehashes into 1M slots: memgov already gave its bytes away, so no further page
+        HashAggregation.GroupTable table = new HashAggregation.GroupTable();
+        table.resize(1024);
+        table.add(7, 100);
+        java.util.concurrent.atomic.AtomicInteger pages = new java.util.concurrent.atomic.AtomicInteger();
+        RuntimeException killed = new RuntimeException("killed");
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> table.resize(1 << 20, () -> {
+            if (pages.incrementAndGet() > 3) {
+                throw killed;
+            }
+        })).isSameAs(killed);
+
+        assertThat(pages.get()).isEqualTo(4);
+        assertThat(table.capacity()).isEqualTo(1024);
+        assertThat(table.size()).isEqualTo(1);
+        List<Long> groups = new java.util.ArrayList<>();
+        table.forEach((key, sum) -> groups.add(key * 1000 + sum));
+        assertThat(groups).containsExactly(7100L);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.memgov.lab;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,9 +48,11 @@ final class JvmOutOfMemoryTest
                 """);
         Path temp = Files.createDirectory(directory.resolve("tmp"));
         Path output = directory.resolve("output.txt");
+        Path json = directory.resolve("run.json");
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         Process process = new ProcessBuilder(List.of(java.toString(), "-Xmx64m", "-Djava.io.tmpdir=" + temp,
-                "-cp", System.getProperty("java.class.path"), Lab.class.getName(), "run", "--workload", workload.toString()))
+                "-cp", System.getProperty("java.class.path"), Lab.class.getName(), "run", "--workload", workload.toString(),
+                "--json", json.toString()))
                 .redirectErrorStream(true)
                 .redirectOutput(output.toFile())
                 .start();
@@ -67,6 +70,9 @@ final class JvmOutOfMemoryTest
                 .contains("  q0 failed: JVM_OUT_OF_MEMORY (a JVM OutOfMemoryError on its threads)");
         assertThat(printed).containsPattern("q1 +user +sort +FINISHED .* verified");
         assertThat(printed).contains("finished 1, killed 0, failed 1, wrong results 0, JVM OutOfMemoryErrors 1", "FAILED: JVM OutOfMemoryError");
+        // the query's message says where: the error's innermost frames, the independent check's arrays
+        JsonNode q0 = Reports.json().readTree(json.toFile()).get("queries").get(0);
+        assertThat(q0.get("message").asText()).startsWith("java.lang.OutOfMemoryError: Java heap space at io.memgov.lab.HashAggregation.expected(");
         try (Stream<Path> left = Files.list(temp)) {
             assertThat(left).as("left in java.io.tmpdir").isEmpty();
         }

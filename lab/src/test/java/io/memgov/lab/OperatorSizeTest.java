@@ -11,15 +11,18 @@ import io.memgov.spi.query.QueryId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.openjdk.jol.info.ClassLayout;
 import org.openjdk.jol.info.GraphLayout;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -33,6 +36,8 @@ final class OperatorSizeTest
 {
     private static final int[] SIZES = {1_000, 10_000, 100_000};
     private static final double TOLERANCE = 0.15;
+    // G1's smallest region; a heap under 2GB gets 1MB regions
+    private static final long REGION_BYTES = 1024 * 1024;
     private static final long SEED = 11;
     private static final List<String> MEASUREMENTS = new ArrayList<>();
 
@@ -104,6 +109,85 @@ final class OperatorSizeTest
                 }
             }
         }
+    }
+
+    @Test
+    void theGroupTableReservesWhatItRetainsAtEveryPageBoundaryAndHoldsNoHumongousArray()
+    {
+        // one page, exactly one page, two pages, and the 1M slots of the sweep's 400k-group tables
+        for (int capacity : new int[] {1024, HashAggregation.GroupTable.PAGE_SLOTS, 2 * HashAggregation.GroupTable.PAGE_SLOTS, 1 << 20}) {
+            HashAggregation.GroupTable table = new HashAggregation.GroupTable();
+            table.resize(capacity);
+            GraphLayout layout = GraphLayout.parseInstance(table);
+            // the table object itself (a few fields) is the only thing not reserved
+            long tableObjectBytes = ClassLayout.parseClass(HashAggregation.GroupTable.class).instanceSize();
+            assertThat(HashAggregation.GroupTable.bytes(capacity)).as("bytes of %d slots", capacity).isEqualTo(layout.totalSize() - tableObjectBytes);
+            MEASUREMENTS.add(String.format(Locale.ROOT, "%-28s %8d %12d %12d %7.3f", "GroupTable slots", capacity, HashAggregation.GroupTable.bytes(capacity),
+                    layout.totalSize(), (double) HashAggregation.GroupTable.bytes(capacity) / layout.totalSize()));
+            assertNoHumongousObject("a table of " + capacity + " slots", layout);
+        }
+    }
+
+    @Test
+    void noOperatorHoldsAHumongousArrayAtTheSweepsSizes()
+            throws Exception
+    {
+        // oversubscribed-8x.yaml's sizes: 400k groups, 400k join rows, 2.5M sort rows
+        try (MemoryEngine engine = HashAggregationTest.engine("128MB", "64MB")) {
+            try (Operator handles = Operator.open(engine, HashAggregation.TAG)) {
+                HashAggregation aggregation = new HashAggregation(SEED, 500_000, 400_000, handles.memory(), false, OperatorDriver.unkilled(), null);
+                try {
+                    aggregation.readInput();
+                    assertNoHumongousObject(HashAggregation.TAG, GraphLayout.parseInstance(aggregation.heldState()));
+                }
+                finally {
+                    aggregation.close();
+                }
+            }
+            try (Operator handles = Operator.open(engine, JoinBuild.TAG)) {
+                JoinBuild join = new JoinBuild(SEED, 400_000, handles.memory(), false, OperatorDriver.unkilled(), null);
+                try {
+                    join.readInput();
+                    join.buildIndexes();
+                    assertNoHumongousObject(JoinBuild.TAG + " build+index", GraphLayout.parseInstance(join.heldState()));
+                }
+                finally {
+                    join.close();
+                }
+            }
+            try (Operator handles = Operator.open(engine, Sort.TAG)) {
+                Sort sort = new Sort(SEED, 2_500_000, handles.memory(), false, OperatorDriver.unkilled(), null);
+                try {
+                    sort.readInput();
+                    assertNoHumongousObject(Sort.TAG, GraphLayout.parseInstance(sort.heldState()));
+                }
+                finally {
+                    sort.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * No object is as large as half a G1 region of 1MB, the smallest: G1 allocates such an object (humongous) in
+     * contiguous free regions of its own, never moves it (JDK 17) and wastes the rest of its last region, so a heap
+     * with room for it in scattered regions still throws {@code OutOfMemoryError} (issue #18's sweep).
+     */
+    private static void assertNoHumongousObject(String what, GraphLayout layout)
+    {
+        long largest = layout.addresses().stream().mapToLong(address -> layout.record(address).size()).max().orElse(0);
+        assertThat(largest).as("%s: its largest object", what).isLessThan(REGION_BYTES / 2);
+        // and its objects fill regions: a region holds whole objects only, so objects of 128KB and a 16-byte header
+        // fit 7 to a region and leave an eighth of it empty, whatever the pool reserved for them (issue #18's heap dump:
+        // 53MB of such pages took 61 regions)
+        Map<Long, Long> bySize = layout.addresses().stream().collect(Collectors.groupingBy(address -> layout.record(address).size(), Collectors.counting()));
+        // the sizes of pages and chunks, not of a one-off object such as a sort's last page, trimmed
+        bySize.forEach((size, count) -> {
+            if (size >= 4096 && count >= 8) {
+                assertThat((double) (REGION_BYTES % size) / REGION_BYTES).as("%s: the part of a 1MB region that its %d objects of %d bytes leave empty",
+                        what, count, size).isLessThan(0.01);
+            }
+        });
     }
 
     // each grows past the 2MB another query leaves free in a 4MB pool; when it waits, its next step is not taken yet

@@ -76,6 +76,44 @@ final class SweepTest
         assertThat(Files.exists(work.resolve("sweep-sorts-64m-on-1").resolve(SweepChild.JSON))).isTrue();
     }
 
+    @Test
+    void whereAnOutOfMemoryErrorWasThrownIsItsInnermostFrameOfOurs()
+    {
+        assertThat(SweepCommand.thrownAt("java.lang.OutOfMemoryError: Java heap space at java.base/java.util.Arrays.copyOf(Arrays.java:3512)"
+                + " < app//io.memgov.lab.HashAggregation$GroupTable.resize(HashAggregation.java:355)"
+                + " < io.memgov.lab.HashAggregation.makeRoom(HashAggregation.java:108)"))
+                .isEqualTo("HashAggregation$GroupTable.resize(HashAggregation.java:355)");
+        // a preallocated error without a stack, or one thrown outside our code
+        assertThat(SweepCommand.thrownAt("java.lang.OutOfMemoryError: Java heap space")).isEqualTo("unknown");
+        assertThat(SweepCommand.thrownAt("java.lang.OutOfMemoryError: Java heap space at java.base/java.lang.Thread.run(Thread.java:840)"))
+                .isEqualTo("unknown");
+    }
+
+    @Test
+    void theTableSaysWhereTheOutOfMemoryErrorsOfARowWereThrown()
+    {
+        String resize = "java.lang.OutOfMemoryError: Java heap space at io.memgov.lab.HashAggregation$GroupTable.resize(HashAggregation.java:355)"
+                + " < io.memgov.lab.HashAggregation.makeRoom(HashAggregation.java:108)";
+        String verify = "java.lang.OutOfMemoryError: Java heap space at io.memgov.lab.HashAggregation.expected(HashAggregation.java:210)";
+        List<SweepChild.Run> runs = List.of(run(1, List.of(resize, verify)), run(2, List.of(resize)), run(3, List.of()));
+
+        List<SweepCommand.Row> rows = SweepCommand.table(runs, Map.of("w", 4));
+
+        assertThat(rows).singleElement().satisfies(row -> assertThat(row.outOfMemoryAt()).containsExactlyInAnyOrderEntriesOf(Map.of(
+                "HashAggregation$GroupTable.resize(HashAggregation.java:355)", 2, "HashAggregation.expected(HashAggregation.java:210)", 1)));
+        String text = SweepCommand.text(rows);
+        assertThat(text.replaceAll("\\s+", " ")).contains("OutOfMemoryError at HashAggregation$GroupTable.resize(HashAggregation.java:355) 2,"
+                + " HashAggregation.expected(HashAggregation.java:210) 1");
+        assertThat(SweepCommand.describe(runs.get(0), 3)).contains("OutOfMemoryError at HashAggregation$GroupTable.resize(HashAggregation.java:355) 1,");
+    }
+
+    private static SweepChild.Run run(int run, List<String> outOfMemoryAt)
+    {
+        return new SweepChild.Run("w", "96m", SweepSettings.Governance.ON, run, outOfMemoryAt.isEmpty() ? 0 : 1, false, false, 4, 4 - outOfMemoryAt.size(),
+                Map.of(), outOfMemoryAt.isEmpty() ? Map.of() : Map.of(WorkloadRunner.JVM_OUT_OF_MEMORY, outOfMemoryAt.size()), 0, 0, 0, 0, outOfMemoryAt.size(),
+                96L << 20, 67L << 20, 90L << 20, 0, 0, 0, 1000, "/tmp/w-" + run, outOfMemoryAt);
+    }
+
     private static void assertClean(JsonNode run, String printed)
     {
         assertThat(run.get("exitCode").asInt()).as(printed).isZero();
