@@ -6,9 +6,7 @@ import io.memgov.spi.query.MemoryLimitExceededException;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
 
-import static io.memgov.spi.policy.DataSizes.succinct;
 import static java.util.Objects.requireNonNull;
 
 /**
@@ -99,17 +97,7 @@ final class QueryDirectLimit
 
     private MemoryLimitExceededException exceeded(long allocated, long delta)
     {
-        StringBuilder details = new StringBuilder()
-                .append("Allocated: ").append(succinct(allocated))
-                .append(", Delta: ").append(succinct(delta));
-        Map<String, Long> consumers = topConsumers.get();
-        if (!consumers.isEmpty()) {
-            details.append(", Top Consumers: ").append(consumers.entrySet().stream()
-                    .map(entry -> entry.getKey() + "=" + succinct(entry.getValue()))
-                    .collect(Collectors.joining(", ", "{", "}")));
-        }
-        return new MemoryLimitExceededException(ErrorCode.EXCEEDED_LOCAL_DIRECT_MEMORY_LIMIT,
-                String.format("Query exceeded per-node direct memory limit of %s [%s]", succinct(maxBytes), details));
+        return QueryLimits.exceeded(ErrorCode.EXCEEDED_LOCAL_DIRECT_MEMORY_LIMIT, "per-node direct memory limit", maxBytes, allocated, delta, topConsumers.get());
     }
 
     @Override

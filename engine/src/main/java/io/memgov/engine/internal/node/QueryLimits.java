@@ -231,10 +231,18 @@ final class QueryLimits
 
     private MemoryLimitExceededException exceeded(ErrorCode errorCode, String limitName, long limit, long allocated, long delta)
     {
+        return exceeded(errorCode, limitName, limit, allocated, delta, topConsumers.get());
+    }
+
+    /**
+     * A per-node limit's refusal in Trino's and Presto's words: {@code Query exceeded <limit name> of <limit>
+     * [Allocated: ..., Delta: ..., Top Consumers: {...}]}; shared by every per-node limit of a query.
+     */
+    static MemoryLimitExceededException exceeded(ErrorCode errorCode, String limitName, long limit, long allocated, long delta, Map<String, Long> consumers)
+    {
         StringBuilder details = new StringBuilder()
                 .append("Allocated: ").append(succinct(allocated))
                 .append(", Delta: ").append(succinct(delta));
-        Map<String, Long> consumers = topConsumers.get();
         if (!consumers.isEmpty()) {
             details.append(", Top Consumers: ").append(consumers.entrySet().stream()
                     .map(entry -> entry.getKey() + "=" + succinct(entry.getValue()))
