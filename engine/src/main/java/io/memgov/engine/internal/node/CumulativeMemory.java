@@ -37,8 +37,9 @@ final class CumulativeMemory
      *
      * @param userBytes the user bytes held now
      * @param totalBytes the user plus system bytes held now
+     * @return both figures after this sample, read together (a snapshot's user and total agree)
      */
-    synchronized void sample(long nowNanos, long userBytes, long totalBytes)
+    synchronized ByteSeconds sample(long nowNanos, long userBytes, long totalBytes)
     {
         long elapsedNanos = nowNanos - lastSampleNanos;
         if (elapsedNanos > 0) {
@@ -49,7 +50,11 @@ final class CumulativeMemory
         }
         lastUserBytes = userBytes;
         lastTotalBytes = totalBytes;
+        return new ByteSeconds(userByteSeconds, totalByteSeconds);
     }
+
+    /** Cumulative user and total memory at one sample, in byte-seconds. */
+    record ByteSeconds(double user, double total) {}
 
     synchronized double userByteSeconds()
     {

@@ -364,13 +364,13 @@ final class QueryContextState
         QueryKilledException killed = failure.get();
         long user = Math.max(0, limits.userBytes());
         long system = Math.max(0, limits.systemBytes());
-        cumulativeMemory.sample(nowNanos, user, user + system);
+        CumulativeMemory.ByteSeconds cumulative = cumulativeMemory.sample(nowNanos, user, user + system);
         return new QuerySnapshot(queryId, session.user(), session.retryPolicy(), session.priority(), session.resourceOvercommit(),
                 session.maxMemory().orElse(Long.MAX_VALUE), session.maxTotalMemory().orElse(Long.MAX_VALUE),
                 startTime, state, endTime,
                 killed == null ? null : killed.errorCode(), killed == null ? null : killed.getMessage(),
                 user, system, Math.max(0, limits.revocableBytes()), taskSnapshots,
-                cumulativeMemory.userByteSeconds(), cumulativeMemory.totalByteSeconds());
+                cumulative.user(), cumulative.total());
     }
 
     private void sampleCumulativeMemory(long nowNanos)

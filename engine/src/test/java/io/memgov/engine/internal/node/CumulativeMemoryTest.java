@@ -8,9 +8,17 @@ import io.memgov.spi.cluster.QuerySnapshot;
 import io.memgov.spi.query.QueryId;
 import io.memgov.spi.query.QueryState;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.lang.ref.Reference;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -83,6 +91,43 @@ final class CumulativeMemoryTest
             QuerySnapshot ended = engine.node(0).snapshot().queries().get(0);
             assertThat(ended.state()).isEqualTo(QueryState.FINISHED);
             assertThat(ended.cumulativeUserMemoryByteSeconds()).isEqualTo(query.cumulativeUserMemoryByteSeconds());
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void eachSampleReturnsItsUserAndTotalFiguresTakenTogether()
+            throws Exception
+    {
+        // two threads sampling at once, as the snapshot's thread and a closing query may: whatever the interleaving, a
+        // sample's figures come from one state, so total (user + system) is never below user
+        CumulativeMemory memory = new CumulativeMemory(0);
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int thread = 0; thread < 2; thread++) {
+                long system = thread;
+                results.add(threads.submit(() -> {
+                    start.await();
+                    boolean consistent = true;
+                    for (int i = 1; i <= 20_000; i++) {
+                        CumulativeMemory.ByteSeconds sample = memory.sample(i * 1_000L, i, i + system * i);
+                        consistent &= sample.total() >= sample.user();
+                    }
+                    return consistent;
+                }));
+            }
+            start.countDown();
+            for (Future<Boolean> result : results) {
+                assertThat(result.get(20, TimeUnit.SECONDS)).isTrue();
+            }
+            CumulativeMemory.ByteSeconds last = memory.sample(21_000_000L, 0, 0);
+            assertThat(last.user()).isEqualTo(memory.userByteSeconds());
+            assertThat(last.total()).isEqualTo(memory.totalByteSeconds()).isGreaterThanOrEqualTo(last.user());
+        }
+        finally {
+            threads.shutdownNow();
         }
     }
 }
