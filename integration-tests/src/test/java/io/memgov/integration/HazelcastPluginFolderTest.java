@@ -3,19 +3,16 @@ package io.memgov.integration;
 import io.memgov.engine.MemoryEngine;
 import io.memgov.spi.PolicyFamily;
 import io.memgov.spi.cluster.NodeMemoryInfo;
+import io.memgov.testing.LoopbackPorts;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -63,7 +60,7 @@ final class HazelcastPluginFolderTest
                 .property("memory.cluster.poll-interval", "1h")
                 .property("cluster.transport.policy", "hazelcast")
                 .property("cluster.transport.hazelcast.cluster-name", "plugin-folder-" + ProcessHandle.current().pid())
-                .property("cluster.transport.hazelcast.port", Integer.toString(freePortRange(3)))
+                .property("cluster.transport.hazelcast.port", Integer.toString(LoopbackPorts.freeRange(3)))
                 .property("cluster.transport.hazelcast.port-count", "3")
                 .withoutJmx()
                 .build()) {
@@ -85,30 +82,6 @@ final class HazelcastPluginFolderTest
         assertThatThrownBy(() -> Class.forName("com.hazelcast.core.Hazelcast")).isInstanceOf(ClassNotFoundException.class);
     }
 
-    /**
-     * The first of {@code count} consecutive ports free on 127.0.0.1 now, at random between 20000 and 32000 (below the
-     * kernel's ephemeral ports), so that builds running at once rarely meet; the member skips a port taken since.
-     */
-    private static int freePortRange(int count)
-    {
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int first = ThreadLocalRandom.current().nextInt(20_000, 32_000 - count);
-            boolean free = true;
-            for (int port = first; free && port < first + count; port++) {
-                try (ServerSocket socket = new ServerSocket()) {
-                    socket.setReuseAddress(true);
-                    socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-                }
-                catch (IOException e) {
-                    free = false;
-                }
-            }
-            if (free) {
-                return first;
-            }
-        }
-        throw new IllegalStateException("no " + count + " consecutive free ports on 127.0.0.1 between 20000 and 32000");
-    }
 
     private static List<String> jarsIn(Path folder)
             throws IOException

@@ -2,17 +2,13 @@ package io.memgov.cluster.hazelcast;
 
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
+import io.memgov.testing.LoopbackPorts;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -33,7 +29,7 @@ final class TestCluster
     {
         // the name keeps this cluster apart from any other on the machine, even one that picked overlapping ports
         properties.put("cluster-name", "test-" + NEXT_NAME.incrementAndGet() + "-" + ProcessHandle.current().pid());
-        properties.put("port", Integer.toString(freePortRange(PORTS_PER_CLUSTER)));
+        properties.put("port", Integer.toString(LoopbackPorts.freeRange(PORTS_PER_CLUSTER)));
         properties.put("port-count", Integer.toString(PORTS_PER_CLUSTER));
         properties.put("poll-interval", "1s");
         properties.putAll(extraProperties);
@@ -42,39 +38,6 @@ final class TestCluster
     TestCluster()
     {
         this(Map.of());
-    }
-
-    /**
-     * The first of {@code count} consecutive ports that are free on 127.0.0.1 now. Chosen at random below Linux's
-     * ephemeral range (32768 and up, where the kernel picks the local ports of outgoing connections), so that builds
-     * running at the same time rarely pick the same range; a port taken after this check is skipped by the member
-     * (it takes the first free port of its range), and the cluster name keeps apart clusters that overlap anyway.
-     */
-    static int freePortRange(int count)
-    {
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int first = ThreadLocalRandom.current().nextInt(20_000, 32_000 - count);
-            boolean free = true;
-            for (int port = first; free && port < first + count; port++) {
-                free = isFree(port);
-            }
-            if (free) {
-                return first;
-            }
-        }
-        throw new IllegalStateException("No " + count + " consecutive free ports on 127.0.0.1 between 20000 and 32000 in 200 attempts");
-    }
-
-    static boolean isFree(int port)
-    {
-        try (ServerSocket socket = new ServerSocket()) {
-            socket.setReuseAddress(true);
-            socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-            return true;
-        }
-        catch (IOException e) {
-            return false;
-        }
     }
 
     HazelcastSettings settings()
