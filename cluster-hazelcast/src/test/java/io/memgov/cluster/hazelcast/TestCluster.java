@@ -66,7 +66,7 @@ final class TestCluster
     HazelcastInstance startRawMember(String identityAttribute)
     {
         HazelcastSettings settings = settings();
-        int port = settings.candidatePorts().stream().filter(TestCluster::isFree).findFirst()
+        int port = settings.candidatePorts().stream().filter(LoopbackPorts::isFree).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no free port left in " + settings.candidatePorts()));
         HazelcastInstance member = Hazelcast.newHazelcastInstance(HazelcastMembership.hazelcastConfig(settings, port, identityAttribute));
         synchronized (rawMembers) {
